@@ -1,0 +1,91 @@
+"""What every command needs: settings, the saved login, a client, and error reporting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+from ekc_core.client import EkcClient
+from ekc_core.credentials import Credentials, load_credentials
+from ekc_core.errors import (
+    ApiError,
+    AuthenticationRequiredError,
+    EkcError,
+    PermissionDeniedError,
+    ServerUnreachableError,
+    ValidationFailedError,
+)
+from ekc_core.settings import ClientSettings
+
+#: exit codes, documented in `ekc-admin --help`
+EXIT_ERROR = 1
+EXIT_AUTH = 3
+EXIT_FORBIDDEN = 4
+EXIT_UNREACHABLE = 5
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def settings() -> ClientSettings:
+    return ClientSettings()
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    err.print(f"[bold red]Ошибка:[/] {message}")
+    raise typer.Exit(code)
+
+
+def require_login(cfg: ClientSettings) -> Credentials:
+    creds = load_credentials(cfg.config_dir)
+    if creds is None:
+        fail("вы не вошли в систему; выполните: ekc-admin login", EXIT_AUTH)
+    return creds
+
+
+@contextmanager
+def api_client(cfg: ClientSettings | None = None) -> Iterator[EkcClient]:
+    """A client signed in with the saved token; API errors become messages and exit codes."""
+    cfg = cfg or settings()
+    creds = require_login(cfg)
+    with reporting(), EkcClient(creds.server_url, token=creds.token, settings=cfg) as client:
+        yield client
+
+
+@contextmanager
+def reporting(*, signing_in: bool = False) -> Iterator[None]:
+    """The one place that turns client errors into a message on stderr and an exit code."""
+    try:
+        yield
+    except AuthenticationRequiredError as exc:
+        hint = "" if signing_in else ". Выполните: ekc-admin login"
+        fail(f"{exc.message}{hint}", EXIT_AUTH)
+    except PermissionDeniedError as exc:
+        fail(exc.message, EXIT_FORBIDDEN)
+    except ValidationFailedError as exc:
+        lines = [f"  {p.field}: {p.message}" if p.field else f"  {p.message}"
+                 for p in exc.problems]
+        fail("сервер отклонил данные:\n" + "\n".join(lines))
+    except ServerUnreachableError as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    except ApiError as exc:
+        fail(f"{exc.message} (HTTP {exc.status_code})")
+    except EkcError as exc:
+        fail(str(exc))
+
+
+def print_json(data: Sequence[BaseModel] | BaseModel | dict[str, Any]) -> None:
+    if isinstance(data, Sequence):
+        payload: Any = [item.model_dump(mode="json") for item in data]
+    elif isinstance(data, BaseModel):
+        payload = data.model_dump(mode="json")
+    else:
+        payload = data
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")

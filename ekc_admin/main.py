@@ -1,0 +1,31 @@
+"""`ekc-admin <noun> <verb>`: one Typer sub-app per noun."""
+
+from __future__ import annotations
+
+import typer
+
+from ekc_admin import auth, reference
+
+app = typer.Typer(
+    help=(
+        "Администрирование ЕКЦ 122: вход, справочники. Работает с сервером по HTTP.\n\n"
+        "Коды выхода: 0 — успех, 1 — ошибка, 2 — неверные аргументы, 3 — нужен вход, "
+        "4 — недостаточно прав, 5 — нет связи с сервером."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command(help="Войти: токен сохраняется в папке настроек пользователя (права 0600).")(
+    auth.login
+)
+app.command(help="Выйти: отозвать токен на сервере и удалить его здесь.")(auth.logout)
+app.command(help="Кто вошёл, на каком сервере и до какого времени действует токен.")(
+    auth.whoami
+)
+app.add_typer(reference.topics_app, name="topics")
+app.add_typer(reference.agencies_app, name="agencies")
+app.add_typer(reference.offices_app, name="offices")
+
+
+def main() -> None:
+    app(prog_name="ekc-admin")

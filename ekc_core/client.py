@@ -1,0 +1,327 @@
+"""The one HTTP client of the console and the CLI: httpx, retries with backoff, one place
+that maps HTTP failures to `ekc_core.errors`, ETag revalidation of reference data."""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from ekc_core import __version__
+from ekc_core.errors import (
+    ApiError,
+    AuthenticationRequiredError,
+    ConflictError,
+    FieldProblem,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+    ServerUnreachableError,
+    ValidationFailedError,
+)
+from ekc_core.schemas import (
+    AgencyPublic,
+    AppealCreate,
+    AppealDetail,
+    AppealEventCreate,
+    AppealPublic,
+    CallbackAttempt,
+    CallbackCreate,
+    CallbackPublic,
+    CitizenCreate,
+    CitizenHistory,
+    CitizenListItem,
+    CitizenPublic,
+    CitizenUpdate,
+    ContactInbound,
+    ContactPublic,
+    ContactWrapUp,
+    DeadlineRulePublic,
+    OfficePublic,
+    Page,
+    StaffPublic,
+    TokenPublic,
+    TopicPublic,
+)
+from ekc_core.settings import ClientSettings
+
+API = "/api/v1"
+M = TypeVar("M", bound=BaseModel)
+_RETRY_STATUS = frozenset({502, 503, 504})
+
+
+@dataclass
+class _Cached:
+    etag: str
+    body: Any
+
+
+def new_idempotency_key() -> str:
+    """A client-generated key for one logical write (kept with the write until it is sent)."""
+    return str(uuid.uuid4())
+
+
+class EkcClient:
+    """A synchronous client of REST API v1 (the console calls it from worker threads).
+
+    Safe requests (GET, and writes carrying an idempotency key) are retried on network
+    errors and 502/503/504 with exponential backoff and jitter; other writes are not.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        settings: ClientSettings | None = None,
+        transport: httpx.BaseTransport | None = None,
+        workstation: str | None = None,
+    ) -> None:
+        self.settings = settings or ClientSettings()
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._etags: dict[str, _Cached] = {}
+        headers = {
+            "User-Agent": f"ekc122/{__version__}",
+            "Accept-Encoding": "gzip",
+            "X-Workstation": workstation or self.settings.workstation or socket.gethostname(),
+        }
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(self.settings.read_timeout,
+                                  connect=self.settings.connect_timeout),
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> EkcClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transport and error mapping (the one place) ------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
+        """Send one request (with retries when safe) and return a 2xx/304 response."""
+        send_headers = dict(headers or {})
+        if auth and self.token:
+            send_headers["Authorization"] = f"Bearer {self.token}"
+        if idempotency_key:
+            send_headers["Idempotency-Key"] = idempotency_key
+        safe = method == "GET" or idempotency_key is not None
+        attempts = 1 + (self.settings.retries if safe else 0)
+        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = self._http.request(method, API + path, json=json_body,
+                                              params=clean_params, headers=send_headers)
+            except httpx.TimeoutException as exc:
+                if last:
+                    raise ServerUnreachableError(
+                        f"сервер {self.base_url} не ответил вовремя") from exc
+            except httpx.TransportError as exc:
+                if last:
+                    raise ServerUnreachableError(
+                        f"нет связи с сервером {self.base_url}: {exc}") from exc
+            else:
+                if response.status_code in _RETRY_STATUS and not last:
+                    pass
+                else:
+                    return self._check(response)
+            time.sleep(min(8.0, 0.5 * 2**attempt) * (0.5 + random.random() / 2))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _check(response: httpx.Response) -> httpx.Response:
+        status = response.status_code
+        if status < 400:
+            return response
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, ValueError):
+            body = {"detail": response.text[:500] or response.reason_phrase}
+        detail = body.get("detail") if isinstance(body, dict) else body
+        code = body.get("code") if isinstance(body, dict) else None
+        if isinstance(detail, list):
+            problems = [
+                FieldProblem(
+                    field=".".join(str(p) for p in item.get("loc", []) if p not in ("body",
+                                                                                   "query")),
+                    message=str(item.get("msg", "")),
+                )
+                for item in detail if isinstance(item, dict)
+            ]
+            message = "; ".join(f"{p.field}: {p.message}" if p.field else p.message
+                                for p in problems)
+        else:
+            problems = []
+            message = str(detail)
+        kwargs: dict[str, Any] = {"status_code": status, "code": code}
+        if status == 401:
+            raise AuthenticationRequiredError(message, **kwargs)
+        if status == 403:
+            raise PermissionDeniedError(message, **kwargs)
+        if status == 404:
+            raise NotFoundError(message, **kwargs)
+        if status == 409:
+            raise ConflictError(message, **kwargs)
+        if status == 422:
+            raise ValidationFailedError(message, problems=problems, **kwargs)
+        if status >= 500:
+            raise ServerError(f"ошибка сервера ({status}): {message}", **kwargs)
+        raise ApiError(message, **kwargs)
+
+    def _get(self, path: str, model: type[M], **params: Any) -> M:
+        return model.model_validate(self.request("GET", path, params=params).json())
+
+    def _get_list(self, path: str, model: type[M], **params: Any) -> list[M]:
+        return TypeAdapter(list[model]).validate_python(  # type: ignore[valid-type]
+            self.request("GET", path, params=params).json())
+
+    def _post(self, path: str, model: type[M], body: BaseModel | None = None,
+              idempotency_key: str | None = None) -> M:
+        payload = body.model_dump(mode="json", exclude_unset=True) if body else None
+        response = self.request("POST", path, json_body=payload,
+                                idempotency_key=idempotency_key)
+        return model.model_validate(response.json())
+
+    def _cached_list(self, path: str, model: type[M]) -> list[M]:
+        """GET with If-None-Match: a 304 reuses the body already held."""
+        cached = self._etags.get(path)
+        headers = {"If-None-Match": cached.etag} if cached else None
+        response = self.request("GET", path, headers=headers)
+        if response.status_code == 304 and cached is not None:
+            body = cached.body
+        else:
+            body = response.json()
+            etag = response.headers.get("etag")
+            if etag:
+                self._etags[path] = _Cached(etag=etag, body=body)
+        return TypeAdapter(list[model]).validate_python(body)  # type: ignore[valid-type]
+
+    # --- auth ---------------------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> TokenPublic:
+        response = self.request("POST", "/auth/token",
+                                json_body={"username": username, "password": password},
+                                auth=False)
+        token = TokenPublic.model_validate(response.json())
+        self.token = token.access_token
+        return token
+
+    def logout(self) -> None:
+        self.request("POST", "/auth/logout")
+        self.token = None
+
+    def me(self) -> StaffPublic:
+        return self._get("/me", StaffPublic)
+
+    # --- reference data -----------------------------------------------------------------
+
+    def topics(self) -> list[TopicPublic]:
+        return self._cached_list("/topics", TopicPublic)
+
+    def agencies(self) -> list[AgencyPublic]:
+        return self._cached_list("/agencies", AgencyPublic)
+
+    def offices(self) -> list[OfficePublic]:
+        return self._cached_list("/offices", OfficePublic)
+
+    def deadline_rules(self) -> list[DeadlineRulePublic]:
+        return self._cached_list("/deadline-rules", DeadlineRulePublic)
+
+    # --- citizens -----------------------------------------------------------------------
+
+    def find_citizens(self, *, phone: str | None = None, name: str | None = None,
+                      limit: int = 20) -> list[CitizenListItem]:
+        return self._get_list("/citizens", CitizenListItem, phone=phone, name=name, limit=limit)
+
+    def citizen(self, citizen_id: int) -> CitizenPublic:
+        return self._get(f"/citizens/{citizen_id}", CitizenPublic)
+
+    def create_citizen(self, data: CitizenCreate, *, idempotency_key: str | None = None
+                       ) -> CitizenPublic:
+        return self._post("/citizens", CitizenPublic, data, idempotency_key)
+
+    def update_citizen(self, citizen_id: int, data: CitizenUpdate) -> CitizenPublic:
+        response = self.request("PATCH", f"/citizens/{citizen_id}",
+                                json_body=data.model_dump(mode="json", exclude_unset=True))
+        return CitizenPublic.model_validate(response.json())
+
+    def history(self, citizen_id: int, *, offset: int = 0, limit: int = 30) -> CitizenHistory:
+        return self._get(f"/citizens/{citizen_id}/history", CitizenHistory, offset=offset,
+                         limit=limit)
+
+    # --- contacts -----------------------------------------------------------------------
+
+    def post_contact(self, data: ContactInbound) -> ContactPublic:
+        return self._post("/contacts", ContactPublic, data)
+
+    def queue(self, *, limit: int = 50) -> list[ContactPublic]:
+        return self._get_list("/contacts/queue", ContactPublic, limit=limit)
+
+    def claim(self, contact_id: int) -> ContactPublic:
+        return self._post(f"/contacts/{contact_id}/claim", ContactPublic)
+
+    def end_contact(self, contact_id: int) -> ContactPublic:
+        return self._post(f"/contacts/{contact_id}/end", ContactPublic)
+
+    def wrap_up(self, contact_id: int, data: ContactWrapUp, *,
+                idempotency_key: str | None = None) -> ContactPublic:
+        return self._post(f"/contacts/{contact_id}/wrapup", ContactPublic, data, idempotency_key)
+
+    # --- appeals ------------------------------------------------------------------------
+
+    def create_appeal(self, data: AppealCreate, *, idempotency_key: str | None = None
+                      ) -> AppealDetail:
+        return self._post("/appeals", AppealDetail, data, idempotency_key)
+
+    def appeal(self, appeal_id: int) -> AppealDetail:
+        return self._get(f"/appeals/{appeal_id}", AppealDetail)
+
+    def appeals(self, **filters: Any) -> Page[AppealPublic]:
+        return self._get("/appeals", Page[AppealPublic], **filters)
+
+    def add_appeal_event(self, appeal_id: int, data: AppealEventCreate, *,
+                         idempotency_key: str | None = None) -> AppealDetail:
+        return self._post(f"/appeals/{appeal_id}/events", AppealDetail, data, idempotency_key)
+
+    # --- callbacks ----------------------------------------------------------------------
+
+    def callbacks(self, *, scope: str = "mine_and_group", due_before: datetime | None = None,
+                  ) -> list[CallbackPublic]:
+        return self._get_list("/callbacks", CallbackPublic, scope=scope,
+                              due_before=due_before.isoformat() if due_before else None)
+
+    def create_callback(self, data: CallbackCreate, *, idempotency_key: str | None = None
+                        ) -> CallbackPublic:
+        return self._post("/callbacks", CallbackPublic, data, idempotency_key)
+
+    def record_callback_attempt(self, task_id: int, data: CallbackAttempt, *,
+                                idempotency_key: str | None = None) -> CallbackPublic:
+        return self._post(f"/callbacks/{task_id}/attempts", CallbackPublic, data,
+                          idempotency_key)

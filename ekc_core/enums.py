@@ -1,0 +1,121 @@
+"""Enumerations of the domain; their string values travel on the wire and in the database."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a staff account may do. `gateway` is a service account of an integration."""
+
+    operator = "operator"
+    shift_lead = "shift_lead"
+    admin = "admin"
+    gateway = "gateway"
+
+
+class Channel(StrEnum):
+    phone = "phone"
+    social = "social"
+    pos = "pos"
+    governor_chat = "governor_chat"
+    web_chat = "web_chat"
+    email = "email"
+    video = "video"
+
+
+class Line(StrEnum):
+    """The phone line a call came in on."""
+
+    l122 = "122"
+    l117 = "117"
+
+
+class Direction(StrEnum):
+    inbound = "in"
+    outbound = "out"
+
+
+class ContactStatus(StrEnum):
+    """Lifecycle of a contact: waiting in the queue, talking, after-call work, finished."""
+
+    queued = "queued"
+    active = "active"
+    wrapup = "wrapup"
+    done = "done"
+    abandoned = "abandoned"
+
+
+class ContactOutcome(StrEnum):
+    consultation = "consultation"
+    appeal_registered = "appeal_registered"
+    forwarded = "forwarded"
+    transferred = "transferred"
+    callback_needed = "callback_needed"
+    no_answer = "no_answer"
+
+
+class AppealKind(StrEnum):
+    consultation = "consultation"
+    appeal_59fz = "appeal_59fz"
+    pos_message = "pos_message"
+    complaint = "complaint"
+    psych_help = "psych_help"
+    emergency = "emergency"
+
+
+class AppealStatus(StrEnum):
+    registered = "registered"
+    forwarded = "forwarded"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+    cancelled = "cancelled"
+
+
+OPEN_APPEAL_STATUSES: frozenset[AppealStatus] = frozenset(
+    {AppealStatus.registered, AppealStatus.forwarded, AppealStatus.in_progress}
+)
+
+
+class AppealEventType(StrEnum):
+    created = "created"
+    comment = "comment"
+    forwarded = "forwarded"
+    agency_reply = "agency_reply"
+    extended = "extended"
+    status_change = "status_change"
+    callback_made = "callback_made"
+    resolved = "resolved"
+    closed = "closed"
+    cancelled = "cancelled"
+
+
+class CallbackStatus(StrEnum):
+    open = "open"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class CallbackResult(StrEnum):
+    reached = "reached"
+    no_answer = "no_answer"
+    busy = "busy"
+    wrong_number = "wrong_number"
+    declined = "declined"
+
+
+#: results after which a callback task stays open for another attempt
+RETRYABLE_CALLBACK_RESULTS: frozenset[CallbackResult] = frozenset(
+    {CallbackResult.no_answer, CallbackResult.busy}
+)
+
+
+class AuditAction(StrEnum):
+    view_citizen = "view_citizen"
+    view_history = "view_history"
+    view_appeal = "view_appeal"
+    create_citizen = "create_citizen"
+    update_citizen = "update_citizen"
+    merge_citizen = "merge_citizen"
+    anonymise_citizen = "anonymise_citizen"

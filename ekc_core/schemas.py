@@ -1,0 +1,479 @@
+"""Wire schemas of REST API v1, shared by the backend and its clients.
+
+Naming follows `XCreate` (what a client sends to create), `XUpdate` (a partial change),
+`XPublic` (what the server returns).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from ekc_core.enums import (
+    AppealEventType,
+    AppealKind,
+    AppealStatus,
+    AuditAction,
+    CallbackResult,
+    CallbackStatus,
+    Channel,
+    ContactOutcome,
+    ContactStatus,
+    Direction,
+    Line,
+    Role,
+)
+from ekc_core.phones import normalize_phone
+
+T = TypeVar("T")
+
+
+def _phone(value: str) -> str:
+    return normalize_phone(value)
+
+
+#: a phone number written any way a person writes it, normalised to E.164 on input
+Phone = Annotated[str, AfterValidator(_phone)]
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
+
+
+class Page(Wire, Generic[T]):
+    """One page of a list, newest first; `next_offset` is None on the last page."""
+
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+    next_offset: int | None = None
+
+
+# --- auth -------------------------------------------------------------------------------
+
+
+class LoginRequest(Wire):
+    username: NonEmpty
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class TokenPublic(Wire):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime | None
+
+
+class ApiTokenCreate(Wire):
+    name: NonEmpty
+    staff_id: int | None = None
+    """Admins may issue a token for another account (e.g. the telephony gateway)."""
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+
+class ApiTokenPublic(Wire):
+    id: int
+    name: str
+    staff_id: int
+    kind: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiTokenCreated(ApiTokenPublic):
+    token: str
+    """Shown once; the server keeps only its hash."""
+
+
+class StaffPublic(Wire):
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    office_code: str | None
+    skills: list[str]
+    active: bool
+
+
+# --- reference data ---------------------------------------------------------------------
+
+
+class OfficePublic(Wire):
+    id: int
+    code: str
+    name: str
+    kind: str
+    settlement: str
+    district: str | None
+    address: str | None
+    remote: bool
+    timezone: str
+
+
+class AgencyPublic(Wire):
+    id: int
+    code: str
+    name: str
+    short_name: str
+    level: str
+    email: str | None
+    phone: str | None
+    active: bool
+
+
+class TopicPublic(Wire):
+    id: int
+    code: str
+    name: str
+    parent_code: str | None
+    group: str
+    default_agency_code: str | None
+    pos_answer_days: int | None
+    sort_order: int
+    active: bool
+
+
+class TopicCreate(Wire):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9_.]+$", max_length=80)]
+    name: NonEmpty
+    parent_code: str | None = None
+    group: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=40)] | None = None
+    default_agency_code: str | None = None
+    pos_answer_days: Annotated[int, Field(ge=1, le=30)] | None = None
+    sort_order: int | None = None
+
+
+class TopicUpdate(Wire):
+    name: NonEmpty | None = None
+    parent_code: str | None = None
+    group: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=40)] | None = None
+    default_agency_code: str | None = None
+    pos_answer_days: Annotated[int, Field(ge=1, le=30)] | None = None
+    sort_order: int | None = None
+    active: bool | None = None
+
+
+class DeadlineRulePublic(Wire):
+    kind: AppealKind
+    title: str
+    register_days: int | None
+    forward_days: int | None
+    answer_days: int | None
+    max_extension_days: int | None
+    legal_basis: str | None
+
+
+# --- citizens ---------------------------------------------------------------------------
+
+
+class CitizenBase(Wire):
+    last_name: Annotated[str, Field(max_length=100)] = ""
+    first_name: Annotated[str, Field(max_length=100)] = ""
+    middle_name: Annotated[str, Field(max_length=100)] = ""
+    email: EmailStr | None = None
+    settlement: Annotated[str, Field(max_length=120)] | None = None
+    address: Annotated[str, Field(max_length=300)] | None = None
+    consent_personal_data: bool = False
+    """Consent to processing of personal data (152-FZ)."""
+    consent_disclosure: bool = False
+    """Consent to pass the appeal's contents to the responsible agency."""
+
+
+class CitizenCreate(CitizenBase):
+    phones: list[Phone] = Field(default_factory=list, max_length=10)
+
+
+class CitizenUpdate(Wire):
+    """A partial change; `version` must be the one the client read (409 when stale)."""
+
+    version: int
+    last_name: Annotated[str, Field(max_length=100)] | None = None
+    first_name: Annotated[str, Field(max_length=100)] | None = None
+    middle_name: Annotated[str, Field(max_length=100)] | None = None
+    email: EmailStr | None = None
+    settlement: Annotated[str, Field(max_length=120)] | None = None
+    address: Annotated[str, Field(max_length=300)] | None = None
+    consent_personal_data: bool | None = None
+    consent_disclosure: bool | None = None
+    phones: list[Phone] | None = Field(default=None, max_length=10)
+
+
+class CitizenPublic(Wire):
+    """Full card of a citizen (opening it is audited)."""
+
+    id: int
+    last_name: str
+    first_name: str
+    middle_name: str
+    full_name: str
+    phones: list[str]
+    email: str | None
+    settlement: str | None
+    address: str | None
+    consent_personal_data: bool
+    consent_disclosure: bool
+    merged_into_id: int | None
+    anonymised: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CitizenListItem(Wire):
+    """A citizen in a search result: phones masked (152-FZ)."""
+
+    id: int
+    full_name: str
+    phones_masked: list[str]
+    settlement: str | None
+    merged_into_id: int | None
+    open_appeals: int
+
+
+class CitizenMerge(Wire):
+    source_id: int
+    """This citizen record is merged into the target and marked `merged_into`."""
+
+
+# --- contacts ---------------------------------------------------------------------------
+
+
+class Handoff(Wire):
+    """What the voice assistant passes on with a call."""
+
+    transcript: Annotated[str, Field(max_length=20000)] | None = None
+    detected_topic: Annotated[str, Field(max_length=200)] | None = None
+    detected_emotion: Annotated[str, Field(max_length=60)] | None = None
+
+
+class ContactInbound(Wire):
+    """What telephony or a channel gateway posts for a new inbound contact."""
+
+    channel: Channel
+    line: Line | None = None
+    caller_number: Annotated[str, Field(max_length=40)] | None = None
+    sender: Annotated[str, Field(max_length=200)] | None = None
+    """Sender address on written channels (profile, e-mail, chat id)."""
+    external_id: Annotated[str, Field(max_length=120)] | None = None
+    queued_at: datetime | None = None
+    text: Annotated[str, Field(max_length=20000)] | None = None
+    """The message text on written channels."""
+    handoff: Handoff | None = None
+    office_code: str | None = None
+
+    @field_validator("caller_number")
+    @classmethod
+    def _normalise_caller(cls, value: str | None) -> str | None:
+        return normalize_phone(value) if value else None
+
+
+class ContactPublic(Wire):
+    id: int
+    channel: Channel
+    line: Line | None
+    direction: Direction
+    status: ContactStatus
+    caller_number: str | None
+    sender: str | None
+    citizen_id: int | None
+    operator_id: int | None
+    topic_code: str | None
+    outcome: ContactOutcome | None
+    summary: str | None
+    text: str | None
+    abandoned: bool
+    external_id: str | None
+    handoff: Handoff | None
+    appeal_id: int | None
+    queued_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    wrapup_ended_at: datetime | None
+
+
+class ContactClaim(Wire):
+    citizen_id: int | None = None
+
+
+class ContactWrapUp(Wire):
+    topic_code: NonEmpty
+    outcome: ContactOutcome
+    summary: Annotated[str, Field(max_length=4000)] = ""
+    citizen_id: int | None = None
+    appeal_id: int | None = None
+
+
+class ContactOutbound(Wire):
+    """An outgoing call the operator starts (e.g. a callback)."""
+
+    citizen_id: int
+    phone: Phone
+    callback_id: int | None = None
+
+
+# --- appeals ----------------------------------------------------------------------------
+
+
+class AppealCreate(Wire):
+    citizen_id: int
+    kind: AppealKind
+    topic_code: NonEmpty
+    summary: Annotated[str, Field(min_length=1, max_length=500)]
+    description: Annotated[str, Field(max_length=20000)] = ""
+    agency_code: str | None = None
+    complex: bool = False
+    contact_id: int | None = None
+    received_at: datetime | None = None
+    """When the appeal reached the centre; default now. Deadlines count from here."""
+    assignee_id: int | None = None
+
+
+class AppealEventCreate(Wire):
+    """An event on an appeal. Which fields a type needs: see the API docs of the route."""
+
+    type: AppealEventType
+    text: Annotated[str, Field(max_length=20000)] = ""
+    agency_code: str | None = None
+    extension_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    status: AppealStatus | None = None
+
+
+class AppealEventPublic(Wire):
+    id: int
+    type: AppealEventType
+    at: datetime
+    actor_id: int | None
+    actor_name: str | None
+    text: str
+    agency_code: str | None
+    data: dict[str, Any]
+
+
+class AppealPublic(Wire):
+    id: int
+    number: str
+    citizen_id: int
+    contact_id: int | None
+    kind: AppealKind
+    topic_code: str
+    summary: str
+    description: str
+    status: AppealStatus
+    complex: bool
+    agency_code: str | None
+    received_at: datetime
+    registered_at: datetime
+    register_due: datetime | None
+    forward_due: datetime | None
+    answer_due: datetime | None
+    extension_days: int
+    forwarded_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    assignee_id: int | None
+    overdue: bool
+    version: int
+
+
+class AppealDetail(AppealPublic):
+    events: list[AppealEventPublic]
+
+
+# --- history ----------------------------------------------------------------------------
+
+
+class HistoryItem(Wire):
+    """One line of a citizen's history: a contact or an appeal, on any channel."""
+
+    kind: str  # "contact" | "appeal"
+    at: datetime
+    contact: ContactPublic | None = None
+    appeal: AppealPublic | None = None
+
+
+class CitizenHistory(Wire):
+    """Everything a call card needs in one response."""
+
+    citizen: CitizenPublic
+    open_appeals: int
+    overdue_appeals: int
+    open_callbacks: int
+    page: Page[HistoryItem]
+
+
+# --- callbacks --------------------------------------------------------------------------
+
+
+class CallbackCreate(Wire):
+    citizen_id: int
+    phone: Phone | None = None
+    """Number to call; default the citizen's first phone."""
+    appeal_id: int | None = None
+    contact_id: int | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    due_at: datetime
+    assignee_id: int | None = None
+    group: Annotated[str, Field(max_length=40)] | None = None
+
+
+class CallbackAttempt(Wire):
+    result: CallbackResult
+    note: Annotated[str, Field(max_length=4000)] = ""
+    retry_at: datetime | None = None
+    """When to try again after no answer / busy; default in one hour."""
+
+
+class CallbackPublic(Wire):
+    id: int
+    citizen_id: int
+    citizen_name: str
+    phone: str
+    appeal_id: int | None
+    appeal_number: str | None
+    contact_id: int | None
+    reason: str
+    due_at: datetime
+    assignee_id: int | None
+    group: str | None
+    status: CallbackStatus
+    attempts: int
+    last_attempt_at: datetime | None
+    result: CallbackResult | None
+    result_note: str | None
+    completed_at: datetime | None
+    overdue: bool
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+class AuditPublic(Wire):
+    id: int
+    at: datetime
+    staff_id: int | None
+    staff_username: str | None
+    workstation: str | None
+    action: AuditAction
+    citizen_id: int | None
+    details: dict[str, Any]
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+class ErrorDetail(Wire):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(Wire):
+    detail: str | list[ErrorDetail]
+    code: str | None = None
+

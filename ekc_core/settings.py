@@ -1,0 +1,91 @@
+"""Settings from the environment (prefix `EKC_`) and `.env`; built by factories, not at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "ekc122"
+
+
+def default_data_dir() -> Path:
+    """Per-user data folder, e.g. `~/.local/share/ekc122` on Linux."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_dir() -> Path:
+    """Per-user config folder, e.g. `~/.config/ekc122` on Linux."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def default_reference_dir() -> Path:
+    """The shipped `data/` folder: beside the packages in a checkout, `ekc_data` in a wheel."""
+    checkout = Path(__file__).resolve().parent.parent / "data"
+    if (checkout / "reference").is_dir():
+        return checkout
+    from importlib.resources import files
+
+    return Path(str(files("ekc_data")))  # present only in an installed wheel
+
+
+class ServerSettings(BaseSettings):
+    """Settings of the backend (`ekc-server`)."""
+
+    model_config = SettingsConfigDict(env_prefix="EKC_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    """Folder for the embedded SQLite database and other state of this machine."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL; default is the SQLite file `ekc.db` in `data_dir`.
+    Production: `postgresql+psycopg://user@host:5432/ekc`."""
+
+    reference_dir: Path = Field(default_factory=default_reference_dir)
+    """Folder with the shipped reference data (`reference/*.yaml`, `demo/`)."""
+
+    host: str = "127.0.0.1"
+    """Address `ekc-server run` listens on."""
+
+    port: int = 8122
+    """Port `ekc-server run` listens on."""
+
+    session_ttl_hours: float = 12.0
+    """Lifetime of a login token; a 12-hour shift plus margin."""
+
+    gzip_minimum_size: int = 500
+    """Responses larger than this many bytes are gzip-compressed for slow links."""
+
+    db_pool_size: int = 10
+    """Connections per process in the PostgreSQL pool."""
+
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'ekc.db'}"
+
+
+class ClientSettings(BaseSettings):
+    """Settings of the clients (`ekc-admin`, the console)."""
+
+    model_config = SettingsConfigDict(env_prefix="EKC_", env_file=".env", extra="ignore")
+
+    server_url: str = "http://127.0.0.1:8122"
+    """Backend base URL used when the user has not logged in to another one."""
+
+    config_dir: Path = Field(default_factory=default_config_dir)
+    """Folder for the credentials file (`credentials.json`, mode 0600)."""
+
+    workstation: str | None = None
+    """Name of this workstation for the audit log; default is the host name."""
+
+    connect_timeout: float = 5.0
+    """Seconds to open a connection; satellite links need ~3 round trips of 600 ms."""
+
+    read_timeout: float = 20.0
+    """Seconds to wait for a response."""
+
+    retries: int = 3
+    """Retries of safe requests (GET, or writes with an idempotency key) with backoff."""

@@ -1,0 +1,1 @@
+"""The central REST backend: FastAPI app factory, tables, services, migrations."""

@@ -1,0 +1,88 @@
+"""The FastAPI application factory: `create_app(settings)`; no app is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from starlette.middleware.gzip import GZipMiddleware
+
+from ekc_core import __version__
+from ekc_core.settings import ServerSettings
+from ekc_server.db import create_db_engine
+from ekc_server.errors import DomainError
+from ekc_server.routes import appeals, auth, callbacks, citizens, contacts, reference
+
+log = logging.getLogger("ekc_server")
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: ServerSettings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app for `settings`; pass `engine` to share one (tests)."""
+    settings = settings or ServerSettings()
+    own_engine = engine is None
+    db_engine = engine or create_db_engine(
+        settings.effective_database_url(), pool_size=settings.db_pool_size
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_engine:
+            db_engine.dispose()
+
+    app = FastAPI(
+        title="ЕКЦ 122 — API",
+        version=__version__,
+        summary="Central backend of the Irkutsk region government contact centre (line 122).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = db_engine
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
+
+    for module in (auth, reference, citizens, contacts, appeals, callbacks):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Liveness and database reachability (for a load balancer)."""
+        with db_engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        if exc.status_code == 422:
+            detail: Any = [{"loc": ["body", exc.field] if exc.field else ["body"],
+                            "msg": exc.message, "type": exc.code}]
+        else:
+            detail = exc.message
+        body = {"detail": detail, "code": exc.code}
+        if exc.field:
+            body["field"] = exc.field
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            msg = str(err.get("msg", ""))
+            ctx = err.get("ctx") or {}
+            if "error" in ctx:  # our ValueErrors (e.g. a bad phone) carry a Russian message
+                msg = str(ctx["error"])
+            errors.append({"loc": list(err.get("loc", ())), "msg": msg,
+                           "type": str(err.get("type", ""))})
+        return JSONResponse(jsonable_encoder({"detail": errors, "code": "validation_error"}),
+                            status_code=422)
+
+    return app

@@ -1,0 +1,126 @@
+"""`ekc-server`: run the backend, migrate and seed the database."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from ekc_core.reference_data import ReferenceDataError
+from ekc_core.settings import ServerSettings
+
+app = typer.Typer(help="Центральный сервер ЕКЦ 122: запуск и база данных.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="База данных: миграции и загрузка данных.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> ServerSettings:
+    return ServerSettings()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command(help="Запустить REST-сервер (uvicorn).")
+def run(
+    host: Annotated[str | None, typer.Option(help="Адрес (по умолчанию EKC_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Порт (по умолчанию EKC_PORT).")] = None,
+    workers: Annotated[int, typer.Option(help="Число процессов (сервер без состояния).")] = 1,
+    upgrade: Annotated[bool, typer.Option(help="Применить миграции перед запуском.")] = True,
+) -> None:
+    """Start the REST backend (uvicorn)."""
+    import uvicorn
+
+    from ekc_server import migrate
+
+    settings = _settings()
+    url = settings.effective_database_url()
+    if upgrade:
+        migrate.upgrade(url)
+    host = host or settings.host
+    port = port or settings.port
+    typer.echo(f"ЕКЦ 122: сервер http://{host}:{port}  (API /api/v1, документация /docs)")
+    typer.echo(f"База данных: {_safe_url(url)}")
+    uvicorn.run(
+        "ekc_server.asgi:app", host=host, port=port, workers=workers, factory=False,
+        log_level="info", proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade", help="Применить миграции (создаёт файл SQLite при необходимости).")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Целевая ревизия.")] = "head",
+) -> None:
+    """Apply Alembic migrations (creates the SQLite file if needed)."""
+    from ekc_server import migrate
+
+    url = _settings().effective_database_url()
+    migrate.upgrade(url, revision)
+    typer.echo(f"Схема обновлена до {revision}: {_safe_url(url)}")
+
+
+@db_app.command("seed", help="Загрузить справочники (по коду), с --demo — и демо-данные.")
+def db_seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Добавить демонстрационные данные.")]
+    = False,
+    citizens: Annotated[int, typer.Option(help="Демо: число граждан.")] = 2000,
+    contacts: Annotated[int, typer.Option(help="Демо: число контактов.")] = 20000,
+    days: Annotated[int, typer.Option(help="Демо: за сколько последних дней.")] = 90,
+    seed: Annotated[int, typer.Option(help="Демо: зерно генератора.")] = 122,
+    if_empty: Annotated[bool, typer.Option(
+        "--if-empty", help="Демо: пропустить, если данные уже есть (для make run).")] = False,
+) -> None:
+    """Load the shipped reference data (upsert by code); with --demo, demo data too."""
+    from ekc_server import migrate
+    from ekc_server.db import create_db_engine, session_scope
+    from ekc_server.demo import DEMO_LOGINS, DEMO_PASSWORDS, has_demo_data, seed_demo
+    from ekc_server.services.reference import seed_reference
+
+    settings = _settings()
+    url = settings.effective_database_url()
+    migrate.upgrade(url)
+    engine = create_db_engine(url)
+    started = time.perf_counter()
+    try:
+        with session_scope(engine) as session:
+            ref = seed_reference(session=session, data_dir=settings.reference_dir)
+        typer.echo("Справочники: " + ", ".join(f"{k} {v}" for k, v in ref.items()))
+        if demo:
+            with session_scope(engine) as session:
+                if if_empty and has_demo_data(session=session):
+                    typer.echo("Демо-данные уже загружены.")
+                else:
+                    counts = seed_demo(session=session, data_dir=settings.reference_dir,
+                                       citizens=citizens, contacts=contacts, days=days,
+                                       seed=seed)
+                    typer.echo(
+                        f"Демо-данные: сотрудников {counts.staff}, граждан {counts.citizens}, "
+                        f"контактов {counts.contacts}, обращений {counts.appeals} "
+                        f"(событий {counts.events}), обратных звонков {counts.callbacks}"
+                    )
+            typer.echo("Демо-логины: " + ", ".join(f"{u} / {DEMO_PASSWORDS[r]} ({r.value})"
+                                                   for u, r in DEMO_LOGINS))
+    except ReferenceDataError as exc:
+        typer.echo("Ошибки в справочных данных, ничего не записано:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(1) from exc
+    except ValueError as exc:
+        typer.echo(f"Ошибка: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"Готово за {time.perf_counter() - started:.1f} с: {_safe_url(url)}")
+
+
+def main() -> None:
+    app(prog_name="ekc-server")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,389 @@
+"""Database tables (SQLModel, table=True). The wire schemas live in `ekc_core.schemas`.
+
+Timestamps are stored as timezone-aware UTC. Enumerations are stored as their string
+values (VARCHAR), so adding a value needs no migration of a database enum type.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Dialect, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+# Named constraints, so Alembic batch mode on SQLite can alter them later.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite would hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the backend stores aware UTC values")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
+    )
+
+
+def _ts_now(*, index: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow,
+        sa_column=Column(UTCDateTime(), nullable=False, index=index),
+    )
+
+
+def _json_list() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def _json_dict() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- reference data ---------------------------------------------------------------------
+
+
+class Office(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=60, unique=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=30)  # contact_centre | mfc | tosp
+    settlement: str = Field(max_length=120)
+    district: str | None = Field(default=None, max_length=120)
+    address: str | None = Field(default=None, max_length=300)
+    remote: bool = False
+    timezone: str = Field(default="Asia/Irkutsk", max_length=60)
+
+
+class Agency(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=60, unique=True)
+    name: str = Field(max_length=400)
+    short_name: str = Field(max_length=120)
+    level: str = Field(max_length=20)  # regional | federal | municipal | utility | other
+    email: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=60)
+    active: bool = True
+
+
+class Topic(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=80, unique=True)
+    name: str = Field(max_length=200)
+    parent_id: int | None = Field(default=None, foreign_key="topic.id", index=True)
+    group_code: str = Field(max_length=40)
+    """Operator skill group that handles this topic."""
+    default_agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    pos_answer_days: int | None = None
+    """Answer term of ПОС messages on this topic, when shorter than 30 days."""
+    sort_order: int = 0
+    active: bool = True
+
+
+class DeadlineRule(SQLModel, table=True):
+    """59-FZ deadlines per appeal kind; loaded from `data/reference/deadlines.yaml`."""
+
+    __tablename__ = "deadline_rule"
+
+    kind: str = Field(primary_key=True, max_length=30)
+    title: str = Field(max_length=200)
+    register_days: int | None = None
+    forward_days: int | None = None
+    answer_days: int | None = None
+    max_extension_days: int | None = None
+    legal_basis: str | None = Field(default=None, max_length=200)
+
+
+# --- staff and auth ---------------------------------------------------------------------
+
+
+class Staff(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=60, unique=True)
+    full_name: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    office_id: int | None = Field(default=None, foreign_key="office.id")
+    skills: list[str] = _json_list()
+    """Topic groups this person handles (`svo`, `medicine`, …)."""
+    password_hash: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    created_at: datetime = _ts_now()
+
+
+class ApiToken(SQLModel, table=True):
+    """A login session token or a personal API token; only the SHA-256 is kept."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    kind: str = Field(max_length=20)  # session | personal
+    name: str = Field(max_length=120)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts_now()
+    expires_at: datetime | None = _ts()
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+# --- citizens ---------------------------------------------------------------------------
+
+
+class Citizen(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    last_name: str = Field(default="", max_length=100)
+    first_name: str = Field(default="", max_length=100)
+    middle_name: str = Field(default="", max_length=100)
+    name_key: str = Field(default="", max_length=320, index=True)
+    """Lower-case "фамилия имя отчество" with ё→е: SQLite's lower() knows no Cyrillic."""
+    email: str | None = Field(default=None, max_length=200)
+    settlement: str | None = Field(default=None, max_length=120)
+    address: str | None = Field(default=None, max_length=300)
+    consent_personal_data: bool = False
+    consent_disclosure: bool = False
+    merged_into_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    anonymised_at: datetime | None = _ts()
+    version: int = 1
+    created_at: datetime = _ts_now()
+    updated_at: datetime = _ts_now()
+
+
+class CitizenPhone(SQLModel, table=True):
+    __tablename__ = "citizen_phone"
+    __table_args__ = (UniqueConstraint("citizen_id", "e164"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    e164: str = Field(max_length=20, index=True)
+    position: int = 0
+
+
+# --- contacts ---------------------------------------------------------------------------
+
+
+class Contact(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_contact_channel_external_id"),
+        Index("ix_contact_operator_status", "operator_id", "status"),
+        Index("ix_contact_status_queued_at", "status", "queued_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    line: str | None = Field(default=None, max_length=5)
+    direction: str = Field(max_length=3)
+    status: str = Field(max_length=12)
+    caller_number: str | None = Field(default=None, max_length=20, index=True)
+    sender: str | None = Field(default=None, max_length=200)
+    citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    operator_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    office_id: int | None = Field(default=None, foreign_key="office.id")
+    topic_id: int | None = Field(default=None, foreign_key="topic.id", index=True)
+    outcome: str | None = Field(default=None, max_length=30)
+    summary: str | None = None
+    text: str | None = None
+    abandoned: bool = False
+    external_id: str | None = Field(default=None, max_length=120)
+    handoff: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # appeal and callback_task point back at contact: these two are added after creation
+    appeal_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("appeal.id", use_alter=True), nullable=True),
+    )
+    callback_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("callback_task.id", use_alter=True), nullable=True),
+    )
+    queued_at: datetime = _ts_now(index=True)
+    answered_at: datetime | None = _ts()
+    ended_at: datetime | None = _ts()
+    wrapup_ended_at: datetime | None = _ts()
+
+
+# --- appeals ----------------------------------------------------------------------------
+
+
+class AppealCounter(SQLModel, table=True):
+    """Last sequence number of appeals per year, for human numbers `122-2026-000123`."""
+
+    __tablename__ = "appeal_counter"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_seq: int = 0
+
+
+class Appeal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=30, unique=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    kind: str = Field(max_length=20)
+    topic_id: int = Field(foreign_key="topic.id", index=True)
+    summary: str = Field(max_length=500)
+    description: str = ""
+    status: str = Field(max_length=20, index=True)
+    complex: bool = False
+    agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    received_at: datetime = _ts_now()
+    registered_at: datetime = _ts_now(index=True)
+    register_due: datetime | None = _ts()
+    forward_due: datetime | None = _ts()
+    answer_due: datetime | None = _ts(index=True)
+    extension_days: int = 0
+    forwarded_at: datetime | None = _ts()
+    resolved_at: datetime | None = _ts()
+    closed_at: datetime | None = _ts()
+    assignee_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    created_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    version: int = 1
+    updated_at: datetime = _ts_now()
+
+
+class AppealEvent(SQLModel, table=True):
+    __tablename__ = "appeal_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    appeal_id: int = Field(foreign_key="appeal.id", index=True)
+    type: str = Field(max_length=20)
+    at: datetime = _ts_now()
+    actor_id: int | None = Field(default=None, foreign_key="staff.id")
+    text: str = ""
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    data: dict[str, Any] = _json_dict()
+
+
+# --- callbacks --------------------------------------------------------------------------
+
+
+class CallbackTask(SQLModel, table=True):
+    __tablename__ = "callback_task"
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    phone: str = Field(max_length=20)
+    appeal_id: int | None = Field(default=None, foreign_key="appeal.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    reason: str = Field(max_length=500)
+    due_at: datetime = _ts_now(index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    group_code: str | None = Field(default=None, max_length=40)
+    status: str = Field(default="open", max_length=12, index=True)
+    attempts: int = 0
+    last_attempt_at: datetime | None = _ts()
+    result: str | None = Field(default=None, max_length=20)
+    result_note: str | None = None
+    completed_at: datetime | None = _ts()
+    created_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = _ts_now()
+
+
+# --- knowledge base (tables only; the KB issue builds on them) ---------------------------
+
+
+class KbImportBatch(SQLModel, table=True):
+    __tablename__ = "kb_import_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_name: str = Field(max_length=300)
+    status: str = Field(default="published", max_length=20)  # published | rolled_back
+    created_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = _ts_now()
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    rolled_back_at: datetime | None = _ts()
+
+
+class KbArticle(SQLModel, table=True):
+    __tablename__ = "kb_article"
+
+    id: str = Field(primary_key=True, max_length=80)
+    title: str = Field(max_length=300)
+    body: str = ""
+    topic_id: int | None = Field(default=None, foreign_key="topic.id")
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    tags: list[str] = _json_list()
+    audience: str | None = Field(default=None, max_length=60)
+    version: int = 1
+    deleted: bool = False
+    seq: int = Field(default=0, index=True)
+    """Position in the change feed: raised on every change, including deletion."""
+    updated_at: datetime = _ts_now()
+
+
+class KbArticleVersion(SQLModel, table=True):
+    __tablename__ = "kb_article_version"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(foreign_key="kb_article.id", index=True, max_length=80)
+    version: int
+    change: str = Field(max_length=10)  # created | updated | deleted
+    title: str = Field(max_length=300)
+    body: str = ""
+    topic_id: int | None = Field(default=None, foreign_key="topic.id")
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    tags: list[str] = _json_list()
+    audience: str | None = Field(default=None, max_length=60)
+    batch_id: int | None = Field(default=None, foreign_key="kb_import_batch.id", index=True)
+    changed_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    changed_at: datetime = _ts_now()
+
+
+# --- audit and idempotency --------------------------------------------------------------
+
+
+class AuditLog(SQLModel, table=True):
+    """Who read or changed which citizen's data, when, from which workstation (152-FZ)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts_now(index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    workstation: str | None = Field(default=None, max_length=120)
+    action: str = Field(max_length=30)
+    citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    details: dict[str, Any] = _json_dict()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """First response to a write carrying an `Idempotency-Key`, replayed on retries."""
+
+    __tablename__ = "idempotency_record"
+
+    key: str = Field(primary_key=True, max_length=120)
+    staff_id: int = Field(foreign_key="staff.id")
+    endpoint: str = Field(max_length=120)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response: dict[str, Any] = _json_dict()
+    created_at: datetime = _ts_now()

@@ -1,0 +1,75 @@
+"""Appeals: create (idempotent), list with filters, get with events, add events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
+
+from ekc_core.enums import AppealStatus
+from ekc_core.schemas import AppealCreate, AppealDetail, AppealEventCreate, AppealPublic, Page
+from ekc_server.deps import SessionDep, Staffer
+from ekc_server.routes.citizens import IdempotencyKey
+from ekc_server.services import appeals, idempotency
+
+router = APIRouter(tags=["appeals"])
+
+
+@router.post("/appeals", response_model=AppealDetail, status_code=status.HTTP_201_CREATED)
+def create_appeal(
+    body: AppealCreate, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Register an appeal; its 59-FZ deadlines come from the rules of its kind.
+
+    With an `Idempotency-Key`, a retry returns the first result and creates nothing; the
+    same key with a different body is refused with 409.
+    """
+    code, payload = idempotency.run_once(
+        session=session, principal=principal, key=key, endpoint="POST /appeals", payload=body,
+        action=lambda: appeals.create(session=session, principal=principal, data=body),
+    )
+    return JSONResponse(payload, status_code=code)
+
+
+@router.get("/appeals", response_model=Page[AppealPublic])
+def list_appeals(
+    _: Staffer,
+    session: SessionDep,
+    status: Annotated[list[AppealStatus] | None, Query()] = None,
+    agency: str | None = None,
+    topic: Annotated[str | None, Query(description="a topic code; includes its sub-topics")]
+    = None,
+    overdue: bool | None = None,
+    assignee_id: int | None = None,
+    citizen_id: int | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[AppealPublic]:
+    return appeals.list_appeals(
+        session=session, status=status, agency_code=agency, topic_code=topic, overdue=overdue,
+        assignee_id=assignee_id, citizen_id=citizen_id, offset=offset, limit=limit,
+    )
+
+
+@router.get("/appeals/{appeal_id}", response_model=AppealDetail)
+def get_appeal(appeal_id: int, principal: Staffer, session: SessionDep) -> AppealDetail:
+    return appeals.read(session=session, principal=principal, appeal_id=appeal_id)
+
+
+@router.post("/appeals/{appeal_id}/events", response_model=AppealDetail,
+             status_code=status.HTTP_201_CREATED)
+def add_event(
+    appeal_id: int, body: AppealEventCreate, principal: Staffer, session: SessionDep,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """`forwarded` (agency_code), `agency_reply` (text), `extended` (extension_days; shift
+    lead), `resolved`, `closed`, `cancelled` (shift lead), `comment`, `callback_made`,
+    `status_change` (status). A transition the status does not allow → 409."""
+    code, payload = idempotency.run_once(
+        session=session, principal=principal, key=key,
+        endpoint=f"POST /appeals/{appeal_id}/events", payload=body,
+        action=lambda: appeals.add_event(session=session, principal=principal,
+                                         appeal_id=appeal_id, data=body),
+    )
+    return JSONResponse(payload, status_code=code)

@@ -1,0 +1,1 @@
+"""Domain services: keyword-only functions over a Session; routes stay thin."""

@@ -1,0 +1,31 @@
+"""The personal-data audit log (152-FZ): every view or change of a citizen's data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from ekc_core.enums import AuditAction
+from ekc_server.deps import Principal
+from ekc_server.models import AuditLog
+
+
+def record(
+    *,
+    session: Session,
+    principal: Principal,
+    action: AuditAction,
+    citizen_id: int | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add an audit row to the caller's transaction (committed with the work it records)."""
+    session.add(
+        AuditLog(
+            staff_id=principal.staff_id,
+            workstation=principal.workstation,
+            action=action.value,
+            citizen_id=citizen_id,
+            details=details or {},
+        )
+    )

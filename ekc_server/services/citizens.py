@@ -1,0 +1,366 @@
+"""Citizens: lookup by phone or name, create, update, merge, anonymise, history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
+
+from ekc_core.enums import OPEN_APPEAL_STATUSES, AuditAction, CallbackStatus
+from ekc_core.phones import mask_phone, try_normalize_phone
+from ekc_core.schemas import (
+    CitizenCreate,
+    CitizenHistory,
+    CitizenListItem,
+    CitizenPublic,
+    CitizenUpdate,
+    HistoryItem,
+    Page,
+)
+from ekc_server.deps import Principal
+from ekc_server.errors import ConflictError, InvalidFieldError, NotFoundError, StaleVersionError
+from ekc_server.models import (
+    Appeal,
+    AuditLog,
+    CallbackTask,
+    Citizen,
+    CitizenPhone,
+    Contact,
+)
+from ekc_server.services import audit
+from ekc_server.services.appeals import appeal_public, overdue_clause
+from ekc_server.services.contacts import contact_public
+from ekc_server.services.reference import code_maps
+
+
+def name_key(*parts: str) -> str:
+    """Search key of a name: lower case, ё→е, single spaces."""
+    text = " ".join(p.strip() for p in parts if p and p.strip())
+    return " ".join(text.lower().replace("ё", "е").split())
+
+
+def _phones(session: Session, citizen_id: int) -> list[str]:
+    rows = session.exec(
+        select(CitizenPhone.e164)
+        .where(CitizenPhone.citizen_id == citizen_id)
+        .order_by(col(CitizenPhone.position), col(CitizenPhone.id))
+    ).all()
+    return list(rows)
+
+
+def citizen_public(session: Session, citizen: Citizen) -> CitizenPublic:
+    assert citizen.id is not None
+    full = " ".join(p for p in (citizen.last_name, citizen.first_name, citizen.middle_name) if p)
+    return CitizenPublic(
+        id=citizen.id,
+        last_name=citizen.last_name,
+        first_name=citizen.first_name,
+        middle_name=citizen.middle_name,
+        full_name=full or "(без имени)",
+        phones=_phones(session, citizen.id),
+        email=citizen.email,
+        settlement=citizen.settlement,
+        address=citizen.address,
+        consent_personal_data=citizen.consent_personal_data,
+        consent_disclosure=citizen.consent_disclosure,
+        merged_into_id=citizen.merged_into_id,
+        anonymised=citizen.anonymised_at is not None,
+        version=citizen.version,
+        created_at=citizen.created_at,
+        updated_at=citizen.updated_at,
+    )
+
+
+def get_citizen(*, session: Session, citizen_id: int) -> Citizen:
+    citizen = session.get(Citizen, citizen_id)
+    if citizen is None:
+        raise NotFoundError(f"гражданин {citizen_id} не найден")
+    return citizen
+
+
+def read_citizen(*, session: Session, principal: Principal, citizen_id: int) -> CitizenPublic:
+    citizen = get_citizen(session=session, citizen_id=citizen_id)
+    audit.record(session=session, principal=principal, action=AuditAction.view_citizen,
+                 citizen_id=citizen_id)
+    session.commit()
+    return citizen_public(session, citizen)
+
+
+def search(
+    *, session: Session, phone: str | None, name: str | None, limit: int,
+    include_merged: bool = False,
+) -> list[CitizenListItem]:
+    """Citizens by phone (written any way) and/or by name words (prefixes, any order)."""
+    if not phone and not name:
+        raise InvalidFieldError("укажите телефон или имя для поиска", field="phone")
+    query = select(Citizen)
+    if phone:
+        e164 = try_normalize_phone(phone)
+        if e164 is None:
+            raise InvalidFieldError(f"не удалось распознать номер «{phone}»", field="phone")
+        query = query.where(
+            col(Citizen.id).in_(select(CitizenPhone.citizen_id).where(CitizenPhone.e164 == e164))
+        )
+    if name:
+        for word in name_key(name).split():
+            query = query.where(
+                or_(col(Citizen.name_key).startswith(word),
+                    col(Citizen.name_key).contains(" " + word))
+            )
+    if not include_merged:
+        query = query.where(col(Citizen.merged_into_id).is_(None))
+    rows = session.exec(query.order_by(col(Citizen.name_key), col(Citizen.id)).limit(limit)).all()
+    ids = [c.id for c in rows]
+    phones: dict[int, list[str]] = {}
+    for cid, e164 in session.exec(
+        select(CitizenPhone.citizen_id, CitizenPhone.e164)
+        .where(col(CitizenPhone.citizen_id).in_(ids))
+        .order_by(col(CitizenPhone.position), col(CitizenPhone.id))
+    ).all():
+        phones.setdefault(cid, []).append(e164)
+    open_counts = dict(
+        session.exec(
+            select(Appeal.citizen_id, func.count())
+            .where(col(Appeal.citizen_id).in_(ids))
+            .where(col(Appeal.status).in_([s.value for s in OPEN_APPEAL_STATUSES]))
+            .group_by(col(Appeal.citizen_id))
+        ).all()
+    )
+    result = []
+    for c in rows:
+        assert c.id is not None
+        full = " ".join(p for p in (c.last_name, c.first_name, c.middle_name) if p)
+        result.append(
+            CitizenListItem(
+                id=c.id,
+                full_name=full or "(без имени)",
+                phones_masked=[mask_phone(p) for p in phones.get(c.id, [])],
+                settlement=c.settlement,
+                merged_into_id=c.merged_into_id,
+                open_appeals=open_counts.get(c.id, 0),
+            )
+        )
+    return result
+
+
+def _set_phones(session: Session, citizen_id: int, phones: list[str]) -> None:
+    existing = session.exec(select(CitizenPhone).where(CitizenPhone.citizen_id == citizen_id)).all()
+    for row in existing:
+        session.delete(row)
+    session.flush()
+    seen: set[str] = set()
+    for position, e164 in enumerate(phones):
+        if e164 in seen:
+            continue
+        seen.add(e164)
+        session.add(CitizenPhone(citizen_id=citizen_id, e164=e164, position=position))
+
+
+def create(*, session: Session, principal: Principal, data: CitizenCreate) -> CitizenPublic:
+    """Create a citizen (not committed; the caller commits, possibly with an idempotency key)."""
+    citizen = Citizen(**data.model_dump(exclude={"phones"}))
+    citizen.name_key = name_key(citizen.last_name, citizen.first_name, citizen.middle_name)
+    session.add(citizen)
+    session.flush()
+    assert citizen.id is not None
+    _set_phones(session, citizen.id, data.phones)
+    audit.record(session=session, principal=principal, action=AuditAction.create_citizen,
+                 citizen_id=citizen.id)
+    session.flush()
+    return citizen_public(session, citizen)
+
+
+def update_citizen(
+    *, session: Session, principal: Principal, citizen_id: int, data: CitizenUpdate
+) -> CitizenPublic:
+    citizen = get_citizen(session=session, citizen_id=citizen_id)
+    if citizen.version != data.version:
+        raise StaleVersionError(
+            f"карточка изменена другим пользователем (версия {citizen.version}, "
+            f"у вас {data.version}); обновите и повторите",
+            field="version",
+        )
+    if citizen.merged_into_id is not None:
+        raise ConflictError(f"запись объединена с {citizen.merged_into_id}; правьте её")
+    if citizen.anonymised_at is not None:
+        raise ConflictError("данные гражданина обезличены; изменение невозможно")
+    changes = data.model_dump(exclude_unset=True, exclude={"version", "phones"})
+    citizen.sqlmodel_update(changes)
+    citizen.name_key = name_key(citizen.last_name, citizen.first_name, citizen.middle_name)
+    if data.phones is not None:
+        assert citizen.id is not None
+        _set_phones(session, citizen.id, data.phones)
+        changes["phones"] = len(data.phones)
+    # compare-and-set on the version so that two concurrent writers cannot both win
+    result = session.execute(
+        update(Citizen)
+        .where(col(Citizen.id) == citizen_id, col(Citizen.version) == data.version)
+        .values(version=data.version + 1)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise StaleVersionError("карточка изменена другим пользователем; обновите и повторите",
+                                field="version")
+    citizen.version = data.version + 1
+    citizen.updated_at = datetime.now(UTC)
+    session.add(citizen)
+    audit.record(session=session, principal=principal, action=AuditAction.update_citizen,
+                 citizen_id=citizen_id, details={"fields": sorted(changes)})
+    session.commit()
+    return citizen_public(session, citizen)
+
+
+def merge(
+    *, session: Session, principal: Principal, target_id: int, source_id: int
+) -> CitizenPublic:
+    """Move every phone, contact, appeal and callback of `source` to `target`; one transaction."""
+    if target_id == source_id:
+        raise ConflictError("нельзя объединить запись саму с собой", field="source_id")
+    target = get_citizen(session=session, citizen_id=target_id)
+    source = get_citizen(session=session, citizen_id=source_id)
+    for who, c in (("целевая", target), ("исходная", source)):
+        if c.merged_into_id is not None:
+            raise ConflictError(f"{who} запись {c.id} уже объединена с {c.merged_into_id}")
+    target_phones = _phones(session, target_id)
+    for row in session.exec(select(CitizenPhone).where(CitizenPhone.citizen_id == source_id)):
+        if row.e164 in target_phones:
+            session.delete(row)
+        else:
+            row.citizen_id = target_id
+            row.position = len(target_phones)
+            target_phones.append(row.e164)
+            session.add(row)
+    moved = {}
+    for model in (Contact, Appeal, CallbackTask):
+        result = session.execute(
+            update(model).where(col(model.citizen_id) == source_id).values(citizen_id=target_id)
+        )
+        moved[model.__tablename__] = result.rowcount  # type: ignore[attr-defined]
+    for field in ("last_name", "first_name", "middle_name", "email", "settlement", "address"):
+        if not getattr(target, field) and getattr(source, field):
+            setattr(target, field, getattr(source, field))
+    target.consent_personal_data = target.consent_personal_data or source.consent_personal_data
+    target.consent_disclosure = target.consent_disclosure or source.consent_disclosure
+    target.name_key = name_key(target.last_name, target.first_name, target.middle_name)
+    now = datetime.now(UTC)
+    target.version += 1
+    target.updated_at = now
+    source.merged_into_id = target_id
+    source.version += 1
+    source.updated_at = now
+    session.add(target)
+    session.add(source)
+    audit.record(session=session, principal=principal, action=AuditAction.merge_citizen,
+                 citizen_id=target_id, details={"source_id": source_id, "moved": moved})
+    audit.record(session=session, principal=principal, action=AuditAction.merge_citizen,
+                 citizen_id=source_id, details={"merged_into_id": target_id})
+    session.commit()
+    return citizen_public(session, target)
+
+
+def anonymise(*, session: Session, principal: Principal, citizen_id: int) -> CitizenPublic:
+    """Remove personal data; contacts and appeals stay (their numbers and texts are cleared)."""
+    citizen = get_citizen(session=session, citizen_id=citizen_id)
+    if citizen.anonymised_at is not None:
+        raise ConflictError("данные гражданина уже обезличены")
+    for field in ("last_name", "first_name", "middle_name", "name_key"):
+        setattr(citizen, field, "")
+    citizen.email = citizen.settlement = citizen.address = None
+    citizen.consent_personal_data = citizen.consent_disclosure = False
+    now = datetime.now(UTC)
+    citizen.anonymised_at = now
+    citizen.version += 1
+    citizen.updated_at = now
+    session.add(citizen)
+    _set_phones(session, citizen_id, [])
+    session.execute(
+        update(Contact)
+        .where(col(Contact.citizen_id) == citizen_id)
+        .values(caller_number=None, sender=None, handoff=None)
+    )
+    session.execute(
+        update(CallbackTask).where(col(CallbackTask.citizen_id) == citizen_id).values(phone="")
+    )
+    audit.record(session=session, principal=principal, action=AuditAction.anonymise_citizen,
+                 citizen_id=citizen_id)
+    session.commit()
+    return citizen_public(session, citizen)
+
+
+def history(
+    *, session: Session, principal: Principal, citizen_id: int, offset: int, limit: int
+) -> CitizenHistory:
+    """Contacts and appeals of a citizen across all channels, newest first; audited."""
+    citizen = get_citizen(session=session, citizen_id=citizen_id)
+    topic_codes, agency_codes = code_maps(session=session)
+    now = datetime.now(UTC)
+
+    contacts = session.exec(
+        select(Contact)
+        .where(Contact.citizen_id == citizen_id)
+        .order_by(col(Contact.queued_at).desc(), col(Contact.id).desc())
+        .limit(offset + limit)
+    ).all()
+    appeals = session.exec(
+        select(Appeal)
+        .where(Appeal.citizen_id == citizen_id)
+        .order_by(col(Appeal.registered_at).desc(), col(Appeal.id).desc())
+        .limit(offset + limit)
+    ).all()
+    items = [
+        HistoryItem(kind="contact", at=c.queued_at,
+                    contact=contact_public(c, topic_codes=topic_codes))
+        for c in contacts
+    ] + [
+        HistoryItem(kind="appeal", at=a.registered_at,
+                    appeal=appeal_public(a, topic_codes=topic_codes,
+                                         agency_codes=agency_codes, now=now))
+        for a in appeals
+    ]
+    items.sort(key=lambda i: i.at, reverse=True)
+    total_contacts = session.exec(
+        select(func.count()).select_from(Contact).where(Contact.citizen_id == citizen_id)
+    ).one()
+    total_appeals = session.exec(
+        select(func.count()).select_from(Appeal).where(Appeal.citizen_id == citizen_id)
+    ).one()
+    total = total_contacts + total_appeals
+    page_items = items[offset : offset + limit]
+    open_statuses = [s.value for s in OPEN_APPEAL_STATUSES]
+    open_appeals = session.exec(
+        select(func.count()).select_from(Appeal)
+        .where(Appeal.citizen_id == citizen_id, col(Appeal.status).in_(open_statuses))
+    ).one()
+    overdue_appeals = session.exec(
+        select(func.count()).select_from(Appeal)
+        .where(Appeal.citizen_id == citizen_id, overdue_clause(now))
+    ).one()
+    open_callbacks = session.exec(
+        select(func.count()).select_from(CallbackTask)
+        .where(CallbackTask.citizen_id == citizen_id,
+               CallbackTask.status == CallbackStatus.open.value)
+    ).one()
+    audit.record(session=session, principal=principal, action=AuditAction.view_history,
+                 citizen_id=citizen_id, details={"offset": offset, "limit": limit})
+    session.commit()
+    return CitizenHistory(
+        citizen=citizen_public(session, citizen),
+        open_appeals=open_appeals,
+        overdue_appeals=overdue_appeals,
+        open_callbacks=open_callbacks,
+        page=Page[HistoryItem](
+            items=page_items,
+            total=total,
+            offset=offset,
+            limit=limit,
+            next_offset=offset + limit if offset + limit < total else None,
+        ),
+    )
+
+
+def audit_entries(*, session: Session, citizen_id: int | None, limit: int) -> list[AuditLog]:
+    query = select(AuditLog).order_by(col(AuditLog.id).desc()).limit(limit)
+    if citizen_id is not None:
+        query = query.where(AuditLog.citizen_id == citizen_id)
+    return list(session.exec(query).all())

@@ -1,0 +1,268 @@
+"""Contacts: what gateways post, the queue, claim/answer, end, wrap-up, abandon."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from ekc_core.enums import Channel, ContactOutcome, ContactStatus, Direction, Line
+from ekc_core.schemas import (
+    ContactClaim,
+    ContactInbound,
+    ContactOutbound,
+    ContactPublic,
+    ContactWrapUp,
+    Handoff,
+)
+from ekc_server.deps import Principal
+from ekc_server.errors import ConflictError, InvalidFieldError, NotFoundError
+from ekc_server.models import Appeal, CallbackTask, Citizen, CitizenPhone, Contact
+from ekc_server.services.reference import code_maps, office_by_code, topic_by_code
+
+
+def contact_public(contact: Contact, *, topic_codes: dict[int | None, str]) -> ContactPublic:
+    assert contact.id is not None
+    return ContactPublic(
+        id=contact.id,
+        channel=Channel(contact.channel),
+        line=Line(contact.line) if contact.line else None,
+        direction=Direction(contact.direction),
+        status=ContactStatus(contact.status),
+        caller_number=contact.caller_number,
+        sender=contact.sender,
+        citizen_id=contact.citizen_id,
+        operator_id=contact.operator_id,
+        topic_code=topic_codes.get(contact.topic_id) if contact.topic_id else None,
+        outcome=ContactOutcome(contact.outcome) if contact.outcome else None,
+        summary=contact.summary,
+        text=contact.text,
+        abandoned=contact.abandoned,
+        external_id=contact.external_id,
+        handoff=Handoff.model_validate(contact.handoff) if contact.handoff else None,
+        appeal_id=contact.appeal_id,
+        queued_at=contact.queued_at,
+        answered_at=contact.answered_at,
+        ended_at=contact.ended_at,
+        wrapup_ended_at=contact.wrapup_ended_at,
+    )
+
+
+def _public(session: Session, contact: Contact) -> ContactPublic:
+    topic_codes, _ = code_maps(session=session)
+    return contact_public(contact, topic_codes=topic_codes)
+
+
+def get_contact(*, session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFoundError(f"контакт {contact_id} не найден")
+    return contact
+
+
+def read_contact(*, session: Session, contact_id: int) -> ContactPublic:
+    return _public(session, get_contact(session=session, contact_id=contact_id))
+
+
+def identify_citizen(*, session: Session, e164: str) -> int | None:
+    """The citizen with this phone when exactly one (not merged) has it."""
+    ids = session.exec(
+        select(CitizenPhone.citizen_id)
+        .join(Citizen, col(Citizen.id) == CitizenPhone.citizen_id)
+        .where(CitizenPhone.e164 == e164, col(Citizen.merged_into_id).is_(None))
+        .limit(2)
+    ).all()
+    return ids[0] if len(ids) == 1 else None
+
+
+def post_inbound(*, session: Session, data: ContactInbound) -> tuple[ContactPublic, bool]:
+    """Register an inbound contact; a repeat of the same (channel, external_id) is not new.
+
+    Returns (contact, created).
+    """
+    if data.channel == Channel.phone and data.line is None:
+        raise InvalidFieldError("для звонка укажите линию (122 или 117)", field="line")
+    if data.channel != Channel.phone and data.line is not None:
+        raise InvalidFieldError("линия указывается только для звонков", field="line")
+    if data.external_id:
+        existing = session.exec(
+            select(Contact).where(
+                Contact.channel == data.channel.value, Contact.external_id == data.external_id
+            )
+        ).first()
+        if existing is not None:
+            return _public(session, existing), False
+    office_id = (
+        office_by_code(session=session, code=data.office_code).id if data.office_code else None
+    )
+    contact = Contact(
+        channel=data.channel.value,
+        line=data.line.value if data.line else None,
+        direction=Direction.inbound.value,
+        status=ContactStatus.queued.value,
+        caller_number=data.caller_number,
+        sender=data.sender,
+        external_id=data.external_id,
+        text=data.text,
+        handoff=data.handoff.model_dump(exclude_none=True) if data.handoff else None,
+        office_id=office_id,
+        queued_at=data.queued_at or datetime.now(UTC),
+        citizen_id=(
+            identify_citizen(session=session, e164=data.caller_number)
+            if data.caller_number else None
+        ),
+    )
+    session.add(contact)
+    session.commit()
+    return _public(session, contact), True
+
+
+def queue(
+    *, session: Session, channel: Channel | None, line: Line | None, limit: int
+) -> list[ContactPublic]:
+    """Waiting contacts, oldest first (first in, first served)."""
+    query = select(Contact).where(Contact.status == ContactStatus.queued.value)
+    if channel is not None:
+        query = query.where(Contact.channel == channel.value)
+    if line is not None:
+        query = query.where(Contact.line == line.value)
+    rows = session.exec(query.order_by(col(Contact.queued_at), col(Contact.id)).limit(limit)).all()
+    topic_codes, _ = code_maps(session=session)
+    return [contact_public(c, topic_codes=topic_codes) for c in rows]
+
+
+def _require_owner(contact: Contact, principal: Principal) -> None:
+    if contact.operator_id != principal.staff_id:
+        raise ConflictError(f"контакт {contact.id} обслуживает другой оператор")
+
+
+def claim(
+    *, session: Session, principal: Principal, contact_id: int, data: ContactClaim
+) -> ContactPublic:
+    """Answer a queued contact. Exactly one operator wins; the others get 409."""
+    contact = get_contact(session=session, contact_id=contact_id)
+    if contact.status != ContactStatus.queued.value:
+        mine = contact.operator_id == principal.staff_id
+        if contact.status == ContactStatus.active.value and mine:
+            return _public(session, contact)  # a retried claim of one's own contact
+        raise ConflictError(f"контакт {contact_id} уже не в очереди (статус {contact.status})")
+    now = datetime.now(UTC)
+    values: dict[str, object] = {
+        "status": ContactStatus.active.value,
+        "operator_id": principal.staff_id,
+        "answered_at": now,
+    }
+    if data.citizen_id is not None:
+        _check_citizen(session, data.citizen_id)
+        values["citizen_id"] = data.citizen_id
+    result = session.execute(
+        update(Contact)
+        .where(col(Contact.id) == contact_id, col(Contact.status) == ContactStatus.queued.value)
+        .values(**values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise ConflictError(f"контакт {contact_id} уже принят другим оператором")
+    session.commit()
+    session.refresh(contact)
+    return _public(session, contact)
+
+
+def _check_citizen(session: Session, citizen_id: int) -> None:
+    citizen = session.get(Citizen, citizen_id)
+    if citizen is None:
+        raise InvalidFieldError(f"гражданин {citizen_id} не найден", field="citizen_id")
+    if citizen.merged_into_id is not None:
+        raise InvalidFieldError(
+            f"запись {citizen_id} объединена с {citizen.merged_into_id}", field="citizen_id"
+        )
+
+
+def start_outbound(
+    *, session: Session, principal: Principal, data: ContactOutbound
+) -> ContactPublic:
+    _check_citizen(session, data.citizen_id)
+    now = datetime.now(UTC)
+    if data.callback_id is not None:
+        task = session.get(CallbackTask, data.callback_id)
+        if task is None:
+            raise InvalidFieldError(f"задача обратного звонка {data.callback_id} не найдена",
+                                    field="callback_id")
+    contact = Contact(
+        channel=Channel.phone.value,
+        line=Line.l122.value,
+        direction=Direction.outbound.value,
+        status=ContactStatus.active.value,
+        caller_number=data.phone,
+        citizen_id=data.citizen_id,
+        operator_id=principal.staff_id,
+        callback_id=data.callback_id,
+        queued_at=now,
+        answered_at=now,
+    )
+    session.add(contact)
+    session.flush()
+    return _public(session, contact)
+
+
+def end(*, session: Session, principal: Principal, contact_id: int) -> ContactPublic:
+    """The conversation is over; after-call work (wrap-up) starts now."""
+    contact = get_contact(session=session, contact_id=contact_id)
+    _require_owner(contact, principal)
+    if contact.status == ContactStatus.wrapup.value:
+        return _public(session, contact)  # retried
+    if contact.status != ContactStatus.active.value:
+        raise ConflictError(f"контакт {contact_id} нельзя завершить в статусе {contact.status}")
+    contact.status = ContactStatus.wrapup.value
+    contact.ended_at = datetime.now(UTC)
+    session.add(contact)
+    session.commit()
+    return _public(session, contact)
+
+
+def wrap_up(
+    *, session: Session, principal: Principal, contact_id: int, data: ContactWrapUp
+) -> ContactPublic:
+    """Record topic, outcome and summary; the operator is free for the next contact."""
+    contact = get_contact(session=session, contact_id=contact_id)
+    _require_owner(contact, principal)
+    if contact.status not in (ContactStatus.active.value, ContactStatus.wrapup.value):
+        raise ConflictError(f"контакт {contact_id} уже закрыт (статус {contact.status})")
+    topic = topic_by_code(session=session, code=data.topic_code)
+    if data.citizen_id is not None:
+        _check_citizen(session, data.citizen_id)
+        contact.citizen_id = data.citizen_id
+    if data.appeal_id is not None:
+        appeal = session.get(Appeal, data.appeal_id)
+        if appeal is None:
+            raise InvalidFieldError(f"обращение {data.appeal_id} не найдено", field="appeal_id")
+        contact.appeal_id = data.appeal_id
+    if data.outcome == ContactOutcome.appeal_registered and contact.appeal_id is None:
+        raise InvalidFieldError("результат «обращение зарегистрировано» требует обращения",
+                                field="appeal_id")
+    now = datetime.now(UTC)
+    contact.topic_id = topic.id
+    contact.outcome = data.outcome.value
+    contact.summary = data.summary
+    contact.ended_at = contact.ended_at or now
+    contact.wrapup_ended_at = now
+    contact.status = ContactStatus.done.value
+    session.add(contact)
+    session.flush()
+    return _public(session, contact)
+
+
+def abandon(*, session: Session, contact_id: int) -> ContactPublic:
+    """The caller hung up while waiting (reported by telephony)."""
+    contact = get_contact(session=session, contact_id=contact_id)
+    if contact.status == ContactStatus.abandoned.value:
+        return _public(session, contact)
+    if contact.status != ContactStatus.queued.value:
+        raise ConflictError(f"контакт {contact_id} уже принят (статус {contact.status})")
+    contact.status = ContactStatus.abandoned.value
+    contact.abandoned = True
+    contact.ended_at = datetime.now(UTC)
+    session.add(contact)
+    session.commit()
+    return _public(session, contact)

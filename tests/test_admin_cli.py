@@ -1,0 +1,121 @@
+"""`ekc-admin` against a real backend: exit codes, stdout and stderr."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+from typer.testing import CliRunner
+
+from ekc_admin.main import app
+from ekc_core.enums import Role
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "пароль-смены"
+
+
+@pytest.fixture
+def runner(live_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("EKC_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("EKC_SERVER_URL", live_server)
+    monkeypatch.setenv("COLUMNS", "200")
+    return CliRunner()
+
+
+def login(runner, username):
+    return runner.invoke(app, ["login", "-u", username, "-p", PASSWORD])
+
+
+def test_login_whoami_logout(runner, make_staff, tmp_path, live_server):
+    make_staff(Role.shift_lead, username="lead7", password=PASSWORD)
+
+    result = login(runner, "lead7")
+    assert result.exit_code == 0, result.output
+    assert "Вход выполнен" in result.stdout and "shift_lead" in result.stdout
+    creds = tmp_path / "config" / "credentials.json"
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+    assert json.loads(creds.read_text())["server_url"] == live_server
+
+    result = runner.invoke(app, ["whoami", "--json"])
+    assert result.exit_code == 0, result.output
+    me = json.loads(result.stdout)
+    assert (me["username"], me["role"], me["server_url"]) == ("lead7", "shift_lead", live_server)
+
+    result = runner.invoke(app, ["logout"])
+    assert result.exit_code == 0
+    assert "токен отозван" in result.stdout
+    assert not creds.exists()
+
+    result = runner.invoke(app, ["whoami"])
+    assert result.exit_code == 3
+    assert "ekc-admin login" in result.stderr
+    assert result.stdout == ""
+
+
+def test_wrong_password_exits_3_and_saves_nothing(runner, make_staff, tmp_path):
+    make_staff(Role.admin, username="root1", password=PASSWORD)
+    result = runner.invoke(app, ["login", "-u", "root1", "-p", "nope"])
+    assert result.exit_code == 3
+    assert "Неверное имя пользователя или пароль" in result.stderr
+    assert not (tmp_path / "config" / "credentials.json").exists()
+
+
+def test_revoked_token_is_reported(runner, make_staff, live_server):
+    make_staff(Role.operator, username="op9", password=PASSWORD)
+    assert login(runner, "op9").exit_code == 0
+    import httpx
+
+    from ekc_core.credentials import load_credentials
+    from ekc_core.settings import ClientSettings
+
+    creds = load_credentials(ClientSettings().config_dir)
+    assert creds is not None
+    httpx.post(live_server + "/api/v1/auth/logout",
+               headers={"Authorization": f"Bearer {creds.token}"}).raise_for_status()
+    result = runner.invoke(app, ["topics", "list"])
+    assert result.exit_code == 3
+    assert "отозван" in result.stderr
+
+
+def test_reference_lists(runner, make_staff):
+    make_staff(Role.operator, username="op1", password=PASSWORD)
+    assert login(runner, "op1").exit_code == 0
+
+    result = runner.invoke(app, ["topics", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    topics = json.loads(result.stdout)
+    top = [t["code"] for t in topics if t["parent_code"] is None]
+    assert top[0] == "svo" and "mfc" in top and len(top) == 17
+    assert any(t["parent_code"] == "housing" for t in topics)
+
+    result = runner.invoke(app, ["topics", "list"])
+    assert result.exit_code == 0
+    assert "Медицина" in result.stdout and "housing.tko" in result.stdout
+
+    result = runner.invoke(app, ["offices", "list", "--remote", "--json"])
+    assert result.exit_code == 0
+    assert sorted(o["code"] for o in json.loads(result.stdout)) == [
+        "mfc_bodaibo", "mfc_erbogachen", "mfc_kirensk", "mfc_mama"]
+
+    result = runner.invoke(app, ["agencies", "list", "--level", "federal"])
+    assert result.exit_code == 0
+    assert "ФССП" in result.stdout
+
+    result = runner.invoke(app, ["agencies", "list", "--json"])
+    codes = {a["code"] for a in json.loads(result.stdout)}
+    assert {"fssp_io", "gostekhnadzor_io", "tfoms_io"} <= codes
+
+
+def test_unreachable_server_exits_5(tmp_path, monkeypatch):
+    from ekc_core.credentials import Credentials, save_credentials
+    from tests.live import free_port
+
+    monkeypatch.setenv("EKC_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("EKC_RETRIES", "0")
+    save_credentials(tmp_path, Credentials(server_url=f"http://127.0.0.1:{free_port()}",
+                                           username="x", token="ekcs_x"))
+    result = CliRunner().invoke(app, ["offices", "list"])
+    assert result.exit_code == 5
+    assert "нет связи с сервером" in result.stderr
