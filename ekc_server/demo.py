@@ -138,10 +138,14 @@ def seed_demo(
 ) -> DemoCounts:
     """Insert demo staff, citizens, contacts, appeals with events, and callbacks. Not committed.
 
-    Refuses (ValueError) when the database already has citizens or contacts.
+    Refuses (ValueError) when the database already has staff, citizens or contacts: the
+    demo rows carry their own ids and logins, which would collide with existing ones.
     """
-    if has_demo_data(session=session):
-        raise ValueError("в базе уже есть граждане: демо-данные загружаются только в пустую базу")
+    for model, what in ((Citizen, "граждане"), (Contact, "контакты"), (Staff, "сотрудники")):
+        if session.exec(select(func.count()).select_from(model)).one():
+            raise ValueError(
+                f"в базе уже есть {what}: демо-данные загружаются только в пустую базу"
+            )
     rng = random.Random(seed)
     today = today or datetime.now(LOCAL_TZ).date()
     now = datetime.now(UTC)
@@ -281,10 +285,9 @@ def seed_demo(
     day_weights = [_WEEKDAY_PROFILE[(start_day + timedelta(d)).weekday()] for d in range(days)]
     slot_weights = [dw * hw for dw in day_weights for hw in _HOUR_PROFILE]
     n_citizens = len(citizen_rows)
-    # a few citizens call often (Zipf-like): weight 1/rank^0.8
-    citizen_weights = [1 / math.pow(r + 1, 0.8) for r in range(n_citizens)]
+    # how often each citizen gets in touch: log-normal, so a few call several times a month
+    citizen_weights = [rng.lognormvariate(0, 0.55) for _ in range(n_citizens)]
     citizen_order = list(range(1, n_citizens + 1))
-    rng.shuffle(citizen_order)
 
     top_inbound = [(top_by_code[c], w) for c, w in _INBOUND_TOPIC_WEIGHTS.items()
                    if c in top_by_code]

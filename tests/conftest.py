@@ -164,7 +164,7 @@ def gateway(make_staff: MakeStaff) -> StaffAccount:
 @pytest.fixture
 def live_server(db_url: str, tmp_path: Path) -> Iterator[str]:
     """The real backend (uvicorn in a subprocess) on a free loopback port."""
-    from tests.live import running_server
+    from ekc_core.localserver import running_server
 
     with running_server(db_url, tmp_path) as url:
         yield url

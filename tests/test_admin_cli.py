@@ -110,7 +110,7 @@ def test_reference_lists(runner, make_staff):
 
 def test_unreachable_server_exits_5(tmp_path, monkeypatch):
     from ekc_core.credentials import Credentials, save_credentials
-    from tests.live import free_port
+    from ekc_core.localserver import free_port
 
     monkeypatch.setenv("EKC_CONFIG_DIR", str(tmp_path))
     monkeypatch.setenv("EKC_RETRIES", "0")

@@ -167,7 +167,7 @@ def test_responses_are_gzip_compressed(live_server, make_staff):
 
 
 def test_unreachable_server_raises_after_retries(tmp_path):
-    from tests.live import free_port
+    from ekc_core.localserver import free_port
 
     settings = ClientSettings(config_dir=tmp_path, retries=1, connect_timeout=0.5)
     with EkcClient(f"http://127.0.0.1:{free_port()}", settings=settings) as client, \

@@ -1,4 +1,8 @@
-"""A real backend for integration tests: `ekc-server run` on a free loopback port."""
+"""Start the backend (`ekc-server run`) in a subprocess on a free loopback port.
+
+Used by the integration tests, the benchmarks and local launchers; it talks to the server
+only through its command line and HTTP.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +25,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, data_dir: Path) -> Iterator[str]:
+def running_server(database_url: str, data_dir: Path, *, workers: int = 1) -> Iterator[str]:
     """Start the backend in a subprocess and yield its base URL; stop it afterwards."""
     port = free_port()
     env = {**os.environ, "EKC_DATABASE_URL": database_url, "EKC_DATA_DIR": str(data_dir)}
     log = (data_dir / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "ekc_server.cli", "run", "--host", "127.0.0.1",
-         "--port", str(port)],
+         "--port", str(port), "--workers", str(workers)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
