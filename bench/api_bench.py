@@ -64,35 +64,50 @@ def main() -> None:
         counts = seed_demo(session=session, data_dir=default_reference_dir())
     seeded = time.perf_counter() - start
     with engine.connect() as conn:
-        busiest = conn.execute(text(
-            "SELECT citizen_id, COUNT(*) FROM contact WHERE citizen_id IS NOT NULL "
-            "GROUP BY citizen_id ORDER BY COUNT(*) DESC LIMIT 1")).one()
-        phone = conn.execute(text("SELECT e164 FROM citizen_phone WHERE citizen_id = :c"),
-                             {"c": busiest[0]}).scalar_one()
+        busiest = conn.execute(
+            text(
+                "SELECT citizen_id, COUNT(*) FROM contact WHERE citizen_id IS NOT NULL "
+                "GROUP BY citizen_id ORDER BY COUNT(*) DESC LIMIT 1"
+            )
+        ).one()
+        phone = conn.execute(
+            text("SELECT e164 FROM citizen_phone WHERE citizen_id = :c"), {"c": busiest[0]}
+        ).scalar_one()
     engine.dispose()
 
     print(f"database: {engine.dialect.name}")
     print(f"migrate empty database            {migrated:6.2f} s")
-    print(f"seed reference + demo             {seeded:6.2f} s  "
-          f"({counts.citizens} citizens, {counts.contacts} contacts, {counts.appeals} appeals)")
+    print(
+        f"seed reference + demo             {seeded:6.2f} s  "
+        f"({counts.citizens} citizens, {counts.contacts} contacts, {counts.appeals} appeals)"
+    )
 
     with running_server(url, data_dir) as base, EkcClient(base) as client:
         start = time.perf_counter()
         client.login("operator1", DEMO_PASSWORDS[Role.operator])
         print(f"login (argon2id verify)           {(time.perf_counter() - start) * 1000:6.1f} ms")
         written = "8 " + phone[2:5] + " " + phone[5:]
-        body = AppealCreate(citizen_id=busiest[0], kind=AppealKind.appeal_59fz,
-                            topic_code="housing.tko", summary="Не вывозят мусор")
+        body = AppealCreate(
+            citizen_id=busiest[0],
+            kind=AppealKind.appeal_59fz,
+            topic_code="housing.tko",
+            summary="Не вывозят мусор",
+        )
         cases: list[tuple[str, Callable[[], object], int]] = [
-            (f"lookup by phone ({written})", lambda: client.find_citizens(phone=written),
-             ROUNDS),
+            (f"lookup by phone ({written})", lambda: client.find_citizens(phone=written), ROUNDS),
             ("lookup by name prefix", lambda: client.find_citizens(name="иван"), ROUNDS),
-            (f"history, 30 items ({busiest[1]} contacts)", lambda: client.history(busiest[0]),
-             ROUNDS),
+            (
+                f"history, 30 items ({busiest[1]} contacts)",
+                lambda: client.history(busiest[0]),
+                ROUNDS,
+            ),
             ("appeals overdue=true", lambda: client.appeals(overdue=True, limit=50), ROUNDS),
             ("topics with If-None-Match (304)", client.topics, ROUNDS),
-            ("create appeal (idempotent)",
-             lambda: client.create_appeal(body, idempotency_key=new_idempotency_key()), 100),
+            (
+                "create appeal (idempotent)",
+                lambda: client.create_appeal(body, idempotency_key=new_idempotency_key()),
+                100,
+            ),
         ]
         for label, fn, rounds in cases:
             print(f"{label:<34}{percentiles(timed(fn, rounds))}")
@@ -103,10 +118,15 @@ def main() -> None:
         wire = httpx.get(path, headers={**headers, "Accept-Encoding": "gzip"})
         on_wire = int(wire.headers.get("content-length", len(raw)))
         transfer = LINK_RTT + on_wire * 8 / (LINK_KBIT * 1000)
-        print(f"history payload                   {len(raw)} B raw, {on_wire} B gzip "
-              f"(level-9 would be {len(gzip.compress(raw, compresslevel=9))} B)")
-        print(f"history over {LINK_KBIT} kbit/s, {LINK_RTT * 1000:.0f} ms RTT  "
-              f"~{transfer:.2f} s (one round trip + transfer)")
+        print(
+            f"history payload                   {len(raw)} B raw, {on_wire} B gzip "
+            f"(level-9 would be {len(gzip.compress(raw, compresslevel=9))} B)"
+        )
+        print(
+            f"history over {LINK_KBIT} kbit/s, {LINK_RTT * 1000:.0f} ms RTT  "
+            f"~{transfer:.2f} s (one round trip + transfer)"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -13,12 +13,20 @@ from ekc_core.errors import EkcError
 
 
 def login(
-    server: Annotated[str | None, typer.Option(
-        "--server", "-s", help="Адрес сервера (по умолчанию EKC_SERVER_URL).")] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", "-s", help="Адрес сервера (по умолчанию EKC_SERVER_URL)."),
+    ] = None,
     username: Annotated[str | None, typer.Option("--username", "-u", help="Логин.")] = None,
-    password: Annotated[str | None, typer.Option(
-        "--password", "-p", help="Пароль (лучше не указывать: будет запрошен скрытно).",
-        envvar="EKC_PASSWORD")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            "-p",
+            help="Пароль (лучше не указывать: будет запрошен скрытно).",
+            envvar="EKC_PASSWORD",
+        ),
+    ] = None,
 ) -> None:
     """Sign in and keep the token in the user's config folder (mode 0600)."""
     cfg = settings()
@@ -28,9 +36,15 @@ def login(
     with reporting(signing_in=True), EkcClient(url, settings=cfg) as client:
         token = client.login(username, password)
         me = client.me()
-    path = save_credentials(cfg.config_dir, Credentials(
-        server_url=url, username=me.username, token=token.access_token,
-        expires_at=token.expires_at))
+    path = save_credentials(
+        cfg.config_dir,
+        Credentials(
+            server_url=url,
+            username=me.username,
+            token=token.access_token,
+            expires_at=token.expires_at,
+        ),
+    )
     out.print(f"Вход выполнен: {me.full_name} ({me.username}, роль {me.role.value}) на {url}")
     out.print(f"Токен сохранён в {path}", style="dim")
 
@@ -63,14 +77,20 @@ def whoami(
     if as_json:
         data = me.model_dump(mode="json")
         data["server_url"] = creds.server_url if creds else None
-        data["token_expires_at"] = (creds.expires_at.isoformat()
-                                    if creds and creds.expires_at else None)
+        data["token_expires_at"] = (
+            creds.expires_at.isoformat() if creds and creds.expires_at else None
+        )
         print_json(data)
         return
     out.print(f"{me.full_name} ({me.username})")
-    out.print(f"Роль: {me.role.value}; офис: {me.office_code or '—'}; "
-              f"группы: {', '.join(me.skills) or '—'}")
+    out.print(
+        f"Роль: {me.role.value}; офис: {me.office_code or '—'}; "
+        f"группы: {', '.join(me.skills) or '—'}"
+    )
     if creds:
-        until = (creds.expires_at.astimezone().strftime("%d.%m.%Y %H:%M")
-                 if creds.expires_at else "бессрочно")
+        until = (
+            creds.expires_at.astimezone().strftime("%d.%m.%Y %H:%M")
+            if creds.expires_at
+            else "бессрочно"
+        )
         out.print(f"Сервер: {creds.server_url}; токен действует до {until}")

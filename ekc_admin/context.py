@@ -70,8 +70,7 @@ def reporting(*, signing_in: bool = False) -> Iterator[None]:
     except PermissionDeniedError as exc:
         fail(exc.message, EXIT_FORBIDDEN)
     except ValidationFailedError as exc:
-        lines = [f"  {p.field}: {p.message}" if p.field else f"  {p.message}"
-                 for p in exc.problems]
+        lines = [f"  {p.field}: {p.message}" if p.field else f"  {p.message}" for p in exc.problems]
         fail("сервер отклонил данные:\n" + "\n".join(lines))
     except ServerUnreachableError as exc:
         fail(str(exc), EXIT_UNREACHABLE)

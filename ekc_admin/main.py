@@ -15,13 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-app.command(help="Войти: токен сохраняется в папке настроек пользователя (права 0600).")(
-    auth.login
-)
+app.command(help="Войти: токен сохраняется в папке настроек пользователя (права 0600).")(auth.login)
 app.command(help="Выйти: отозвать токен на сервере и удалить его здесь.")(auth.logout)
-app.command(help="Кто вошёл, на каком сервере и до какого времени действует токен.")(
-    auth.whoami
-)
+app.command(help="Кто вошёл, на каком сервере и до какого времени действует токен.")(auth.whoami)
 app.add_typer(reference.topics_app, name="topics")
 app.add_typer(reference.agencies_app, name="agencies")
 app.add_typer(reference.offices_app, name="offices")

@@ -52,8 +52,9 @@ def list_topics(
 @agencies_app.command("list", help="Ведомства, куда направляются обращения.")
 def list_agencies(
     as_json: JsonOption = False,
-    level: Annotated[str | None, typer.Option(
-        help="regional | federal | municipal | utility | other")] = None,
+    level: Annotated[
+        str | None, typer.Option(help="regional | federal | municipal | utility | other")
+    ] = None,
 ) -> None:
     """Agencies appeals are forwarded to."""
     with api_client() as client:
@@ -82,8 +83,9 @@ def list_offices(
     if as_json:
         print_json(offices)
         return
-    table = Table("Код", "Название", "Населённый пункт", "Удалённый",
-                  title=f"Офисы ({len(offices)})")
+    table = Table(
+        "Код", "Название", "Населённый пункт", "Удалённый", title=f"Офисы ({len(offices)})"
+    )
     for o in offices:
         table.add_row(o.code, o.name, o.settlement, "да" if o.remote else "")
     out.print(table)

@@ -98,8 +98,9 @@ class EkcClient:
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=headers,
-            timeout=httpx.Timeout(self.settings.read_timeout,
-                                  connect=self.settings.connect_timeout),
+            timeout=httpx.Timeout(
+                self.settings.read_timeout, connect=self.settings.connect_timeout
+            ),
             transport=transport,
         )
 
@@ -137,16 +138,19 @@ class EkcClient:
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = self._http.request(method, API + path, json=json_body,
-                                              params=clean_params, headers=send_headers)
+                response = self._http.request(
+                    method, API + path, json=json_body, params=clean_params, headers=send_headers
+                )
             except httpx.TimeoutException as exc:
                 if last:
                     raise ServerUnreachableError(
-                        f"сервер {self.base_url} не ответил вовремя") from exc
+                        f"сервер {self.base_url} не ответил вовремя"
+                    ) from exc
             except httpx.TransportError as exc:
                 if last:
                     raise ServerUnreachableError(
-                        f"нет связи с сервером {self.base_url}: {exc}") from exc
+                        f"нет связи с сервером {self.base_url}: {exc}"
+                    ) from exc
             else:
                 if response.status_code in _RETRY_STATUS and not last:
                     pass
@@ -169,14 +173,17 @@ class EkcClient:
         if isinstance(detail, list):
             problems = [
                 FieldProblem(
-                    field=".".join(str(p) for p in item.get("loc", []) if p not in ("body",
-                                                                                   "query")),
+                    field=".".join(
+                        str(p) for p in item.get("loc", []) if p not in ("body", "query")
+                    ),
                     message=str(item.get("msg", "")),
                 )
-                for item in detail if isinstance(item, dict)
+                for item in detail
+                if isinstance(item, dict)
             ]
-            message = "; ".join(f"{p.field}: {p.message}" if p.field else p.message
-                                for p in problems)
+            message = "; ".join(
+                f"{p.field}: {p.message}" if p.field else p.message for p in problems
+            )
         else:
             problems = []
             message = str(detail)
@@ -200,13 +207,18 @@ class EkcClient:
 
     def _get_list(self, path: str, model: type[M], **params: Any) -> list[M]:
         return TypeAdapter(list[model]).validate_python(  # type: ignore[valid-type]
-            self.request("GET", path, params=params).json())
+            self.request("GET", path, params=params).json()
+        )
 
-    def _post(self, path: str, model: type[M], body: BaseModel | None = None,
-              idempotency_key: str | None = None) -> M:
+    def _post(
+        self,
+        path: str,
+        model: type[M],
+        body: BaseModel | None = None,
+        idempotency_key: str | None = None,
+    ) -> M:
         payload = body.model_dump(mode="json", exclude_unset=True) if body else None
-        response = self.request("POST", path, json_body=payload,
-                                idempotency_key=idempotency_key)
+        response = self.request("POST", path, json_body=payload, idempotency_key=idempotency_key)
         return model.model_validate(response.json())
 
     def _cached_list(self, path: str, model: type[M]) -> list[M]:
@@ -226,9 +238,12 @@ class EkcClient:
     # --- auth ---------------------------------------------------------------------------
 
     def login(self, username: str, password: str) -> TokenPublic:
-        response = self.request("POST", "/auth/token",
-                                json_body={"username": username, "password": password},
-                                auth=False)
+        response = self.request(
+            "POST",
+            "/auth/token",
+            json_body={"username": username, "password": password},
+            auth=False,
+        )
         token = TokenPublic.model_validate(response.json())
         self.token = token.access_token
         return token
@@ -256,25 +271,31 @@ class EkcClient:
 
     # --- citizens -----------------------------------------------------------------------
 
-    def find_citizens(self, *, phone: str | None = None, name: str | None = None,
-                      limit: int = 20) -> list[CitizenListItem]:
+    def find_citizens(
+        self, *, phone: str | None = None, name: str | None = None, limit: int = 20
+    ) -> list[CitizenListItem]:
         return self._get_list("/citizens", CitizenListItem, phone=phone, name=name, limit=limit)
 
     def citizen(self, citizen_id: int) -> CitizenPublic:
         return self._get(f"/citizens/{citizen_id}", CitizenPublic)
 
-    def create_citizen(self, data: CitizenCreate, *, idempotency_key: str | None = None
-                       ) -> CitizenPublic:
+    def create_citizen(
+        self, data: CitizenCreate, *, idempotency_key: str | None = None
+    ) -> CitizenPublic:
         return self._post("/citizens", CitizenPublic, data, idempotency_key)
 
     def update_citizen(self, citizen_id: int, data: CitizenUpdate) -> CitizenPublic:
-        response = self.request("PATCH", f"/citizens/{citizen_id}",
-                                json_body=data.model_dump(mode="json", exclude_unset=True))
+        response = self.request(
+            "PATCH",
+            f"/citizens/{citizen_id}",
+            json_body=data.model_dump(mode="json", exclude_unset=True),
+        )
         return CitizenPublic.model_validate(response.json())
 
     def history(self, citizen_id: int, *, offset: int = 0, limit: int = 30) -> CitizenHistory:
-        return self._get(f"/citizens/{citizen_id}/history", CitizenHistory, offset=offset,
-                         limit=limit)
+        return self._get(
+            f"/citizens/{citizen_id}/history", CitizenHistory, offset=offset, limit=limit
+        )
 
     # --- contacts -----------------------------------------------------------------------
 
@@ -290,14 +311,16 @@ class EkcClient:
     def end_contact(self, contact_id: int) -> ContactPublic:
         return self._post(f"/contacts/{contact_id}/end", ContactPublic)
 
-    def wrap_up(self, contact_id: int, data: ContactWrapUp, *,
-                idempotency_key: str | None = None) -> ContactPublic:
+    def wrap_up(
+        self, contact_id: int, data: ContactWrapUp, *, idempotency_key: str | None = None
+    ) -> ContactPublic:
         return self._post(f"/contacts/{contact_id}/wrapup", ContactPublic, data, idempotency_key)
 
     # --- appeals ------------------------------------------------------------------------
 
-    def create_appeal(self, data: AppealCreate, *, idempotency_key: str | None = None
-                      ) -> AppealDetail:
+    def create_appeal(
+        self, data: AppealCreate, *, idempotency_key: str | None = None
+    ) -> AppealDetail:
         return self._post("/appeals", AppealDetail, data, idempotency_key)
 
     def appeal(self, appeal_id: int) -> AppealDetail:
@@ -306,22 +329,32 @@ class EkcClient:
     def appeals(self, **filters: Any) -> Page[AppealPublic]:
         return self._get("/appeals", Page[AppealPublic], **filters)
 
-    def add_appeal_event(self, appeal_id: int, data: AppealEventCreate, *,
-                         idempotency_key: str | None = None) -> AppealDetail:
+    def add_appeal_event(
+        self, appeal_id: int, data: AppealEventCreate, *, idempotency_key: str | None = None
+    ) -> AppealDetail:
         return self._post(f"/appeals/{appeal_id}/events", AppealDetail, data, idempotency_key)
 
     # --- callbacks ----------------------------------------------------------------------
 
-    def callbacks(self, *, scope: str = "mine_and_group", due_before: datetime | None = None,
-                  ) -> list[CallbackPublic]:
-        return self._get_list("/callbacks", CallbackPublic, scope=scope,
-                              due_before=due_before.isoformat() if due_before else None)
+    def callbacks(
+        self,
+        *,
+        scope: str = "mine_and_group",
+        due_before: datetime | None = None,
+    ) -> list[CallbackPublic]:
+        return self._get_list(
+            "/callbacks",
+            CallbackPublic,
+            scope=scope,
+            due_before=due_before.isoformat() if due_before else None,
+        )
 
-    def create_callback(self, data: CallbackCreate, *, idempotency_key: str | None = None
-                        ) -> CallbackPublic:
+    def create_callback(
+        self, data: CallbackCreate, *, idempotency_key: str | None = None
+    ) -> CallbackPublic:
         return self._post("/callbacks", CallbackPublic, data, idempotency_key)
 
-    def record_callback_attempt(self, task_id: int, data: CallbackAttempt, *,
-                                idempotency_key: str | None = None) -> CallbackPublic:
-        return self._post(f"/callbacks/{task_id}/attempts", CallbackPublic, data,
-                          idempotency_key)
+    def record_callback_attempt(
+        self, task_id: int, data: CallbackAttempt, *, idempotency_key: str | None = None
+    ) -> CallbackPublic:
+        return self._post(f"/callbacks/{task_id}/attempts", CallbackPublic, data, idempotency_key)

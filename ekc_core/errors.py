@@ -49,8 +49,9 @@ class FieldProblem:
 class ValidationFailedError(ApiError):
     """422: the request was refused field by field."""
 
-    def __init__(self, message: str, *, status_code: int, code: str | None,
-                 problems: list[FieldProblem]) -> None:
+    def __init__(
+        self, message: str, *, status_code: int, code: str | None, problems: list[FieldProblem]
+    ) -> None:
         super().__init__(message, status_code=status_code, code=code)
         self.problems = problems
 

@@ -31,9 +31,21 @@ def running_server(database_url: str, data_dir: Path, *, workers: int = 1) -> It
     env = {**os.environ, "EKC_DATABASE_URL": database_url, "EKC_DATA_DIR": str(data_dir)}
     log = (data_dir / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ekc_server.cli", "run", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "ekc_server.cli",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -25,7 +25,7 @@ from ekc_core.enums import (
     Line,
     Role,
 )
-from ekc_core.phones import normalize_phone
+from ekc_core.phones import normalize_phone, try_normalize_phone
 
 T = TypeVar("T")
 
@@ -38,6 +38,16 @@ def _phone(value: str) -> str:
 Phone = Annotated[str, AfterValidator(_phone)]
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("укажите часовой пояс времени (например, 2026-03-01T10:00:00+08:00)")
+    return value
+
+
+#: a point in time sent by a client: naive values are ambiguous (Irkutsk is UTC+8) → 422
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class Wire(BaseModel):
@@ -203,6 +213,21 @@ class CitizenUpdate(Wire):
     consent_disclosure: bool | None = None
     phones: list[Phone] | None = Field(default=None, max_length=10)
 
+    @field_validator(
+        "last_name",
+        "first_name",
+        "middle_name",
+        "consent_personal_data",
+        "consent_disclosure",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # omitted means "unchanged"; an explicit null cannot be stored in these fields
+        if value is None:
+            raise ValueError("значение не может быть null: не передавайте поле, чтобы не менять")
+        return value
+
 
 class CitizenPublic(Wire):
     """Full card of a citizen (opening it is audited)."""
@@ -258,19 +283,20 @@ class ContactInbound(Wire):
     channel: Channel
     line: Line | None = None
     caller_number: Annotated[str, Field(max_length=40)] | None = None
+    """The caller's number as telephony sends it; a hidden or unreadable one ("anonymous")
+    does not stop the call: it is queued without a number and the raw value kept."""
     sender: Annotated[str, Field(max_length=200)] | None = None
     """Sender address on written channels (profile, e-mail, chat id)."""
     external_id: Annotated[str, Field(max_length=120)] | None = None
-    queued_at: datetime | None = None
+    queued_at: AwareDatetime | None = None
     text: Annotated[str, Field(max_length=20000)] | None = None
     """The message text on written channels."""
     handoff: Handoff | None = None
     office_code: str | None = None
 
-    @field_validator("caller_number")
-    @classmethod
-    def _normalise_caller(cls, value: str | None) -> str | None:
-        return normalize_phone(value) if value else None
+    def caller_e164(self) -> str | None:
+        """The caller's number in E.164, or None when hidden or unreadable."""
+        return try_normalize_phone(self.caller_number) if self.caller_number else None
 
 
 class ContactPublic(Wire):
@@ -329,7 +355,7 @@ class AppealCreate(Wire):
     agency_code: str | None = None
     complex: bool = False
     contact_id: int | None = None
-    received_at: datetime | None = None
+    received_at: AwareDatetime | None = None
     """When the appeal reached the centre; default now. Deadlines count from here."""
     assignee_id: int | None = None
 
@@ -417,7 +443,7 @@ class CallbackCreate(Wire):
     appeal_id: int | None = None
     contact_id: int | None = None
     reason: Annotated[str, Field(min_length=1, max_length=500)]
-    due_at: datetime
+    due_at: AwareDatetime
     assignee_id: int | None = None
     group: Annotated[str, Field(max_length=40)] | None = None
 
@@ -425,7 +451,7 @@ class CallbackCreate(Wire):
 class CallbackAttempt(Wire):
     result: CallbackResult
     note: Annotated[str, Field(max_length=4000)] = ""
-    retry_at: datetime | None = None
+    retry_at: AwareDatetime | None = None
     """When to try again after no answer / busy; default in one hour."""
 
 
@@ -476,4 +502,3 @@ class ErrorDetail(Wire):
 class ErrorResponse(Wire):
     detail: str | list[ErrorDetail]
     code: str | None = None
-

@@ -62,8 +62,8 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         if exc.status_code == 422:
-            detail: Any = [{"loc": ["body", exc.field] if exc.field else ["body"],
-                            "msg": exc.message, "type": exc.code}]
+            loc = [exc.location, exc.field] if exc.field else [exc.location]
+            detail: Any = [{"loc": loc, "msg": exc.message, "type": exc.code}]
         else:
             detail = exc.message
         body = {"detail": detail, "code": exc.code}
@@ -80,9 +80,11 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
             ctx = err.get("ctx") or {}
             if "error" in ctx:  # our ValueErrors (e.g. a bad phone) carry a Russian message
                 msg = str(ctx["error"])
-            errors.append({"loc": list(err.get("loc", ())), "msg": msg,
-                           "type": str(err.get("type", ""))})
-        return JSONResponse(jsonable_encoder({"detail": errors, "code": "validation_error"}),
-                            status_code=422)
+            errors.append(
+                {"loc": list(err.get("loc", ())), "msg": msg, "type": str(err.get("type", ""))}
+            )
+        return JSONResponse(
+            jsonable_encoder({"detail": errors, "code": "validation_error"}), status_code=422
+        )
 
     return app

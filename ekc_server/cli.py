@@ -10,8 +10,11 @@ import typer
 from ekc_core.reference_data import ReferenceDataError
 from ekc_core.settings import ServerSettings
 
-app = typer.Typer(help="Центральный сервер ЕКЦ 122: запуск и база данных.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Центральный сервер ЕКЦ 122: запуск и база данных.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_app = typer.Typer(help="База данных: миграции и загрузка данных.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -47,8 +50,13 @@ def run(
     typer.echo(f"ЕКЦ 122: сервер http://{host}:{port}  (API /api/v1, документация /docs)")
     typer.echo(f"База данных: {_safe_url(url)}")
     uvicorn.run(
-        "ekc_server.asgi:app", host=host, port=port, workers=workers, factory=False,
-        log_level="info", proxy_headers=True,
+        "ekc_server.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        factory=False,
+        log_level="info",
+        proxy_headers=True,
     )
 
 
@@ -66,14 +74,15 @@ def db_upgrade(
 
 @db_app.command("seed", help="Загрузить справочники (по коду), с --demo — и демо-данные.")
 def db_seed(
-    demo: Annotated[bool, typer.Option("--demo", help="Добавить демонстрационные данные.")]
-    = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Добавить демонстрационные данные.")] = False,
     citizens: Annotated[int, typer.Option(help="Демо: число граждан.")] = 2000,
     contacts: Annotated[int, typer.Option(help="Демо: число контактов.")] = 20000,
     days: Annotated[int, typer.Option(help="Демо: за сколько последних дней.")] = 90,
     seed: Annotated[int, typer.Option(help="Демо: зерно генератора.")] = 122,
-    if_empty: Annotated[bool, typer.Option(
-        "--if-empty", help="Демо: пропустить, если данные уже есть (для make run).")] = False,
+    if_empty: Annotated[
+        bool,
+        typer.Option("--if-empty", help="Демо: пропустить, если данные уже есть (для make run)."),
+    ] = False,
 ) -> None:
     """Load the shipped reference data (upsert by code); with --demo, demo data too."""
     from ekc_server import migrate
@@ -95,16 +104,23 @@ def db_seed(
                 if if_empty and has_demo_data(session=session):
                     typer.echo("Демо-данные уже загружены.")
                 else:
-                    counts = seed_demo(session=session, data_dir=settings.reference_dir,
-                                       citizens=citizens, contacts=contacts, days=days,
-                                       seed=seed)
+                    counts = seed_demo(
+                        session=session,
+                        data_dir=settings.reference_dir,
+                        citizens=citizens,
+                        contacts=contacts,
+                        days=days,
+                        seed=seed,
+                    )
                     typer.echo(
                         f"Демо-данные: сотрудников {counts.staff}, граждан {counts.citizens}, "
                         f"контактов {counts.contacts}, обращений {counts.appeals} "
                         f"(событий {counts.events}), обратных звонков {counts.callbacks}"
                     )
-            typer.echo("Демо-логины: " + ", ".join(f"{u} / {DEMO_PASSWORDS[r]} ({r.value})"
-                                                   for u, r in DEMO_LOGINS))
+            typer.echo(
+                "Демо-логины: "
+                + ", ".join(f"{u} / {DEMO_PASSWORDS[r]} ({r.value})" for u, r in DEMO_LOGINS)
+            )
     except ReferenceDataError as exc:
         typer.echo("Ошибки в справочных данных, ничего не записано:", err=True)
         for problem in exc.problems:

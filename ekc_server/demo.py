@@ -64,17 +64,58 @@ DEMO_LOGINS = (
 # share of incoming calls per top-level topic (the centre's 10-month mix)
 _INBOUND_TOPIC_WEIGHTS = {
     "svo": 45.0,
-    "medicine": 15.0, "social": 12.0, "housing": 14.0,
-    "transport": 2.2, "emergency": 1.2, "psych": 1.6, "commercial": 0.8, "rights": 1.2,
-    "education": 1.2, "environment": 0.9, "labour": 1.0, "communications": 0.7,
-    "local_gov": 1.3, "culture": 0.5, "business": 0.5, "mfc": 0.9,
+    "medicine": 15.0,
+    "social": 12.0,
+    "housing": 14.0,
+    "transport": 2.2,
+    "emergency": 1.2,
+    "psych": 1.6,
+    "commercial": 0.8,
+    "rights": 1.2,
+    "education": 1.2,
+    "environment": 0.9,
+    "labour": 1.0,
+    "communications": 0.7,
+    "local_gov": 1.3,
+    "culture": 0.5,
+    "business": 0.5,
+    "mfc": 0.9,
 }
 # calls per hour of day (local time), relative
-_HOUR_PROFILE = [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 3, 6.5, 9, 9.5, 9, 8, 8.5, 9, 8.5, 7.5,
-                 6, 4.5, 3.5, 3, 2.5, 2, 1.4]
+_HOUR_PROFILE = [
+    1,
+    0.6,
+    0.4,
+    0.3,
+    0.3,
+    0.5,
+    1.2,
+    3,
+    6.5,
+    9,
+    9.5,
+    9,
+    8,
+    8.5,
+    9,
+    8.5,
+    7.5,
+    6,
+    4.5,
+    3.5,
+    3,
+    2.5,
+    2,
+    1.4,
+]
 _WEEKDAY_PROFILE = [1.15, 1.1, 1.05, 1.0, 0.95, 0.6, 0.5]  # Monday first
-_WRITTEN_CHANNELS = [(Channel.social, 35), (Channel.pos, 25), (Channel.governor_chat, 15),
-                     (Channel.web_chat, 15), (Channel.email, 10)]
+_WRITTEN_CHANNELS = [
+    (Channel.social, 35),
+    (Channel.pos, 25),
+    (Channel.governor_chat, 15),
+    (Channel.web_chat, 15),
+    (Channel.email, 10),
+]
 _MOBILE_PREFIXES = ["902", "904", "908", "914", "924", "950", "952", "964", "983", "999"]
 _EMOTIONS = ["спокойствие", "тревога", "раздражение", "растерянность", "гнев", "грусть"]
 
@@ -121,9 +162,20 @@ def _valid_number(rng: random.Random, prefix: str, digits: int) -> str:
     raise RuntimeError(f"no valid number for prefix {prefix}")
 
 
+_OCCUPIED = ((Citizen, "граждане"), (Contact, "контакты"), (Staff, "сотрудники"))
+
+
+def _occupied_by(session: Session) -> str | None:
+    """What already fills the database (citizens, contacts or staff), if anything."""
+    for model, what in _OCCUPIED:
+        if session.exec(select(func.count()).select_from(model)).one():
+            return what
+    return None
+
+
 def has_demo_data(*, session: Session) -> bool:
-    """True when the database already has citizens (demo or real)."""
-    return bool(session.exec(select(func.count()).select_from(Citizen)).one())
+    """True when demo data cannot be loaded because the database is not empty."""
+    return _occupied_by(session) is not None
 
 
 def seed_demo(
@@ -141,11 +193,9 @@ def seed_demo(
     Refuses (ValueError) when the database already has staff, citizens or contacts: the
     demo rows carry their own ids and logins, which would collide with existing ones.
     """
-    for model, what in ((Citizen, "граждане"), (Contact, "контакты"), (Staff, "сотрудники")):
-        if session.exec(select(func.count()).select_from(model)).one():
-            raise ValueError(
-                f"в базе уже есть {what}: демо-данные загружаются только в пустую базу"
-            )
+    what = _occupied_by(session)
+    if what is not None:
+        raise ValueError(f"в базе уже есть {what}: демо-данные загружаются только в пустую базу")
     rng = random.Random(seed)
     today = today or datetime.now(LOCAL_TZ).date()
     now = datetime.now(UTC)
@@ -164,8 +214,9 @@ def seed_demo(
     offices = {o.code: o for o in session.exec(select(Office)).all()}
     agencies = session.exec(select(Agency).where(Agency.active)).all()
     rules = {
-        AppealKind(r.kind): DeadlineTerms(r.register_days, r.forward_days, r.answer_days,
-                                          r.max_extension_days)
+        AppealKind(r.kind): DeadlineTerms(
+            r.register_days, r.forward_days, r.answer_days, r.max_extension_days
+        )
         for r in session.exec(select(DeadlineRule)).all()
     }
     texts = yaml.safe_load((demo / "summaries.yaml").read_text(encoding="utf-8"))
@@ -174,8 +225,17 @@ def seed_demo(
 
     # --- staff --------------------------------------------------------------------------
     hashes = {role: hash_password(pw) for role, pw in DEMO_PASSWORDS.items()}
-    groups = ["svo", "medicine", "social", "housing", "transport", "emergency", "psych",
-              "general", "mfc"]
+    groups = [
+        "svo",
+        "medicine",
+        "social",
+        "housing",
+        "transport",
+        "emergency",
+        "psych",
+        "general",
+        "mfc",
+    ]
     staff_rows: list[dict[str, Any]] = []
     male_first = _lines(demo / "first_names_male.txt")
     female_first = _lines(demo / "first_names_female.txt")
@@ -185,8 +245,11 @@ def seed_demo(
 
     def person_name() -> tuple[str, str, str]:
         if rng.random() < 0.55:
-            return (_female_surname(rng.choice(surnames)), rng.choice(female_first),
-                    rng.choice(female_patr))
+            return (
+                _female_surname(rng.choice(surnames)),
+                rng.choice(female_first),
+                rng.choice(female_patr),
+            )
         return rng.choice(surnames), rng.choice(male_first), rng.choice(male_patr)
 
     remote_codes = [c for c, o in offices.items() if o.remote]
@@ -199,22 +262,40 @@ def seed_demo(
         if role == Role.operator:
             skills = ["svo", *rng.sample(groups[1:], k=rng.randint(2, 4))]
             index = int(username.removeprefix("operator"))
-            office = offices[remote_codes[index % len(remote_codes)]] if (
-                remote_codes and index > 44) else centre
+            office = (
+                offices[remote_codes[index % len(remote_codes)]]
+                if (remote_codes and index > 44)
+                else centre
+            )
         else:
             skills = groups
             office = centre
-        staff_rows.append({
-            "id": len(staff_rows) + 1, "username": username,
-            "full_name": f"{last} {first} {middle}", "role": role.value,
-            "office_id": office.id, "skills": skills, "password_hash": hashes[role],
-            "active": True, "created_at": now - timedelta(days=days + 30),
-        })
-    staff_rows.append({
-        "id": len(staff_rows) + 1, "username": "telephony", "full_name": "Шлюз телефонии",
-        "role": Role.gateway.value, "office_id": centre.id, "skills": [],
-        "password_hash": None, "active": True, "created_at": now - timedelta(days=days + 30),
-    })
+        staff_rows.append(
+            {
+                "id": len(staff_rows) + 1,
+                "username": username,
+                "full_name": f"{last} {first} {middle}",
+                "role": role.value,
+                "office_id": office.id,
+                "skills": skills,
+                "password_hash": hashes[role],
+                "active": True,
+                "created_at": now - timedelta(days=days + 30),
+            }
+        )
+    staff_rows.append(
+        {
+            "id": len(staff_rows) + 1,
+            "username": "telephony",
+            "full_name": "Шлюз телефонии",
+            "role": Role.gateway.value,
+            "office_id": centre.id,
+            "skills": [],
+            "password_hash": None,
+            "active": True,
+            "created_at": now - timedelta(days=days + 30),
+        }
+    )
     operator_ids = [r["id"] for r in staff_rows if r["role"] == Role.operator.value]
     lead_ids = [r["id"] for r in staff_rows if r["role"] == Role.shift_lead.value]
     counts.staff = len(staff_rows)
@@ -238,30 +319,41 @@ def seed_demo(
                 used_numbers.add(number)
                 return number
 
-    translit = str.maketrans("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-                             "abvgdeejziiklmnoprstufhccss_y_eui")
+    translit = str.maketrans(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя", "abvgdeejziiklmnoprstufhccss_y_eui"
+    )
     for cid in range(1, citizens + 1):
         last, first, middle = person_name()
         if rng.random() < 0.04:
             middle = ""  # not everybody gives a patronymic
-        (settlement, area), = rng.choices([s for s, _ in settlements],
-                                          weights=[w for _, w in settlements], k=1)
+        ((settlement, area),) = rng.choices(
+            [s for s, _ in settlements], weights=[w for _, w in settlements], k=1
+        )
         created = now - timedelta(days=days + rng.randint(0, 400))
         email = None
         if rng.random() < 0.3:
             mailbox = (first[0] + "." + last).lower().translate(translit).replace("_", "")
             email = f"{mailbox}{rng.randint(1, 99)}@{rng.choice(['mail.ru', 'yandex.ru', 'bk.ru'])}"
-        citizen_rows.append({
-            "id": cid, "last_name": last, "first_name": first, "middle_name": middle,
-            "name_key": " ".join(f"{last} {first} {middle}".lower().replace("ё", "е").split()),
-            "email": email, "settlement": settlement,
-            "address": f"{rng.choice(streets)}, д. {rng.randint(1, 150)}"
-                       + (f", кв. {rng.randint(1, 120)}" if rng.random() < 0.7 else ""),
-            "consent_personal_data": rng.random() < 0.93,
-            "consent_disclosure": rng.random() < 0.8,
-            "merged_into_id": None, "anonymised_at": None, "version": 1,
-            "created_at": created, "updated_at": created,
-        })
+        citizen_rows.append(
+            {
+                "id": cid,
+                "last_name": last,
+                "first_name": first,
+                "middle_name": middle,
+                "name_key": " ".join(f"{last} {first} {middle}".lower().replace("ё", "е").split()),
+                "email": email,
+                "settlement": settlement,
+                "address": f"{rng.choice(streets)}, д. {rng.randint(1, 150)}"
+                + (f", кв. {rng.randint(1, 120)}" if rng.random() < 0.7 else ""),
+                "consent_personal_data": rng.random() < 0.93,
+                "consent_disclosure": rng.random() < 0.8,
+                "merged_into_id": None,
+                "anonymised_at": None,
+                "version": 1,
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
         mobile = new_number(rng.choice(_MOBILE_PREFIXES), 7)
         phone_rows.append({"citizen_id": cid, "e164": mobile, "position": 0})
         citizen_phone[cid] = mobile
@@ -289,8 +381,9 @@ def seed_demo(
     citizen_weights = [rng.lognormvariate(0, 0.55) for _ in range(n_citizens)]
     citizen_order = list(range(1, n_citizens + 1))
 
-    top_inbound = [(top_by_code[c], w) for c, w in _INBOUND_TOPIC_WEIGHTS.items()
-                   if c in top_by_code]
+    top_inbound = [
+        (top_by_code[c], w) for c, w in _INBOUND_TOPIC_WEIGHTS.items() if c in top_by_code
+    ]
 
     def pick_topic() -> Topic:
         top: Topic = _weighted(rng, top_inbound)
@@ -326,20 +419,36 @@ def seed_demo(
         top = top_by_id.get(topic.parent_id) or topic
         operator = rng.choice(operator_ids)
         row: dict[str, Any] = {
-            "id": len(contact_rows) + 1, "channel": channel.value,
-            "line": ("117" if rng.random() < 0.12 else "122") if channel == Channel.phone
-            else None,
-            "direction": direction.value, "caller_number": None, "sender": None,
+            "id": len(contact_rows) + 1,
+            "channel": channel.value,
+            "line": ("117" if rng.random() < 0.12 else "122") if channel == Channel.phone else None,
+            "direction": direction.value,
+            "caller_number": None,
+            "sender": None,
             "citizen_id": cid if known or direction == Direction.outbound else None,
-            "operator_id": operator, "office_id": None, "topic_id": topic.id,
-            "outcome": None, "summary": None, "text": None, "abandoned": False,
-            "external_id": None, "handoff": None, "appeal_id": None, "callback_id": None,
-            "queued_at": queued_at, "answered_at": None, "ended_at": None,
-            "wrapup_ended_at": None, "status": ContactStatus.done.value,
+            "operator_id": operator,
+            "office_id": None,
+            "topic_id": topic.id,
+            "outcome": None,
+            "summary": None,
+            "text": None,
+            "abandoned": False,
+            "external_id": None,
+            "handoff": None,
+            "appeal_id": None,
+            "callback_id": None,
+            "queued_at": queued_at,
+            "answered_at": None,
+            "ended_at": None,
+            "wrapup_ended_at": None,
+            "status": ContactStatus.done.value,
         }
         if channel == Channel.phone:
-            row["caller_number"] = citizen_phone[cid] if row["citizen_id"] else new_number(
-                rng.choice(_MOBILE_PREFIXES), 7)
+            row["caller_number"] = (
+                citizen_phone[cid]
+                if row["citizen_id"]
+                else new_number(rng.choice(_MOBILE_PREFIXES), 7)
+            )
         elif channel == Channel.email:
             row["sender"] = f"citizen{cid}@mail.ru"
         elif channel == Channel.pos:
@@ -348,8 +457,13 @@ def seed_demo(
             row["sender"] = f"id{rng.randint(10**6, 10**9)}"
         if channel == Channel.phone and direction == Direction.inbound and rng.random() < 0.10:
             wait = rng.expovariate(1 / 45)
-            row.update(status=ContactStatus.abandoned.value, abandoned=True, operator_id=None,
-                       topic_id=None, ended_at=queued_at + timedelta(seconds=wait + 3))
+            row.update(
+                status=ContactStatus.abandoned.value,
+                abandoned=True,
+                operator_id=None,
+                topic_id=None,
+                ended_at=queued_at + timedelta(seconds=wait + 3),
+            )
             contact_rows.append(row)
             continue
         if channel == Channel.phone and direction == Direction.inbound:
@@ -372,11 +486,16 @@ def seed_demo(
                 "detected_topic": top.name,
                 "detected_emotion": rng.choice(_EMOTIONS),
             }
-        outcome = _weighted(rng, [
-            (ContactOutcome.consultation, 80), (ContactOutcome.appeal_registered, 7),
-            (ContactOutcome.forwarded, 4), (ContactOutcome.callback_needed, 5),
-            (ContactOutcome.transferred, 4),
-        ])
+        outcome = _weighted(
+            rng,
+            [
+                (ContactOutcome.consultation, 80),
+                (ContactOutcome.appeal_registered, 7),
+                (ContactOutcome.forwarded, 4),
+                (ContactOutcome.callback_needed, 5),
+                (ContactOutcome.transferred, 4),
+            ],
+        )
         if row["citizen_id"] is None and outcome != ContactOutcome.consultation:
             outcome = ContactOutcome.consultation
         if direction == Direction.outbound and outcome == ContactOutcome.callback_needed:
@@ -394,9 +513,18 @@ def seed_demo(
             else:
                 kind = _weighted(rng, [(AppealKind.appeal_59fz, 80), (AppealKind.complaint, 20)])
             appeal = _make_appeal(
-                rng=rng, row=row, kind=kind, topic=topic, top=top, terms=rules[kind],
-                agencies=agencies, operator=operator, lead_ids=lead_ids, now=now,
-                appeal_id=len(appeal_rows) + 1, replies=replies.get(top.code) or [],
+                rng=rng,
+                row=row,
+                kind=kind,
+                topic=topic,
+                top=top,
+                terms=rules[kind],
+                agencies=agencies,
+                operator=operator,
+                lead_ids=lead_ids,
+                now=now,
+                appeal_id=len(appeal_rows) + 1,
+                replies=replies.get(top.code) or [],
                 events=event_rows,
             )
             appeal_rows.append(appeal)
@@ -404,21 +532,38 @@ def seed_demo(
             due = None
             if appeal["status"] == AppealStatus.resolved.value:
                 due = appeal["resolved_at"] + timedelta(hours=rng.uniform(2, 26))
-            elif appeal["status"] != AppealStatus.closed.value and appeal["complex"] and (
-                rng.random() < 0.3
+            elif (
+                appeal["status"] != AppealStatus.closed.value
+                and appeal["complex"]
+                and (rng.random() < 0.3)
             ):  # an interim call to tell the citizen where things stand
                 due = now + timedelta(hours=rng.uniform(-6, 30))
             if due is not None:
                 task = _callback(
-                    len(callback_rows) + 1, row, citizen_phone, due, operator,
-                    f"Сообщить результат по обращению {appeal['number']}", appeal["id"], now)
+                    len(callback_rows) + 1,
+                    row,
+                    citizen_phone,
+                    due,
+                    operator,
+                    f"Сообщить результат по обращению {appeal['number']}",
+                    appeal["id"],
+                    now,
+                )
                 if due < now - timedelta(hours=12) and rng.random() < 0.9:
                     _complete(rng, task, due)
                 callback_rows.append(task)
         elif outcome == ContactOutcome.callback_needed:
             due = row["wrapup_ended_at"] + timedelta(hours=rng.uniform(2, 30))
-            task = _callback(len(callback_rows) + 1, row, citizen_phone, due, operator,
-                             "Перезвонить с ответом: " + row["summary"], None, now)
+            task = _callback(
+                len(callback_rows) + 1,
+                row,
+                citizen_phone,
+                due,
+                operator,
+                "Перезвонить с ответом: " + row["summary"],
+                None,
+                now,
+            )
             if due < now - timedelta(hours=6) and rng.random() < 0.97:
                 _complete(rng, task, due)
             callback_rows.append(task)
@@ -450,9 +595,9 @@ def seed_demo(
     _chunked(session, AppealEvent, event_rows)
     _chunked(session, CallbackTask, callback_rows)
     if appeal_links:
+        table = Contact.__table__  # type: ignore[attr-defined]
         session.connection().execute(
-            update(Contact.__table__).where(Contact.__table__.c.id == bindparam("cid"))  # type: ignore[attr-defined]
-            .values(appeal_id=bindparam("aid")),
+            update(table).where(table.c.id == bindparam("cid")).values(appeal_id=bindparam("aid")),
             [{"cid": c, "aid": a} for c, a in appeal_links],
         )
     for year, last_seq in per_year.items():
@@ -476,34 +621,70 @@ def _reset_sequences(session: Session) -> None:
     """After inserting explicit ids, move PostgreSQL sequences past them."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for table in ("staff", "citizen", "citizen_phone", "contact", "appeal", "appeal_event",
-                  "callback_task"):
-        session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-        ))
+    for table in (
+        "staff",
+        "citizen",
+        "citizen_phone",
+        "contact",
+        "appeal",
+        "appeal_event",
+        "callback_task",
+    ):
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            )
+        )
 
 
 def _complete(rng: random.Random, task: dict[str, Any], due: datetime) -> None:
     at = due + timedelta(minutes=rng.randint(0, 90))
-    result = _weighted(rng, [(CallbackResult.reached, 90), (CallbackResult.declined, 5),
-                             (CallbackResult.wrong_number, 5)])
-    task.update(status=CallbackStatus.done.value, attempts=rng.randint(1, 2),
-                last_attempt_at=at, completed_at=at, result=result.value,
-                result_note="Информация доведена до гражданина"
-                if result == CallbackResult.reached else "")
+    result = _weighted(
+        rng,
+        [
+            (CallbackResult.reached, 90),
+            (CallbackResult.declined, 5),
+            (CallbackResult.wrong_number, 5),
+        ],
+    )
+    task.update(
+        status=CallbackStatus.done.value,
+        attempts=rng.randint(1, 2),
+        last_attempt_at=at,
+        completed_at=at,
+        result=result.value,
+        result_note="Информация доведена до гражданина" if result == CallbackResult.reached else "",
+    )
 
 
 def _callback(
-    task_id: int, row: dict[str, Any], phones: dict[int, str], due: datetime, operator: int,
-    reason: str, appeal_id: int | None, now: datetime,
+    task_id: int,
+    row: dict[str, Any],
+    phones: dict[int, str],
+    due: datetime,
+    operator: int,
+    reason: str,
+    appeal_id: int | None,
+    now: datetime,
 ) -> dict[str, Any]:
     return {
-        "id": task_id, "citizen_id": row["citizen_id"], "phone": phones[row["citizen_id"]],
-        "appeal_id": appeal_id, "contact_id": row["id"], "reason": reason, "due_at": due,
-        "assignee_id": operator, "group_code": None, "status": CallbackStatus.open.value,
-        "attempts": 0, "last_attempt_at": None, "result": None, "result_note": None,
-        "completed_at": None, "created_by_id": operator,
+        "id": task_id,
+        "citizen_id": row["citizen_id"],
+        "phone": phones[row["citizen_id"]],
+        "appeal_id": appeal_id,
+        "contact_id": row["id"],
+        "reason": reason,
+        "due_at": due,
+        "assignee_id": operator,
+        "group_code": None,
+        "status": CallbackStatus.open.value,
+        "attempts": 0,
+        "last_attempt_at": None,
+        "result": None,
+        "result_note": None,
+        "completed_at": None,
+        "created_by_id": operator,
         "created_at": min(row["wrapup_ended_at"], now),
     }
 
@@ -527,30 +708,61 @@ def _make_appeal(
     """One appeal and its events, advanced as far as its age allows."""
     registered = row["wrapup_ended_at"] - timedelta(seconds=10)
     dues = compute_deadlines(
-        terms, received_at=row["queued_at"], registered_at=registered,
+        terms,
+        received_at=row["queued_at"],
+        registered_at=registered,
         answer_days_override=topic.pos_answer_days if kind == AppealKind.pos_message else None,
     )
     agency_id = topic.default_agency_id or top.default_agency_id or rng.choice(agencies).id
     age_days = (now - registered).total_seconds() / 86400
     complex_ = kind in (AppealKind.appeal_59fz, AppealKind.complaint) and rng.random() < 0.6
     appeal: dict[str, Any] = {
-        "id": appeal_id, "number": "", "citizen_id": row["citizen_id"], "contact_id": row["id"],
-        "kind": kind.value, "topic_id": topic.id, "summary": row["summary"],
+        "id": appeal_id,
+        "number": "",
+        "citizen_id": row["citizen_id"],
+        "contact_id": row["id"],
+        "kind": kind.value,
+        "topic_id": topic.id,
+        "summary": row["summary"],
         "description": f"{row['summary']}. Со слов заявителя, вопрос не решён.",
-        "status": AppealStatus.registered.value, "complex": complex_, "agency_id": agency_id,
-        "received_at": row["queued_at"], "registered_at": registered,
-        "register_due": dues.register_due, "forward_due": dues.forward_due,
-        "answer_due": dues.answer_due, "extension_days": 0, "forwarded_at": None,
-        "resolved_at": None, "closed_at": None,
-        "assignee_id": operator if complex_ else None, "created_by_id": operator, "version": 1,
+        "status": AppealStatus.registered.value,
+        "complex": complex_,
+        "agency_id": agency_id,
+        "received_at": row["queued_at"],
+        "registered_at": registered,
+        "register_due": dues.register_due,
+        "forward_due": dues.forward_due,
+        "answer_due": dues.answer_due,
+        "extension_days": 0,
+        "forwarded_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "assignee_id": operator if complex_ else None,
+        "created_by_id": operator,
+        "version": 1,
         "updated_at": registered,
     }
 
-    def event(kind_: AppealEventType, at: datetime, actor: int | None, text_: str = "",
-              data: dict[str, Any] | None = None, agency: int | None = None) -> None:
-        events.append({"id": len(events) + 1, "appeal_id": appeal_id, "type": kind_.value,
-                       "at": at, "actor_id": actor, "text": text_, "agency_id": agency,
-                       "data": data or {}})
+    def event(
+        kind_: AppealEventType,
+        at: datetime,
+        actor: int | None,
+        text_: str = "",
+        data: dict[str, Any] | None = None,
+        agency: int | None = None,
+    ) -> None:
+        events.append(
+            {
+                "id": len(events) + 1,
+                "appeal_id": appeal_id,
+                "type": kind_.value,
+                "at": at,
+                "actor_id": actor,
+                "text": text_,
+                "agency_id": agency,
+                "data": data or {},
+            }
+        )
         appeal["updated_at"] = at
         appeal["version"] += 1
 
@@ -561,8 +773,14 @@ def _make_appeal(
     if age_days > 0.2 and (not stuck or rng.random() < 0.5):
         at = registered + timedelta(hours=min(age_days * 24 * 0.5, rng.uniform(1, 40)))
         appeal.update(status=AppealStatus.forwarded.value, forwarded_at=at)
-        event(AppealEventType.forwarded, at, operator, "Направлено в ведомство", agency=agency_id,
-              data={"from": "registered", "to": "forwarded"})
+        event(
+            AppealEventType.forwarded,
+            at,
+            operator,
+            "Направлено в ведомство",
+            agency=agency_id,
+            data={"from": "registered", "to": "forwarded"},
+        )
     else:
         return appeal
     reply_after = rng.uniform(2, 25)
@@ -571,27 +789,54 @@ def _make_appeal(
     if age_days > reply_after and replies:
         at = registered + timedelta(days=reply_after)
         appeal["status"] = AppealStatus.in_progress.value
-        event(AppealEventType.agency_reply, at, None, rng.choice(replies), agency=agency_id,
-              data={"from": "forwarded", "to": "in_progress"})
+        event(
+            AppealEventType.agency_reply,
+            at,
+            None,
+            rng.choice(replies),
+            agency=agency_id,
+            data={"from": "forwarded", "to": "in_progress"},
+        )
         if complex_ and rng.random() < 0.1 and appeal["answer_due"] is not None:
             ext = 30
             old = appeal["answer_due"]
             appeal["answer_due"] = old + timedelta(days=ext)
             appeal["extension_days"] = ext
-            event(AppealEventType.extended, at + timedelta(hours=2), rng.choice(lead_ids),
-                  "Срок продлён: требуется выезд специалистов",
-                  {"days": ext, "old_answer_due": old.isoformat(),
-                   "new_answer_due": appeal["answer_due"].isoformat()})
+            event(
+                AppealEventType.extended,
+                at + timedelta(hours=2),
+                rng.choice(lead_ids),
+                "Срок продлён: требуется выезд специалистов",
+                {
+                    "days": ext,
+                    "old_answer_due": old.isoformat(),
+                    "new_answer_due": appeal["answer_due"].isoformat(),
+                },
+            )
         if age_days > reply_after + 1.5:
             done = at + timedelta(days=rng.uniform(0.2, 1.5))
             appeal.update(status=AppealStatus.resolved.value, resolved_at=done)
-            event(AppealEventType.resolved, done, operator, "Вопрос решён ведомством",
-                  data={"from": "in_progress", "to": "resolved"})
+            event(
+                AppealEventType.resolved,
+                done,
+                operator,
+                "Вопрос решён ведомством",
+                data={"from": "in_progress", "to": "resolved"},
+            )
             if age_days > reply_after + 4 and rng.random() < 0.85:
                 closed = done + timedelta(days=rng.uniform(0.5, 2))
-                event(AppealEventType.callback_made, closed - timedelta(minutes=5), operator,
-                      "Гражданину сообщён результат, претензий нет")
+                event(
+                    AppealEventType.callback_made,
+                    closed - timedelta(minutes=5),
+                    operator,
+                    "Гражданину сообщён результат, претензий нет",
+                )
                 appeal.update(status=AppealStatus.closed.value, closed_at=closed)
-                event(AppealEventType.closed, closed, operator, "",
-                      data={"from": "resolved", "to": "closed"})
+                event(
+                    AppealEventType.closed,
+                    closed,
+                    operator,
+                    "",
+                    data={"from": "resolved", "to": "closed"},
+                )
     return appeal

@@ -9,10 +9,12 @@ class DomainError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, location: str = "body") -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.location = location
+        """Where `field` was sent: `body`, `query`, `header` or `path` (the 422 `loc`)."""
 
 
 class NotFoundError(DomainError):

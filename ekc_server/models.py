@@ -386,4 +386,4 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     status_code: int
     response: dict[str, Any] = _json_dict()
-    created_at: datetime = _ts_now()
+    created_at: datetime = _ts_now(index=True)

@@ -24,8 +24,13 @@ from ekc_server.security import SESSION_PREFIX, hash_password, new_token, token_
 from ekc_server.services.reference import seed_reference
 
 PG_URL = os.environ.get("EKC_TEST_DATABASE_URL")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
-    not PG_URL, reason="EKC_TEST_DATABASE_URL is not set"))]
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not PG_URL, reason="EKC_TEST_DATABASE_URL is not set"),
+    ),
+]
 
 DATA_DIR = default_reference_dir()
 TEST_PASSWORD = "test-password-122"
@@ -120,21 +125,33 @@ def make_staff(engine: Engine) -> MakeStaff:
     """Create a staff account with a session token (no argon2 cost unless a password is asked)."""
     counter = iter(range(1, 10_000))
 
-    def make(role: Role = Role.operator, *, username: str | None = None,
-             skills: list[str] | None = None, password: str | None = None) -> StaffAccount:
+    def make(
+        role: Role = Role.operator,
+        *,
+        username: str | None = None,
+        skills: list[str] | None = None,
+        password: str | None = None,
+    ) -> StaffAccount:
         name = username or f"{role.value}{next(counter)}"
         token = new_token(SESSION_PREFIX)
         with Session(engine) as session:
             office = session.exec(select(Office).where(Office.code == "ekc_irkutsk")).first()
-            staff = Staff(username=name, full_name=f"Тестовый {name}", role=role.value,
-                          office_id=office.id if office else None,
-                          skills=skills if skills is not None else ["svo", "housing"],
-                          password_hash=hash_password(password) if password else None)
+            staff = Staff(
+                username=name,
+                full_name=f"Тестовый {name}",
+                role=role.value,
+                office_id=office.id if office else None,
+                skills=skills if skills is not None else ["svo", "housing"],
+                password_hash=hash_password(password) if password else None,
+            )
             session.add(staff)
             session.flush()
             assert staff.id is not None
-            session.add(ApiToken(staff_id=staff.id, kind="session", name="test",
-                                 token_hash=token_digest(token)))
+            session.add(
+                ApiToken(
+                    staff_id=staff.id, kind="session", name="test", token_hash=token_digest(token)
+                )
+            )
             session.commit()
             return StaffAccount(id=staff.id, username=name, role=role, token=token)
 

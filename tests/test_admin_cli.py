@@ -72,8 +72,9 @@ def test_revoked_token_is_reported(runner, make_staff, live_server):
 
     creds = load_credentials(ClientSettings().config_dir)
     assert creds is not None
-    httpx.post(live_server + "/api/v1/auth/logout",
-               headers={"Authorization": f"Bearer {creds.token}"}).raise_for_status()
+    httpx.post(
+        live_server + "/api/v1/auth/logout", headers={"Authorization": f"Bearer {creds.token}"}
+    ).raise_for_status()
     result = runner.invoke(app, ["topics", "list"])
     assert result.exit_code == 3
     assert "отозван" in result.stderr
@@ -97,7 +98,11 @@ def test_reference_lists(runner, make_staff):
     result = runner.invoke(app, ["offices", "list", "--remote", "--json"])
     assert result.exit_code == 0
     assert sorted(o["code"] for o in json.loads(result.stdout)) == [
-        "mfc_bodaibo", "mfc_erbogachen", "mfc_kirensk", "mfc_mama"]
+        "mfc_bodaibo",
+        "mfc_erbogachen",
+        "mfc_kirensk",
+        "mfc_mama",
+    ]
 
     result = runner.invoke(app, ["agencies", "list", "--level", "federal"])
     assert result.exit_code == 0
@@ -114,8 +119,10 @@ def test_unreachable_server_exits_5(tmp_path, monkeypatch):
 
     monkeypatch.setenv("EKC_CONFIG_DIR", str(tmp_path))
     monkeypatch.setenv("EKC_RETRIES", "0")
-    save_credentials(tmp_path, Credentials(server_url=f"http://127.0.0.1:{free_port()}",
-                                           username="x", token="ekcs_x"))
+    save_credentials(
+        tmp_path,
+        Credentials(server_url=f"http://127.0.0.1:{free_port()}", username="x", token="ekcs_x"),
+    )
     result = CliRunner().invoke(app, ["offices", "list"])
     assert result.exit_code == 5
     assert "нет связи с сервером" in result.stderr

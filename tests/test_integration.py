@@ -53,19 +53,31 @@ def test_a_call_from_the_queue_to_a_resolved_appeal(live_server, make_staff):
         assert op.me().role == Role.operator
 
         citizen = op.create_citizen(
-            CitizenCreate(last_name="Соколова", first_name="Анна", middle_name="Петровна",
-                          phones=["8 (3952) 20-11-22"], consent_personal_data=True),
+            CitizenCreate(
+                last_name="Соколова",
+                first_name="Анна",
+                middle_name="Петровна",
+                phones=["8 (3952) 20-11-22"],
+                consent_personal_data=True,
+            ),
             idempotency_key=new_idempotency_key(),
         )
         assert citizen.phones == ["+73952201122"]
 
         with EkcClient(live_server, token=gateway.token) as telephony:
-            contact = telephony.post_contact(ContactInbound(
-                channel=Channel.phone, line=Line.l122, caller_number="+7 3952 201122",
-                external_id="call-0001",
-                handoff=Handoff(transcript="Не вывозят мусор третий день",
-                                detected_topic="ЖКХ", detected_emotion="раздражение"),
-            ))
+            contact = telephony.post_contact(
+                ContactInbound(
+                    channel=Channel.phone,
+                    line=Line.l122,
+                    caller_number="+7 3952 201122",
+                    external_id="call-0001",
+                    handoff=Handoff(
+                        transcript="Не вывозят мусор третий день",
+                        detected_topic="ЖКХ",
+                        detected_emotion="раздражение",
+                    ),
+                )
+            )
         assert contact.citizen_id == citizen.id
         assert [c.id for c in op.queue()] == [contact.id]
 
@@ -76,9 +88,14 @@ def test_a_call_from_the_queue_to_a_resolved_appeal(live_server, make_staff):
         assert [i.contact.id for i in history.page.items if i.contact] == [contact.id]
 
         key = new_idempotency_key()
-        body = AppealCreate(citizen_id=citizen.id, kind=AppealKind.appeal_59fz,
-                            topic_code="housing.tko", summary="Не вывозят мусор",
-                            contact_id=contact.id, complex=True)
+        body = AppealCreate(
+            citizen_id=citizen.id,
+            kind=AppealKind.appeal_59fz,
+            topic_code="housing.tko",
+            summary="Не вывозят мусор",
+            contact_id=contact.id,
+            complex=True,
+        )
         appeal = op.create_appeal(body, idempotency_key=key)
         again = op.create_appeal(body, idempotency_key=key)
         assert again.id == appeal.id and again.number == appeal.number
@@ -87,38 +104,58 @@ def test_a_call_from_the_queue_to_a_resolved_appeal(live_server, make_staff):
         assert appeal.answer_due - appeal.registered_at == timedelta(days=30)
 
         op.end_contact(contact.id)
-        done = op.wrap_up(contact.id, ContactWrapUp(
-            topic_code="housing.tko", outcome=ContactOutcome.appeal_registered,
-            summary="Зарегистрировано обращение", appeal_id=appeal.id),
-            idempotency_key=new_idempotency_key())
+        done = op.wrap_up(
+            contact.id,
+            ContactWrapUp(
+                topic_code="housing.tko",
+                outcome=ContactOutcome.appeal_registered,
+                summary="Зарегистрировано обращение",
+                appeal_id=appeal.id,
+            ),
+            idempotency_key=new_idempotency_key(),
+        )
         assert done.status.value == "done"
         assert done.wrapup_ended_at is not None
 
-        forwarded = op.add_appeal_event(appeal.id, AppealEventCreate(
-            type=AppealEventType.forwarded, agency_code="rtneo_irkutsk"))
+        forwarded = op.add_appeal_event(
+            appeal.id,
+            AppealEventCreate(type=AppealEventType.forwarded, agency_code="rtneo_irkutsk"),
+        )
         assert forwarded.status == AppealStatus.forwarded
         assert forwarded.agency_code == "rtneo_irkutsk"
         with pytest.raises(ConflictError):
             op.add_appeal_event(appeal.id, AppealEventCreate(type=AppealEventType.closed))
         with pytest.raises(PermissionDeniedError):
-            op.add_appeal_event(appeal.id, AppealEventCreate(
-                type=AppealEventType.extended, extension_days=10))
+            op.add_appeal_event(
+                appeal.id, AppealEventCreate(type=AppealEventType.extended, extension_days=10)
+            )
 
-        task = op.create_callback(CallbackCreate(
-            citizen_id=citizen.id, appeal_id=appeal.id, reason="Сообщить результат",
-            due_at=datetime.now(UTC) + timedelta(hours=2)))
+        task = op.create_callback(
+            CallbackCreate(
+                citizen_id=citizen.id,
+                appeal_id=appeal.id,
+                reason="Сообщить результат",
+                due_at=datetime.now(UTC) + timedelta(hours=2),
+            )
+        )
         assert [t.id for t in op.callbacks(scope="mine")] == [task.id]
-        result = op.record_callback_attempt(task.id, CallbackAttempt(result="reached",
-                                                                     note="Сообщено"))
+        result = op.record_callback_attempt(
+            task.id, CallbackAttempt(result="reached", note="Сообщено")
+        )
         assert result.status.value == "done"
         events = [e.type for e in op.appeal(appeal.id).events]
-        assert events == [AppealEventType.created, AppealEventType.forwarded,
-                          AppealEventType.callback_made]
+        assert events == [
+            AppealEventType.created,
+            AppealEventType.forwarded,
+            AppealEventType.callback_made,
+        ]
 
     with EkcClient(live_server) as lead:
         lead.login("petrov", PASSWORD)
-        extended = lead.add_appeal_event(appeal.id, AppealEventCreate(
-            type=AppealEventType.extended, extension_days=30, text="Нужен выезд"))
+        extended = lead.add_appeal_event(
+            appeal.id,
+            AppealEventCreate(type=AppealEventType.extended, extension_days=30, text="Нужен выезд"),
+        )
         assert extended.extension_days == 30
 
 
@@ -147,8 +184,9 @@ def test_reference_data_revalidates_with_etag(live_server, make_staff):
     account = make_staff(Role.operator)
     with EkcClient(live_server, token=account.token) as client:
         first = client.topics()
-        response = client.request("GET", "/topics",
-                                  headers={"If-None-Match": client._etags["/topics"].etag})
+        response = client.request(
+            "GET", "/topics", headers={"If-None-Match": client._etags["/topics"].etag}
+        )
         assert response.status_code == 304
         assert client.topics() == first  # served from the 304 + the body held
         assert response.headers["etag"] == client._etags["/topics"].etag
@@ -158,9 +196,10 @@ def test_responses_are_gzip_compressed(live_server, make_staff):
     account = make_staff(Role.operator)
     import httpx
 
-    response = httpx.get(live_server + "/api/v1/topics",
-                         headers={"Authorization": f"Bearer {account.token}",
-                                  "Accept-Encoding": "gzip"})
+    response = httpx.get(
+        live_server + "/api/v1/topics",
+        headers={"Authorization": f"Bearer {account.token}", "Accept-Encoding": "gzip"},
+    )
     assert response.status_code == 200
     assert response.headers["content-encoding"] == "gzip"
     assert int(response.headers["content-length"]) < len(response.content) / 3
@@ -170,6 +209,8 @@ def test_unreachable_server_raises_after_retries(tmp_path):
     from ekc_core.localserver import free_port
 
     settings = ClientSettings(config_dir=tmp_path, retries=1, connect_timeout=0.5)
-    with EkcClient(f"http://127.0.0.1:{free_port()}", settings=settings) as client, \
-            pytest.raises(ServerUnreachableError, match="нет связи"):
+    with (
+        EkcClient(f"http://127.0.0.1:{free_port()}", settings=settings) as client,
+        pytest.raises(ServerUnreachableError, match="нет связи"),
+    ):
         client.me()

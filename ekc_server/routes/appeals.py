@@ -26,7 +26,11 @@ def create_appeal(
     same key with a different body is refused with 409.
     """
     code, payload = idempotency.run_once(
-        session=session, principal=principal, key=key, endpoint="POST /appeals", payload=body,
+        session=session,
+        principal=principal,
+        key=key,
+        endpoint="POST /appeals",
+        payload=body,
         action=lambda: appeals.create(session=session, principal=principal, data=body),
     )
     return JSONResponse(payload, status_code=code)
@@ -38,8 +42,7 @@ def list_appeals(
     session: SessionDep,
     status: Annotated[list[AppealStatus] | None, Query()] = None,
     agency: str | None = None,
-    topic: Annotated[str | None, Query(description="a topic code; includes its sub-topics")]
-    = None,
+    topic: Annotated[str | None, Query(description="a topic code; includes its sub-topics")] = None,
     overdue: bool | None = None,
     assignee_id: int | None = None,
     citizen_id: int | None = None,
@@ -47,8 +50,15 @@ def list_appeals(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AppealPublic]:
     return appeals.list_appeals(
-        session=session, status=status, agency_code=agency, topic_code=topic, overdue=overdue,
-        assignee_id=assignee_id, citizen_id=citizen_id, offset=offset, limit=limit,
+        session=session,
+        status=status,
+        agency_code=agency,
+        topic_code=topic,
+        overdue=overdue,
+        assignee_id=assignee_id,
+        citizen_id=citizen_id,
+        offset=offset,
+        limit=limit,
     )
 
 
@@ -57,19 +67,27 @@ def get_appeal(appeal_id: int, principal: Staffer, session: SessionDep) -> Appea
     return appeals.read(session=session, principal=principal, appeal_id=appeal_id)
 
 
-@router.post("/appeals/{appeal_id}/events", response_model=AppealDetail,
-             status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/appeals/{appeal_id}/events", response_model=AppealDetail, status_code=status.HTTP_201_CREATED
+)
 def add_event(
-    appeal_id: int, body: AppealEventCreate, principal: Staffer, session: SessionDep,
+    appeal_id: int,
+    body: AppealEventCreate,
+    principal: Staffer,
+    session: SessionDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """`forwarded` (agency_code), `agency_reply` (text), `extended` (extension_days; shift
     lead), `resolved`, `closed`, `cancelled` (shift lead), `comment`, `callback_made`,
     `status_change` (status). A transition the status does not allow → 409."""
     code, payload = idempotency.run_once(
-        session=session, principal=principal, key=key,
-        endpoint=f"POST /appeals/{appeal_id}/events", payload=body,
-        action=lambda: appeals.add_event(session=session, principal=principal,
-                                         appeal_id=appeal_id, data=body),
+        session=session,
+        principal=principal,
+        key=key,
+        endpoint=f"POST /appeals/{appeal_id}/events",
+        payload=body,
+        action=lambda: appeals.add_event(
+            session=session, principal=principal, appeal_id=appeal_id, data=body
+        ),
     )
     return JSONResponse(payload, status_code=code)

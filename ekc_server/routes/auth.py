@@ -52,8 +52,15 @@ def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Tok
         raise UnauthorizedError("Учётная запись отключена")
     token = new_token(SESSION_PREFIX)
     expires_at = datetime.now(UTC) + timedelta(hours=settings.session_ttl_hours)
-    session.add(ApiToken(staff_id=staff.id or 0, kind="session", name="login",
-                         token_hash=token_digest(token), expires_at=expires_at))
+    session.add(
+        ApiToken(
+            staff_id=staff.id or 0,
+            kind="session",
+            name="login",
+            token_hash=token_digest(token),
+            expires_at=expires_at,
+        )
+    )
     session.commit()
     return TokenPublic(access_token=token, expires_at=expires_at)
 
@@ -103,8 +110,13 @@ def create_token(
     expires_at = (
         datetime.now(UTC) + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     )
-    row = ApiToken(staff_id=staff_id, kind="personal", name=body.name,
-                   token_hash=token_digest(token), expires_at=expires_at)
+    row = ApiToken(
+        staff_id=staff_id,
+        kind="personal",
+        name=body.name,
+        token_hash=token_digest(token),
+        expires_at=expires_at,
+    )
     session.add(row)
     session.commit()
     return ApiTokenCreated(**_token_public(row).model_dump(), token=token)

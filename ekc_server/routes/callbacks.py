@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from ekc_core.enums import CallbackStatus
-from ekc_core.schemas import CallbackAttempt, CallbackCreate, CallbackPublic
+from ekc_core.schemas import AwareDatetime, CallbackAttempt, CallbackCreate, CallbackPublic
 from ekc_server.deps import SessionDep, Staffer
 from ekc_server.routes.citizens import IdempotencyKey
 from ekc_server.services import callbacks, idempotency
@@ -23,12 +22,18 @@ def list_callbacks(
     session: SessionDep,
     scope: Literal["mine", "group", "mine_and_group", "all"] = "mine_and_group",
     status: CallbackStatus | None = CallbackStatus.open,
-    due_before: datetime | None = None,
+    due_before: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[CallbackPublic]:
     """Callbacks by due time: assigned to me, unassigned in my skill groups, or all (leads)."""
-    return callbacks.list_tasks(session=session, principal=principal, scope=scope,
-                                status=status, due_before=due_before, limit=limit)
+    return callbacks.list_tasks(
+        session=session,
+        principal=principal,
+        scope=scope,
+        status=status,
+        due_before=due_before,
+        limit=limit,
+    )
 
 
 @router.post("/callbacks", response_model=CallbackPublic, status_code=status.HTTP_201_CREATED)
@@ -36,7 +41,10 @@ def create_callback(
     body: CallbackCreate, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
 ) -> JSONResponse:
     code, payload = idempotency.run_once(
-        session=session, principal=principal, key=key, endpoint="POST /callbacks",
+        session=session,
+        principal=principal,
+        key=key,
+        endpoint="POST /callbacks",
         payload=body,
         action=lambda: callbacks.create(session=session, principal=principal, data=body),
     )
@@ -45,15 +53,23 @@ def create_callback(
 
 @router.post("/callbacks/{task_id}/attempts", response_model=CallbackPublic)
 def record_attempt(
-    task_id: int, body: CallbackAttempt, principal: Staffer, session: SessionDep,
+    task_id: int,
+    body: CallbackAttempt,
+    principal: Staffer,
+    session: SessionDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """One call attempt. `reached`, `declined`, `wrong_number` complete the task; `no_answer`
     and `busy` keep it open and move its due time to `retry_at`."""
     code, payload = idempotency.run_once(
-        session=session, principal=principal, key=key,
-        endpoint=f"POST /callbacks/{task_id}/attempts", payload=body, status_code=200,
-        action=lambda: callbacks.record_attempt(session=session, principal=principal,
-                                                task_id=task_id, data=body),
+        session=session,
+        principal=principal,
+        key=key,
+        endpoint=f"POST /callbacks/{task_id}/attempts",
+        payload=body,
+        status_code=200,
+        action=lambda: callbacks.record_attempt(
+            session=session, principal=principal, task_id=task_id, data=body
+        ),
     )
     return JSONResponse(payload, status_code=code)

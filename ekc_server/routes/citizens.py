@@ -24,24 +24,26 @@ from ekc_server.services import citizens, idempotency
 
 router = APIRouter(tags=["citizens"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=8,
-                                              max_length=120)]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=8, max_length=120)
+]
 
 
 @router.get("/citizens", response_model=list[CitizenListItem])
 def search_citizens(
     _: Staffer,
     session: SessionDep,
-    phone: Annotated[str | None, Query(max_length=40, description="any way a person writes it")]
-    = None,
-    name: Annotated[str | None, Query(max_length=200, description="words of the full name")]
-    = None,
+    phone: Annotated[
+        str | None, Query(max_length=40, description="any way a person writes it")
+    ] = None,
+    name: Annotated[str | None, Query(max_length=200, description="words of the full name")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     include_merged: bool = False,
 ) -> list[CitizenListItem]:
     """Find citizens by phone and/or name. Phones in the list are masked (152-FZ)."""
-    return citizens.search(session=session, phone=phone, name=name, limit=limit,
-                           include_merged=include_merged)
+    return citizens.search(
+        session=session, phone=phone, name=name, limit=limit, include_merged=include_merged
+    )
 
 
 @router.post("/citizens", response_model=CitizenPublic, status_code=status.HTTP_201_CREATED)
@@ -49,7 +51,11 @@ def create_citizen(
     body: CitizenCreate, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
 ) -> JSONResponse:
     code, payload = idempotency.run_once(
-        session=session, principal=principal, key=key, endpoint="POST /citizens", payload=body,
+        session=session,
+        principal=principal,
+        key=key,
+        endpoint="POST /citizens",
+        payload=body,
         action=lambda: citizens.create(session=session, principal=principal, data=body),
     )
     return JSONResponse(payload, status_code=code)
@@ -66,8 +72,9 @@ def update_citizen(
     citizen_id: int, body: CitizenUpdate, principal: Staffer, session: SessionDep
 ) -> CitizenPublic:
     """Partial update; `version` must match (409 `stale_version` otherwise)."""
-    return citizens.update_citizen(session=session, principal=principal, citizen_id=citizen_id,
-                                   data=body)
+    return citizens.update_citizen(
+        session=session, principal=principal, citizen_id=citizen_id, data=body
+    )
 
 
 @router.post("/citizens/{citizen_id}/merge", response_model=CitizenPublic)
@@ -75,8 +82,9 @@ def merge_citizens(
     citizen_id: int, body: CitizenMerge, principal: Lead, session: SessionDep
 ) -> CitizenPublic:
     """Merge `source_id` into this record: every phone, contact, appeal and callback moves."""
-    return citizens.merge(session=session, principal=principal, target_id=citizen_id,
-                          source_id=body.source_id)
+    return citizens.merge(
+        session=session, principal=principal, target_id=citizen_id, source_id=body.source_id
+    )
 
 
 @router.post("/citizens/{citizen_id}/anonymise", response_model=CitizenPublic)
@@ -94,8 +102,9 @@ def citizen_history(
     limit: Annotated[int, Query(ge=1, le=200)] = 30,
 ) -> CitizenHistory:
     """Card, counters and one page of contacts and appeals on all channels, newest first."""
-    return citizens.history(session=session, principal=principal, citizen_id=citizen_id,
-                            offset=offset, limit=limit)
+    return citizens.history(
+        session=session, principal=principal, citizen_id=citizen_id, offset=offset, limit=limit
+    )
 
 
 @router.get("/audit", response_model=list[AuditPublic])
@@ -109,8 +118,15 @@ def audit_log(
     rows = citizens.audit_entries(session=session, citizen_id=citizen_id, limit=limit)
     names = {s.id: s.username for s in session.exec(select(Staff)).all()}
     return [
-        AuditPublic(id=r.id or 0, at=r.at, staff_id=r.staff_id,
-                    staff_username=names.get(r.staff_id), workstation=r.workstation,
-                    action=AuditAction(r.action), citizen_id=r.citizen_id, details=r.details)
+        AuditPublic(
+            id=r.id or 0,
+            at=r.at,
+            staff_id=r.staff_id,
+            staff_username=names.get(r.staff_id),
+            workstation=r.workstation,
+            action=AuditAction(r.action),
+            citizen_id=r.citizen_id,
+            details=r.details,
+        )
         for r in rows
     ]

@@ -35,8 +35,10 @@ def post_inbound(body: ContactInbound, _: ContactPoster, session: SessionDep) ->
     the same `(channel, external_id)` returns the first contact with 200.
     """
     contact, created = contacts.post_inbound(session=session, data=body)
-    return JSONResponse(contact.model_dump(mode="json"),
-                        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+    return JSONResponse(
+        contact.model_dump(mode="json"),
+        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+    )
 
 
 @router.get("/contacts/queue", response_model=list[ContactPublic])
@@ -61,8 +63,9 @@ def claim_contact(
     contact_id: int, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
 ) -> ContactPublic:
     """Take a waiting contact (answer the call); 409 when another operator was first."""
-    return contacts.claim(session=session, principal=principal, contact_id=contact_id,
-                          data=body or ContactClaim())
+    return contacts.claim(
+        session=session, principal=principal, contact_id=contact_id, data=body or ContactClaim()
+    )
 
 
 @router.post("/contacts/{contact_id}/end", response_model=ContactPublic)
@@ -73,15 +76,23 @@ def end_contact(contact_id: int, principal: Staffer, session: SessionDep) -> Con
 
 @router.post("/contacts/{contact_id}/wrapup", response_model=ContactPublic)
 def wrap_up_contact(
-    contact_id: int, body: ContactWrapUp, principal: Staffer, session: SessionDep,
+    contact_id: int,
+    body: ContactWrapUp,
+    principal: Staffer,
+    session: SessionDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Topic, outcome and summary; closes the contact and frees the operator."""
     code, payload = idempotency.run_once(
-        session=session, principal=principal, key=key,
-        endpoint=f"POST /contacts/{contact_id}/wrapup", payload=body, status_code=200,
-        action=lambda: contacts.wrap_up(session=session, principal=principal,
-                                        contact_id=contact_id, data=body),
+        session=session,
+        principal=principal,
+        key=key,
+        endpoint=f"POST /contacts/{contact_id}/wrapup",
+        payload=body,
+        status_code=200,
+        action=lambda: contacts.wrap_up(
+            session=session, principal=principal, contact_id=contact_id, data=body
+        ),
     )
     return JSONResponse(payload, status_code=code)
 
@@ -92,14 +103,18 @@ def abandon_contact(contact_id: int, _: ContactPoster, session: SessionDep) -> C
     return contacts.abandon(session=session, contact_id=contact_id)
 
 
-@router.post("/contacts/outbound", response_model=ContactPublic,
-             status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/contacts/outbound", response_model=ContactPublic, status_code=status.HTTP_201_CREATED
+)
 def start_outbound(
     body: ContactOutbound, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
 ) -> JSONResponse:
     """An outgoing call by the operator (a callback); active at once."""
     code, payload = idempotency.run_once(
-        session=session, principal=principal, key=key, endpoint="POST /contacts/outbound",
+        session=session,
+        principal=principal,
+        key=key,
+        endpoint="POST /contacts/outbound",
         payload=body,
         action=lambda: contacts.start_outbound(session=session, principal=principal, data=body),
     )

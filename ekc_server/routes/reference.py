@@ -29,8 +29,9 @@ _CACHE_CONTROL = "private, no-cache"  # always revalidate; a 304 costs one small
 
 
 def _with_etag(request: Request, items: Sequence[BaseModel]) -> Response:
-    body = json.dumps([i.model_dump(mode="json") for i in items], ensure_ascii=False,
-                      separators=(",", ":")).encode()
+    body = json.dumps(
+        [i.model_dump(mode="json") for i in items], ensure_ascii=False, separators=(",", ":")
+    ).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": _CACHE_CONTROL}
     match = request.headers.get("if-none-match", "")
@@ -69,8 +70,7 @@ def _parent_id(session: SessionDep, code: str | None, own_id: int | None) -> int
     node: Topic | None = parent
     while node is not None:
         if own_id is not None and node.id == own_id:
-            raise ConflictError("тематика не может быть вложена сама в себя",
-                                field="parent_code")
+            raise ConflictError("тематика не может быть вложена сама в себя", field="parent_code")
         node = session.get(Topic, node.parent_id) if node.parent_id else None
     return parent.id
 
@@ -88,16 +88,24 @@ def create_topic(body: TopicCreate, _: Admin, session: SessionDep) -> TopicPubli
     group = body.group
     if group is None:
         if parent_id is None:
-            raise InvalidFieldError("укажите группу операторов для тематики верхнего уровня",
-                                    field="group")
+            raise InvalidFieldError(
+                "укажите группу операторов для тематики верхнего уровня", field="group"
+            )
         group = reference.get_topic(session=session, topic_id=parent_id).group_code
     topic = Topic(
-        code=body.code, name=body.name, parent_id=parent_id, group_code=group,
-        default_agency_id=(reference.agency_by_code(session=session,
-                                                    code=body.default_agency_code,
-                                                    field="default_agency_code").id
-                           if body.default_agency_code else None),
-        pos_answer_days=body.pos_answer_days, sort_order=body.sort_order or 0,
+        code=body.code,
+        name=body.name,
+        parent_id=parent_id,
+        group_code=group,
+        default_agency_id=(
+            reference.agency_by_code(
+                session=session, code=body.default_agency_code, field="default_agency_code"
+            ).id
+            if body.default_agency_code
+            else None
+        ),
+        pos_answer_days=body.pos_answer_days,
+        sort_order=body.sort_order or 0,
     )
     session.add(topic)
     session.commit()
@@ -113,13 +121,19 @@ def update_topic(topic_id: int, body: TopicUpdate, _: Admin, session: SessionDep
         topic.parent_id = _parent_id(session, body.parent_code, topic.id)
     if "default_agency_code" in changes:
         topic.default_agency_id = (
-            reference.agency_by_code(session=session, code=body.default_agency_code,
-                                     field="default_agency_code").id
-            if body.default_agency_code else None
+            reference.agency_by_code(
+                session=session, code=body.default_agency_code, field="default_agency_code"
+            ).id
+            if body.default_agency_code
+            else None
         )
-    for field, attr in (("name", "name"), ("group", "group_code"),
-                        ("pos_answer_days", "pos_answer_days"), ("sort_order", "sort_order"),
-                        ("active", "active")):
+    for field, attr in (
+        ("name", "name"),
+        ("group", "group_code"),
+        ("pos_answer_days", "pos_answer_days"),
+        ("sort_order", "sort_order"),
+        ("active", "active"),
+    ):
         if field in changes and (changes[field] is not None or field == "pos_answer_days"):
             setattr(topic, attr, changes[field])
     session.add(topic)

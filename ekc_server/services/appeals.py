@@ -39,6 +39,7 @@ from ekc_server.models import (
 )
 from ekc_server.services import audit
 from ekc_server.services.reference import (
+    active_topic_by_code,
     agency_by_code,
     code_maps,
     deadline_terms,
@@ -60,7 +61,8 @@ _TRANSITIONS: dict[AppealEventType, tuple[frozenset[AppealStatus], AppealStatus 
     ),
     AppealEventType.extended: (OPEN_APPEAL_STATUSES, None),
     AppealEventType.callback_made: (
-        frozenset(OPEN_APPEAL_STATUSES | {AppealStatus.resolved}), None
+        frozenset(OPEN_APPEAL_STATUSES | {AppealStatus.resolved}),
+        None,
     ),
     AppealEventType.resolved: (OPEN_APPEAL_STATUSES, AppealStatus.resolved),
     AppealEventType.closed: (frozenset({AppealStatus.resolved}), AppealStatus.closed),
@@ -182,10 +184,11 @@ def create(*, session: Session, principal: Principal, data: AppealCreate) -> App
         raise InvalidFieldError(
             f"запись {data.citizen_id} объединена с {citizen.merged_into_id}", field="citizen_id"
         )
-    topic = topic_by_code(session=session, code=data.topic_code)
+    topic = active_topic_by_code(session=session, code=data.topic_code)
     agency_id = (
         agency_by_code(session=session, code=data.agency_code).id
-        if data.agency_code else topic.default_agency_id
+        if data.agency_code
+        else topic.default_agency_id
     )
     if data.contact_id is not None and session.get(Contact, data.contact_id) is None:
         raise InvalidFieldError(f"контакт {data.contact_id} не найден", field="contact_id")
@@ -231,9 +234,16 @@ def create(*, session: Session, principal: Principal, data: AppealCreate) -> App
         session.execute(
             update(Contact).where(col(Contact.id) == data.contact_id).values(appeal_id=appeal.id)
         )
-    session.add(AppealEvent(appeal_id=appeal.id, type=AppealEventType.created.value, at=now,
-                            actor_id=principal.staff_id, text=data.summary,
-                            data={"kind": data.kind.value}))
+    session.add(
+        AppealEvent(
+            appeal_id=appeal.id,
+            type=AppealEventType.created.value,
+            at=now,
+            actor_id=principal.staff_id,
+            text=data.summary,
+            data={"kind": data.kind.value},
+        )
+    )
     session.flush()
     return detail(session=session, appeal=appeal)
 
@@ -246,8 +256,9 @@ def detail(*, session: Session, appeal: Appeal) -> AppealDetail:
         .where(AppealEvent.appeal_id == appeal.id)
         .order_by(col(AppealEvent.at), col(AppealEvent.id))
     ).all()
-    base = appeal_public(appeal, topic_codes=topic_codes, agency_codes=agency_codes,
-                         now=datetime.now(UTC))
+    base = appeal_public(
+        appeal, topic_codes=topic_codes, agency_codes=agency_codes, now=datetime.now(UTC)
+    )
     return AppealDetail(
         **base.model_dump(),
         events=[
@@ -268,10 +279,31 @@ def detail(*, session: Session, appeal: Appeal) -> AppealDetail:
 
 def read(*, session: Session, principal: Principal, appeal_id: int) -> AppealDetail:
     appeal = get_appeal(session=session, appeal_id=appeal_id)
-    audit.record(session=session, principal=principal, action=AuditAction.view_appeal,
-                 citizen_id=appeal.citizen_id, details={"appeal_id": appeal_id})
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.view_appeal,
+        citizen_id=appeal.citizen_id,
+        details={"appeal_id": appeal_id},
+    )
     session.commit()
     return detail(session=session, appeal=appeal)
+
+
+def topic_subtree_ids(session: Session, topic_id: int) -> set[int]:
+    """The topic and all its descendants (admins may nest topics deeper than two levels)."""
+    children: dict[int | None, list[int]] = {}
+    for tid, parent_id in session.exec(select(Topic.id, Topic.parent_id)).all():
+        if tid is not None:
+            children.setdefault(parent_id, []).append(tid)
+    found = {topic_id}
+    stack = [topic_id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
 
 
 def list_appeals(
@@ -291,13 +323,12 @@ def list_appeals(
     if status:
         conditions.append(col(Appeal.status).in_([s.value for s in status]))
     if agency_code:
-        conditions.append(Appeal.agency_id == agency_by_code(session=session, code=agency_code).id)
+        agency = agency_by_code(session=session, code=agency_code, field="agency", location="query")
+        conditions.append(col(Appeal.agency_id) == agency.id)
     if topic_code:
-        topic = topic_by_code(session=session, code=topic_code)
-        child_ids = select(Topic.id).where(Topic.parent_id == topic.id)
-        conditions.append(
-            or_(col(Appeal.topic_id) == topic.id, col(Appeal.topic_id).in_(child_ids))
-        )
+        topic = topic_by_code(session=session, code=topic_code, field="topic", location="query")
+        assert topic.id is not None
+        conditions.append(col(Appeal.topic_id).in_(topic_subtree_ids(session, topic.id)))
     if overdue is True:
         conditions.append(overdue_clause(now))
     elif overdue is False:
@@ -308,14 +339,18 @@ def list_appeals(
         conditions.append(Appeal.citizen_id == citizen_id)
     total = session.exec(select(func.count()).select_from(Appeal).where(*conditions)).one()
     rows = session.exec(
-        select(Appeal).where(*conditions)
+        select(Appeal)
+        .where(*conditions)
         .order_by(col(Appeal.registered_at).desc(), col(Appeal.id).desc())
-        .offset(offset).limit(limit)
+        .offset(offset)
+        .limit(limit)
     ).all()
     topic_codes, agency_codes = code_maps(session=session)
     return Page[AppealPublic](
-        items=[appeal_public(a, topic_codes=topic_codes, agency_codes=agency_codes, now=now)
-               for a in rows],
+        items=[
+            appeal_public(a, topic_codes=topic_codes, agency_codes=agency_codes, now=now)
+            for a in rows
+        ],
         total=total,
         offset=offset,
         limit=limit,
@@ -333,8 +368,13 @@ def add_event(
     appeal = get_appeal(session=session, appeal_id=appeal_id)
     current = AppealStatus(appeal.status)
     now = datetime.now(UTC)
-    event = AppealEvent(appeal_id=appeal_id, type=data.type.value, at=now,
-                        actor_id=principal.staff_id, text=data.text)
+    event = AppealEvent(
+        appeal_id=appeal_id,
+        type=data.type.value,
+        at=now,
+        actor_id=principal.staff_id,
+        text=data.text,
+    )
     if data.type == AppealEventType.created:
         raise InvalidFieldError("событие «created» создаётся только при регистрации", field="type")
     if data.type == AppealEventType.status_change:
@@ -352,14 +392,18 @@ def add_event(
                 f"событие «{data.type.value}» невозможно в статусе «{STATUS_RU[current]}»"
             )
 
-    if data.type in (AppealEventType.comment, AppealEventType.agency_reply,
-                     AppealEventType.callback_made) and not data.text.strip():
+    if (
+        data.type
+        in (AppealEventType.comment, AppealEventType.agency_reply, AppealEventType.callback_made)
+        and not data.text.strip()
+    ):
         raise InvalidFieldError("нужен текст события", field="text")
     if data.type == AppealEventType.forwarded:
         code = data.agency_code
         if code is None and appeal.agency_id is None:
-            raise InvalidFieldError("укажите ведомство, куда направлено обращение",
-                                    field="agency_code")
+            raise InvalidFieldError(
+                "укажите ведомство, куда направлено обращение", field="agency_code"
+            )
         if code is not None:
             appeal.agency_id = agency_by_code(session=session, code=code).id
         event.agency_id = appeal.agency_id
@@ -370,22 +414,29 @@ def add_event(
         if principal.role not in (Role.shift_lead, Role.admin):
             raise ForbiddenError("продлить срок может только старший смены или администратор")
         if data.extension_days is None:
-            raise InvalidFieldError("укажите, на сколько дней продлить срок",
-                                    field="extension_days")
+            raise InvalidFieldError(
+                "укажите, на сколько дней продлить срок", field="extension_days"
+            )
         if appeal.answer_due is None:
             raise ConflictError("у обращения нет срока ответа")
         terms = deadline_terms(session=session, kind=AppealKind(appeal.kind))
-        reason = check_extension(terms, already=appeal.extension_days,
-                                 requested=data.extension_days)
+        reason = check_extension(
+            terms, already=appeal.extension_days, requested=data.extension_days
+        )
         if reason:
             raise ConflictError(reason, field="extension_days")
         old_due = appeal.answer_due
         appeal.answer_due = old_due + timedelta(days=data.extension_days)
         appeal.extension_days += data.extension_days
-        event.data = {"days": data.extension_days, "old_answer_due": old_due.isoformat(),
-                      "new_answer_due": appeal.answer_due.isoformat()}
-    if data.type == AppealEventType.cancelled and principal.role not in (Role.shift_lead,
-                                                                         Role.admin):
+        event.data = {
+            "days": data.extension_days,
+            "old_answer_due": old_due.isoformat(),
+            "new_answer_due": appeal.answer_due.isoformat(),
+        }
+    if data.type == AppealEventType.cancelled and principal.role not in (
+        Role.shift_lead,
+        Role.admin,
+    ):
         raise ForbiddenError("отменить обращение может только старший смены или администратор")
     if new_status is not None and new_status != current:
         event.data = {**event.data, "from": current.value, "to": new_status.value}

@@ -16,7 +16,15 @@ from ekc_core.enums import (
 from ekc_core.schemas import CallbackAttempt, CallbackCreate, CallbackPublic
 from ekc_server.deps import Principal
 from ekc_server.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
-from ekc_server.models import Appeal, AppealEvent, CallbackTask, Citizen, CitizenPhone, Staff
+from ekc_server.models import (
+    Appeal,
+    AppealEvent,
+    CallbackTask,
+    Citizen,
+    CitizenPhone,
+    Contact,
+    Staff,
+)
 
 #: default pause before another attempt after no answer / busy
 RETRY_AFTER = timedelta(hours=1)
@@ -62,10 +70,15 @@ def create(*, session: Session, principal: Principal, data: CallbackCreate) -> C
     citizen = session.get(Citizen, data.citizen_id)
     if citizen is None:
         raise InvalidFieldError(f"гражданин {data.citizen_id} не найден", field="citizen_id")
+    if citizen.merged_into_id is not None:
+        raise InvalidFieldError(
+            f"запись {data.citizen_id} объединена с {citizen.merged_into_id}", field="citizen_id"
+        )
     phone = data.phone
     if phone is None:
         phone = session.exec(
-            select(CitizenPhone.e164).where(CitizenPhone.citizen_id == data.citizen_id)
+            select(CitizenPhone.e164)
+            .where(CitizenPhone.citizen_id == data.citizen_id)
             .order_by(col(CitizenPhone.position))
         ).first()
         if phone is None:
@@ -76,6 +89,8 @@ def create(*, session: Session, principal: Principal, data: CallbackCreate) -> C
             raise InvalidFieldError(f"обращение {data.appeal_id} не найдено", field="appeal_id")
         if appeal.citizen_id != data.citizen_id:
             raise InvalidFieldError("обращение принадлежит другому гражданину", field="appeal_id")
+    if data.contact_id is not None and session.get(Contact, data.contact_id) is None:
+        raise InvalidFieldError(f"контакт {data.contact_id} не найден", field="contact_id")
     if data.assignee_id is not None and session.get(Staff, data.assignee_id) is None:
         raise InvalidFieldError(f"сотрудник {data.assignee_id} не найден", field="assignee_id")
     if data.due_at.tzinfo is None:
@@ -132,8 +147,9 @@ def list_tasks(
         query = query.where(CallbackTask.status == status.value)
     if due_before is not None:
         query = query.where(col(CallbackTask.due_at) < due_before)
-    rows = session.exec(query.order_by(col(CallbackTask.due_at), col(CallbackTask.id))
-                        .limit(limit)).all()
+    rows = session.exec(
+        query.order_by(col(CallbackTask.due_at), col(CallbackTask.id)).limit(limit)
+    ).all()
     return _public(session, list(rows), datetime.now(UTC))
 
 
@@ -166,10 +182,15 @@ def record_attempt(
         task.completed_at = now
     session.add(task)
     if task.appeal_id is not None:
-        session.add(AppealEvent(
-            appeal_id=task.appeal_id, type=AppealEventType.callback_made.value, at=now,
-            actor_id=principal.staff_id, text=data.note or data.result.value,
-            data={"callback_id": task_id, "result": data.result.value},
-        ))
+        session.add(
+            AppealEvent(
+                appeal_id=task.appeal_id,
+                type=AppealEventType.callback_made.value,
+                at=now,
+                actor_id=principal.staff_id,
+                text=data.note or data.result.value,
+                data={"callback_id": task_id, "result": data.result.value},
+            )
+        )
     session.flush()
     return _public(session, [task], now)[0]

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from ekc_core.enums import OPEN_APPEAL_STATUSES, AuditAction, CallbackStatus
-from ekc_core.phones import mask_phone, try_normalize_phone
+from ekc_core.phones import InvalidPhoneError, mask_phone, normalize_phone
 from ekc_core.schemas import (
     CitizenCreate,
     CitizenHistory,
@@ -28,7 +28,7 @@ from ekc_server.models import (
     CitizenPhone,
     Contact,
 )
-from ekc_server.services import audit
+from ekc_server.services import audit, idempotency
 from ekc_server.services.appeals import appeal_public, overdue_clause
 from ekc_server.services.contacts import contact_public
 from ekc_server.services.reference import code_maps
@@ -81,32 +81,42 @@ def get_citizen(*, session: Session, citizen_id: int) -> Citizen:
 
 def read_citizen(*, session: Session, principal: Principal, citizen_id: int) -> CitizenPublic:
     citizen = get_citizen(session=session, citizen_id=citizen_id)
-    audit.record(session=session, principal=principal, action=AuditAction.view_citizen,
-                 citizen_id=citizen_id)
+    audit.record(
+        session=session, principal=principal, action=AuditAction.view_citizen, citizen_id=citizen_id
+    )
     session.commit()
     return citizen_public(session, citizen)
 
 
 def search(
-    *, session: Session, phone: str | None, name: str | None, limit: int,
+    *,
+    session: Session,
+    phone: str | None,
+    name: str | None,
+    limit: int,
     include_merged: bool = False,
 ) -> list[CitizenListItem]:
     """Citizens by phone (written any way) and/or by name words (prefixes, any order)."""
     if not phone and not name:
-        raise InvalidFieldError("укажите телефон или имя для поиска", field="phone")
+        raise InvalidFieldError(
+            "укажите телефон или имя для поиска", field="phone", location="query"
+        )
     query = select(Citizen)
     if phone:
-        e164 = try_normalize_phone(phone)
-        if e164 is None:
-            raise InvalidFieldError(f"не удалось распознать номер «{phone}»", field="phone")
+        try:
+            e164 = normalize_phone(phone)
+        except InvalidPhoneError as exc:  # says which number and why
+            raise InvalidFieldError(str(exc), field="phone", location="query") from exc
         query = query.where(
             col(Citizen.id).in_(select(CitizenPhone.citizen_id).where(CitizenPhone.e164 == e164))
         )
     if name:
         for word in name_key(name).split():
             query = query.where(
-                or_(col(Citizen.name_key).startswith(word),
-                    col(Citizen.name_key).contains(" " + word))
+                or_(
+                    col(Citizen.name_key).startswith(word, autoescape=True),
+                    col(Citizen.name_key).contains(" " + word, autoescape=True),
+                )
             )
     if not include_merged:
         query = query.where(col(Citizen.merged_into_id).is_(None))
@@ -165,8 +175,12 @@ def create(*, session: Session, principal: Principal, data: CitizenCreate) -> Ci
     session.flush()
     assert citizen.id is not None
     _set_phones(session, citizen.id, data.phones)
-    audit.record(session=session, principal=principal, action=AuditAction.create_citizen,
-                 citizen_id=citizen.id)
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.create_citizen,
+        citizen_id=citizen.id,
+    )
     session.flush()
     return citizen_public(session, citizen)
 
@@ -200,13 +214,19 @@ def update_citizen(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        raise StaleVersionError("карточка изменена другим пользователем; обновите и повторите",
-                                field="version")
+        raise StaleVersionError(
+            "карточка изменена другим пользователем; обновите и повторите", field="version"
+        )
     citizen.version = data.version + 1
     citizen.updated_at = datetime.now(UTC)
     session.add(citizen)
-    audit.record(session=session, principal=principal, action=AuditAction.update_citizen,
-                 citizen_id=citizen_id, details={"fields": sorted(changes)})
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.update_citizen,
+        citizen_id=citizen_id,
+        details={"fields": sorted(changes)},
+    )
     session.commit()
     return citizen_public(session, citizen)
 
@@ -222,6 +242,8 @@ def merge(
     for who, c in (("целевая", target), ("исходная", source)):
         if c.merged_into_id is not None:
             raise ConflictError(f"{who} запись {c.id} уже объединена с {c.merged_into_id}")
+    if target.anonymised_at is not None:  # merging would bring personal data back
+        raise ConflictError(f"целевая запись {target_id} обезличена; объединяйте в другую")
     target_phones = _phones(session, target_id)
     for row in session.exec(select(CitizenPhone).where(CitizenPhone.citizen_id == source_id)):
         if row.e164 in target_phones:
@@ -232,6 +254,12 @@ def merge(
             target_phones.append(row.e164)
             session.add(row)
     moved = {}
+    # records merged into the source earlier now point at the target directly
+    session.execute(
+        update(Citizen)
+        .where(col(Citizen.merged_into_id) == source_id)
+        .values(merged_into_id=target_id)
+    )
     for model in (Contact, Appeal, CallbackTask):
         result = session.execute(
             update(model).where(col(model.citizen_id) == source_id).values(citizen_id=target_id)
@@ -251,10 +279,20 @@ def merge(
     source.updated_at = now
     session.add(target)
     session.add(source)
-    audit.record(session=session, principal=principal, action=AuditAction.merge_citizen,
-                 citizen_id=target_id, details={"source_id": source_id, "moved": moved})
-    audit.record(session=session, principal=principal, action=AuditAction.merge_citizen,
-                 citizen_id=source_id, details={"merged_into_id": target_id})
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.merge_citizen,
+        citizen_id=target_id,
+        details={"source_id": source_id, "moved": moved},
+    )
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.merge_citizen,
+        citizen_id=source_id,
+        details={"merged_into_id": target_id},
+    )
     session.commit()
     return citizen_public(session, target)
 
@@ -277,13 +315,23 @@ def anonymise(*, session: Session, principal: Principal, citizen_id: int) -> Cit
     session.execute(
         update(Contact)
         .where(col(Contact.citizen_id) == citizen_id)
-        .values(caller_number=None, sender=None, handoff=None)
+        .values(caller_number=None, sender=None, text=None, handoff=None)
     )
     session.execute(
         update(CallbackTask).where(col(CallbackTask.citizen_id) == citizen_id).values(phone="")
     )
-    audit.record(session=session, principal=principal, action=AuditAction.anonymise_citizen,
-                 citizen_id=citizen_id)
+    session.flush()
+    idempotency.scrub_citizen(
+        session=session,
+        citizen_id=citizen_id,
+        card=citizen_public(session, citizen).model_dump(mode="json"),
+    )
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.anonymise_citizen,
+        citizen_id=citizen_id,
+    )
     session.commit()
     return citizen_public(session, citizen)
 
@@ -309,13 +357,16 @@ def history(
         .limit(offset + limit)
     ).all()
     items = [
-        HistoryItem(kind="contact", at=c.queued_at,
-                    contact=contact_public(c, topic_codes=topic_codes))
+        HistoryItem(
+            kind="contact", at=c.queued_at, contact=contact_public(c, topic_codes=topic_codes)
+        )
         for c in contacts
     ] + [
-        HistoryItem(kind="appeal", at=a.registered_at,
-                    appeal=appeal_public(a, topic_codes=topic_codes,
-                                         agency_codes=agency_codes, now=now))
+        HistoryItem(
+            kind="appeal",
+            at=a.registered_at,
+            appeal=appeal_public(a, topic_codes=topic_codes, agency_codes=agency_codes, now=now),
+        )
         for a in appeals
     ]
     items.sort(key=lambda i: i.at, reverse=True)
@@ -329,20 +380,29 @@ def history(
     page_items = items[offset : offset + limit]
     open_statuses = [s.value for s in OPEN_APPEAL_STATUSES]
     open_appeals = session.exec(
-        select(func.count()).select_from(Appeal)
+        select(func.count())
+        .select_from(Appeal)
         .where(Appeal.citizen_id == citizen_id, col(Appeal.status).in_(open_statuses))
     ).one()
     overdue_appeals = session.exec(
-        select(func.count()).select_from(Appeal)
+        select(func.count())
+        .select_from(Appeal)
         .where(Appeal.citizen_id == citizen_id, overdue_clause(now))
     ).one()
     open_callbacks = session.exec(
-        select(func.count()).select_from(CallbackTask)
-        .where(CallbackTask.citizen_id == citizen_id,
-               CallbackTask.status == CallbackStatus.open.value)
+        select(func.count())
+        .select_from(CallbackTask)
+        .where(
+            CallbackTask.citizen_id == citizen_id, CallbackTask.status == CallbackStatus.open.value
+        )
     ).one()
-    audit.record(session=session, principal=principal, action=AuditAction.view_history,
-                 citizen_id=citizen_id, details={"offset": offset, "limit": limit})
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.view_history,
+        citizen_id=citizen_id,
+        details={"offset": offset, "limit": limit},
+    )
     session.commit()
     return CitizenHistory(
         citizen=citizen_public(session, citizen),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ekc_core.enums import Channel, ContactOutcome, ContactStatus, Direction, Line
@@ -19,7 +20,10 @@ from ekc_core.schemas import (
 from ekc_server.deps import Principal
 from ekc_server.errors import ConflictError, InvalidFieldError, NotFoundError
 from ekc_server.models import Appeal, CallbackTask, Citizen, CitizenPhone, Contact
-from ekc_server.services.reference import code_maps, office_by_code, topic_by_code
+from ekc_server.services.reference import active_topic_by_code, code_maps, office_by_code
+
+#: how far ahead of our clock a gateway's timestamp may be
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def contact_public(contact: Contact, *, topic_codes: dict[int | None, str]) -> ContactPublic:
@@ -85,37 +89,53 @@ def post_inbound(*, session: Session, data: ContactInbound) -> tuple[ContactPubl
         raise InvalidFieldError("для звонка укажите линию (122 или 117)", field="line")
     if data.channel != Channel.phone and data.line is not None:
         raise InvalidFieldError("линия указывается только для звонков", field="line")
+    now = datetime.now(UTC)
+    if data.queued_at is not None and data.queued_at > now + CLOCK_SKEW:
+        raise InvalidFieldError("время поступления в будущем", field="queued_at")
     if data.external_id:
-        existing = session.exec(
-            select(Contact).where(
-                Contact.channel == data.channel.value, Contact.external_id == data.external_id
-            )
-        ).first()
+        existing = _by_external_id(session, data.channel, data.external_id)
         if existing is not None:
             return _public(session, existing), False
     office_id = (
         office_by_code(session=session, code=data.office_code).id if data.office_code else None
     )
+    caller = data.caller_e164()
+    sender = data.sender
+    if data.caller_number and caller is None and not sender:
+        sender = data.caller_number.strip()  # hidden or unreadable: keep what telephony sent
     contact = Contact(
         channel=data.channel.value,
         line=data.line.value if data.line else None,
         direction=Direction.inbound.value,
         status=ContactStatus.queued.value,
-        caller_number=data.caller_number,
-        sender=data.sender,
+        caller_number=caller,
+        sender=sender,
         external_id=data.external_id,
         text=data.text,
         handoff=data.handoff.model_dump(exclude_none=True) if data.handoff else None,
         office_id=office_id,
-        queued_at=data.queued_at or datetime.now(UTC),
-        citizen_id=(
-            identify_citizen(session=session, e164=data.caller_number)
-            if data.caller_number else None
-        ),
+        queued_at=data.queued_at or now,
+        citizen_id=identify_citizen(session=session, e164=caller) if caller else None,
     )
     session.add(contact)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # the same (channel, external_id) was posted concurrently and won: answer with it
+        session.rollback()
+        existing = (
+            _by_external_id(session, data.channel, data.external_id) if data.external_id else None
+        )
+        if existing is None:
+            raise
+        return _public(session, existing), False
     return _public(session, contact), True
+
+
+def _by_external_id(session: Session, channel: Channel, external_id: str) -> Contact | None:
+    return session.exec(
+        select(Contact).where(Contact.channel == channel.value, Contact.external_id == external_id)
+    ).first()
 
 
 def queue(
@@ -187,8 +207,9 @@ def start_outbound(
     if data.callback_id is not None:
         task = session.get(CallbackTask, data.callback_id)
         if task is None:
-            raise InvalidFieldError(f"задача обратного звонка {data.callback_id} не найдена",
-                                    field="callback_id")
+            raise InvalidFieldError(
+                f"задача обратного звонка {data.callback_id} не найдена", field="callback_id"
+            )
     contact = Contact(
         channel=Channel.phone.value,
         line=Line.l122.value,
@@ -229,7 +250,7 @@ def wrap_up(
     _require_owner(contact, principal)
     if contact.status not in (ContactStatus.active.value, ContactStatus.wrapup.value):
         raise ConflictError(f"контакт {contact_id} уже закрыт (статус {contact.status})")
-    topic = topic_by_code(session=session, code=data.topic_code)
+    topic = active_topic_by_code(session=session, code=data.topic_code)
     if data.citizen_id is not None:
         _check_citizen(session, data.citizen_id)
         contact.citizen_id = data.citizen_id
@@ -239,8 +260,9 @@ def wrap_up(
             raise InvalidFieldError(f"обращение {data.appeal_id} не найдено", field="appeal_id")
         contact.appeal_id = data.appeal_id
     if data.outcome == ContactOutcome.appeal_registered and contact.appeal_id is None:
-        raise InvalidFieldError("результат «обращение зарегистрировано» требует обращения",
-                                field="appeal_id")
+        raise InvalidFieldError(
+            "результат «обращение зарегистрировано» требует обращения", field="appeal_id"
+        )
     now = datetime.now(UTC)
     contact.topic_id = topic.id
     contact.outcome = data.outcome.value

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import delete, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from ekc_server.deps import Principal
 from ekc_server.errors import ConflictError
@@ -19,6 +22,21 @@ from ekc_server.models import IdempotencyRecord
 def request_hash(payload: BaseModel) -> str:
     text = json.dumps(payload.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+#: how long a key is honoured; a console's outbox retries within hours, offline within days
+RETENTION = timedelta(days=30)
+#: share of new records whose request also purges expired ones (no scheduler needed)
+PURGE_EVERY = 200
+
+
+def purge_expired(*, session: Session, now: datetime | None = None) -> int:
+    """Delete records older than RETENTION; returns how many. Does not commit."""
+    cutoff = (now or datetime.now(UTC)) - RETENTION
+    result = session.execute(
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def run_once(
@@ -47,6 +65,8 @@ def run_once(
         return _replay(existing, principal=principal, endpoint=endpoint, digest=digest)
     result = action()
     body = result.model_dump(mode="json")
+    if secrets.randbelow(PURGE_EVERY) == 0:
+        purge_expired(session=session)
     session.add(
         IdempotencyRecord(
             key=key,
@@ -81,3 +101,40 @@ def _replay(
             "ключ идемпотентности уже использован для другого запроса", field="Idempotency-Key"
         )
     return record.status_code, record.response
+
+
+#: fields of stored responses that carry a citizen's personal data, and their cleared value
+_PERSONAL_FIELDS: dict[str, Any] = {
+    "caller_number": None,
+    "sender": None,
+    "text": None,
+    "handoff": None,
+    "phone": "",
+    "citizen_name": "(без имени)",
+}
+
+
+def scrub_citizen(*, session: Session, citizen_id: int, card: dict[str, Any]) -> None:
+    """Anonymisation (152-FZ): no stored response may replay the citizen's personal data.
+
+    The citizen's own card (`POST /citizens`) is replaced by `card` (the anonymised one);
+    other responses about the citizen (contacts, callbacks) lose their personal fields.
+    """
+    response = col(IdempotencyRecord.response)
+    records = session.exec(
+        select(IdempotencyRecord).where(
+            or_(
+                (col(IdempotencyRecord.endpoint) == "POST /citizens")
+                & (response["id"].as_integer() == citizen_id),
+                response["citizen_id"].as_integer() == citizen_id,
+            )
+        )
+    ).all()
+    for record in records:
+        if record.endpoint == "POST /citizens":
+            record.response = card
+        else:
+            record.response = {
+                key: _PERSONAL_FIELDS.get(key, value) for key, value in record.response.items()
+            }
+        session.add(record)

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from ekc_core.deadlines import DeadlineTerms
 from ekc_core.enums import AppealKind
-from ekc_core.reference_data import load_reference_data
+from ekc_core.reference_data import FlatTopic, load_reference_data
 from ekc_core.schemas import AgencyPublic, DeadlineRulePublic, OfficePublic, TopicPublic
 from ekc_server.errors import InvalidFieldError, NotFoundError
 from ekc_server.models import Agency, DeadlineRule, Office, Topic
@@ -23,8 +23,9 @@ def seed_reference(*, session: Session, data_dir: Path) -> dict[str, int]:
 
     offices = {o.code: o for o in session.exec(select(Office)).all()}
     for rec in data.offices:
-        office = offices.get(rec.code) or Office(code=rec.code, name=rec.name, kind=rec.kind,
-                                                 settlement=rec.settlement)
+        office = offices.get(rec.code) or Office(
+            code=rec.code, name=rec.name, kind=rec.kind, settlement=rec.settlement
+        )
         office.sqlmodel_update(rec.model_dump())
         session.add(office)
 
@@ -32,8 +33,11 @@ def seed_reference(*, session: Session, data_dir: Path) -> dict[str, int]:
     wanted = {a.code for a in data.agencies}
     for agency_rec in data.agencies:
         agency = agencies.get(agency_rec.code) or Agency(
-            code=agency_rec.code, name=agency_rec.name, short_name=agency_rec.short_name,
-            level=agency_rec.level)
+            code=agency_rec.code,
+            name=agency_rec.name,
+            short_name=agency_rec.short_name,
+            level=agency_rec.level,
+        )
         agency.sqlmodel_update(agency_rec.model_dump())
         agency.active = True
         session.add(agency)
@@ -45,19 +49,28 @@ def seed_reference(*, session: Session, data_dir: Path) -> dict[str, int]:
     agency_ids = {a.code: a.id for a in session.exec(select(Agency)).all()}
 
     topics = {t.code: t for t in session.exec(select(Topic)).all()}
+    depth: dict[str, int] = {}
+    levels: dict[int, list[FlatTopic]] = {}
     for flat in data.topics:  # parents come before their children
-        topic = topics.get(flat.code) or Topic(code=flat.code, name=flat.name,
-                                               group_code=flat.group)
-        topic.name = flat.name
-        topic.group_code = flat.group
-        topic.parent_id = topics[flat.parent_code].id if flat.parent_code else None
-        topic.default_agency_id = agency_ids[flat.default_agency] if flat.default_agency else None
-        topic.pos_answer_days = flat.pos_answer_days
-        topic.sort_order = flat.sort_order
-        topic.active = True
-        session.add(topic)
+        depth[flat.code] = depth[flat.parent_code] + 1 if flat.parent_code else 0
+        levels.setdefault(depth[flat.code], []).append(flat)
+    for level in sorted(levels):  # one flush per level: parents get their ids first
+        for flat in levels[level]:
+            topic = topics.get(flat.code) or Topic(
+                code=flat.code, name=flat.name, group_code=flat.group
+            )
+            topic.name = flat.name
+            topic.group_code = flat.group
+            topic.parent_id = topics[flat.parent_code].id if flat.parent_code else None
+            topic.default_agency_id = (
+                agency_ids[flat.default_agency] if flat.default_agency else None
+            )
+            topic.pos_answer_days = flat.pos_answer_days
+            topic.sort_order = flat.sort_order
+            topic.active = True
+            session.add(topic)
+            topics[flat.code] = topic
         session.flush()
-        topics[flat.code] = topic
     wanted_topics = {t.code for t in data.topics}
     for code, topic in topics.items():
         if code not in wanted_topics:
@@ -65,8 +78,9 @@ def seed_reference(*, session: Session, data_dir: Path) -> dict[str, int]:
             session.add(topic)
 
     for kind, rule in data.deadlines.items():
-        row = session.get(DeadlineRule, kind.value) or DeadlineRule(kind=kind.value,
-                                                                     title=rule.title)
+        row = session.get(DeadlineRule, kind.value) or DeadlineRule(
+            kind=kind.value, title=rule.title
+        )
         row.sqlmodel_update(rule.model_dump())
         session.add(row)
     session.flush()
@@ -129,17 +143,31 @@ def deadline_terms(*, session: Session, kind: AppealKind) -> DeadlineTerms:
     )
 
 
-def topic_by_code(*, session: Session, code: str, field: str = "topic_code") -> Topic:
+def topic_by_code(
+    *, session: Session, code: str, field: str = "topic_code", location: str = "body"
+) -> Topic:
     topic = session.exec(select(Topic).where(Topic.code == code)).first()
     if topic is None:
-        raise InvalidFieldError(f"неизвестная тематика «{code}»", field=field)
+        raise InvalidFieldError(f"неизвестная тематика «{code}»", field=field, location=location)
     return topic
 
 
-def agency_by_code(*, session: Session, code: str, field: str = "agency_code") -> Agency:
+def active_topic_by_code(*, session: Session, code: str, field: str = "topic_code") -> Topic:
+    """A topic new work may be filed under: retired (inactive) topics are refused."""
+    topic = topic_by_code(session=session, code=code, field=field)
+    if not topic.active:
+        raise InvalidFieldError(
+            f"тематика «{code}» больше не используется; выберите другую", field=field
+        )
+    return topic
+
+
+def agency_by_code(
+    *, session: Session, code: str, field: str = "agency_code", location: str = "body"
+) -> Agency:
     agency = session.exec(select(Agency).where(Agency.code == code)).first()
     if agency is None:
-        raise InvalidFieldError(f"неизвестное ведомство «{code}»", field=field)
+        raise InvalidFieldError(f"неизвестное ведомство «{code}»", field=field, location=location)
     return agency
 
 

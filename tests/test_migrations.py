@@ -1,0 +1,102 @@
+"""The Alembic migration creates exactly the tables of the models, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+import ekc_server.models  # noqa: F401  (registers the tables)
+from ekc_server import migrate
+
+PG_URL = os.environ.get("EKC_TEST_DATABASE_URL")
+MODEL_TABLES = set(SQLModel.metadata.tables)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'nested' / 'empty.db'}"
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A throw-away schema in the PG test database (the shared `public` one is not touched)."""
+    if not PG_URL:
+        pytest.skip("EKC_TEST_DATABASE_URL is not set")
+    schema = f"mig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest) -> str:
+    name = "sqlite_url" if request.param == "sqlite" else "pg_schema_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _diff(url: str) -> list[object]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            return list(compare_metadata(context, SQLModel.metadata))
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_creates_every_model_table_and_downgrade_removes_them(empty_url: str) -> None:
+    assert migrate.current_heads(empty_url) == set()
+    migrate.upgrade(empty_url)
+    assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
+    assert migrate.current_heads(empty_url) == {"0001"}
+
+    migrate.downgrade(empty_url, "base")
+    assert _tables(empty_url) == {"alembic_version"}
+    assert migrate.current_heads(empty_url) == set()
+
+    migrate.upgrade(empty_url)  # and up again: the downgrade left nothing in the way
+    assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
+
+
+def test_migrated_schema_matches_the_models(empty_url: str) -> None:
+    """`alembic check`: autogenerate finds nothing to add, drop or alter."""
+    migrate.upgrade(empty_url)
+    assert _diff(empty_url) == []
+
+
+def test_upgrade_is_idempotent(sqlite_url: str) -> None:
+    migrate.upgrade(sqlite_url)
+    migrate.upgrade(sqlite_url)
+    assert migrate.current_heads(sqlite_url) == {"0001"}
+    assert Path(make_url(sqlite_url).database or "").is_file()
+
+
+def test_asking_for_the_revision_does_not_create_the_database(sqlite_url: str) -> None:
+    path = Path(make_url(sqlite_url).database or "")
+    assert migrate.current_heads(sqlite_url) == set()
+    assert not path.exists()
