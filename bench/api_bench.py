@@ -70,9 +70,14 @@ def main() -> None:
                 "GROUP BY citizen_id ORDER BY COUNT(*) DESC LIMIT 1"
             )
         ).one()
-        phone = conn.execute(
-            text("SELECT e164 FROM citizen_phone WHERE citizen_id = :c"), {"c": busiest[0]}
-        ).scalar_one()
+        phone = (
+            conn.execute(
+                text("SELECT e164 FROM citizen_phone WHERE citizen_id = :c ORDER BY position"),
+                {"c": busiest[0]},
+            )
+            .scalars()
+            .first()
+        )
     engine.dispose()
 
     print(f"database: {engine.dialect.name}")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ekc_admin.context import api_client, out, print_json, reporting, settings
+from ekc_admin.context import api_client, err, out, print_json, reporting, settings
 from ekc_core.client import EkcClient
 from ekc_core.credentials import Credentials, delete_credentials, load_credentials, save_credentials
 from ekc_core.errors import EkcError
@@ -61,7 +61,8 @@ def logout() -> None:
             client.logout()
         revoked = "токен отозван на сервере"
     except EkcError as exc:
-        revoked = f"сервер не отозвал токен ({exc}); он истечёт сам"
+        err.print(f"[yellow]Внимание:[/] сервер не отозвал токен ({exc}); он истечёт сам.")
+        revoked = "токен удалён на этом компьютере"
     delete_credentials(cfg.config_dir)
     out.print(f"Выход выполнен: {revoked}.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,8 +31,9 @@ EXIT_AUTH = 3
 EXIT_FORBIDDEN = 4
 EXIT_UNREACHABLE = 5
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# piped or redirected output is not cut to 80 columns (scripts read it)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 250)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 250)
 
 
 def settings() -> ClientSettings:
@@ -47,6 +49,13 @@ def require_login(cfg: ClientSettings) -> Credentials:
     creds = load_credentials(cfg.config_dir)
     if creds is None:
         fail("вы не вошли в систему; выполните: ekc-admin login", EXIT_AUTH)
+    wanted = os.environ.get("EKC_SERVER_URL", "").rstrip("/")
+    if wanted and wanted != creds.server_url.rstrip("/"):
+        fail(
+            f"вход выполнен на {creds.server_url}, а EKC_SERVER_URL указывает на {wanted}; "
+            f"выполните: ekc-admin login",
+            EXIT_AUTH,
+        )
     return creds
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ekc_admin import auth, reference
+from ekc_admin import auth, reference, tokens
 
 app = typer.Typer(
     help=(
@@ -21,6 +21,7 @@ app.command(help="Кто вошёл, на каком сервере и до ка
 app.add_typer(reference.topics_app, name="topics")
 app.add_typer(reference.agencies_app, name="agencies")
 app.add_typer(reference.offices_app, name="offices")
+app.add_typer(tokens.app, name="tokens")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -10,6 +11,15 @@ from rich.tree import Tree
 
 from ekc_admin.context import api_client, out, print_json
 from ekc_core.schemas import TopicPublic
+
+
+class AgencyLevel(StrEnum):
+    regional = "regional"
+    federal = "federal"
+    municipal = "municipal"
+    utility = "utility"
+    other = "other"
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Вывести JSON.")]
 
@@ -52,15 +62,13 @@ def list_topics(
 @agencies_app.command("list", help="Ведомства, куда направляются обращения.")
 def list_agencies(
     as_json: JsonOption = False,
-    level: Annotated[
-        str | None, typer.Option(help="regional | federal | municipal | utility | other")
-    ] = None,
+    level: Annotated[AgencyLevel | None, typer.Option(help="Уровень ведомства.")] = None,
 ) -> None:
     """Agencies appeals are forwarded to."""
     with api_client() as client:
         agencies = client.agencies()
     if level:
-        agencies = [a for a in agencies if a.level == level]
+        agencies = [a for a in agencies if a.level == level.value]
     if as_json:
         print_json(agencies)
         return

@@ -115,6 +115,8 @@ class AuditAction(StrEnum):
     view_citizen = "view_citizen"
     view_history = "view_history"
     view_appeal = "view_appeal"
+    list_appeals = "list_appeals"
+    search_citizens = "search_citizens"
     create_citizen = "create_citizen"
     update_citizen = "update_citizen"
     merge_citizen = "merge_citizen"

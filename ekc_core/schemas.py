@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from ekc_core.enums import (
     AppealEventType,
@@ -82,6 +90,8 @@ class ApiTokenCreate(Wire):
     name: NonEmpty
     staff_id: int | None = None
     """Admins may issue a token for another account (e.g. the telephony gateway)."""
+    username: Annotated[str, Field(max_length=60)] | None = None
+    """The other account by login instead of `staff_id`."""
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
@@ -195,8 +205,17 @@ class CitizenBase(Wire):
     """Consent to pass the appeal's contents to the responsible agency."""
 
 
+NO_IDENTITY = "укажите фамилию или имя, телефон или e-mail: запись без них не найти"
+
+
 class CitizenCreate(CitizenBase):
     phones: list[Phone] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _identifiable(self) -> CitizenCreate:
+        if not (self.last_name.strip() or self.first_name.strip() or self.phones or self.email):
+            raise ValueError(NO_IDENTITY)
+        return self
 
 
 class CitizenUpdate(Wire):

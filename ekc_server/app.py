@@ -19,6 +19,7 @@ from ekc_core.settings import ServerSettings
 from ekc_server.db import create_db_engine
 from ekc_server.errors import DomainError
 from ekc_server.routes import appeals, auth, callbacks, citizens, contacts, reference
+from ekc_server.validation import russian_message
 
 log = logging.getLogger("ekc_server")
 
@@ -76,10 +77,7 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []
         for err in exc.errors():
-            msg = str(err.get("msg", ""))
-            ctx = err.get("ctx") or {}
-            if "error" in ctx:  # our ValueErrors (e.g. a bad phone) carry a Russian message
-                msg = str(ctx["error"])
+            msg = russian_message(dict(err))
             errors.append(
                 {"loc": list(err.get("loc", ())), "msg": msg, "type": str(err.get("type", ""))}
             )

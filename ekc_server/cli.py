@@ -118,6 +118,10 @@ def db_seed(
                         f"(событий {counts.events}), обратных звонков {counts.callbacks}"
                     )
             typer.echo(
+                "Шлюз телефонии: telephony (без пароля; токен выдаёт администратор: "
+                "ekc-admin tokens create --user telephony --name АТС)"
+            )
+            typer.echo(
                 "Демо-логины: "
                 + ", ".join(f"{u} / {DEMO_PASSWORDS[r]} ({r.value})" for u, r in DEMO_LOGINS)
             )
@@ -132,6 +136,93 @@ def db_seed(
     finally:
         engine.dispose()
     typer.echo(f"Готово за {time.perf_counter() - started:.1f} с: {_safe_url(url)}")
+
+
+staff_app = typer.Typer(
+    help="Учётные записи (первый администратор, служебные).", no_args_is_help=True
+)
+app.add_typer(staff_app, name="staff")
+
+
+@staff_app.command("add-admin", help="Создать администратора (первый вход в новую базу).")
+def staff_add_admin(
+    username: Annotated[str, typer.Argument(help="Логин.")],
+    full_name: Annotated[str, typer.Option("--full-name", help="ФИО.")] = "Администратор",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password", envvar="EKC_ADMIN_PASSWORD", help="Пароль (иначе будет запрошен)."
+        ),
+    ] = None,
+) -> None:
+    """Bootstrap an admin account directly in the database (no API access needed)."""
+    from sqlmodel import select
+
+    from ekc_core.enums import Role
+    from ekc_server import migrate
+    from ekc_server.db import create_db_engine, session_scope
+    from ekc_server.models import Staff
+    from ekc_server.security import hash_password
+
+    settings = _settings()
+    url = settings.effective_database_url()
+    migrate.upgrade(url)
+    if password is None:
+        password = typer.prompt("Пароль", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        typer.echo("Ошибка: пароль короче 8 знаков.", err=True)
+        raise typer.Exit(1)
+    engine = create_db_engine(url)
+    try:
+        with session_scope(engine) as session:
+            if session.exec(select(Staff).where(Staff.username == username)).first():
+                typer.echo(f"Ошибка: учётная запись «{username}» уже есть.", err=True)
+                raise typer.Exit(1)
+            session.add(
+                Staff(
+                    username=username,
+                    full_name=full_name,
+                    role=Role.admin.value,
+                    skills=[],
+                    password_hash=hash_password(password),
+                )
+            )
+    finally:
+        engine.dispose()
+    typer.echo(f"Администратор {username} создан: {_safe_url(url)}")
+
+
+@staff_app.command("add-gateway", help="Создать служебную учётную запись шлюза (телефония).")
+def staff_add_gateway(
+    username: Annotated[str, typer.Argument(help="Логин, например telephony.")],
+    full_name: Annotated[str, typer.Option("--full-name", help="Название.")] = "Шлюз",
+) -> None:
+    """A gateway account has no password: issue it a token with `ekc-admin tokens create`."""
+    from sqlmodel import select
+
+    from ekc_core.enums import Role
+    from ekc_server import migrate
+    from ekc_server.db import create_db_engine, session_scope
+    from ekc_server.models import Staff
+
+    settings = _settings()
+    url = settings.effective_database_url()
+    migrate.upgrade(url)
+    engine = create_db_engine(url)
+    try:
+        with session_scope(engine) as session:
+            if session.exec(select(Staff).where(Staff.username == username)).first():
+                typer.echo(f"Ошибка: учётная запись «{username}» уже есть.", err=True)
+                raise typer.Exit(1)
+            session.add(
+                Staff(username=username, full_name=full_name, role=Role.gateway.value, skills=[])
+            )
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"Служебная учётная запись {username} создана; токен: "
+        f"ekc-admin tokens create --user {username} --name «{full_name}»"
+    )
 
 
 def main() -> None:

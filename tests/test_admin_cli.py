@@ -126,3 +126,59 @@ def test_unreachable_server_exits_5(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["offices", "list"])
     assert result.exit_code == 5
     assert "нет связи с сервером" in result.stderr
+
+
+def test_admin_issues_a_gateway_token_that_posts_contacts(runner, make_staff, live_server):
+    make_staff(Role.admin, username="boss", password=PASSWORD)
+    make_staff(Role.gateway, username="telephony", skills=[])
+    assert login(runner, "boss").exit_code == 0
+    result = runner.invoke(
+        app, ["tokens", "create", "--user", "telephony", "--name", "АТС", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    token = json.loads(result.stdout)["token"]
+    assert token.startswith("ekcp_")
+    import httpx
+
+    posted = httpx.post(
+        live_server + "/api/v1/contacts",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"channel": "phone", "line": "122", "caller_number": "89140001234"},
+    )
+    assert posted.status_code == 201, posted.text
+    listed = runner.invoke(app, ["tokens", "list", "--json"])
+    (row,) = json.loads(listed.stdout)
+    assert row["name"] == "АТС"
+    assert runner.invoke(app, ["tokens", "revoke", str(row["id"])]).exit_code == 0
+    again = httpx.post(
+        live_server + "/api/v1/contacts",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"channel": "phone", "line": "122"},
+    )
+    assert again.status_code == 401
+
+
+def test_operator_cannot_issue_tokens_for_others(runner, make_staff):
+    make_staff(Role.operator, username="op5", password=PASSWORD)
+    make_staff(Role.gateway, username="telephony", skills=[])
+    assert login(runner, "op5").exit_code == 0
+    result = runner.invoke(app, ["tokens", "create", "--user", "telephony", "--name", "x"])
+    assert result.exit_code == 4
+    assert "только администратор" in result.stderr
+
+
+def test_bad_option_value_exits_2(runner, make_staff):
+    make_staff(Role.operator, username="op6", password=PASSWORD)
+    assert login(runner, "op6").exit_code == 0
+    result = runner.invoke(app, ["agencies", "list", "--level", "bogus"])
+    assert result.exit_code == 2
+    assert "bogus" in result.output
+
+
+def test_a_different_server_url_needs_a_new_login(runner, make_staff, monkeypatch):
+    make_staff(Role.operator, username="op8", password=PASSWORD)
+    assert login(runner, "op8").exit_code == 0
+    monkeypatch.setenv("EKC_SERVER_URL", "http://127.0.0.1:9")
+    result = runner.invoke(app, ["topics", "list"])
+    assert result.exit_code == 3
+    assert "EKC_SERVER_URL" in result.stderr

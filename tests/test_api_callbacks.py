@@ -277,3 +277,41 @@ def test_overdue_flag_and_due_filter(client: TestClient, operator, citizen) -> N
 def test_gateway_has_no_callbacks(client: TestClient, gateway, citizen) -> None:
     assert client.get(f"{API}/callbacks", headers=gateway.headers).status_code == 403
     assert create(client, gateway, citizen["id"]).status_code == 403
+
+
+def test_unknown_group_is_refused(client: TestClient, operator, citizen) -> None:
+    r = create(client, operator, citizen["id"], group="nogroup")
+    assert r.status_code == 422
+    (err,) = r.json()["detail"]
+    assert err["loc"] == ["body", "group"]
+    assert "nogroup" in err["msg"] and "housing" in err["msg"]
+    assert listed(client, operator, scope="mine_and_group") == []
+
+
+def test_lists_mask_the_number_and_opening_a_task_shows_it(
+    client: TestClient, operator, admin, citizen
+) -> None:
+    task = new_task(client, operator, citizen["id"])
+    assert task["phone"] == "+79140001234"
+    listed_task = client.get(
+        f"{API}/callbacks", params={"scope": "mine"}, headers=operator.headers
+    ).json()[0]
+    assert listed_task["phone"] == "+7 914 ***-**-34"
+    opened = client.get(f"{API}/callbacks/{task['id']}", headers=operator.headers)
+    assert opened.status_code == 200
+    assert opened.json()["phone"] == "+79140001234"
+    rows = client.get(
+        f"{API}/audit", params={"citizen_id": citizen["id"]}, headers=admin.headers
+    ).json()
+    assert rows[0]["action"] == "view_citizen"
+    assert rows[0]["details"] == {"callback_id": task["id"]}
+    assert client.get(f"{API}/callbacks/999999", headers=operator.headers).status_code == 404
+
+
+def test_times_come_back_in_utc_whatever_zone_was_sent(
+    client: TestClient, operator, citizen
+) -> None:
+    task = new_task(client, operator, citizen["id"], due_at="2030-01-15T10:00:00+08:00")
+    assert task["due_at"] in ("2030-01-15T02:00:00Z", "2030-01-15T02:00:00+00:00")
+    again = client.get(f"{API}/callbacks/{task['id']}", headers=operator.headers).json()
+    assert again["due_at"] == task["due_at"]

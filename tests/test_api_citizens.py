@@ -263,7 +263,10 @@ def test_patch_with_the_right_version_bumps_it(client: TestClient, operator, adm
     assert [i["id"] for i in found.json()] == [c["id"]]
     old = client.get(f"{API}/citizens", params={"phone": "83952123456"}, headers=operator.headers)
     assert old.json() == []
-    update = audit_rows(client, admin, c["id"])[0]
+    rows = audit_rows(client, admin, c["id"])
+    assert rows[0]["action"] == "search_citizens"  # the name search just above found only them
+    assert rows[0]["details"] == {"by": ["name"], "found": [c["id"]]}
+    update = next(r for r in rows if r["action"] != "search_citizens")
     assert update["action"] == "update_citizen"
     assert update["details"]["fields"] == ["last_name", "phones", "settlement"]
 
@@ -541,7 +544,11 @@ def test_anonymise_removes_personal_data_and_keeps_appeals(
     contact = next(i["contact"] for i in history["page"]["items"] if i["kind"] == "contact")
     assert contact["caller_number"] is None
     assert contact["handoff"] is None
-    task = client.get(f"{API}/callbacks", params={"scope": "all"}, headers=lead.headers).json()
+    open_tasks = client.get(f"{API}/callbacks", params={"scope": "all"}, headers=lead.headers)
+    assert open_tasks.json() == []  # nobody is left to call back
+    task = client.get(
+        f"{API}/callbacks", params={"scope": "all", "status": "cancelled"}, headers=lead.headers
+    ).json()
     assert [(t["id"], t["phone"]) for t in task] == [(callback["id"], "")]
 
     assert (
@@ -738,3 +745,100 @@ def test_merged_record_cannot_get_new_appeals_or_callbacks(
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "citizen_id"]
     assert "объединена" in r.json()["detail"][0]["msg"]
+
+
+def test_a_record_nobody_could_find_is_refused(client: TestClient, operator) -> None:
+    r = client.post(f"{API}/citizens", json={}, headers=operator.headers)
+    assert r.status_code == 422
+    assert "фамилию или имя, телефон или e-mail" in r.json()["detail"][0]["msg"]
+    assert (
+        client.post(
+            f"{API}/citizens", json={"phones": ["89140001234"]}, headers=operator.headers
+        ).status_code
+        == 201
+    )
+
+    c = new_citizen(client, operator, phones=[])
+    r = client.patch(
+        f"{API}/citizens/{c['id']}",
+        headers=operator.headers,
+        json={"version": c["version"], "last_name": "", "first_name": ""},
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "last_name"]
+    after = client.get(f"{API}/citizens/{c['id']}", headers=operator.headers).json()
+    assert (after["last_name"], after["first_name"], after["version"]) == (
+        "Иванов",
+        "Иван",
+        c["version"],
+    )
+
+
+def test_anonymise_covers_records_merged_into_it(client: TestClient, operator, lead, admin) -> None:
+    keep = new_citizen(client, operator, phones=["89140001111"])
+    dup = new_citizen(client, operator, phones=["89140002222"], email="dup@example.ru")
+    r = client.post(
+        f"{API}/citizens/{keep['id']}/merge", json={"source_id": dup["id"]}, headers=lead.headers
+    )
+    assert r.status_code == 200, r.text
+    r = client.post(f"{API}/citizens/{keep['id']}/anonymise", headers=admin.headers)
+    assert r.status_code == 200, r.text
+    merged = client.get(f"{API}/citizens/{dup['id']}", headers=admin.headers).json()
+    assert merged["anonymised"] is True
+    assert (merged["last_name"], merged["email"], merged["phones"]) == ("", None, [])
+    again = client.post(f"{API}/citizens/{dup['id']}/anonymise", headers=admin.headers)
+    assert again.status_code == 409
+
+
+def test_listing_one_citizens_appeals_is_audited(client: TestClient, operator, admin) -> None:
+    c = new_citizen(client, operator)
+    new_appeal(client, operator, c["id"])
+    r = client.get(f"{API}/appeals", params={"citizen_id": c["id"]}, headers=operator.headers)
+    assert r.json()["total"] == 1
+    row = audit_rows(client, admin, c["id"])[0]
+    assert (row["action"], row["staff_username"], row["details"]) == (
+        "list_appeals",
+        "operator",
+        {"total": 1},
+    )
+
+
+def test_validation_messages_are_russian(client: TestClient, operator) -> None:
+    r = client.post(
+        f"{API}/citizens",
+        headers=operator.headers,
+        json={"last_name": "Петров", "email": "нет-почты", "unknown": 1},
+    )
+    assert r.status_code == 422
+    by_field = {e["loc"][-1]: e["msg"] for e in r.json()["detail"]}
+    assert by_field["email"].startswith("неверный адрес электронной почты")
+    assert by_field["unknown"] == "неизвестное поле"
+    r = client.post(f"{API}/appeals", headers=operator.headers, json={"kind": "nonsense"})
+    by_field = {e["loc"][-1]: e["msg"] for e in r.json()["detail"]}
+    assert by_field["citizen_id"] == "поле обязательно"
+    assert by_field["kind"].startswith("допустимые значения: 'consultation'")
+    assert " или " in by_field["kind"]
+
+
+def test_name_search_puts_the_surname_first(client: TestClient, operator) -> None:
+    patronymic = new_citizen(
+        client,
+        operator,
+        last_name="Абрамова",
+        first_name="Ольга",
+        middle_name="Ивановна",
+        phones=[],
+    )
+    surname = new_citizen(
+        client, operator, last_name="Иванова", first_name="Ольга", middle_name="Петровна", phones=[]
+    )
+    longer = new_citizen(
+        client,
+        operator,
+        last_name="Ивановская",
+        first_name="Ольга",
+        middle_name="Сергеевна",
+        phones=[],
+    )
+    r = client.get(f"{API}/citizens", params={"name": "Иванов ольга"}, headers=operator.headers)
+    assert [c["id"] for c in r.json()] == [surname["id"], longer["id"], patronymic["id"]]

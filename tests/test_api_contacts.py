@@ -495,3 +495,20 @@ def test_outbound_call(client: TestClient, operator) -> None:
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "callback_id"]
+
+
+def test_queue_masks_numbers_and_the_claim_shows_the_whole_number(
+    client: TestClient, operator, gateway
+) -> None:
+    c = queued(client, gateway, caller_number="8 (914) 000-12-34")
+    (listed,) = client.get(f"{API}/contacts/queue", headers=operator.headers).json()
+    assert listed["caller_number"] == "+7 914 ***-**-34"
+    claimed = client.post(f"{API}/contacts/{c['id']}/claim", headers=operator.headers).json()
+    assert claimed["caller_number"] == "+79140001234"
+
+
+def test_wrapup_of_a_contact_nobody_took(client: TestClient, operator, gateway) -> None:
+    c = queued(client, gateway)
+    r = client.post(f"{API}/contacts/{c['id']}/end", headers=operator.headers)
+    assert r.status_code == 409
+    assert "ещё никто не принял" in r.json()["detail"]

@@ -214,3 +214,41 @@ def test_unreachable_server_raises_after_retries(tmp_path):
         pytest.raises(ServerUnreachableError, match="нет связи"),
     ):
         client.me()
+
+
+def test_opposite_merges_at_the_same_moment_leave_one_record(live_server, make_staff):
+    """Two leads merge the same pair in opposite directions at once: one wins, one gets 409,
+    and the loser's record points at the winner (never a cycle, never a lost citizen)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    lead = make_staff(Role.shift_lead)
+    with EkcClient(live_server, token=lead.token) as client:
+        pairs = []
+        for i in range(4):
+            first = client.create_citizen(
+                CitizenCreate(last_name=f"Дубль{i}", phones=[f"+7914000{i:04d}"])
+            )
+            second = client.create_citizen(
+                CitizenCreate(last_name=f"Дубль{i}", phones=[f"+7924000{i:04d}"])
+            )
+            pairs.append((first.id, second.id))
+
+    def merge(target: int, source: int) -> int:
+        with EkcClient(live_server, token=lead.token) as c:
+            try:
+                c.request("POST", f"/citizens/{target}/merge", json_body={"source_id": source})
+            except ConflictError:
+                return 409
+            return 200
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [(a, b, pool.submit(merge, a, b), pool.submit(merge, b, a)) for a, b in pairs]
+        outcomes = [(a, b, f1.result(), f2.result()) for a, b, f1, f2 in futures]
+
+    with EkcClient(live_server, token=lead.token) as client:
+        for a, b, forward, backward in outcomes:
+            assert sorted((forward, backward)) == [200, 409]
+            winner, loser = (a, b) if forward == 200 else (b, a)
+            assert client.citizen(winner).merged_into_id is None
+            assert client.citizen(loser).merged_into_id == winner
+            assert len(client.citizen(winner).phones) == 2

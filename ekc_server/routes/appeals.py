@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
-from ekc_core.enums import AppealStatus
+from ekc_core.enums import AppealStatus, AuditAction
 from ekc_core.schemas import AppealCreate, AppealDetail, AppealEventCreate, AppealPublic, Page
 from ekc_server.deps import SessionDep, Staffer
 from ekc_server.routes.citizens import IdempotencyKey
-from ekc_server.services import appeals, idempotency
+from ekc_server.services import appeals, audit, idempotency
 
 router = APIRouter(tags=["appeals"])
 
@@ -38,7 +38,7 @@ def create_appeal(
 
 @router.get("/appeals", response_model=Page[AppealPublic])
 def list_appeals(
-    _: Staffer,
+    principal: Staffer,
     session: SessionDep,
     status: Annotated[list[AppealStatus] | None, Query()] = None,
     agency: str | None = None,
@@ -49,7 +49,7 @@ def list_appeals(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AppealPublic]:
-    return appeals.list_appeals(
+    page = appeals.list_appeals(
         session=session,
         status=status,
         agency_code=agency,
@@ -60,6 +60,16 @@ def list_appeals(
         offset=offset,
         limit=limit,
     )
+    if citizen_id is not None:  # one citizen's appeals: a view of their history (152-FZ)
+        audit.record(
+            session=session,
+            principal=principal,
+            action=AuditAction.list_appeals,
+            citizen_id=citizen_id,
+            details={"total": page.total},
+        )
+        session.commit()
+    return page
 
 
 @router.get("/appeals/{appeal_id}", response_model=AppealDetail)

@@ -100,12 +100,20 @@ def create_token(
 ) -> ApiTokenCreated:
     """A personal API token for an integration (telephony, channel gateway); shown once."""
     staff_id = principal.staff_id
-    if body.staff_id is not None and body.staff_id != principal.staff_id:
+    other: Staff | None = None
+    if body.username is not None:
+        other = session.exec(select(Staff).where(Staff.username == body.username)).first()
+        if other is None:
+            raise InvalidFieldError(f"нет учётной записи «{body.username}»", field="username")
+    elif body.staff_id is not None:
+        other = session.get(Staff, body.staff_id)
+        if other is None:
+            raise InvalidFieldError(f"сотрудник {body.staff_id} не найден", field="staff_id")
+    if other is not None and other.id != principal.staff_id:
         if principal.role != Role.admin:
             raise ForbiddenError("выдать токен другой учётной записи может только администратор")
-        if session.get(Staff, body.staff_id) is None:
-            raise InvalidFieldError(f"сотрудник {body.staff_id} не найден", field="staff_id")
-        staff_id = body.staff_id
+        assert other.id is not None
+        staff_id = other.id
     token = new_token(PERSONAL_PREFIX)
     expires_at = (
         datetime.now(UTC) + timedelta(days=body.expires_in_days) if body.expires_in_days else None

@@ -36,6 +36,12 @@ def list_callbacks(
     )
 
 
+@router.get("/callbacks/{task_id}", response_model=CallbackPublic)
+def get_callback(task_id: int, principal: Staffer, session: SessionDep) -> CallbackPublic:
+    """One callback task with the full number to call (the view is audited)."""
+    return callbacks.read_task(session=session, principal=principal, task_id=task_id)
+
+
 @router.post("/callbacks", response_model=CallbackPublic, status_code=status.HTTP_201_CREATED)
 def create_callback(
     body: CallbackCreate, principal: Staffer, session: SessionDep, key: IdempotencyKey = None

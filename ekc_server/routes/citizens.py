@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 from sqlmodel import select
 
 from ekc_core.enums import AuditAction
@@ -20,7 +21,7 @@ from ekc_core.schemas import (
 )
 from ekc_server.deps import Admin, Lead, SessionDep, Staffer
 from ekc_server.models import Staff
-from ekc_server.services import citizens, idempotency
+from ekc_server.services import audit, citizens, idempotency
 
 router = APIRouter(tags=["citizens"])
 
@@ -31,7 +32,7 @@ IdempotencyKey = Annotated[
 
 @router.get("/citizens", response_model=list[CitizenListItem])
 def search_citizens(
-    _: Staffer,
+    principal: Staffer,
     session: SessionDep,
     phone: Annotated[
         str | None, Query(max_length=40, description="any way a person writes it")
@@ -40,10 +41,23 @@ def search_citizens(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     include_merged: bool = False,
 ) -> list[CitizenListItem]:
-    """Find citizens by phone and/or name. Phones in the list are masked (152-FZ)."""
-    return citizens.search(
+    """Find citizens by phone and/or name. Phones in the list are masked (152-FZ); the
+    search and the ids it showed are written to the audit log."""
+    found = citizens.search(
         session=session, phone=phone, name=name, limit=limit, include_merged=include_merged
     )
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.search_citizens,
+        citizen_id=found[0].id if len(found) == 1 else None,
+        details={
+            "by": [k for k, v in (("phone", phone), ("name", name)) if v],
+            "found": [c.id for c in found],
+        },
+    )
+    session.commit()
+    return found
 
 
 @router.post("/citizens", response_model=CitizenPublic, status_code=status.HTTP_201_CREATED)
@@ -112,10 +126,22 @@ def audit_log(
     _: Admin,
     session: SessionDep,
     citizen_id: int | None = None,
+    staff_id: int | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditPublic]:
-    """Who viewed or changed personal data (admins)."""
-    rows = citizens.audit_entries(session=session, citizen_id=citizen_id, limit=limit)
+    """Who viewed or changed personal data (admins), newest first."""
+    rows = citizens.audit_entries(
+        session=session,
+        citizen_id=citizen_id,
+        staff_id=staff_id,
+        since=since,
+        until=until,
+        offset=offset,
+        limit=limit,
+    )
     names = {s.id: s.username for s in session.exec(select(Staff)).all()}
     return [
         AuditPublic(

@@ -34,8 +34,11 @@ def _with_etag(request: Request, items: Sequence[BaseModel]) -> Response:
     ).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": _CACHE_CONTROL}
-    match = request.headers.get("if-none-match", "")
-    if etag in {m.strip() for m in match.split(",")}:
+    # weak validators match too (proxies such as nginx weaken ETags when they re-compress)
+    candidates = {
+        m.strip().removeprefix("W/") for m in request.headers.get("if-none-match", "").split(",")
+    }
+    if etag in candidates or "*" in candidates:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     return Response(content=body, media_type="application/json", headers=headers)
 

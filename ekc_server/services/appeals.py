@@ -195,7 +195,7 @@ def create(*, session: Session, principal: Principal, data: AppealCreate) -> App
     if data.assignee_id is not None and session.get(Staff, data.assignee_id) is None:
         raise InvalidFieldError(f"сотрудник {data.assignee_id} не найден", field="assignee_id")
     now = datetime.now(UTC)
-    received_at = data.received_at or now
+    received_at = (data.received_at or now).astimezone(UTC)
     if received_at.tzinfo is None:
         raise InvalidFieldError("укажите часовой пояс в received_at", field="received_at")
     if received_at > now + timedelta(minutes=5):

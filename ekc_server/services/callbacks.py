@@ -9,10 +9,12 @@ from sqlmodel import Session, col, or_, select
 from ekc_core.enums import (
     RETRYABLE_CALLBACK_RESULTS,
     AppealEventType,
+    AuditAction,
     CallbackResult,
     CallbackStatus,
     Role,
 )
+from ekc_core.phones import mask_phone
 from ekc_core.schemas import CallbackAttempt, CallbackCreate, CallbackPublic
 from ekc_server.deps import Principal
 from ekc_server.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
@@ -24,7 +26,9 @@ from ekc_server.models import (
     CitizenPhone,
     Contact,
     Staff,
+    Topic,
 )
+from ekc_server.services import audit
 
 #: default pause before another attempt after no answer / busy
 RETRY_AFTER = timedelta(hours=1)
@@ -93,6 +97,13 @@ def create(*, session: Session, principal: Principal, data: CallbackCreate) -> C
         raise InvalidFieldError(f"контакт {data.contact_id} не найден", field="contact_id")
     if data.assignee_id is not None and session.get(Staff, data.assignee_id) is None:
         raise InvalidFieldError(f"сотрудник {data.assignee_id} не найден", field="assignee_id")
+    if data.group is not None:
+        groups = set(session.exec(select(Topic.group_code).distinct()).all())
+        if data.group not in groups:
+            raise InvalidFieldError(
+                f"нет группы операторов «{data.group}» (есть: {', '.join(sorted(groups))})",
+                field="group",
+            )
     if data.due_at.tzinfo is None:
         raise InvalidFieldError("укажите часовой пояс в due_at", field="due_at")
     assignee = data.assignee_id
@@ -104,7 +115,7 @@ def create(*, session: Session, principal: Principal, data: CallbackCreate) -> C
         appeal_id=data.appeal_id,
         contact_id=data.contact_id,
         reason=data.reason,
-        due_at=data.due_at,
+        due_at=data.due_at.astimezone(UTC),
         assignee_id=assignee,
         group_code=data.group,
         created_by_id=principal.staff_id,
@@ -150,7 +161,26 @@ def list_tasks(
     rows = session.exec(
         query.order_by(col(CallbackTask.due_at), col(CallbackTask.id)).limit(limit)
     ).all()
-    return _public(session, list(rows), datetime.now(UTC))
+    tasks = _public(session, list(rows), datetime.now(UTC))
+    for task in tasks:  # lists mask numbers (152-FZ); opening one task shows it whole
+        task.phone = mask_phone(task.phone) if task.phone else task.phone
+    return tasks
+
+
+def read_task(*, session: Session, principal: Principal, task_id: int) -> CallbackPublic:
+    """One task with the full number to call; the view is audited."""
+    task = session.get(CallbackTask, task_id)
+    if task is None:
+        raise NotFoundError(f"задача обратного звонка {task_id} не найдена")
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.view_citizen,
+        citizen_id=task.citizen_id,
+        details={"callback_id": task_id},
+    )
+    session.commit()
+    return _public(session, [task], datetime.now(UTC))[0]
 
 
 def record_attempt(
@@ -173,7 +203,7 @@ def record_attempt(
     if task.assignee_id is None:
         task.assignee_id = principal.staff_id  # whoever calls takes the task
     if data.result in RETRYABLE_CALLBACK_RESULTS:
-        retry_at = data.retry_at or now + RETRY_AFTER
+        retry_at = (data.retry_at or now + RETRY_AFTER).astimezone(UTC)
         if retry_at.tzinfo is None:
             raise InvalidFieldError("укажите часовой пояс в retry_at", field="retry_at")
         task.due_at = retry_at

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import case, func, or_, update
 from sqlmodel import Session, col, select
 
 from ekc_core.enums import OPEN_APPEAL_STATUSES, AuditAction, CallbackStatus
 from ekc_core.phones import InvalidPhoneError, mask_phone, normalize_phone
 from ekc_core.schemas import (
+    NO_IDENTITY,
     CitizenCreate,
     CitizenHistory,
     CitizenListItem,
@@ -110,8 +112,9 @@ def search(
         query = query.where(
             col(Citizen.id).in_(select(CitizenPhone.citizen_id).where(CitizenPhone.e164 == e164))
         )
-    if name:
-        for word in name_key(name).split():
+    name_words = name_key(name).split() if name else []
+    if name_words:
+        for word in name_words:
             query = query.where(
                 or_(
                     col(Citizen.name_key).startswith(word, autoescape=True),
@@ -120,7 +123,21 @@ def search(
             )
     if not include_merged:
         query = query.where(col(Citizen.merged_into_id).is_(None))
-    rows = session.exec(query.order_by(col(Citizen.name_key), col(Citizen.id)).limit(limit)).all()
+    order: list[Any] = []
+    if name_words:
+        # the first word as the whole surname first, then as its beginning, then elsewhere
+        first = name_words[0]
+        order.append(
+            case(
+                (col(Citizen.name_key).startswith(first + " ", autoescape=True), 0),
+                (col(Citizen.name_key) == first, 0),
+                (col(Citizen.name_key).startswith(first, autoescape=True), 1),
+                else_=2,
+            )
+        )
+    rows = session.exec(
+        query.order_by(*order, col(Citizen.name_key), col(Citizen.id)).limit(limit)
+    ).all()
     ids = [c.id for c in rows]
     phones: dict[int, list[str]] = {}
     for cid, e164 in session.exec(
@@ -206,6 +223,16 @@ def update_citizen(
         assert citizen.id is not None
         _set_phones(session, citizen.id, data.phones)
         changes["phones"] = len(data.phones)
+    session.flush()
+    assert citizen.id is not None
+    if not (
+        citizen.last_name.strip()
+        or citizen.first_name.strip()
+        or citizen.email
+        or _phones(session, citizen.id)
+    ):
+        session.rollback()
+        raise InvalidFieldError(NO_IDENTITY, field="last_name")
     # compare-and-set on the version so that two concurrent writers cannot both win
     result = session.execute(
         update(Citizen)
@@ -231,12 +258,37 @@ def update_citizen(
     return citizen_public(session, citizen)
 
 
+def lock_citizens(session: Session, ids: list[int]) -> None:
+    """Take the write locks on these citizen rows before reading them.
+
+    Concurrent merges or anonymisations of the same records then run one after the other
+    and each sees the state the previous one left (two opposite merges cannot both win).
+    PostgreSQL: row locks in id order; SQLite: a first write takes the database lock.
+    """
+    ordered = sorted(set(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(
+            select(Citizen.id)
+            .where(col(Citizen.id).in_(ordered))
+            .order_by(col(Citizen.id))
+            .with_for_update()
+        ).all()
+    else:
+        session.execute(
+            update(Citizen).where(col(Citizen.id).in_(ordered)).values(version=Citizen.version)
+        )
+    session.expire_all()  # re-read what the lock now protects
+
+
 def merge(
     *, session: Session, principal: Principal, target_id: int, source_id: int
 ) -> CitizenPublic:
     """Move every phone, contact, appeal and callback of `source` to `target`; one transaction."""
     if target_id == source_id:
         raise ConflictError("нельзя объединить запись саму с собой", field="source_id")
+    get_citizen(session=session, citizen_id=target_id)  # 404 before taking any lock
+    get_citizen(session=session, citizen_id=source_id)
+    lock_citizens(session, [target_id, source_id])
     target = get_citizen(session=session, citizen_id=target_id)
     source = get_citizen(session=session, citizen_id=source_id)
     for who, c in (("целевая", target), ("исходная", source)):
@@ -298,10 +350,42 @@ def merge(
 
 
 def anonymise(*, session: Session, principal: Principal, citizen_id: int) -> CitizenPublic:
-    """Remove personal data; contacts and appeals stay (their numbers and texts are cleared)."""
+    """Remove personal data; contacts and appeals stay (their numbers and texts are cleared).
+
+    Records merged into this one are the same person and are anonymised with it; open
+    callbacks to the person are cancelled (there is no number left to call).
+    """
+    get_citizen(session=session, citizen_id=citizen_id)
+    merged = list(
+        session.exec(select(Citizen.id).where(col(Citizen.merged_into_id) == citizen_id)).all()
+    )
+    lock_citizens(session, [citizen_id, *[m for m in merged if m is not None]])
     citizen = get_citizen(session=session, citizen_id=citizen_id)
     if citizen.anonymised_at is not None:
         raise ConflictError("данные гражданина уже обезличены")
+    for other in session.exec(
+        select(Citizen).where(
+            col(Citizen.merged_into_id) == citizen_id, col(Citizen.anonymised_at).is_(None)
+        )
+    ).all():
+        assert other.id is not None
+        _anonymise_one(session, other)
+    _anonymise_one(session, citizen)
+    assert citizen.id is not None
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.anonymise_citizen,
+        citizen_id=citizen_id,
+        details={"with_merged": merged},
+    )
+    session.commit()
+    return citizen_public(session, citizen)
+
+
+def _anonymise_one(session: Session, citizen: Citizen) -> None:
+    citizen_id = citizen.id
+    assert citizen_id is not None
     for field in ("last_name", "first_name", "middle_name", "name_key"):
         setattr(citizen, field, "")
     citizen.email = citizen.settlement = citizen.address = None
@@ -320,20 +404,24 @@ def anonymise(*, session: Session, principal: Principal, citizen_id: int) -> Cit
     session.execute(
         update(CallbackTask).where(col(CallbackTask.citizen_id) == citizen_id).values(phone="")
     )
+    session.execute(
+        update(CallbackTask)
+        .where(
+            col(CallbackTask.citizen_id) == citizen_id,
+            col(CallbackTask.status) == CallbackStatus.open.value,
+        )
+        .values(
+            status=CallbackStatus.cancelled.value,
+            completed_at=now,
+            result_note="Отменено: данные гражданина обезличены",
+        )
+    )
     session.flush()
     idempotency.scrub_citizen(
         session=session,
         citizen_id=citizen_id,
         card=citizen_public(session, citizen).model_dump(mode="json"),
     )
-    audit.record(
-        session=session,
-        principal=principal,
-        action=AuditAction.anonymise_citizen,
-        citizen_id=citizen_id,
-    )
-    session.commit()
-    return citizen_public(session, citizen)
 
 
 def history(
@@ -419,8 +507,24 @@ def history(
     )
 
 
-def audit_entries(*, session: Session, citizen_id: int | None, limit: int) -> list[AuditLog]:
-    query = select(AuditLog).order_by(col(AuditLog.id).desc()).limit(limit)
+def audit_entries(
+    *,
+    session: Session,
+    citizen_id: int | None,
+    staff_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
+    limit: int,
+) -> list[AuditLog]:
+    query = select(AuditLog)
     if citizen_id is not None:
         query = query.where(AuditLog.citizen_id == citizen_id)
+    if staff_id is not None:
+        query = query.where(AuditLog.staff_id == staff_id)
+    if since is not None:
+        query = query.where(col(AuditLog.at) >= since)
+    if until is not None:
+        query = query.where(col(AuditLog.at) < until)
+    query = query.order_by(col(AuditLog.id).desc()).offset(offset).limit(limit)
     return list(session.exec(query).all())

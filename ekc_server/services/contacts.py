@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ekc_core.enums import Channel, ContactOutcome, ContactStatus, Direction, Line
+from ekc_core.phones import mask_phone
 from ekc_core.schemas import (
     ContactClaim,
     ContactInbound,
@@ -141,7 +142,8 @@ def _by_external_id(session: Session, channel: Channel, external_id: str) -> Con
 def queue(
     *, session: Session, channel: Channel | None, line: Line | None, limit: int
 ) -> list[ContactPublic]:
-    """Waiting contacts, oldest first (first in, first served)."""
+    """Waiting contacts, oldest first (first in, first served); numbers masked (152-FZ):
+    the operator who claims a contact gets it with the full number."""
     query = select(Contact).where(Contact.status == ContactStatus.queued.value)
     if channel is not None:
         query = query.where(Contact.channel == channel.value)
@@ -149,10 +151,18 @@ def queue(
         query = query.where(Contact.line == line.value)
     rows = session.exec(query.order_by(col(Contact.queued_at), col(Contact.id)).limit(limit)).all()
     topic_codes, _ = code_maps(session=session)
-    return [contact_public(c, topic_codes=topic_codes) for c in rows]
+    result = []
+    for c in rows:
+        public = contact_public(c, topic_codes=topic_codes)
+        if public.caller_number:
+            public.caller_number = mask_phone(public.caller_number)
+        result.append(public)
+    return result
 
 
 def _require_owner(contact: Contact, principal: Principal) -> None:
+    if contact.operator_id is None:
+        raise ConflictError(f"контакт {contact.id} ещё никто не принял (статус {contact.status})")
     if contact.operator_id != principal.staff_id:
         raise ConflictError(f"контакт {contact.id} обслуживает другой оператор")
 

@@ -1,0 +1,84 @@
+"""`ekc-admin tokens create | list | revoke`: personal API tokens for integrations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ekc_admin.context import api_client, out, print_json
+from ekc_core.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
+
+app = typer.Typer(
+    help="Токены API для интеграций (телефония, шлюзы каналов).", no_args_is_help=True
+)
+
+
+@app.command("create", help="Выпустить токен (показывается один раз).")
+def create(
+    name: Annotated[str, typer.Option("--name", "-n", help="Для чего токен, например «АТС».")],
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user", "-u", help="Чья учётная запись (по умолчанию своя; чужая — только админ)."
+        ),
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Срок действия в днях (без — бессрочно).", min=1, max=3650)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
+) -> None:
+    """Issue a personal API token; the server keeps only its hash."""
+    with api_client() as client:
+        response = client.request(
+            "POST",
+            "/tokens",
+            json_body=ApiTokenCreate(name=name, username=user, expires_in_days=days).model_dump(
+                exclude_none=True
+            ),
+        )
+    token = ApiTokenCreated.model_validate(response.json())
+    if as_json:
+        print_json(token)
+        return
+    out.print(f"Токен «{token.name}» (id {token.id}) для учётной записи {user or 'вашей'}:")
+    out.print(token.token, style="bold")
+    out.print("Сохраните его сейчас: повторно он не показывается.", style="dim")
+
+
+@app.command("list", help="Токены: свои, у администратора — все.")
+def list_tokens(
+    as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
+) -> None:
+    with api_client() as client:
+        rows = [ApiTokenPublic.model_validate(t) for t in client.request("GET", "/tokens").json()]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(
+        "id",
+        "Название",
+        "Сотрудник",
+        "Создан",
+        "Истекает",
+        "Отозван",
+        title=f"Токены API ({len(rows)})",
+    )
+    for t in rows:
+        table.add_row(
+            str(t.id),
+            t.name,
+            str(t.staff_id),
+            f"{t.created_at:%d.%m.%Y}",
+            f"{t.expires_at:%d.%m.%Y}" if t.expires_at else "—",
+            f"{t.revoked_at:%d.%m.%Y}" if t.revoked_at else "",
+        )
+    out.print(table)
+
+
+@app.command("revoke", help="Отозвать токен по id.")
+def revoke(token_id: Annotated[int, typer.Argument(help="id токена из tokens list.")]) -> None:
+    with api_client() as client:
+        client.request("DELETE", f"/tokens/{token_id}")
+    out.print(f"Токен {token_id} отозван.")
