@@ -1,0 +1,131 @@
+"""Relevance of knowledge-base search on the shipped labelled query set.
+
+Prints recall@5 and MRR (first relevant result within the top 10) overall and per query
+kind, for our engine (Snowball stems and pymorphy3 lemmas) and for SQLite FTS5 (unicode61)
+on the same articles and queries. Run: `make bench` or `python bench/kb_relevance.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from ekc_core.kb_files import read_path
+from kb_index import Article, KbIndex, Synonyms, Tuning
+from kb_index.evaluation import LabelledQuery, Score, evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+KB = ROOT / "data" / "kb"
+K = 5
+MRR_DEPTH = 10
+
+
+def load_articles() -> list[Article]:
+    result = read_path(KB / "articles")
+    if result.problems:
+        sys.exit("\n".join(result.problems))
+    return [Article.from_dict(r.to_dict()) for r in result.records]
+
+
+def load_queries() -> list[LabelledQuery]:
+    queries: list[LabelledQuery] = []
+    for path in sorted((KB / "queries").glob("*.yaml")):
+        for q in yaml.safe_load(path.read_text(encoding="utf-8")):
+            queries.append(LabelledQuery(str(q["query"]), str(q["kind"]), frozenset(q["relevant"])))
+    return queries
+
+
+def fts5_search(articles: list[Article]) -> Callable[[LabelledQuery], list[str]]:
+    db = sqlite3.connect(":memory:")
+    db.execute(
+        "CREATE VIRTUAL TABLE kb USING fts5(id UNINDEXED, title, tags, body, tokenize='unicode61')"
+    )
+    db.executemany(
+        "INSERT INTO kb VALUES (?, ?, ?, ?)",
+        [(a.id, a.title, " ".join(a.tags), a.body) for a in articles],
+    )
+
+    def search(q: LabelledQuery) -> list[str]:
+        tokens = re.findall(r"\w+", q.query.lower())
+        if not tokens:
+            return []
+        match = " OR ".join(f'"{t}"' for t in tokens)
+        rows = db.execute(
+            "SELECT id FROM kb WHERE kb MATCH ? ORDER BY bm25(kb, 3.0, 2.0, 1.0) LIMIT ?",
+            (match, MRR_DEPTH),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    return search
+
+
+def engine_search(index: KbIndex) -> Callable[[LabelledQuery], list[str]]:
+    def search(q: LabelledQuery) -> list[str]:
+        return [
+            h.id
+            for h in index.search(
+                q.query, limit=MRR_DEPTH, highlights=False, as_you_type=q.kind == "prefix"
+            )
+        ]
+
+    return search
+
+
+def report(name: str, scores: dict[str, Score]) -> None:
+    overall = scores["ALL"]
+    print(
+        f"{name:<28} recall@{K} {overall.recall:.3f}  MRR {overall.mrr:.3f}  "
+        f"({overall.count} queries)"
+    )
+    for kind in sorted(k for k in scores if k != "ALL"):
+        sc = scores[kind]
+        print(f"    {kind:<12} recall@{K} {sc.recall:.3f}  MRR {sc.mrr:.3f}  (n={sc.count})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--failures", action="store_true", help="list queries that miss")
+    args = parser.parse_args()
+    articles = load_articles()
+    queries = load_queries()
+    print(f"{len(articles)} articles, {len(queries)} labelled queries")
+    report("SQLite FTS5 unicode61", evaluate(fts5_search(articles), queries, k=K, depth=MRR_DEPTH))
+    for method in ("snowball", "lemma"):
+        with tempfile.TemporaryDirectory() as tmp:
+            synonyms = Synonyms.load(KB / "synonyms.txt", method=method)
+            started = time.perf_counter()
+            index = KbIndex(
+                Path(tmp),
+                method=method,
+                synonyms=synonyms,
+                tuning=Tuning(),
+                source=lambda: articles,
+            )
+            built = time.perf_counter() - started
+            search = engine_search(index)
+            started = time.perf_counter()
+            scores = evaluate(search, queries, k=K, depth=MRR_DEPTH)
+            per_query = (time.perf_counter() - started) / len(queries)
+            report(f"ours, {method}", scores)
+            print(f"    build {built:.2f} s, {per_query * 1000:.1f} ms per query")
+            if args.failures:
+                for q in queries:
+                    ids = search(q)[:K]
+                    if not q.relevant & set(ids):
+                        print(
+                            f"    MISS [{q.kind}] {q.query!r} want {sorted(q.relevant)} "
+                            f"got {ids[:3]}"
+                        )
+            index.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,432 @@
+"""The knowledge-base index: build, incremental update, search, "more like this".
+
+On disk, `DIR/CURRENT` names the live generation folder `DIR/gen-*`. A full rebuild writes
+a new generation and swaps `CURRENT` atomically; readers of the old one finish undisturbed.
+Incremental changes go through one Whoosh writer with a lock timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh import query as Q  # noqa: N812  (Whoosh docs spell it so)
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
+from whoosh.index import LockError
+from whoosh.qparser import QueryParser
+from whoosh.scoring import BM25F
+from whoosh.searching import Searcher
+
+from kb_index.analysis import DEFAULT_METHOD, russian_analyzer
+from kb_index.models import Article, SearchHit
+from kb_index.query import QueryBuilder, SearchFilters
+from kb_index.synonyms import Synonyms
+
+log = logging.getLogger("kb_index")
+
+CURRENT = "CURRENT"
+#: candidates gathered per requested hit before the final ranking
+CANDIDATE_FACTOR = 2
+MIN_CANDIDATES = 20
+TEXT_FIELDS = ("title", "tags", "body")
+
+
+class IndexBusyError(RuntimeError):
+    """Another writer holds the index lock longer than the timeout."""
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Ranking parameters (BM25F and field weights), tuned on the labelled query set."""
+
+    title_boost: float = 3.0
+    tags_boost: float = 2.0
+    body_boost: float = 1.0
+    k1: float = 1.2
+    b: float = 0.75
+    title_b: float = 0.5
+    tags_b: float = 0.3
+
+
+@dataclass(frozen=True)
+class ChangeStats:
+    upserted: int
+    deleted: int
+
+
+def build_schema(method: str) -> Schema:
+    analyzer = russian_analyzer(method)
+    return Schema(
+        id=ID(stored=True, unique=True),
+        digest=STORED(),
+        title=TEXT(analyzer=analyzer, stored=True, spelling=True),
+        tags=TEXT(analyzer=analyzer, stored=True),
+        body=TEXT(analyzer=analyzer, stored=True, spelling=True),
+        topic=ID(stored=True),
+        topic_path=KEYWORD(commas=False, lowercase=False),
+        agency=ID(stored=True),
+        audience=ID(stored=True),
+    )
+
+
+def _document(article: Article) -> dict[str, Any]:
+    path = []
+    if article.topic:
+        parts = article.topic.split(".")
+        path = [".".join(parts[: i + 1]) for i in range(len(parts))]
+    return {
+        "id": article.id,
+        "digest": article.digest(),
+        "title": article.title,
+        "tags": ", ".join(article.tags),
+        "body": article.body,
+        "topic": article.topic or "",
+        "topic_path": " ".join(path),
+        "agency": article.agency or "",
+        "audience": article.audience or "",
+    }
+
+
+class _MarkFormatter(Formatter):  # type: ignore[misc]  # Whoosh is untyped
+    """Matched words wrapped in `**` (Markdown bold), fragments joined by " … "."""
+
+    between = " … "
+
+    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
+        return f"**{get_text(text, token, replace)}**"
+
+
+class KbIndex:
+    """A Whoosh index of articles with one searcher kept open and refreshed.
+
+    `source` (optional) yields every article; it is used to rebuild a missing or corrupt
+    index instead of failing.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        method: str = DEFAULT_METHOD,
+        synonyms: Synonyms | None = None,
+        tuning: Tuning | None = None,
+        lock_timeout: float = 5.0,
+        source: Callable[[], Iterable[Article]] | None = None,
+        build_procs: int | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.method = method
+        self.synonyms = (synonyms or Synonyms(method=method)).for_method(method)
+        self.tuning = tuning or Tuning()
+        self.lock_timeout = lock_timeout
+        self.source = source
+        self.build_procs = build_procs or min(2, os.cpu_count() or 1)
+        self._lock = threading.RLock()
+        self._index: Any = None
+        self._searcher: Searcher | None = None
+        self._open()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def _current_dir(self) -> Path | None:
+        try:
+            name = (self.directory / CURRENT).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return self.directory / name if name else None
+
+    def _open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        gen = self._current_dir()
+        problem = None
+        if gen is None or not gen.is_dir():
+            problem = "missing"
+        else:
+            try:
+                idx = whoosh_index.open_dir(str(gen))
+                # touch the schema and the segments: a damaged index fails here
+                with idx.searcher() as s:
+                    s.doc_count()
+                self._set_index(idx)
+                return
+            except Exception as exc:  # any damage: unreadable TOC, segments, pickles
+                problem = f"corrupt ({type(exc).__name__}: {exc})"
+        articles = list(self.source()) if self.source else []
+        log.warning(
+            "KB index at %s is %s; rebuilding from %d articles",
+            self.directory,
+            problem,
+            len(articles),
+        )
+        self.rebuild(articles)
+
+    def _set_index(self, idx: Any) -> None:
+        with self._lock:
+            old = self._searcher
+            self._index = idx
+            self._searcher = idx.searcher(weighting=self._weighting())
+            if old is not None:
+                old.close()
+
+    def _weighting(self) -> BM25F:
+        t = self.tuning
+        return BM25F(B=t.b, K1=t.k1, title_B=t.title_b, tags_B=t.tags_b)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
+
+    def __enter__(self) -> KbIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def rebuild(self, articles: Iterable[Article]) -> int:
+        """Index everything into a new generation, then swap it in atomically."""
+        gen_name = f"gen-{uuid.uuid4().hex[:12]}"
+        gen = self.directory / gen_name
+        gen.mkdir(parents=True)
+        idx = whoosh_index.create_in(str(gen), build_schema(self.method))
+        writer = idx.writer(limitmb=256, procs=self.build_procs, multisegment=self.build_procs > 1)
+        count = 0
+        try:
+            for article in articles:
+                writer.add_document(**_document(article))
+                count += 1
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(gen, ignore_errors=True)
+            raise
+        writer.commit()
+        pointer = self.directory / f".{CURRENT}.{gen_name}"
+        pointer.write_text(gen_name, encoding="utf-8")
+        old = self._current_dir()
+        pointer.replace(self.directory / CURRENT)
+        self._set_index(whoosh_index.open_dir(str(gen)))
+        if old is not None and old != gen:
+            shutil.rmtree(old, ignore_errors=True)  # open files stay readable on POSIX
+        return count
+
+    def apply(self, upserts: Iterable[Article], deletions: Iterable[str] = ()) -> ChangeStats:
+        """Apply a change set with one writer; IndexBusyError after `lock_timeout`."""
+        try:
+            writer = self._index.writer(timeout=self.lock_timeout)
+        except LockError as exc:
+            raise IndexBusyError(
+                f"индекс базы знаний занят другим процессом дольше {self.lock_timeout} с"
+            ) from exc
+        upserted = deleted = 0
+        try:
+            for article_id in deletions:
+                deleted += writer.delete_by_term("id", article_id)
+            for article in upserts:
+                writer.update_document(**_document(article))
+                upserted += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        self.refresh()
+        return ChangeStats(upserted=upserted, deleted=deleted)
+
+    def sync(self, articles: Iterable[Article]) -> ChangeStats:
+        """Make the index equal to `articles` by set difference (changed digests, gone ids)."""
+        wanted = {a.id: a for a in articles}
+        present = self.digests()
+        upserts = [a for a in wanted.values() if present.get(a.id) != a.digest()]
+        deletions = [i for i in present if i not in wanted]
+        if not upserts and not deletions:
+            return ChangeStats(0, 0)
+        return self.apply(upserts, deletions)
+
+    def refresh(self) -> None:
+        """Reopen the searcher when the index changed (another process may have written)."""
+        with self._lock:
+            assert self._searcher is not None
+            if not self._searcher.up_to_date():
+                self._set_index(self._index)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _s(self) -> Searcher:
+        assert self._searcher is not None, "index is closed"
+        return self._searcher
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._s().doc_count())
+
+    def digests(self) -> dict[str, str]:
+        with self._lock:
+            return {f["id"]: f.get("digest", "") for f in self._s().all_stored_fields()}
+
+    def get(self, article_id: str) -> Article | None:
+        with self._lock:
+            fields = self._s().document(id=article_id)
+        if fields is None:
+            return None
+        return Article(
+            id=fields["id"],
+            title=fields["title"],
+            body=fields["body"],
+            topic=fields.get("topic") or None,
+            agency=fields.get("agency") or None,
+            tags=tuple(t.strip() for t in fields.get("tags", "").split(",") if t.strip()),
+            audience=fields.get("audience") or None,
+        )
+
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = 10,
+        filters: SearchFilters | None = None,
+        as_you_type: bool = False,
+        highlights: bool = True,
+    ) -> list[SearchHit]:
+        """Best articles for a query typed by an operator (see `kb_index.query`)."""
+        with self._lock:
+            searcher = self._s()
+            builder = QueryBuilder(
+                searcher.reader(), method=self.method, synonyms=self.synonyms, tuning=self.tuning
+            )
+            levels = builder.plan(text, as_you_type=as_you_type)
+            if not levels:
+                return []
+            return self._ranked(searcher, builder, levels, limit, filters, highlights)
+
+    def _ranked(
+        self,
+        searcher: Searcher,
+        builder: QueryBuilder,
+        levels: list[Any],
+        limit: int,
+        filters: SearchFilters | None,
+        highlights: bool,
+    ) -> list[SearchHit]:
+        """Gather candidates level by level (cheap intersections), then rank them all by
+        the BM25F score of the whole query, reading only the candidates' postings."""
+        flt = filters.to_query() if filters else None
+        wanted = max(limit * CANDIDATE_FACTOR, MIN_CANDIDATES)
+        candidates: set[int] = set()
+        for query in levels:
+            results = searcher.search(query, limit=wanted, filter=flt)
+            candidates.update(docnum for _score, docnum in results.top_n)
+        if not candidates:
+            return []
+        scoring = builder.scoring_query(levels)
+        matcher = scoring.matcher(searcher, searcher.context())
+        scored: list[tuple[float, int]] = []
+        for docnum in sorted(candidates):
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+                if not matcher.is_active():
+                    break
+            if matcher.id() == docnum:
+                scored.append((matcher.score(), docnum))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        terms = {leaf.text for leaf in scoring.leaves() if isinstance(leaf, Q.Term)}
+        hits = []
+        for score, docnum in scored[:limit]:
+            fields = searcher.stored_fields(docnum)
+            marked = self._highlight(fields, terms) if highlights else []
+            hits.append(
+                SearchHit(
+                    id=fields["id"],
+                    title=fields["title"],
+                    score=float(score),
+                    highlights=marked,
+                    topic=fields.get("topic") or None,
+                    agency=fields.get("agency") or None,
+                    audience=fields.get("audience") or None,
+                )
+            )
+        return hits
+
+    def _highlight(self, fields: dict[str, Any], terms: set[str]) -> list[str]:
+        analyzer = self._index.schema["body"].analyzer
+        for name in ("body", "title"):
+            text = fields.get(name) or ""
+            fragment = highlight(
+                text,
+                terms,
+                analyzer,
+                ContextFragmenter(maxchars=160, surround=40),
+                _MarkFormatter(),
+                top=2,
+            )
+            if fragment:
+                return [fragment]
+        return []
+
+    def more_like_this(
+        self, text: str, *, limit: int = 5, filters: SearchFilters | None = None
+    ) -> list[SearchHit]:
+        """Articles that fit a free text (a call transcript, an appeal summary)."""
+        with self._lock:
+            searcher = self._s()
+            builder = QueryBuilder(
+                searcher.reader(), method=self.method, synonyms=self.synonyms, tuning=self.tuning
+            )
+            query = builder.key_terms_query(searcher, text)
+            if query is None:
+                return []
+            return self._run(searcher, query, limit, filters, True)
+
+    def _run(
+        self,
+        searcher: Searcher,
+        query: Any,
+        limit: int,
+        filters: SearchFilters | None,
+        highlights: bool,
+    ) -> list[SearchHit]:
+        flt = filters.to_query() if filters else None
+        results = searcher.search(query, limit=limit, filter=flt, terms=highlights)
+        if highlights:
+            results.fragmenter = ContextFragmenter(maxchars=160, surround=40)
+            results.formatter = _MarkFormatter()
+        hits = []
+        for hit in results:
+            marked: list[str] = []
+            if highlights:
+                for fieldname in ("body", "title"):
+                    fragment = hit.highlights(fieldname, top=2)
+                    if fragment:
+                        marked.append(fragment)
+                        break
+            hits.append(
+                SearchHit(
+                    id=hit["id"],
+                    title=hit["title"],
+                    score=float(hit.score),
+                    highlights=marked,
+                    topic=hit.get("topic") or None,
+                    agency=hit.get("agency") or None,
+                    audience=hit.get("audience") or None,
+                )
+            )
+        return hits
+
+    def parse_raw(self, text: str) -> Any:
+        """A Whoosh query from Whoosh syntax on the body field (for diagnostics)."""
+        return QueryParser("body", self._index.schema).parse(text)
+
+
+def open_or_build(directory: Path, articles: Sequence[Article], **kwargs: Any) -> KbIndex:
+    """Open the index at `directory`, building it from `articles` when missing."""
+    return KbIndex(directory, source=lambda: articles, **kwargs)
