@@ -85,7 +85,7 @@ def test_unreadable_encoding_is_refused(tmp_path: Path):
 
 def test_xlsx(tmp_path: Path):
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]
     sheet.append(["ID", "Название", "Ответ", "Теги"])
     sheet.append(["kb-1", "Запись к врачу", "Через Госуслуги\nили регистратуру", "врач;запись"])
     sheet.append([None, None, None, None])
