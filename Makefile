@@ -30,8 +30,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# KB_SIZES="5000" make bench for a quicker run
+KB_SIZES ?= 5000 50000
 bench: install
 	$(BIN)/python bench/api_bench.py
+	$(BIN)/python bench/kb_relevance.py
+	$(BIN)/python bench/kb_search.py $(KB_SIZES)
 
 # refresh the pins after changing dependencies in pyproject.toml
 lock: install

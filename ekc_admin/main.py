@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from ekc_admin import auth, reference, tokens
+from ekc_admin import auth, kb, reference, tokens
 
 app = typer.Typer(
     help=(
-        "Администрирование ЕКЦ 122: вход, справочники. Работает с сервером по HTTP.\n\n"
+        "Администрирование ЕКЦ 122: вход, справочники, база знаний, токены. "
+        "Работает с сервером по HTTP.\n\n"
         "Коды выхода: 0 — успех, 1 — ошибка, 2 — неверные аргументы, 3 — нужен вход, "
         "4 — недостаточно прав, 5 — нет связи с сервером."
     ),
@@ -22,6 +23,7 @@ app.add_typer(reference.topics_app, name="topics")
 app.add_typer(reference.agencies_app, name="agencies")
 app.add_typer(reference.offices_app, name="offices")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(kb.app, name="kb")
 
 
 def main() -> None:

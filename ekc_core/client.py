@@ -46,6 +46,13 @@ from ekc_core.schemas import (
     ContactPublic,
     ContactWrapUp,
     DeadlineRulePublic,
+    KbArticlePublic,
+    KbBatchPublic,
+    KbChanges,
+    KbImportRequest,
+    KbImportResult,
+    KbSearchHit,
+    KbVersionPublic,
     OfficePublic,
     Page,
     StaffPublic,
@@ -358,3 +365,42 @@ class EkcClient:
         self, task_id: int, data: CallbackAttempt, *, idempotency_key: str | None = None
     ) -> CallbackPublic:
         return self._post(f"/callbacks/{task_id}/attempts", CallbackPublic, data, idempotency_key)
+
+    # --- knowledge base -----------------------------------------------------------------
+
+    def kb_import(self, data: KbImportRequest) -> KbImportResult:
+        response = self.request("POST", "/kb/imports", json_body=data.model_dump(mode="json"))
+        return KbImportResult.model_validate(response.json())
+
+    def kb_batches(self, *, limit: int = 50) -> list[KbBatchPublic]:
+        return self._get_list("/kb/batches", KbBatchPublic, limit=limit)
+
+    def kb_rollback(self, batch_id: int) -> KbBatchPublic:
+        return self._post(f"/kb/batches/{batch_id}/rollback", KbBatchPublic)
+
+    def kb_article(self, article_id: str) -> KbArticlePublic:
+        return self._get(f"/kb/articles/{article_id}", KbArticlePublic)
+
+    def kb_history(self, article_id: str) -> list[KbVersionPublic]:
+        return self._get_list(f"/kb/articles/{article_id}/history", KbVersionPublic)
+
+    def kb_changes(self, *, since: int, limit: int = 1000) -> KbChanges:
+        return self._get("/kb/changes", KbChanges, since=since, limit=limit)
+
+    def kb_export(self) -> list[KbArticlePublic]:
+        response = self.request("GET", "/kb/export")
+        return [
+            KbArticlePublic.model_validate_json(line)
+            for line in response.text.splitlines()
+            if line.strip()
+        ]
+
+    def kb_search(
+        self, query: str, *, limit: int = 10, prefix: bool = False, **filters: str | None
+    ) -> list[KbSearchHit]:
+        return self._get_list(
+            "/kb/search", KbSearchHit, q=query, limit=limit, prefix=str(prefix).lower(), **filters
+        )
+
+    def kb_reindex(self) -> int:
+        return int(self.request("POST", "/kb/reindex").json()["articles"])

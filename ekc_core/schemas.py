@@ -521,3 +521,99 @@ class ErrorDetail(Wire):
 class ErrorResponse(Wire):
     detail: str | list[ErrorDetail]
     code: str | None = None
+
+
+# --- knowledge base ---------------------------------------------------------------------
+
+
+class KbArticleIn(Wire):
+    """One article as imported (the JSONL / CSV columns)."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")]
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    body: Annotated[str, Field(min_length=1, max_length=100_000)]
+    topic: str | None = None
+    agency: str | None = None
+    tags: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    audience: str | None = None
+
+
+class KbImportRequest(Wire):
+    source_name: Annotated[str, Field(min_length=1, max_length=300)]
+    articles: list[KbArticleIn]
+    sync: bool = False
+    """Articles absent from this import are removed (a full replacement of the KB)."""
+    dry_run: bool = False
+    """Only compute the difference; write nothing."""
+
+
+class KbDiff(Wire):
+    added: list[str]
+    changed: list[str]
+    unchanged: int
+    removed: list[str]
+
+
+class KbImportResult(Wire):
+    batch_id: int | None
+    dry_run: bool
+    diff: KbDiff
+
+
+class KbBatchPublic(Wire):
+    id: int
+    source_name: str
+    status: str
+    created_by: str | None
+    created_at: datetime
+    added: int
+    changed: int
+    removed: int
+    rolled_back_at: datetime | None
+
+
+class KbArticlePublic(Wire):
+    id: str
+    title: str
+    body: str
+    topic: str | None
+    agency: str | None
+    tags: list[str]
+    audience: str | None
+    version: int
+    seq: int
+    updated_at: datetime
+
+
+class KbVersionPublic(Wire):
+    version: int
+    change: str
+    title: str
+    body: str
+    topic: str | None
+    agency: str | None
+    tags: list[str]
+    audience: str | None
+    batch_id: int | None
+    changed_by: str | None
+    changed_at: datetime
+
+
+class KbChanges(Wire):
+    """Changes after `since`, oldest first; ask again from `next_since` while `more`."""
+
+    since: int
+    next_since: int
+    upserts: list[KbArticlePublic]
+    deletions: list[str]
+    more: bool
+
+
+class KbSearchHit(Wire):
+    id: str
+    title: str
+    score: float
+    highlights: list[str]
+    topic: str | None
+    agency: str | None
+    audience: str | None

@@ -17,8 +17,9 @@ from starlette.middleware.gzip import GZipMiddleware
 from ekc_core import __version__
 from ekc_core.settings import ServerSettings
 from ekc_server.db import create_db_engine
-from ekc_server.errors import DomainError
-from ekc_server.routes import appeals, auth, callbacks, citizens, contacts, reference
+from ekc_server.errors import DomainError, FieldErrorsError
+from ekc_server.kb_search import ServerKbIndex
+from ekc_server.routes import appeals, auth, callbacks, citizens, contacts, kb, reference
 from ekc_server.validation import russian_message
 
 log = logging.getLogger("ekc_server")
@@ -37,6 +38,7 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.kb_index.close()
         if own_engine:
             db_engine.dispose()
 
@@ -50,7 +52,10 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     app.state.engine = db_engine
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
 
-    for module in (auth, reference, citizens, contacts, appeals, callbacks):
+    app.state.kb_index = ServerKbIndex(
+        settings.data_dir / "kb-index", settings.reference_dir / "kb" / "synonyms.txt"
+    )
+    for module in (auth, reference, citizens, contacts, appeals, callbacks, kb):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/health", tags=["health"])
@@ -62,9 +67,13 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        if exc.status_code == 422:
+        if isinstance(exc, FieldErrorsError):
+            detail: Any = [
+                {"loc": ["body", *loc], "msg": msg, "type": exc.code} for loc, msg in exc.problems
+            ]
+        elif exc.status_code == 422:
             loc = [exc.location, exc.field] if exc.field else [exc.location]
-            detail: Any = [{"loc": loc, "msg": exc.message, "type": exc.code}]
+            detail = [{"loc": loc, "msg": exc.message, "type": exc.code}]
         else:
             detail = exc.message
         body = {"detail": detail, "code": exc.code}

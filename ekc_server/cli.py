@@ -88,6 +88,7 @@ def db_seed(
     from ekc_server import migrate
     from ekc_server.db import create_db_engine, session_scope
     from ekc_server.demo import DEMO_LOGINS, DEMO_PASSWORDS, has_demo_data, seed_demo
+    from ekc_server.services.kb import seed_shipped
     from ekc_server.services.reference import seed_reference
 
     settings = _settings()
@@ -99,6 +100,12 @@ def db_seed(
         with session_scope(engine) as session:
             ref = seed_reference(session=session, data_dir=settings.reference_dir)
         typer.echo("Справочники: " + ", ".join(f"{k} {v}" for k, v in ref.items()))
+        with session_scope(engine) as session:
+            kb_diff = seed_shipped(session=session, data_dir=settings.reference_dir)
+        typer.echo(
+            f"База знаний: новых статей {len(kb_diff.added)}, изменённых "
+            f"{len(kb_diff.changed)}, без изменений {kb_diff.unchanged}"
+        )
         if demo:
             with session_scope(engine) as session:
                 if if_empty and has_demo_data(session=session):

@@ -46,3 +46,14 @@ class InvalidFieldError(DomainError):
 
     status_code = 422
     code = "invalid_field"
+
+
+class FieldErrorsError(DomainError):
+    """Several fields refused at once (a batch import): 422 with one detail per problem."""
+
+    status_code = 422
+    code = "invalid_field"
+
+    def __init__(self, problems: list[tuple[list[str | int], str]]) -> None:
+        super().__init__("; ".join(msg for _loc, msg in problems))
+        self.problems = problems

@@ -34,6 +34,8 @@ from kb_index.synonyms import Synonyms
 log = logging.getLogger("kb_index")
 
 CURRENT = "CURRENT"
+#: inside a generation: the change-feed position the index reflects
+POSITION = "POSITION"
 #: candidates gathered per requested hit before the final ranking
 CANDIDATE_FACTOR = 2
 MIN_CANDIDATES = 20
@@ -193,7 +195,23 @@ class KbIndex:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def rebuild(self, articles: Iterable[Article]) -> int:
+    @property
+    def position(self) -> int:
+        """The change-feed sequence number this index is current to (0: unknown)."""
+        gen = self._current_dir()
+        try:
+            return int((gen / POSITION).read_text(encoding="utf-8")) if gen else 0
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def _set_position(self, gen: Path, position: int | None) -> None:
+        if position is None:
+            return
+        tmp = gen / f".{POSITION}.tmp"
+        tmp.write_text(str(position), encoding="utf-8")
+        tmp.replace(gen / POSITION)
+
+    def rebuild(self, articles: Iterable[Article], *, position: int | None = None) -> int:
         """Index everything into a new generation, then swap it in atomically."""
         gen_name = f"gen-{uuid.uuid4().hex[:12]}"
         gen = self.directory / gen_name
@@ -210,6 +228,7 @@ class KbIndex:
             shutil.rmtree(gen, ignore_errors=True)
             raise
         writer.commit()
+        self._set_position(gen, position)
         pointer = self.directory / f".{CURRENT}.{gen_name}"
         pointer.write_text(gen_name, encoding="utf-8")
         old = self._current_dir()
@@ -219,8 +238,17 @@ class KbIndex:
             shutil.rmtree(old, ignore_errors=True)  # open files stay readable on POSIX
         return count
 
-    def apply(self, upserts: Iterable[Article], deletions: Iterable[str] = ()) -> ChangeStats:
-        """Apply a change set with one writer; IndexBusyError after `lock_timeout`."""
+    def apply(
+        self,
+        upserts: Iterable[Article],
+        deletions: Iterable[str] = (),
+        *,
+        position: int | None = None,
+    ) -> ChangeStats:
+        """Apply a change set with one writer; IndexBusyError after `lock_timeout`.
+
+        `position` records the change-feed sequence number the index is then current to.
+        """
         try:
             writer = self._index.writer(timeout=self.lock_timeout)
         except LockError as exc:
@@ -238,6 +266,9 @@ class KbIndex:
             writer.cancel()
             raise
         writer.commit()
+        gen = self._current_dir()
+        if gen is not None:
+            self._set_position(gen, position)
         self.refresh()
         return ChangeStats(upserted=upserted, deleted=deleted)
 

@@ -276,3 +276,12 @@ def test_command_line_reports_the_bad_line(tmp_path: Path, capsys):
     )
     assert kb_main(["build", str(source), "--index", str(tmp_path / "idx")]) == 1
     assert f"{source}:2: title: поле обязательно" in capsys.readouterr().err
+
+
+def test_feed_position_survives_reopening(index, tmp_path: Path):
+    assert index.position == 0
+    index.apply([ARTICLES[0]], position=17)
+    assert index.position == 17
+    index.rebuild(ARTICLES, position=40)
+    with KbIndex(tmp_path / "kb") as reopened:
+        assert reopened.position == 40

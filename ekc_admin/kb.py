@@ -1,0 +1,266 @@
+"""`ekc-admin kb import | rollback | batches | history | export | search | reindex`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.progress import track
+from rich.table import Table
+
+from ekc_admin.context import api_client, err, fail, out, print_json
+from ekc_core.errors import ValidationFailedError
+from ekc_core.kb_files import FIELDS, KbFileError, KbRecord, read_path
+from ekc_core.schemas import KbArticleIn, KbDiff, KbImportRequest
+
+app = typer.Typer(
+    help="База знаний: импорт, пакеты, откат, история, выгрузка, поиск.", no_args_is_help=True
+)
+
+#: show a progress bar from this many articles on
+PROGRESS_FROM = 1000
+
+
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+def _report(problems: list[str]) -> None:
+    err.print(f"[bold red]Ошибки ({len(problems)}), ничего не записано:[/]")
+    for problem in problems:
+        err.print(f"  {problem}", markup=False)
+    raise typer.Exit(1)
+
+
+def _to_wire(records: list[KbRecord]) -> tuple[list[KbArticleIn], list[str]]:
+    articles, problems = [], []
+    items = (
+        track(records, description="Проверка статей…", console=err)
+        if len(records) >= PROGRESS_FROM
+        else records
+    )
+    for record in items:
+        try:
+            articles.append(KbArticleIn(**record.to_dict()))
+        except ValidationError as exc:
+            for e in exc.errors():
+                field = ".".join(str(p) for p in e["loc"])
+                problems.append(f"{record.source}:{record.line}: {field}: {e['msg']}")
+    return articles, problems
+
+
+def _diff_table(diff: KbDiff, sync: bool) -> Table:
+    table = Table("Изменение", "Статей", "Примеры", title="Что изменится")
+    rows = [("добавлено", diff.added), ("изменено", diff.changed)]
+    if sync:
+        rows.append(("удалено", diff.removed))
+    for label, ids in rows:
+        sample = ", ".join(ids[:8]) + (" …" if len(ids) > 8 else "")
+        table.add_row(label, str(len(ids)), sample)
+    table.add_row("без изменений", str(diff.unchanged), "")
+    return table
+
+
+@app.command("import", help="Импорт статей: CSV, XLSX, JSON, JSONL или папка Markdown.")
+def import_(
+    path: Annotated[Path, typer.Argument(help="Файл или папка со статьями.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Только показать изменения.")] = False,
+    sync: Annotated[
+        bool,
+        typer.Option("--sync", help="Удалить статьи, которых нет в файле (полная замена базы)."),
+    ] = False,
+) -> None:
+    """Validate everything first (file:line: field: reason), show the diff, then publish
+    the batch in one transaction."""
+    try:
+        result = read_path(path)
+    except KbFileError as exc:
+        fail(str(exc))
+    articles, problems = _to_wire(result.records)
+    problems = result.problems + problems
+    if not result.records and not problems:
+        problems.append(f"{path}: нет ни одной статьи")
+    with api_client() as client:
+        topics = {t.code for t in client.topics()}
+        agencies = {a.code for a in client.agencies()}
+        for record in result.records:
+            if record.topic and record.topic not in topics:
+                problems.append(
+                    f"{record.source}:{record.line}: topic: неизвестная тематика «{record.topic}»"
+                )
+            if record.agency and record.agency not in agencies:
+                problems.append(
+                    f"{record.source}:{record.line}: agency: неизвестное ведомство "
+                    f"«{record.agency}»"
+                )
+        if problems:
+            _report(problems)
+        request = KbImportRequest(source_name=path.name, articles=articles, sync=sync, dry_run=True)
+        try:
+            planned = client.kb_import(request)
+            out.print(_diff_table(planned.diff, sync))
+            if dry_run:
+                out.print("Проверка без записи (--dry-run): ничего не изменено.")
+                return
+            if not (planned.diff.added or planned.diff.changed or planned.diff.removed):
+                out.print("Изменений нет: пакет не создан.")
+                return
+            with err.status("Публикация пакета…"):
+                published = client.kb_import(request.model_copy(update={"dry_run": False}))
+        except ValidationFailedError as exc:  # the server found what we could not check
+            lines = []
+            for p in exc.problems:
+                parts = p.field.split(".")
+                if len(parts) >= 3 and parts[0] == "articles" and parts[1].isdigit():
+                    record = result.records[int(parts[1])]
+                    lines.append(
+                        f"{record.source}:{record.line}: {'.'.join(parts[2:])}: {p.message}"
+                    )
+                else:
+                    lines.append(f"{path}: {p.field}: {p.message}")
+            _report(lines)
+    out.print(
+        f"Опубликован пакет №{published.batch_id}: добавлено "
+        f"{len(published.diff.added)}, изменено {len(published.diff.changed)}, "
+        f"удалено {len(published.diff.removed)}. Откат: ekc-admin kb rollback "
+        f"{published.batch_id}"
+    )
+
+
+@app.command("rollback", help="Откатить пакет: вернуть прежние версии статей.")
+def rollback(batch: Annotated[int, typer.Argument(help="Номер пакета из kb batches.")]) -> None:
+    with api_client() as client:
+        result = client.kb_rollback(batch)
+    out.print(f"Пакет №{result.id} откатан ({result.rolled_back_at:%d.%m.%Y %H:%M}).")
+
+
+@app.command("batches", help="Пакеты импорта: кто, когда, сколько статей.")
+def batches(
+    as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    with api_client() as client:
+        rows = client.kb_batches(limit=limit)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(
+        "№", "Источник", "Статус", "Кто", "Когда", "+", "~", "−", title=f"Пакеты ({len(rows)})"
+    )
+    for b in rows:
+        table.add_row(
+            str(b.id),
+            b.source_name,
+            b.status,
+            b.created_by or "поставка",
+            f"{b.created_at.astimezone():%d.%m.%Y %H:%M}",
+            str(b.added),
+            str(b.changed),
+            str(b.removed),
+        )
+    out.print(table)
+
+
+@app.command("history", help="Версии статьи: кто, когда, из какого пакета.")
+def history(
+    article_id: Annotated[str, typer.Argument(help="id статьи.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
+) -> None:
+    with api_client() as client:
+        versions = client.kb_history(article_id)
+    if as_json:
+        print_json(versions)
+        return
+    table = Table(
+        "Версия", "Изменение", "Заголовок", "Пакет", "Кто", "Когда", title=f"История «{article_id}»"
+    )
+    for v in versions:
+        table.add_row(
+            str(v.version),
+            v.change,
+            v.title,
+            str(v.batch_id or "—"),
+            v.changed_by or "поставка",
+            f"{v.changed_at.astimezone():%d.%m.%Y %H:%M}",
+        )
+    out.print(table)
+
+
+@app.command("export", help="Выгрузить базу знаний: jsonl, csv (для Excel) или xlsx.")
+def export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="Формат.")] = ExportFormat.jsonl,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Файл (иначе — стандартный вывод).")
+    ] = None,
+) -> None:
+    if fmt == ExportFormat.xlsx and output is None:
+        fail("для xlsx укажите файл: --output kb.xlsx", 2)
+    with api_client() as client:
+        articles = client.kb_export()
+    rows = [
+        [a.id, a.title, a.body, a.topic or "", a.agency or "", ", ".join(a.tags), a.audience or ""]
+        for a in articles
+    ]
+    if fmt == ExportFormat.xlsx:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.worksheets[0]
+        sheet.append(list(FIELDS))
+        for row in rows:
+            sheet.append(row)
+        assert output is not None
+        book.save(output)
+    else:
+        buffer = io.StringIO()
+        if fmt == ExportFormat.csv:  # what Russian Excel opens: BOM and semicolons
+            writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+            writer.writerow(FIELDS)
+            writer.writerows(rows)
+            data = "\ufeff" + buffer.getvalue()
+        else:
+            data = "".join(
+                json.dumps(a.model_dump(mode="json", exclude={"seq"}), ensure_ascii=False) + "\n"
+                for a in articles
+            )
+        if output is None:
+            sys.stdout.write(data)
+        else:
+            output.write_text(data, encoding="utf-8", newline="")
+    if output is not None:
+        out.print(f"Выгружено статей: {len(articles)} → {output}")
+
+
+@app.command("search", help="Поиск по базе знаний на сервере.")
+def search(
+    query: Annotated[str, typer.Argument(help="Запрос.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=50)] = 10,
+) -> None:
+    with api_client() as client:
+        hits = client.kb_search(query, limit=limit)
+    if as_json:
+        print_json(hits)
+        return
+    if not hits:
+        out.print("Ничего не найдено.")
+    for rank, hit in enumerate(hits, start=1):
+        out.print(f"{rank:2}. [{hit.id}] {hit.title}", markup=False)
+        for fragment in hit.highlights:
+            out.print(f"    {fragment}", markup=False)
+
+
+@app.command("reindex", help="Перестроить индекс базы знаний на сервере.")
+def reindex() -> None:
+    with api_client() as client:
+        count = client.kb_reindex()
+    out.print(f"Индекс перестроен: {count} статей.")

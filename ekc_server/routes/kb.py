@@ -1,0 +1,129 @@
+"""Knowledge base: imports, batches, rollback, history, change feed, export, search."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import StreamingResponse
+
+from ekc_core.enums import Role
+from ekc_core.schemas import (
+    KbArticlePublic,
+    KbBatchPublic,
+    KbChanges,
+    KbImportRequest,
+    KbImportResult,
+    KbSearchHit,
+    KbVersionPublic,
+)
+from ekc_server.deps import Admin, Principal, SessionDep, Staffer, require_roles
+from ekc_server.kb_search import ServerKbIndex
+from ekc_server.services import kb
+from kb_index import SearchFilters
+
+router = APIRouter(prefix="/kb", tags=["knowledge base"])
+
+Searcher = Annotated[
+    Principal,
+    Depends(require_roles(Role.operator, Role.shift_lead, Role.admin, Role.gateway)),
+]
+
+
+def _index(request: Request) -> ServerKbIndex:
+    index: ServerKbIndex = request.app.state.kb_index
+    return index
+
+
+@router.post("/imports", response_model=KbImportResult)
+def import_articles(
+    body: KbImportRequest, principal: Admin, session: SessionDep, request: Request
+) -> KbImportResult:
+    """Diff (`dry_run`) or publish a batch of articles in one transaction (admins).
+
+    Unknown topics or agencies, duplicate ids: 422 naming each article index and field.
+    """
+    result = kb.import_articles(session=session, principal=principal, request=body)
+    if not body.dry_run:
+        _index(request).catch_up(session)
+    return result
+
+
+@router.get("/batches", response_model=list[KbBatchPublic])
+def batches(
+    _: Admin, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[KbBatchPublic]:
+    return kb.list_batches(session=session, limit=limit)
+
+
+@router.post("/batches/{batch_id}/rollback", response_model=KbBatchPublic)
+def rollback(
+    batch_id: int, principal: Admin, session: SessionDep, request: Request
+) -> KbBatchPublic:
+    """Restore what a batch changed; 409 when later changes touched the same articles."""
+    result = kb.rollback(session=session, principal=principal, batch_id=batch_id)
+    _index(request).catch_up(session)
+    return result
+
+
+@router.get("/articles/{article_id}", response_model=KbArticlePublic)
+def article(article_id: str, _: Searcher, session: SessionDep) -> KbArticlePublic:
+    return kb.get_article(session=session, article_id=article_id)
+
+
+@router.get("/articles/{article_id}/history", response_model=list[KbVersionPublic])
+def history(article_id: str, _: Staffer, session: SessionDep) -> list[KbVersionPublic]:
+    """Every version, newest first: who, when, from which batch, what it said."""
+    return kb.history(session=session, article_id=article_id)
+
+
+@router.get("/changes", response_model=KbChanges)
+def changes(
+    _: Staffer,
+    session: SessionDep,
+    since: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> KbChanges:
+    """The change feed a console syncs its local index from (gzip on the wire)."""
+    return kb.changes(session=session, since=since, limit=limit)
+
+
+@router.get("/export")
+def export(_: Admin, session: SessionDep) -> StreamingResponse:
+    """The whole knowledge base as JSON Lines (one article per line)."""
+
+    def lines() -> Iterator[bytes]:
+        for a in kb.export(session=session):
+            yield (json.dumps(a.model_dump(mode="json"), ensure_ascii=False) + "\n").encode()
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.get("/search", response_model=list[KbSearchHit])
+def search(
+    _: Searcher,
+    session: SessionDep,
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    topic: str | None = None,
+    agency: str | None = None,
+    audience: str | None = None,
+    prefix: bool = False,
+) -> list[KbSearchHit]:
+    """Search the backend's index (for chat bots and the voice assistant)."""
+    return _index(request).search(
+        session,
+        q,
+        limit=limit,
+        filters=SearchFilters(topic=topic, agency=agency, audience=audience),
+        as_you_type=prefix,
+    )
+
+
+@router.post("/reindex", status_code=status.HTTP_200_OK)
+def reindex(_: Admin, session: SessionDep, request: Request) -> dict[str, int]:
+    """Rebuild the backend's index from the database."""
+    return {"articles": _index(request).rebuild(session)}

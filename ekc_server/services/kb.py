@@ -1,0 +1,400 @@
+"""Knowledge base: imports as batches (diff, publish in one transaction, rollback), version
+history, the change feed consoles sync from, export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
+
+from ekc_core.kb_files import AUDIENCES
+from ekc_core.schemas import (
+    KbArticleIn,
+    KbArticlePublic,
+    KbBatchPublic,
+    KbChanges,
+    KbDiff,
+    KbImportRequest,
+    KbImportResult,
+    KbVersionPublic,
+)
+from ekc_server.deps import Principal
+from ekc_server.errors import ConflictError, FieldErrorsError, NotFoundError
+from ekc_server.models import Agency, KbArticle, KbArticleVersion, KbImportBatch, Staff, Topic
+
+#: PostgreSQL advisory lock key that serialises writers of the change feed
+_FEED_LOCK = 1_220_001
+CONTENT_FIELDS = ("title", "body", "topic_id", "agency_id", "tags", "audience")
+
+
+def _codes(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    topics = {t.code: t.id for t in session.exec(select(Topic)).all() if t.id is not None}
+    agencies = {a.code: a.id for a in session.exec(select(Agency)).all() if a.id is not None}
+    return topics, agencies
+
+
+def _names(session: Session) -> tuple[dict[int | None, str], dict[int | None, str]]:
+    topics = {t.id: t.code for t in session.exec(select(Topic)).all()}
+    agencies = {a.id: a.code for a in session.exec(select(Agency)).all()}
+    return topics, agencies
+
+
+def article_public(
+    row: KbArticle, topics: dict[int | None, str], agencies: dict[int | None, str]
+) -> KbArticlePublic:
+    return KbArticlePublic(
+        id=row.id,
+        title=row.title,
+        body=row.body,
+        topic=topics.get(row.topic_id) if row.topic_id else None,
+        agency=agencies.get(row.agency_id) if row.agency_id else None,
+        tags=list(row.tags or []),
+        audience=row.audience,
+        version=row.version,
+        seq=row.seq,
+        updated_at=row.updated_at,
+    )
+
+
+def _resolve(session: Session, articles: list[KbArticleIn]) -> list[dict[str, Any]]:
+    """Article contents with topic/agency ids; every unknown code or duplicate id reported."""
+    topic_ids, agency_ids = _codes(session)
+    problems: list[tuple[list[str | int], str]] = []
+    seen: dict[str, int] = {}
+    resolved = []
+    for i, a in enumerate(articles):
+        if a.id in seen:
+            problems.append(
+                (
+                    ["articles", i, "id"],
+                    f"«{a.id}» уже есть в этом пакете (статья {seen[a.id] + 1})",
+                )
+            )
+        seen.setdefault(a.id, i)
+        if a.topic and a.topic not in topic_ids:
+            problems.append((["articles", i, "topic"], f"неизвестная тематика «{a.topic}»"))
+        if a.agency and a.agency not in agency_ids:
+            problems.append((["articles", i, "agency"], f"неизвестное ведомство «{a.agency}»"))
+        if a.audience and a.audience not in AUDIENCES:
+            problems.append(
+                (["articles", i, "audience"], f"«{a.audience}»: допустимо {', '.join(AUDIENCES)}")
+            )
+        resolved.append(
+            {
+                "id": a.id,
+                "title": a.title.strip(),
+                "body": a.body.strip(),
+                "topic_id": topic_ids.get(a.topic) if a.topic else None,
+                "agency_id": agency_ids.get(a.agency) if a.agency else None,
+                "tags": [t.strip() for t in a.tags if t.strip()],
+                "audience": a.audience or None,
+            }
+        )
+    if problems:
+        raise FieldErrorsError(problems)
+    return resolved
+
+
+def _same(row: KbArticle, content: dict[str, Any]) -> bool:
+    return not row.deleted and all(
+        (getattr(row, f) or None) == (content[f] or None) for f in CONTENT_FIELDS
+    )
+
+
+def _diff(session: Session, contents: list[dict[str, Any]], sync: bool) -> KbDiff:
+    current = {a.id: a for a in session.exec(select(KbArticle)).all()}
+    added, changed, unchanged = [], [], 0
+    for content in contents:
+        row = current.get(content["id"])
+        if row is None or row.deleted:
+            added.append(content["id"])
+        elif _same(row, content):
+            unchanged += 1
+        else:
+            changed.append(content["id"])
+    wanted = {c["id"] for c in contents}
+    removed = (
+        sorted(a.id for a in current.values() if not a.deleted and a.id not in wanted)
+        if sync
+        else []
+    )
+    return KbDiff(added=added, changed=changed, unchanged=unchanged, removed=removed)
+
+
+def _lock_feed(session: Session) -> None:
+    """Serialise writers of the feed so sequence numbers are unique and gap-free."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FEED_LOCK})
+
+
+def max_seq(session: Session) -> int:
+    return int(session.exec(select(func.coalesce(func.max(KbArticle.seq), 0))).one())
+
+
+def _write_version(
+    session: Session,
+    row: KbArticle,
+    change: str,
+    batch_id: int | None,
+    staff_id: int | None,
+    now: datetime,
+) -> None:
+    session.add(
+        KbArticleVersion(
+            article_id=row.id,
+            version=row.version,
+            change=change,
+            title=row.title,
+            body=row.body,
+            topic_id=row.topic_id,
+            agency_id=row.agency_id,
+            tags=list(row.tags or []),
+            audience=row.audience,
+            batch_id=batch_id,
+            changed_by_id=staff_id,
+            changed_at=now,
+        )
+    )
+
+
+def import_articles(
+    *, session: Session, principal: Principal | None, request: KbImportRequest
+) -> KbImportResult:
+    """Dry run: the difference only. Otherwise publish it as one batch, one transaction."""
+    contents = _resolve(session, request.articles)
+    if request.dry_run:
+        return KbImportResult(
+            batch_id=None, dry_run=True, diff=_diff(session, contents, request.sync)
+        )
+    staff_id = principal.staff_id if principal else None
+    now = datetime.now(UTC)
+    _lock_feed(session)
+    batch = KbImportBatch(
+        source_name=request.source_name, status="published", created_by_id=staff_id, created_at=now
+    )
+    session.add(batch)
+    session.flush()  # on SQLite this write takes the database lock before we read
+    diff = _diff(session, contents, request.sync)
+    seq = max_seq(session)
+    by_id = {c["id"]: c for c in contents}
+    for article_id in [*diff.added, *diff.changed]:
+        content = by_id[article_id]
+        row = session.get(KbArticle, article_id)
+        change = "created" if row is None or row.deleted else "updated"
+        if row is None:
+            row = KbArticle(id=article_id, title=content["title"], version=0)
+        row.sqlmodel_update({f: content[f] for f in CONTENT_FIELDS})
+        row.version += 1
+        row.deleted = False
+        seq += 1
+        row.seq = seq
+        row.updated_at = now
+        session.add(row)
+        _write_version(session, row, change, batch.id, staff_id, now)
+    for article_id in diff.removed:
+        row = session.get(KbArticle, article_id)
+        assert row is not None
+        row.deleted = True
+        row.version += 1
+        seq += 1
+        row.seq = seq
+        row.updated_at = now
+        session.add(row)
+        _write_version(session, row, "deleted", batch.id, staff_id, now)
+    batch.added, batch.changed, batch.removed = (
+        len(diff.added),
+        len(diff.changed),
+        len(diff.removed),
+    )
+    session.add(batch)
+    session.commit()
+    return KbImportResult(batch_id=batch.id, dry_run=False, diff=diff)
+
+
+def rollback(*, session: Session, principal: Principal, batch_id: int) -> KbBatchPublic:
+    """Restore the versions a batch replaced (its new articles are removed). Refused with
+    409 when a later change touched the same articles; roll that back first."""
+    _lock_feed(session)
+    batch = session.get(KbImportBatch, batch_id)
+    if batch is None:
+        raise NotFoundError(f"пакет {batch_id} не найден")
+    if batch.status != "published":
+        raise ConflictError(
+            f"пакет {batch_id} уже откатан"
+            if batch.status == "rolled_back"
+            else f"пакет {batch_id} нельзя откатить (статус {batch.status})"
+        )
+    now = datetime.now(UTC)
+    undo = KbImportBatch(
+        source_name=f"откат пакета {batch_id}",
+        status="rollback",
+        created_by_id=principal.staff_id,
+        created_at=now,
+    )
+    session.add(undo)
+    session.flush()
+    versions = session.exec(
+        select(KbArticleVersion).where(KbArticleVersion.batch_id == batch_id)
+    ).all()
+    later = []
+    for v in versions:
+        row = session.get(KbArticle, v.article_id)
+        if row is None or row.version != v.version:
+            later.append(v.article_id)
+    if later:
+        session.rollback()
+        raise ConflictError(
+            "статьи изменены после этого пакета: "
+            + ", ".join(sorted(later)[:10])
+            + ("…" if len(later) > 10 else "")
+            + "; сначала откатите более поздние пакеты"
+        )
+    seq = max_seq(session)
+    restored = removed = 0
+    for v in versions:
+        row = session.get(KbArticle, v.article_id)
+        assert row is not None
+        previous = session.exec(
+            select(KbArticleVersion).where(
+                KbArticleVersion.article_id == v.article_id,
+                KbArticleVersion.version == v.version - 1,
+            )
+        ).first()
+        if previous is None or previous.change == "deleted":
+            row.deleted = True
+            change = "deleted"
+            removed += 1
+        else:
+            row.sqlmodel_update({f: getattr(previous, f) for f in CONTENT_FIELDS})
+            row.deleted = False
+            change = "restored"
+            restored += 1
+        row.version += 1
+        seq += 1
+        row.seq = seq
+        row.updated_at = now
+        session.add(row)
+        _write_version(session, row, change, undo.id, principal.staff_id, now)
+    batch.status = "rolled_back"
+    batch.rolled_back_at = now
+    undo.changed, undo.removed = restored, removed
+    session.add(batch)
+    session.add(undo)
+    session.commit()
+    return _batch_public(batch, _staff_names(session))
+
+
+def _staff_names(session: Session) -> dict[int | None, str]:
+    return {s.id: s.username for s in session.exec(select(Staff)).all()}
+
+
+def _batch_public(batch: KbImportBatch, names: dict[int | None, str]) -> KbBatchPublic:
+    return KbBatchPublic(
+        id=batch.id or 0,
+        source_name=batch.source_name,
+        status=batch.status,
+        created_by=names.get(batch.created_by_id),
+        created_at=batch.created_at,
+        added=batch.added,
+        changed=batch.changed,
+        removed=batch.removed,
+        rolled_back_at=batch.rolled_back_at,
+    )
+
+
+def list_batches(*, session: Session, limit: int) -> list[KbBatchPublic]:
+    names = _staff_names(session)
+    rows = session.exec(
+        select(KbImportBatch).order_by(col(KbImportBatch.id).desc()).limit(limit)
+    ).all()
+    return [_batch_public(b, names) for b in rows]
+
+
+def get_article(*, session: Session, article_id: str) -> KbArticlePublic:
+    row = session.get(KbArticle, article_id)
+    if row is None or row.deleted:
+        raise NotFoundError(f"статья «{article_id}» не найдена")
+    topics, agencies = _names(session)
+    return article_public(row, topics, agencies)
+
+
+def history(*, session: Session, article_id: str) -> list[KbVersionPublic]:
+    rows = session.exec(
+        select(KbArticleVersion)
+        .where(KbArticleVersion.article_id == article_id)
+        .order_by(col(KbArticleVersion.version).desc())
+    ).all()
+    if not rows:
+        raise NotFoundError(f"статья «{article_id}» не найдена")
+    topics, agencies = _names(session)
+    names = _staff_names(session)
+    return [
+        KbVersionPublic(
+            version=v.version,
+            change=v.change,
+            title=v.title,
+            body=v.body,
+            topic=topics.get(v.topic_id) if v.topic_id else None,
+            agency=agencies.get(v.agency_id) if v.agency_id else None,
+            tags=list(v.tags or []),
+            audience=v.audience,
+            batch_id=v.batch_id,
+            changed_by=names.get(v.changed_by_id),
+            changed_at=v.changed_at,
+        )
+        for v in rows
+    ]
+
+
+def changes(*, session: Session, since: int, limit: int) -> KbChanges:
+    """Upserts and deletions after `since`, in feed order."""
+    rows = session.exec(
+        select(KbArticle)
+        .where(col(KbArticle.seq) > since)
+        .order_by(col(KbArticle.seq))
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    topics, agencies = _names(session)
+    return KbChanges(
+        since=since,
+        next_since=rows[-1].seq if rows else since,
+        upserts=[article_public(r, topics, agencies) for r in rows if not r.deleted],
+        deletions=[r.id for r in rows if r.deleted],
+        more=more,
+    )
+
+
+def export(*, session: Session) -> Iterator[KbArticlePublic]:
+    topics, agencies = _names(session)
+    for row in session.exec(
+        select(KbArticle).where(col(KbArticle.deleted).is_(False)).order_by(col(KbArticle.id))
+    ):
+        yield article_public(row, topics, agencies)
+
+
+def seed_shipped(*, session: Session, data_dir: Path) -> KbDiff:
+    """Publish `data/kb/articles` as a batch when it differs from the database (no removals:
+    articles admins added stay). Returns the difference that was published."""
+    from ekc_core.kb_files import read_path
+    from ekc_core.reference_data import ReferenceDataError
+
+    folder = data_dir / "kb" / "articles"
+    if not folder.is_dir():
+        return KbDiff(added=[], changed=[], unchanged=0, removed=[])
+    result = read_path(folder)
+    if result.problems:
+        raise ReferenceDataError(result.problems)
+    request = KbImportRequest(
+        source_name="поставка: data/kb/articles",
+        articles=[KbArticleIn(**r.to_dict()) for r in result.records],
+    )
+    diff = _diff(session, _resolve(session, request.articles), sync=False)
+    if diff.added or diff.changed:
+        return import_articles(session=session, principal=None, request=request).diff
+    return diff

@@ -1,0 +1,131 @@
+"""`ekc-admin kb …` against a real backend: import formats, errors with lines, rollback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ekc_admin.main import app
+from ekc_core.enums import Role
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "пароль-админа"
+
+
+@pytest.fixture
+def admin_cli(live_server, tmp_path, monkeypatch, make_staff):
+    monkeypatch.setenv("EKC_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("EKC_SERVER_URL", live_server)
+    make_staff(Role.admin, username="kbadmin", password=PASSWORD)
+    runner = CliRunner()
+    assert runner.invoke(app, ["login", "-u", "kbadmin", "-p", PASSWORD]).exit_code == 0
+    return runner
+
+
+def write_cp1251(path, text: str) -> None:
+    path.write_bytes(text.replace("\n", "\r\n").encode("cp1251"))
+
+
+def test_import_a_windows_1251_file_then_rollback(admin_cli, tmp_path):
+    source = tmp_path / "статьи.csv"
+    write_cp1251(
+        source,
+        "Код;Заголовок;Текст;Тематика;Теги\n"
+        'kb-1;Не вывозят мусор;"Позвоните\nрегиональному оператору";housing.tko;'
+        "мусор, ТКО\n"
+        "kb-2;Нет отопления;Заявка в УК;housing.heating;\n",
+    )
+    dry = admin_cli.invoke(app, ["kb", "import", str(source), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "добавлено" in dry.stdout and "ничего не изменено" in dry.stdout
+    batches = json.loads(admin_cli.invoke(app, ["kb", "batches", "--json"]).stdout)
+    assert batches == []
+
+    done = admin_cli.invoke(app, ["kb", "import", str(source)])
+    assert done.exit_code == 0, done.output
+    assert "Опубликован пакет №" in done.stdout
+    (batch,) = json.loads(admin_cli.invoke(app, ["kb", "batches", "--json"]).stdout)
+    assert (batch["added"], batch["source_name"]) == (2, "статьи.csv")
+
+    found = admin_cli.invoke(app, ["kb", "search", "мусор", "--json"])
+    assert json.loads(found.stdout)[0]["id"] == "kb-1"
+
+    write_cp1251(source, "Код;Заголовок;Текст\nkb-1;Мусор не вывозят неделю;Новый текст\n")
+    changed = admin_cli.invoke(app, ["kb", "import", str(source), "--sync"])
+    assert changed.exit_code == 0, changed.output
+    history = json.loads(admin_cli.invoke(app, ["kb", "history", "kb-1", "--json"]).stdout)
+    assert [v["version"] for v in history] == [2, 1]
+    second = json.loads(admin_cli.invoke(app, ["kb", "batches", "--json"]).stdout)[0]["id"]
+    undone = admin_cli.invoke(app, ["kb", "rollback", str(second)])
+    assert undone.exit_code == 0, undone.output
+    exported = admin_cli.invoke(app, ["kb", "export"])
+    lines = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert [(a["id"], a["title"]) for a in lines] == [
+        ("kb-1", "Не вывозят мусор"),
+        ("kb-2", "Нет отопления"),
+    ]
+    assert lines[0]["body"] == "Позвоните\r\nрегиональному оператору"
+
+
+def test_every_problem_with_file_and_line_and_nothing_written(admin_cli, tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text(
+        "id;title;body;topic;agency\n"
+        'ok-1;Хорошо;"в две\nстроки";housing.tko;\n'
+        "ok-2;;текст;;\n"
+        "ok-3;Тема;текст;no.topic;nobody\n",
+        encoding="utf-8",
+    )
+    result = admin_cli.invoke(app, ["kb", "import", str(source)])
+    assert result.exit_code == 1
+    assert f"{source}:4: title: поле обязательно" in result.stderr
+    assert f"{source}:5: topic: неизвестная тематика «no.topic»" in result.stderr
+    assert f"{source}:5: agency: неизвестное ведомство «nobody»" in result.stderr
+    assert json.loads(admin_cli.invoke(app, ["kb", "batches", "--json"]).stdout) == []
+
+
+def test_unreadable_encoding_is_refused(admin_cli, tmp_path):
+    source = tmp_path / "kb.csv"
+    source.write_bytes("id,title,body\nkb-1,Заголовок,Текст\n".encode("utf-16"))
+    result = admin_cli.invoke(app, ["kb", "import", str(source)])
+    assert result.exit_code == 1
+    assert "кодировка" in result.stderr
+
+
+def test_export_csv_and_xlsx_round_trip(admin_cli, tmp_path):
+    source = tmp_path / "kb.jsonl"
+    source.write_text(
+        json.dumps(
+            {
+                "id": "kb-9",
+                "title": "Запись к врачу",
+                "body": "Госуслуги",
+                "tags": ["врач", "запись"],
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert admin_cli.invoke(app, ["kb", "import", str(source)]).exit_code == 0
+    csv_file = tmp_path / "out.csv"
+    assert (
+        admin_cli.invoke(app, ["kb", "export", "--format", "csv", "-o", str(csv_file)]).exit_code
+        == 0
+    )
+    assert csv_file.read_bytes().startswith("\ufeffid;title".encode())
+    xlsx = tmp_path / "out.xlsx"
+    assert (
+        admin_cli.invoke(app, ["kb", "export", "--format", "xlsx", "-o", str(xlsx)]).exit_code == 0
+    )
+    again = admin_cli.invoke(app, ["kb", "import", str(xlsx), "--dry-run"])
+    assert again.exit_code == 0, again.output
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in again.stdout.splitlines()
+        if line.count("│") >= 3
+    }
+    assert (rows["добавлено"], rows["изменено"], rows["без изменений"]) == ("0", "0", "1")

@@ -1,0 +1,245 @@
+"""Knowledge base over HTTP: import batches, diff, history, rollback, feed, export, search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from kb_index import Article, KbIndex
+
+API = "/api/v1"
+
+
+def art(article_id: str, title: str, body: str = "Текст статьи", **fields: Any) -> dict[str, Any]:
+    return {"id": article_id, "title": title, "body": body, **fields}
+
+
+BASE = [
+    art(
+        "kb-tko",
+        "Не вывозят мусор",
+        "Региональный оператор РТ-НЭО вывозит отходы.",
+        topic="housing.tko",
+        agency="rtneo_irkutsk",
+        tags=["мусор"],
+    ),
+    art(
+        "kb-heat",
+        "Нет отопления",
+        "Холодные батареи: заявка в управляющую компанию.",
+        topic="housing.heating",
+    ),
+    art(
+        "kb-doc",
+        "Запись к врачу",
+        "Через Госуслуги или регистратуру поликлиники.",
+        topic="medicine.appointment",
+        audience="citizens",
+    ),
+]
+
+
+def publish(
+    client: TestClient,
+    admin,
+    articles,
+    *,
+    sync: bool = False,
+    dry_run: bool = False,
+    source: str = "test.csv",
+) -> dict[str, Any]:
+    r = client.post(
+        f"{API}/kb/imports",
+        headers=admin.headers,
+        json={"source_name": source, "articles": articles, "sync": sync, "dry_run": dry_run},
+    )
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def test_dry_run_writes_nothing_then_publish_then_unchanged(client: TestClient, admin) -> None:
+    dry = publish(client, admin, BASE, dry_run=True)
+    assert dry["batch_id"] is None
+    assert dry["diff"] == {
+        "added": ["kb-tko", "kb-heat", "kb-doc"],
+        "changed": [],
+        "unchanged": 0,
+        "removed": [],
+    }
+    assert client.get(f"{API}/kb/batches", headers=admin.headers).json() == []
+
+    first = publish(client, admin, BASE)
+    assert first["batch_id"] is not None and first["diff"]["added"] == dry["diff"]["added"]
+    again = publish(client, admin, BASE, dry_run=True)
+    assert again["diff"] == {"added": [], "changed": [], "unchanged": 3, "removed": []}
+    (batch,) = client.get(f"{API}/kb/batches", headers=admin.headers).json()
+    assert (batch["id"], batch["added"], batch["created_by"], batch["status"]) == (
+        first["batch_id"],
+        3,
+        "admin",
+        "published",
+    )
+
+
+def test_changes_get_versions_with_who_and_which_batch(client: TestClient, admin, operator) -> None:
+    first = publish(client, admin, BASE)
+    edited = [
+        art("kb-heat", "Нет отопления зимой", "Авария на теплосети.", topic="housing.heating"),
+        BASE[0],
+        BASE[2],
+    ]
+    second = publish(client, admin, edited)
+    assert second["diff"]["changed"] == ["kb-heat"] and second["diff"]["unchanged"] == 2
+    history = client.get(f"{API}/kb/articles/kb-heat/history", headers=operator.headers).json()
+    assert [(v["version"], v["change"], v["batch_id"], v["changed_by"]) for v in history] == [
+        (2, "updated", second["batch_id"], "admin"),
+        (1, "created", first["batch_id"], "admin"),
+    ]
+    assert history[1]["title"] == "Нет отопления"
+    current = client.get(f"{API}/kb/articles/kb-heat", headers=operator.headers).json()
+    assert (current["title"], current["version"]) == ("Нет отопления зимой", 2)
+
+
+def test_sync_removes_and_rollback_restores(client: TestClient, admin) -> None:
+    publish(client, admin, BASE)
+    changed = [art("kb-tko", "Мусор не вывозят неделю", "Новый текст.", topic="housing.tko")]
+    batch = publish(client, admin, changed, sync=True)
+    assert batch["diff"]["removed"] == ["kb-doc", "kb-heat"]
+    assert client.get(f"{API}/kb/articles/kb-doc", headers=admin.headers).status_code == 404
+
+    r = client.post(f"{API}/kb/batches/{batch['batch_id']}/rollback", headers=admin.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "rolled_back"
+    restored = client.get(f"{API}/kb/articles/kb-doc", headers=admin.headers).json()
+    assert restored["title"] == "Запись к врачу" and restored["version"] == 3
+    tko = client.get(f"{API}/kb/articles/kb-tko", headers=admin.headers).json()
+    assert (tko["title"], tko["agency"], tko["tags"]) == (
+        "Не вывозят мусор",
+        "rtneo_irkutsk",
+        ["мусор"],
+    )
+    history = client.get(f"{API}/kb/articles/kb-doc/history", headers=admin.headers).json()
+    assert [v["change"] for v in history] == ["restored", "deleted", "created"]
+    twice = client.post(f"{API}/kb/batches/{batch['batch_id']}/rollback", headers=admin.headers)
+    assert twice.status_code == 409
+
+
+def test_rollback_of_an_article_changed_later_is_refused(client: TestClient, admin) -> None:
+    first = publish(client, admin, BASE)
+    publish(client, admin, [art("kb-tko", "Другой заголовок", "Другое.")])
+    r = client.post(f"{API}/kb/batches/{first['batch_id']}/rollback", headers=admin.headers)
+    assert r.status_code == 409
+    assert "kb-tko" in r.json()["detail"]
+    assert client.get(f"{API}/kb/articles/kb-tko", headers=admin.headers).json()["title"] == (
+        "Другой заголовок"
+    )
+
+
+def test_bad_articles_name_index_and_field_and_write_nothing(client: TestClient, admin) -> None:
+    bad = [
+        *BASE,
+        art("kb-x", "X", topic="no.such.topic", agency="nobody"),
+        art("kb-tko", "Повтор"),
+        art("kb-y", "Y", audience="всем"),
+    ]
+    r = client.post(
+        f"{API}/kb/imports", headers=admin.headers, json={"source_name": "bad.csv", "articles": bad}
+    )
+    assert r.status_code == 422
+    problems = {tuple(d["loc"]): d["msg"] for d in r.json()["detail"]}
+    assert problems == {
+        ("body", "articles", 3, "topic"): "неизвестная тематика «no.such.topic»",
+        ("body", "articles", 3, "agency"): "неизвестное ведомство «nobody»",
+        ("body", "articles", 4, "id"): "«kb-tko» уже есть в этом пакете (статья 1)",
+        ("body", "articles", 5, "audience"): "«всем»: допустимо citizens, svo_families, "
+        "pensioners, families_with_children, disabled, business, operators",
+    }
+    assert client.get(f"{API}/kb/batches", headers=admin.headers).json() == []
+    r = client.post(
+        f"{API}/kb/imports",
+        headers=admin.headers,
+        json={"source_name": "x", "articles": [art("bad id", "t")]},
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "id"
+
+
+def test_roles(client: TestClient, admin, operator, gateway) -> None:
+    body = {"source_name": "x", "articles": BASE}
+    assert client.post(f"{API}/kb/imports", headers=operator.headers, json=body).status_code == 403
+    publish(client, admin, BASE)
+    assert (
+        client.get(f"{API}/kb/search", params={"q": "мусор"}, headers=gateway.headers).status_code
+        == 200
+    )
+    assert client.get(f"{API}/kb/changes", headers=gateway.headers).status_code == 403
+    assert client.get(f"{API}/kb/export", headers=operator.headers).status_code == 403
+
+
+def test_change_feed_pages_and_deletions(client: TestClient, admin, operator) -> None:
+    publish(client, admin, BASE)
+    page = client.get(
+        f"{API}/kb/changes", params={"since": 0, "limit": 2}, headers=operator.headers
+    ).json()
+    assert [a["id"] for a in page["upserts"]] == ["kb-tko", "kb-heat"]
+    assert page["more"] is True
+    rest = client.get(
+        f"{API}/kb/changes", params={"since": page["next_since"]}, headers=operator.headers
+    ).json()
+    assert [a["id"] for a in rest["upserts"]] == ["kb-doc"] and rest["more"] is False
+    publish(client, admin, [BASE[0]], sync=True)
+    after = client.get(
+        f"{API}/kb/changes", params={"since": rest["next_since"]}, headers=operator.headers
+    ).json()
+    assert (after["upserts"], sorted(after["deletions"])) == ([], ["kb-doc", "kb-heat"])
+
+
+def test_feed_round_trip_into_a_local_index(
+    client: TestClient, admin, operator, tmp_path: Path
+) -> None:
+    """What a console does: apply the feed to its own index and search it offline."""
+    publish(client, admin, BASE)
+    local = KbIndex(tmp_path / "local", source=lambda: [])
+
+    def sync() -> None:
+        while True:
+            page = client.get(
+                f"{API}/kb/changes", params={"since": local.position}, headers=operator.headers
+            ).json()
+            if not page["upserts"] and not page["deletions"]:
+                return
+            upserts = [Article.from_dict(a) for a in page["upserts"]]
+            local.apply(upserts, page["deletions"], position=page["next_since"])
+
+    sync()
+    assert [h.id for h in local.search("мусор")] == ["kb-tko"]
+    publish(client, admin, [art("kb-water", "Нет горячей воды", "Плановое отключение ГВС.")])
+    publish(client, admin, [BASE[0], BASE[2]], sync=True)  # removes kb-heat and kb-water
+    sync()
+    assert local.count() == 2
+    assert local.search("батареи отопление") == []
+    assert (
+        local.position
+        == client.get(f"{API}/kb/changes", params={"since": 0}, headers=operator.headers).json()[
+            "next_since"
+        ]
+    )
+    local.close()
+
+
+def test_export_and_server_search(client: TestClient, admin, operator) -> None:
+    publish(client, admin, BASE)
+    r = client.get(f"{API}/kb/export", headers=admin.headers)
+    lines = [json.loads(line) for line in r.text.splitlines()]
+    assert [a["id"] for a in lines] == ["kb-doc", "kb-heat", "kb-tko"]
+    hits = client.get(f"{API}/kb/search", params={"q": "vecjh"}, headers=operator.headers)
+    assert [h["id"] for h in hits.json()] == ["kb-tko"]
+    publish(client, admin, [art("kb-snow", "Регистрация снегохода", "В Гостехнадзоре.")])
+    hits = client.get(
+        f"{API}/kb/search", params={"q": "снегох", "prefix": "true"}, headers=operator.headers
+    ).json()
+    assert [h["id"] for h in hits] == ["kb-snow"]  # the server index caught up by itself
+    assert client.post(f"{API}/kb/reindex", headers=admin.headers).json() == {"articles": 4}
