@@ -90,13 +90,47 @@ def report(name: str, scores: dict[str, Score]) -> None:
         print(f"    {kind:<12} recall@{K} {sc.recall:.3f}  MRR {sc.mrr:.3f}  (n={sc.count})")
 
 
+def tune(articles: list[Article], queries: list[LabelledQuery]) -> None:
+    """Each combination on the same index files; ranked by MRR, then recall@5."""
+    import itertools
+
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        KbIndex(Path(tmp), source=lambda: articles).close()
+        synonyms = Synonyms.load(KB / "synonyms.txt")
+        for title, tags, b in itertools.product(
+            (1.5, 2.0, 3.0, 4.0), (1.0, 2.0, 3.0), (0.5, 0.75, 0.9)
+        ):
+            tuning = Tuning(title_boost=title, tags_boost=tags, b=b)
+            with KbIndex(Path(tmp), synonyms=synonyms, tuning=tuning) as index:
+                s = evaluate(engine_search(index), queries, k=K, depth=MRR_DEPTH)["ALL"]
+            results.append((s.mrr, s.recall, title, tags, b))
+    results.sort(reverse=True)
+    for mrr, recall, title, tags, b in results[:8]:
+        print(
+            f"title {title:3.1f}  tags {tags:3.1f}  B {b:4.2f}   MRR {mrr:.3f}  "
+            f"recall@{K} {recall:.3f}"
+        )
+    default = Tuning()
+    print(
+        f"(defaults in kb_index.Tuning: title {default.title_boost}, tags "
+        f"{default.tags_boost}, B {default.b})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--failures", action="store_true", help="list queries that miss")
+    parser.add_argument(
+        "--tune", action="store_true", help="grid-search field boosts and BM25 B on the query set"
+    )
     args = parser.parse_args()
     articles = load_articles()
     queries = load_queries()
     print(f"{len(articles)} articles, {len(queries)} labelled queries")
+    if args.tune:
+        tune(articles, queries)
+        return
     report("SQLite FTS5 unicode61", evaluate(fts5_search(articles), queries, k=K, depth=MRR_DEPTH))
     for method in ("snowball", "lemma"):
         with tempfile.TemporaryDirectory() as tmp:

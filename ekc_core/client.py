@@ -402,5 +402,9 @@ class EkcClient:
             "/kb/search", KbSearchHit, q=query, limit=limit, prefix=str(prefix).lower(), **filters
         )
 
+    def kb_similar(self, text: str, *, limit: int = 5) -> list[KbSearchHit]:
+        response = self.request("POST", "/kb/similar", json_body={"text": text, "limit": limit})
+        return TypeAdapter(list[KbSearchHit]).validate_python(response.json())
+
     def kb_reindex(self) -> int:
         return int(self.request("POST", "/kb/reindex").json()["articles"])

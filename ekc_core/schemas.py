@@ -609,6 +609,15 @@ class KbChanges(Wire):
     more: bool
 
 
+class KbSimilarRequest(Wire):
+    """Free text (a call transcript, an appeal summary) to find fitting articles for."""
+
+    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    limit: Annotated[int, Field(ge=1, le=20)] = 5
+    topic: str | None = None
+    audience: str | None = None
+
+
 class KbSearchHit(Wire):
     id: str
     title: str

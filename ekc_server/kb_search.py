@@ -97,6 +97,15 @@ class ServerKbIndex:
             for h in index.search(text, limit=limit, filters=filters, as_you_type=as_you_type)
         ]
 
+    def similar(
+        self, session: Session, text: str, *, limit: int, filters: SearchFilters
+    ) -> list[KbSearchHit]:
+        index = self.catch_up(session)
+        return [
+            KbSearchHit(**h.to_dict())
+            for h in index.more_like_this(text, limit=limit, filters=filters)
+        ]
+
     def close(self) -> None:
         if self._index is not None:
             self._index.close()

@@ -243,3 +243,16 @@ def test_export_and_server_search(client: TestClient, admin, operator) -> None:
     ).json()
     assert [h["id"] for h in hits] == ["kb-snow"]  # the server index caught up by itself
     assert client.post(f"{API}/kb/reindex", headers=admin.headers).json() == {"articles": 4}
+
+
+def test_similar_articles_for_a_call_transcript(client: TestClient, admin, gateway) -> None:
+    publish(client, admin, BASE)
+    transcript = (
+        "Гражданин: у нас во дворе неделю не вывозят мусор, региональный оператор "
+        "не отвечает. Ассистент: соединяю с оператором."
+    )
+    r = client.post(
+        f"{API}/kb/similar", headers=gateway.headers, json={"text": transcript, "limit": 2}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()[0]["id"] == "kb-tko"

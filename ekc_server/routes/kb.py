@@ -17,6 +17,7 @@ from ekc_core.schemas import (
     KbImportRequest,
     KbImportResult,
     KbSearchHit,
+    KbSimilarRequest,
     KbVersionPublic,
 )
 from ekc_server.deps import Admin, Principal, SessionDep, Staffer, require_roles
@@ -120,6 +121,19 @@ def search(
         limit=limit,
         filters=SearchFilters(topic=topic, agency=agency, audience=audience),
         as_you_type=prefix,
+    )
+
+
+@router.post("/similar", response_model=list[KbSearchHit])
+def similar(
+    body: KbSimilarRequest, _: Searcher, session: SessionDep, request: Request
+) -> list[KbSearchHit]:
+    """Articles that fit a free text: the voice assistant's transcript or an appeal summary."""
+    return _index(request).similar(
+        session,
+        body.text,
+        limit=body.limit,
+        filters=SearchFilters(topic=body.topic, audience=body.audience),
     )
 
 
