@@ -151,6 +151,39 @@ staff_app = typer.Typer(
 app.add_typer(staff_app, name="staff")
 
 
+def _add_staff(username: str, full_name: str, role: str, password: str | None) -> str:
+    """Create one account directly in the database; exits 1 when the login is taken.
+
+    Returns the database URL (safe to print)."""
+    from sqlmodel import select
+
+    from ekc_server import migrate
+    from ekc_server.db import create_db_engine, session_scope
+    from ekc_server.models import Staff
+    from ekc_server.security import hash_password
+
+    url = _settings().effective_database_url()
+    migrate.upgrade(url)
+    engine = create_db_engine(url)
+    try:
+        with session_scope(engine) as session:
+            if session.exec(select(Staff).where(Staff.username == username)).first():
+                typer.echo(f"Ошибка: учётная запись «{username}» уже есть.", err=True)
+                raise typer.Exit(1)
+            session.add(
+                Staff(
+                    username=username,
+                    full_name=full_name,
+                    role=role,
+                    skills=[],
+                    password_hash=hash_password(password) if password else None,
+                )
+            )
+    finally:
+        engine.dispose()
+    return _safe_url(url)
+
+
 @staff_app.command("add-admin", help="Создать администратора (первый вход в новую базу).")
 def staff_add_admin(
     username: Annotated[str, typer.Argument(help="Логин.")],
@@ -163,40 +196,15 @@ def staff_add_admin(
     ] = None,
 ) -> None:
     """Bootstrap an admin account directly in the database (no API access needed)."""
-    from sqlmodel import select
-
     from ekc_core.enums import Role
-    from ekc_server import migrate
-    from ekc_server.db import create_db_engine, session_scope
-    from ekc_server.models import Staff
-    from ekc_server.security import hash_password
 
-    settings = _settings()
-    url = settings.effective_database_url()
-    migrate.upgrade(url)
     if password is None:
         password = typer.prompt("Пароль", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
         typer.echo("Ошибка: пароль короче 8 знаков.", err=True)
         raise typer.Exit(1)
-    engine = create_db_engine(url)
-    try:
-        with session_scope(engine) as session:
-            if session.exec(select(Staff).where(Staff.username == username)).first():
-                typer.echo(f"Ошибка: учётная запись «{username}» уже есть.", err=True)
-                raise typer.Exit(1)
-            session.add(
-                Staff(
-                    username=username,
-                    full_name=full_name,
-                    role=Role.admin.value,
-                    skills=[],
-                    password_hash=hash_password(password),
-                )
-            )
-    finally:
-        engine.dispose()
-    typer.echo(f"Администратор {username} создан: {_safe_url(url)}")
+    url = _add_staff(username, full_name, Role.admin.value, password)
+    typer.echo(f"Администратор {username} создан: {url}")
 
 
 @staff_app.command("add-gateway", help="Создать служебную учётную запись шлюза (телефония).")
@@ -205,27 +213,9 @@ def staff_add_gateway(
     full_name: Annotated[str, typer.Option("--full-name", help="Название.")] = "Шлюз",
 ) -> None:
     """A gateway account has no password: issue it a token with `ekc-admin tokens create`."""
-    from sqlmodel import select
-
     from ekc_core.enums import Role
-    from ekc_server import migrate
-    from ekc_server.db import create_db_engine, session_scope
-    from ekc_server.models import Staff
 
-    settings = _settings()
-    url = settings.effective_database_url()
-    migrate.upgrade(url)
-    engine = create_db_engine(url)
-    try:
-        with session_scope(engine) as session:
-            if session.exec(select(Staff).where(Staff.username == username)).first():
-                typer.echo(f"Ошибка: учётная запись «{username}» уже есть.", err=True)
-                raise typer.Exit(1)
-            session.add(
-                Staff(username=username, full_name=full_name, role=Role.gateway.value, skills=[])
-            )
-    finally:
-        engine.dispose()
+    _add_staff(username, full_name, Role.gateway.value, None)
     typer.echo(
         f"Служебная учётная запись {username} создана; токен: "
         f"ekc-admin tokens create --user {username} --name «{full_name}»"

@@ -10,8 +10,9 @@
 Imports no textual, typer or fastapi; usable alone (`python -m kb_index`).
 """
 
+from ekc_core.kb_files import AUDIENCES  # one list for imports and the index
 from kb_index.index import ChangeStats, IndexBusyError, KbIndex, Tuning
-from kb_index.models import AUDIENCES, Article, SearchHit
+from kb_index.models import Article, SearchHit
 from kb_index.query import SearchFilters
 from kb_index.synonyms import SynonymFileError, Synonyms
 

@@ -7,16 +7,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-AUDIENCES = (
-    "citizens",
-    "svo_families",
-    "pensioners",
-    "families_with_children",
-    "disabled",
-    "business",
-    "operators",
-)
-
 
 @dataclass(frozen=True)
 class Article:
