@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
 
 from ekc_core.kb_files import AUDIENCES
@@ -135,6 +135,20 @@ def max_seq(session: Session) -> int:
     return int(session.exec(select(func.coalesce(func.max(KbArticle.seq), 0))).one())
 
 
+def _version_values(
+    values: dict[str, Any], change: str, batch_id: int | None, staff_id: int | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "article_id": values["id"],
+        "version": values["version"],
+        "change": change,
+        **{f: values[f] for f in CONTENT_FIELDS},
+        "batch_id": batch_id,
+        "changed_by_id": staff_id,
+        "changed_at": now,
+    }
+
+
 def _write_version(
     session: Session,
     row: KbArticle,
@@ -181,20 +195,39 @@ def import_articles(
     diff = _diff(session, contents, request.sync)
     seq = max_seq(session)
     by_id = {c["id"]: c for c in contents}
+    # brand-new articles go in with bulk inserts (an import of 50,000 is mostly these);
+    # existing rows are updated through the ORM
+    fresh: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
     for article_id in [*diff.added, *diff.changed]:
         content = by_id[article_id]
+        seq += 1
         row = session.get(KbArticle, article_id)
-        change = "created" if row is None or row.deleted else "updated"
         if row is None:
-            row = KbArticle(id=article_id, title=content["title"], version=0)
+            values = {
+                "id": article_id,
+                **{f: content[f] for f in CONTENT_FIELDS},
+                "version": 1,
+                "deleted": False,
+                "seq": seq,
+                "updated_at": now,
+            }
+            fresh.append(values)
+            versions.append(_version_values(values, "created", batch.id, staff_id, now))
+            continue
+        change = "created" if row.deleted else "updated"
         row.sqlmodel_update({f: content[f] for f in CONTENT_FIELDS})
         row.version += 1
         row.deleted = False
-        seq += 1
         row.seq = seq
         row.updated_at = now
         session.add(row)
         _write_version(session, row, change, batch.id, staff_id, now)
+    for start in range(0, len(fresh), 5000):
+        session.execute(insert(KbArticle), fresh[start : start + 5000])
+    session.flush()
+    for start in range(0, len(versions), 5000):
+        session.execute(insert(KbArticleVersion), versions[start : start + 5000])
     for article_id in diff.removed:
         row = session.get(KbArticle, article_id)
         assert row is not None
