@@ -245,9 +245,12 @@ def search(
     query: Annotated[str, typer.Argument(help="Запрос.")],
     as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=50)] = 10,
+    topic: Annotated[str | None, typer.Option(help="Код тематики (с подтемами).")] = None,
+    agency: Annotated[str | None, typer.Option(help="Код ведомства.")] = None,
+    audience: Annotated[str | None, typer.Option(help="Аудитория статьи.")] = None,
 ) -> None:
     with api_client() as client:
-        hits = client.kb_search(query, limit=limit)
+        hits = client.kb_search(query, limit=limit, topic=topic, agency=agency, audience=audience)
     if as_json:
         print_json(hits)
         return

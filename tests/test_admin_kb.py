@@ -129,3 +129,20 @@ def test_export_csv_and_xlsx_round_trip(admin_cli, tmp_path):
         if line.count("│") >= 3
     }
     assert (rows["добавлено"], rows["изменено"], rows["без изменений"]) == ("0", "0", "1")
+
+
+def test_search_with_filters(admin_cli, tmp_path):
+    source = tmp_path / "kb.jsonl"
+    source.write_text(
+        "\n".join(json.dumps(a, ensure_ascii=False) for a in [
+            {"id": "a-1", "title": "Перерасчёт за вывоз мусора", "body": "Заявление РТ-НЭО.",
+             "topic": "housing.tko"},
+            {"id": "a-2", "title": "Перерасчёт за отопление", "body": "Акт о некачественной "
+             "услуге.", "topic": "housing.heating"},
+        ]) + "\n", encoding="utf-8")
+    assert admin_cli.invoke(app, ["kb", "import", str(source)]).exit_code == 0
+    both = json.loads(admin_cli.invoke(app, ["kb", "search", "перерасчет", "--json"]).stdout)
+    assert sorted(h["id"] for h in both) == ["a-1", "a-2"]
+    only = admin_cli.invoke(app, ["kb", "search", "перерасчет", "--json", "--topic",
+                                  "housing.heating"])
+    assert [h["id"] for h in json.loads(only.stdout)] == ["a-2"]
