@@ -32,8 +32,8 @@ EXIT_FORBIDDEN = 4
 EXIT_UNREACHABLE = 5
 
 # piped or redirected output is not cut to 80 columns (scripts read it)
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 250)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 250)
+out = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 250)
+err = Console(stderr=True, highlight=False, emoji=False, width=None if sys.stderr.isatty() else 250)
 
 
 def settings() -> ClientSettings:

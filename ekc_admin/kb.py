@@ -34,7 +34,14 @@ class ExportFormat(StrEnum):
     xlsx = "xlsx"
 
 
+def _line_key(problem: str) -> tuple[str, int]:
+    path, _, rest = problem.partition(":")
+    number = rest.split(":", 1)[0]
+    return path, int(number) if number.isdigit() else 0
+
+
 def _report(problems: list[str]) -> None:
+    problems = sorted(problems, key=_line_key)
     err.print(f"[bold red]Ошибки ({len(problems)}), ничего не записано:[/]")
     for problem in problems:
         err.print(f"  {problem}", markup=False)
@@ -74,6 +81,9 @@ def _diff_table(diff: KbDiff, sync: bool) -> Table:
 def import_(
     path: Annotated[Path, typer.Argument(help="Файл или папка со статьями.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Только показать изменения.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Не спрашивать подтверждения удалений (--sync).")
+    ] = False,
     sync: Annotated[
         bool,
         typer.Option("--sync", help="Удалить статьи, которых нет в файле (полная замена базы)."),
@@ -114,6 +124,14 @@ def import_(
             if not (planned.diff.added or planned.diff.changed or planned.diff.removed):
                 out.print("Изменений нет: пакет не создан.")
                 return
+            if (
+                planned.diff.removed
+                and not yes
+                and not typer.confirm(
+                    f"Удалить статей: {len(planned.diff.removed)}?", default=False
+                )
+            ):
+                fail("отменено: ничего не изменено")
             with err.status("Публикация пакета…"):
                 published = client.kb_import(request.model_copy(update={"dry_run": False}))
         except ValidationFailedError as exc:  # the server found what we could not check
@@ -228,8 +246,9 @@ def export(
             writer.writerows(rows)
             data = "\ufeff" + buffer.getvalue()
         else:
-            data = "".join(
-                json.dumps(a.model_dump(mode="json", exclude={"seq"}), ensure_ascii=False) + "\n"
+            data = "".join(  # the import format: the file can be imported again
+                json.dumps(a.model_dump(mode="json", include=set(FIELDS)), ensure_ascii=False)
+                + "\n"
                 for a in articles
             )
         if output is None:
@@ -248,9 +267,14 @@ def search(
     topic: Annotated[str | None, typer.Option(help="Код тематики (с подтемами).")] = None,
     agency: Annotated[str | None, typer.Option(help="Код ведомства.")] = None,
     audience: Annotated[str | None, typer.Option(help="Аудитория статьи.")] = None,
+    prefix: Annotated[
+        bool, typer.Option("--prefix", help="Последнее слово — начало слова (как при наборе).")
+    ] = False,
 ) -> None:
     with api_client() as client:
-        hits = client.kb_search(query, limit=limit, topic=topic, agency=agency, audience=audience)
+        hits = client.kb_search(
+            query, limit=limit, prefix=prefix, topic=topic, agency=agency, audience=audience
+        )
     if as_json:
         print_json(hits)
         return

@@ -62,6 +62,9 @@ from ekc_core.schemas import (
 from ekc_core.settings import ClientSettings
 
 API = "/api/v1"
+#: bulk knowledge-base work (imports of tens of thousands of articles, reindex) may take
+#: minutes on the server; these requests wait this long before giving up
+LONG_TIMEOUT = 900.0
 M = TypeVar("M", bound=BaseModel)
 _RETRY_STATUS = frozenset({502, 503, 504})
 
@@ -132,6 +135,7 @@ class EkcClient:
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send one request (with retries when safe) and return a 2xx/304 response."""
         send_headers = dict(headers or {})
@@ -146,7 +150,16 @@ class EkcClient:
             last = attempt == attempts - 1
             try:
                 response = self._http.request(
-                    method, API + path, json=json_body, params=clean_params, headers=send_headers
+                    method,
+                    API + path,
+                    json=json_body,
+                    params=clean_params,
+                    headers=send_headers,
+                    timeout=(
+                        httpx.Timeout(timeout, connect=self.settings.connect_timeout)
+                        if timeout is not None
+                        else httpx.USE_CLIENT_DEFAULT
+                    ),
                 )
             except httpx.TimeoutException as exc:
                 if last:
@@ -369,14 +382,17 @@ class EkcClient:
     # --- knowledge base -----------------------------------------------------------------
 
     def kb_import(self, data: KbImportRequest) -> KbImportResult:
-        response = self.request("POST", "/kb/imports", json_body=data.model_dump(mode="json"))
+        response = self.request(
+            "POST", "/kb/imports", json_body=data.model_dump(mode="json"), timeout=LONG_TIMEOUT
+        )
         return KbImportResult.model_validate(response.json())
 
     def kb_batches(self, *, limit: int = 50) -> list[KbBatchPublic]:
         return self._get_list("/kb/batches", KbBatchPublic, limit=limit)
 
     def kb_rollback(self, batch_id: int) -> KbBatchPublic:
-        return self._post(f"/kb/batches/{batch_id}/rollback", KbBatchPublic)
+        response = self.request("POST", f"/kb/batches/{batch_id}/rollback", timeout=LONG_TIMEOUT)
+        return KbBatchPublic.model_validate(response.json())
 
     def kb_article(self, article_id: str) -> KbArticlePublic:
         return self._get(f"/kb/articles/{article_id}", KbArticlePublic)
@@ -388,7 +404,7 @@ class EkcClient:
         return self._get("/kb/changes", KbChanges, since=since, limit=limit)
 
     def kb_export(self) -> list[KbArticlePublic]:
-        response = self.request("GET", "/kb/export")
+        response = self.request("GET", "/kb/export", timeout=LONG_TIMEOUT)
         return [
             KbArticlePublic.model_validate_json(line)
             for line in response.text.splitlines()
@@ -407,4 +423,5 @@ class EkcClient:
         return TypeAdapter(list[KbSearchHit]).validate_python(response.json())
 
     def kb_reindex(self) -> int:
-        return int(self.request("POST", "/kb/reindex").json()["articles"])
+        response = self.request("POST", "/kb/reindex", timeout=LONG_TIMEOUT)
+        return int(response.json()["articles"])

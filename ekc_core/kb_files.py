@@ -103,8 +103,13 @@ class KbFileError(ValueError):
     """The input cannot be read at all (format, encoding); the message says why."""
 
 
+_REFUSE = "{source}: неизвестная кодировка; сохраните файл в UTF-8 или Windows-1251"
+
+
 def decode(data: bytes, source: str) -> str:
     """UTF-8 (with or without BOM) or Windows-1251; anything else is refused."""
+    if b"\x00" in data[:4096]:  # UTF-16/32 without a byte-order mark
+        raise KbFileError(_REFUSE.format(source=source))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -119,10 +124,13 @@ def decode(data: bytes, source: str) -> str:
     cyrillic = sum(1 for ch in letters if "а" <= ch.lower() <= "я" or ch in "ёЁ")
     odd = sum(1 for ch in text if ch in "ЂЃ‚ѓ„…†‡€‰Љ‹ЊЌЋЏђ‘’“”•–—™љ›њќћџ¤¦§©«¬®°±µ¶·»")
     if not letters or cyrillic / len(letters) < 0.3 or odd > len(text) * 0.02:
-        raise KbFileError(
-            f"{source}: неизвестная кодировка (не UTF-8 и не похоже на "
-            f"Windows-1251); сохраните файл в UTF-8"
-        )
+        raise KbFileError(_REFUSE.format(source=source))
+    # KOI8-R read as Windows-1251 also gives Cyrillic, but with the case inverted inside
+    # words ("пФЛМАЮЙМЙ"): Russian words are lower case, Capitalised or UPPER CASE
+    words = re.findall(r"[а-яёА-ЯЁ]{3,}", text)
+    mixed = sum(1 for w in words if not (w.islower() or w.isupper() or w.istitle()))
+    if words and mixed / len(words) > 0.2:
+        raise KbFileError(_REFUSE.format(source=source))
     return text
 
 
@@ -164,7 +172,7 @@ def _record(raw: dict[str, Any], source: str, line: int, problems: list[str]) ->
     title = _clean(values["title"])
     if len(title) > MAX_TITLE:
         bad("title", f"длиннее {MAX_TITLE} знаков ({len(title)})")
-    body = str(values["body"] or "").strip()
+    body = str(values["body"] or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(body) > MAX_BODY:
         bad("body", f"длиннее {MAX_BODY} знаков ({len(body)})")
     audience = _clean(values["audience"]) or None

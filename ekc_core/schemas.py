@@ -607,6 +607,9 @@ class KbChanges(Wire):
     upserts: list[KbArticlePublic]
     deletions: list[str]
     more: bool
+    reset: bool = False
+    """The client's position is ahead of the server's (e.g. the database was restored):
+    drop the local index and sync again from 0."""
 
 
 class KbSimilarRequest(Wire):

@@ -103,8 +103,15 @@ def db_seed(
         with session_scope(engine) as session:
             kb_diff = seed_shipped(session=session, data_dir=settings.reference_dir)
         typer.echo(
-            f"База знаний: новых статей {len(kb_diff.added)}, изменённых "
-            f"{len(kb_diff.changed)}, без изменений {kb_diff.unchanged}"
+            f"База знаний: добавлено статей из поставки {len(kb_diff.added)}, без изменений "
+            f"{kb_diff.unchanged}"
+            + (
+                f"; правки администраторов сохранены ({len(kb_diff.changed)} изменённых, "
+                f"{len(kb_diff.removed)} удалённых; поставку можно применить: "
+                f"ekc-admin kb import data/kb/articles)"
+                if kb_diff.changed or kb_diff.removed
+                else ""
+            )
         )
         if demo:
             with session_scope(engine) as session:

@@ -85,10 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "build":
             started = time.perf_counter()
             articles = list(read_jsonl(args.articles))
-            with KbIndex(
-                args.index, method=args.method, synonyms=synonyms, source=lambda: []
+            with KbIndex.build(
+                args.index, articles, method=args.method, synonyms=synonyms
             ) as index:
-                count = index.rebuild(articles)
+                count = index.count()
             print(
                 f"Проиндексировано статей: {count} за {time.perf_counter() - started:.1f} с",
                 file=sys.stderr,
@@ -113,12 +113,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             if args.as_json:
                 print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+            elif not hits:
+                print("Ничего не найдено.")
             else:
                 for rank, hit in enumerate(hits, start=1):
                     print(f"{rank:2}. [{hit.id}] {hit.title}  ({hit.score:.1f})")
                     for fragment in hit.highlights:
                         print(f"    {fragment}")
             return 0
+    except UnicodeDecodeError as exc:
+        print(f"Ошибка: файл не в UTF-8 ({exc.reason}); сохраните JSONL в UTF-8", file=sys.stderr)
+        return 1
     except (InputError, SynonymFileError, OSError) as exc:
         print(f"Ошибка: {exc}", file=sys.stderr)
         return 1

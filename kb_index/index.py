@@ -143,6 +143,23 @@ class KbIndex:
 
     # --- lifecycle ----------------------------------------------------------------------
 
+    @classmethod
+    def build(cls, directory: Path, articles: Iterable[Article], **kwargs: Any) -> KbIndex:
+        """A new index of `articles` at `directory` (an old one there is replaced)."""
+        items = list(articles)
+        directory.mkdir(parents=True, exist_ok=True)
+        if not (directory / CURRENT).exists():
+            # an empty first generation, so that opening is not a "missing index" event
+            gen_name = f"gen-{uuid.uuid4().hex[:12]}"
+            (directory / gen_name).mkdir()
+            whoosh_index.create_in(
+                str(directory / gen_name), build_schema(kwargs.get("method", DEFAULT_METHOD))
+            )
+            (directory / CURRENT).write_text(gen_name, encoding="utf-8")
+        index = cls(directory, source=lambda: items, **kwargs)
+        index.rebuild(items)
+        return index
+
     def _current_dir(self) -> Path | None:
         try:
             name = (self.directory / CURRENT).read_text(encoding="utf-8").strip()
@@ -395,7 +412,8 @@ class KbIndex:
     def _highlight(self, fields: dict[str, Any], terms: set[str]) -> list[str]:
         analyzer = self._index.schema["body"].analyzer
         for name in ("body", "title"):
-            text = fields.get(name) or ""
+            # the article's own Markdown bold would read like our match markers
+            text = (fields.get(name) or "").replace("**", "")
             fragment = highlight(
                 text,
                 terms,
@@ -405,7 +423,7 @@ class KbIndex:
                 top=2,
             )
             if fragment:
-                return [fragment]
+                return [" ".join(fragment.split())]
         return []
 
     def more_like_this(

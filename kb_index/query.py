@@ -29,10 +29,24 @@ if TYPE_CHECKING:
     from kb_index.index import Tuning
 
 FIELDS = ("title", "tags", "body")
+_VOWELS = "аоеиэяуы"
 SHORT_FIELDS = ("title", "tags")
 #: one alternative of a query word: its weight and the fields it is searched in
 Alt = tuple[float, tuple[str, ...]]
 MIN_PREFIX = 3
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (for the short words of the synonyms file)."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
 
 
 @dataclass(frozen=True)
@@ -94,18 +108,41 @@ class QueryBuilder:
         return [t for t, _ in sorted(found.items(), key=lambda kv: -kv[1])[:limit]]
 
     def _typo_candidates(self, word: str, stemmed: str) -> list[str]:
-        """Known stems close to an unknown word (edit distance 1, 2 for longer words)."""
+        """Known terms close to an unknown word: within one edit first, then two (words of
+        six letters and more), compared with the word as typed and with its guessed base
+        form, any letter included (the first one is mistyped too: "атопление")."""
         if len(word) < 4 or word.isdigit():
             return []
-        maxdist = 1 if len(stemmed) <= 6 else 2
-        found: dict[str, int] = {}
-        for field in ("title", "body"):
-            for candidate in self.reader.terms_within(field, stemmed, maxdist, prefix=1):
-                found[candidate] = max(
-                    found.get(candidate, 0), self.reader.doc_frequency(field, candidate)
-                )
-        # the most frequent few: a typo usually means the common word
-        return [t for t, _ in sorted(found.items(), key=lambda kv: -kv[1])[:3]]
+        # a word of the synonyms file first ("кварплата" → "квартплата" → ЖКХ …)
+        close = [
+            t
+            for t in self.synonyms.single_words()
+            if edit_distance(word, t) <= 1 or edit_distance(stemmed, t) <= 1
+        ]
+        if close:
+            return close[:3]
+        # passes from cheap to costly: the first letter kept, one edit, then two for words of
+        # 8+ letters; then a mistyped first vowel ("атопление" → "отопление"), which keeps
+        # every probe anchored on its first letter (an unanchored search is slow)
+        passes: list[tuple[int, set[str]]] = [(1, {word, stemmed})]
+        if len(word) >= 8:
+            passes.append((2, {word}))
+        if word[0] in _VOWELS:
+            passes.append((1, {v + word[1:] for v in _VOWELS if v != word[0]}))
+        for maxdist, probes in passes:
+            found: dict[str, int] = {}
+            for field in ("body", "title"):  # titles only when the bodies have nothing
+                for probe in probes:
+                    for candidate in self.reader.terms_within(field, probe, maxdist, 1):
+                        found[candidate] = max(
+                            found.get(candidate, 0), self.reader.doc_frequency(field, candidate)
+                        )
+                if found:
+                    break
+            if found:
+                # the most frequent few: a typo usually means the common word
+                return [t for t, _ in sorted(found.items(), key=lambda kv: -kv[1])[:3]]
+        return []
 
     def _words(self, text: str, as_you_type: bool) -> list[_Word]:
         raw_tokens = latin_layout_tokens(text)

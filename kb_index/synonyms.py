@@ -61,6 +61,10 @@ class Synonyms:
             path.read_text(encoding="utf-8").splitlines(), method=method, source=str(path)
         )
 
+    def single_words(self) -> list[str]:
+        """The one-word phrases of all groups (for typo correction)."""
+        return sorted({p[0] for group in self.groups for p in group if len(p) == 1})
+
     def for_method(self, method: str) -> Synonyms:
         """The same groups analysed for another stemming method."""
         if method == self.method:

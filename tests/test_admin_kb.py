@@ -54,7 +54,11 @@ def test_import_a_windows_1251_file_then_rollback(admin_cli, tmp_path):
     assert json.loads(found.stdout)[0]["id"] == "kb-1"
 
     write_cp1251(source, "Код;Заголовок;Текст\nkb-1;Мусор не вывозят неделю;Новый текст\n")
-    changed = admin_cli.invoke(app, ["kb", "import", str(source), "--sync"])
+    refused = admin_cli.invoke(app, ["kb", "import", str(source), "--sync"], input="n\n")
+    assert refused.exit_code == 1
+    assert "Удалить статей: 1?" in refused.stdout
+    assert len(json.loads(admin_cli.invoke(app, ["kb", "batches", "--json"]).stdout)) == 1
+    changed = admin_cli.invoke(app, ["kb", "import", str(source), "--sync", "--yes"])
     assert changed.exit_code == 0, changed.output
     history = json.loads(admin_cli.invoke(app, ["kb", "history", "kb-1", "--json"]).stdout)
     assert [v["version"] for v in history] == [2, 1]
@@ -67,7 +71,12 @@ def test_import_a_windows_1251_file_then_rollback(admin_cli, tmp_path):
         ("kb-1", "Не вывозят мусор"),
         ("kb-2", "Нет отопления"),
     ]
-    assert lines[0]["body"] == "Позвоните\r\nрегиональному оператору"
+    assert lines[0]["body"] == "Позвоните\nрегиональному оператору"
+    reimport = tmp_path / "export.jsonl"
+    reimport.write_text(exported.stdout, encoding="utf-8")
+    again = admin_cli.invoke(app, ["kb", "import", str(reimport), "--dry-run"])
+    assert again.exit_code == 0, again.output
+    assert "ничего не изменено" in again.stdout
 
 
 def test_every_problem_with_file_and_line_and_nothing_written(admin_cli, tmp_path):
@@ -134,15 +143,30 @@ def test_export_csv_and_xlsx_round_trip(admin_cli, tmp_path):
 def test_search_with_filters(admin_cli, tmp_path):
     source = tmp_path / "kb.jsonl"
     source.write_text(
-        "\n".join(json.dumps(a, ensure_ascii=False) for a in [
-            {"id": "a-1", "title": "Перерасчёт за вывоз мусора", "body": "Заявление РТ-НЭО.",
-             "topic": "housing.tko"},
-            {"id": "a-2", "title": "Перерасчёт за отопление", "body": "Акт о некачественной "
-             "услуге.", "topic": "housing.heating"},
-        ]) + "\n", encoding="utf-8")
+        "\n".join(
+            json.dumps(a, ensure_ascii=False)
+            for a in [
+                {
+                    "id": "a-1",
+                    "title": "Перерасчёт за вывоз мусора",
+                    "body": "Заявление РТ-НЭО.",
+                    "topic": "housing.tko",
+                },
+                {
+                    "id": "a-2",
+                    "title": "Перерасчёт за отопление",
+                    "body": "Акт о некачественной услуге.",
+                    "topic": "housing.heating",
+                },
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     assert admin_cli.invoke(app, ["kb", "import", str(source)]).exit_code == 0
     both = json.loads(admin_cli.invoke(app, ["kb", "search", "перерасчет", "--json"]).stdout)
     assert sorted(h["id"] for h in both) == ["a-1", "a-2"]
-    only = admin_cli.invoke(app, ["kb", "search", "перерасчет", "--json", "--topic",
-                                  "housing.heating"])
+    only = admin_cli.invoke(
+        app, ["kb", "search", "перерасчет", "--json", "--topic", "housing.heating"]
+    )
     assert [h["id"] for h in json.loads(only.stdout)] == ["a-2"]

@@ -256,3 +256,15 @@ def test_similar_articles_for_a_call_transcript(client: TestClient, admin, gatew
     )
     assert r.status_code == 200, r.text
     assert r.json()[0]["id"] == "kb-tko"
+
+
+def test_a_position_ahead_of_the_server_asks_for_a_reset(
+    client: TestClient, admin, operator
+) -> None:
+    publish(client, admin, BASE)
+    page = client.get(
+        f"{API}/kb/changes", params={"since": 10_000}, headers=operator.headers
+    ).json()
+    assert (page["reset"], page["next_since"], page["more"]) == (True, 0, True)
+    normal = client.get(f"{API}/kb/changes", params={"since": 0}, headers=operator.headers)
+    assert normal.json()["reset"] is False

@@ -31,7 +31,7 @@ def test_windows_1251_semicolon_csv_with_line_breaks_and_russian_headers(tmp_pat
         "housing.tko",
         ("мусор", "ТКО"),
     )
-    assert first.body == "Первая строка;\r\nвторая строка ответа"
+    assert first.body == "Первая строка;\nвторая строка ответа"  # line ends normalised
     assert (second.id, second.title, second.line, second.agency, second.audience) == (
         "kb-2",
         'Отопление "зимой"',
@@ -148,3 +148,13 @@ def test_the_shipped_knowledge_base_reads_clean():
     assert len(result.records) >= 150
     topics = {r.topic.split(".")[0] for r in result.records if r.topic}
     assert len(topics) == 17
+
+
+@pytest.mark.parametrize("encoding", ["koi8-r", "utf-16-le", "cp866"])
+def test_other_cyrillic_encodings_are_refused_not_garbled(tmp_path: Path, encoding: str):
+    path = tmp_path / "kb.csv"
+    path.write_bytes(
+        "id;title;body\nkb-1;Отключили горячую воду;Плановые работы на сетях\n".encode(encoding)
+    )
+    with pytest.raises(KbFileError, match="неизвестная кодировка"):
+        read_path(path)

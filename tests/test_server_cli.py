@@ -53,3 +53,37 @@ def test_demo_seed_if_empty_skips_the_second_time(env):
     third = runner.invoke(app, ["db", "seed", "--demo"])
     assert third.exit_code == 1
     assert "демо-данные загружаются только в пустую базу" in third.stderr
+
+
+def test_seed_adds_shipped_articles_once_and_keeps_admin_edits(env):
+    from sqlmodel import Session, select
+
+    from ekc_server.db import create_db_engine
+    from ekc_server.models import KbArticle
+
+    runner = CliRunner()
+    first = runner.invoke(app, ["db", "seed"])
+    assert "добавлено статей из поставки 159" in first.stdout
+    engine = create_db_engine(f"sqlite:///{env / 'ekc.db'}")
+    with Session(engine) as session:  # an admin's edit and an admin's deletion
+        edited = session.get(KbArticle, "kb-housing-001")
+        deleted = session.get(KbArticle, "kb-housing-002")
+        assert edited is not None and deleted is not None
+        edited.title = "Правка администратора"
+        deleted.deleted = True
+        session.add(edited)
+        session.add(deleted)
+        session.commit()
+    again = runner.invoke(app, ["db", "seed"])
+    assert again.exit_code == 0, again.output
+    assert "добавлено статей из поставки 0" in again.stdout
+    assert "правки администраторов сохранены (1 изменённых, 1 удалённых" in again.stdout
+    with Session(engine) as session:
+        kept, gone = (
+            session.get(KbArticle, "kb-housing-001"),
+            session.get(KbArticle, "kb-housing-002"),
+        )
+        assert kept is not None and kept.title == "Правка администратора"
+        assert gone is not None and gone.deleted is True
+        assert len(session.exec(select(KbArticle)).all()) == 159
+    engine.dispose()

@@ -384,7 +384,10 @@ def history(*, session: Session, article_id: str) -> list[KbVersionPublic]:
 
 
 def changes(*, session: Session, since: int, limit: int) -> KbChanges:
-    """Upserts and deletions after `since`, in feed order."""
+    """Upserts and deletions after `since`, in feed order (`reset` when `since` is ahead)."""
+    top = max_seq(session)
+    if since > top:
+        return KbChanges(since=since, next_since=0, upserts=[], deletions=[], more=True, reset=True)
     rows = session.exec(
         select(KbArticle)
         .where(col(KbArticle.seq) > since)
@@ -412,8 +415,11 @@ def export(*, session: Session) -> Iterator[KbArticlePublic]:
 
 
 def seed_shipped(*, session: Session, data_dir: Path) -> KbDiff:
-    """Publish `data/kb/articles` as a batch when it differs from the database (no removals:
-    articles admins added stay). Returns the difference that was published."""
+    """Publish the shipped articles the database has never had, as one batch.
+
+    Articles that exist (or existed: an admin deleted them) are left as the admins made them;
+    a newer shipped text reaches them only by an explicit `ekc-admin kb import`. The diff
+    reports those as `changed` without writing them."""
     from ekc_core.kb_files import read_path
     from ekc_core.reference_data import ReferenceDataError
 
@@ -427,7 +433,16 @@ def seed_shipped(*, session: Session, data_dir: Path) -> KbDiff:
         source_name="поставка: data/kb/articles",
         articles=[KbArticleIn(**r.to_dict()) for r in result.records],
     )
+    known = set(session.exec(select(KbArticle.id)).all())
     diff = _diff(session, _resolve(session, request.articles), sync=False)
-    if diff.added or diff.changed:
-        return import_articles(session=session, principal=None, request=request).diff
-    return diff
+    fresh = [a for a in request.articles if a.id not in known]
+    if fresh:
+        import_articles(
+            session=session, principal=None, request=request.model_copy(update={"articles": fresh})
+        )
+    return KbDiff(
+        added=[a.id for a in fresh],
+        changed=list(diff.changed),
+        unchanged=diff.unchanged,
+        removed=[i for i in diff.added if i in known],
+    )
