@@ -25,6 +25,7 @@ from ekc_core.schemas import (
 from ekc_server.deps import Principal
 from ekc_server.errors import ConflictError, FieldErrorsError, NotFoundError
 from ekc_server.models import Agency, KbArticle, KbArticleVersion, KbImportBatch, Staff, Topic
+from ekc_server.services.reference import code_maps
 
 #: PostgreSQL advisory lock key that serialises writers of the change feed
 _FEED_LOCK = 1_220_001
@@ -34,12 +35,6 @@ CONTENT_FIELDS = ("title", "body", "topic_id", "agency_id", "tags", "audience")
 def _codes(session: Session) -> tuple[dict[str, int], dict[str, int]]:
     topics = {t.code: t.id for t in session.exec(select(Topic)).all() if t.id is not None}
     agencies = {a.code: a.id for a in session.exec(select(Agency)).all() if a.id is not None}
-    return topics, agencies
-
-
-def _names(session: Session) -> tuple[dict[int | None, str], dict[int | None, str]]:
-    topics = {t.id: t.code for t in session.exec(select(Topic)).all()}
-    agencies = {a.id: a.code for a in session.exec(select(Agency)).all()}
     return topics, agencies
 
 
@@ -351,7 +346,7 @@ def get_article(*, session: Session, article_id: str) -> KbArticlePublic:
     row = session.get(KbArticle, article_id)
     if row is None or row.deleted:
         raise NotFoundError(f"статья «{article_id}» не найдена")
-    topics, agencies = _names(session)
+    topics, agencies = code_maps(session=session)
     return article_public(row, topics, agencies)
 
 
@@ -363,7 +358,7 @@ def history(*, session: Session, article_id: str) -> list[KbVersionPublic]:
     ).all()
     if not rows:
         raise NotFoundError(f"статья «{article_id}» не найдена")
-    topics, agencies = _names(session)
+    topics, agencies = code_maps(session=session)
     names = _staff_names(session)
     return [
         KbVersionPublic(
@@ -396,7 +391,7 @@ def changes(*, session: Session, since: int, limit: int) -> KbChanges:
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    topics, agencies = _names(session)
+    topics, agencies = code_maps(session=session)
     return KbChanges(
         since=since,
         next_since=rows[-1].seq if rows else since,
@@ -407,7 +402,7 @@ def changes(*, session: Session, since: int, limit: int) -> KbChanges:
 
 
 def export(*, session: Session) -> Iterator[KbArticlePublic]:
-    topics, agencies = _names(session)
+    topics, agencies = code_maps(session=session)
     for row in session.exec(
         select(KbArticle).where(col(KbArticle.deleted).is_(False)).order_by(col(KbArticle.id))
     ):
