@@ -20,13 +20,14 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh import query as Q  # noqa: N812  (Whoosh docs spell it so)
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
+from whoosh.highlight import ContextFragmenter, Formatter, get_text
 from whoosh.index import LockError
 from whoosh.qparser import QueryParser
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from kb_index.analysis import DEFAULT_METHOD, russian_analyzer
+from kb_index.highlight import fragments
 from kb_index.models import Article, SearchHit
 from kb_index.query import QueryBuilder, SearchFilters
 from kb_index.synonyms import Synonyms
@@ -410,20 +411,10 @@ class KbIndex:
         return hits
 
     def _highlight(self, fields: dict[str, Any], terms: set[str]) -> list[str]:
-        analyzer = self._index.schema["body"].analyzer
         for name in ("body", "title"):
-            # the article's own Markdown bold would read like our match markers
-            text = (fields.get(name) or "").replace("**", "")
-            fragment = highlight(
-                text,
-                terms,
-                analyzer,
-                ContextFragmenter(maxchars=160, surround=40),
-                _MarkFormatter(),
-                top=2,
-            )
-            if fragment:
-                return [" ".join(fragment.split())]
+            found = fragments(fields.get(name) or "", terms, self.method)
+            if found:
+                return found
         return []
 
     def more_like_this(

@@ -285,3 +285,20 @@ def test_feed_position_survives_reopening(index, tmp_path: Path):
     index.rebuild(ARTICLES, position=40)
     with KbIndex(tmp_path / "kb") as reopened:
         assert reopened.position == 40
+
+
+def test_fragments_mark_word_forms_and_drop_the_articles_own_bold():
+    from kb_index.analysis import stem
+    from kb_index.highlight import fragments
+
+    text = (
+        "**Кратко.** "
+        + "слово " * 60
+        + "Региональный оператор вывозит мусор по графику. "
+        + "слово " * 60
+        + "Вывоз мусора зимой — не реже раза в сутки."
+    )
+    (fragment,) = fragments(text, {stem("мусор"), stem("вывоз")}, "lemma")
+    assert "**мусор**" in fragment and "**мусора**" in fragment and "**Вывоз**" in fragment
+    assert "**Кратко.**" not in fragment and " … " in fragment
+    assert fragments("ничего общего", {stem("мусор")}, "lemma") == []
