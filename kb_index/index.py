@@ -12,7 +12,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from whoosh import query as Q  # noqa: N812  (Whoosh docs spell it so)
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.highlight import ContextFragmenter, Formatter, get_text
 from whoosh.index import LockError
-from whoosh.qparser import QueryParser
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
@@ -465,12 +464,3 @@ class KbIndex:
                 )
             )
         return hits
-
-    def parse_raw(self, text: str) -> Any:
-        """A Whoosh query from Whoosh syntax on the body field (for diagnostics)."""
-        return QueryParser("body", self._index.schema).parse(text)
-
-
-def open_or_build(directory: Path, articles: Sequence[Article], **kwargs: Any) -> KbIndex:
-    """Open the index at `directory`, building it from `articles` when missing."""
-    return KbIndex(directory, source=lambda: articles, **kwargs)
