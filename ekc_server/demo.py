@@ -50,6 +50,7 @@ from ekc_server.models import (
     Topic,
 )
 from ekc_server.security import hash_password
+from ekc_server.services.citizens import name_key
 
 LOCAL_TZ = ZoneInfo("Asia/Irkutsk")
 
@@ -340,7 +341,7 @@ def seed_demo(
                 "last_name": last,
                 "first_name": first,
                 "middle_name": middle,
-                "name_key": " ".join(f"{last} {first} {middle}".lower().replace("ё", "е").split()),
+                "name_key": name_key(last, first, middle),
                 "email": email,
                 "settlement": settlement,
                 "address": f"{rng.choice(streets)}, д. {rng.randint(1, 150)}"
@@ -365,7 +366,7 @@ def seed_demo(
         original = citizen_rows[i * 7]
         dup_id = len(citizen_rows) + 1
         dup = {**original, "id": dup_id, "middle_name": "", "email": None, "address": None}
-        dup["name_key"] = f"{dup['last_name']} {dup['first_name']}".lower().replace("ё", "е")
+        dup["name_key"] = name_key(dup["last_name"], dup["first_name"])
         citizen_rows.append(dup)
         number = new_number(rng.choice(_MOBILE_PREFIXES), 7)
         phone_rows.append({"citizen_id": dup_id, "e164": number, "position": 0})

@@ -24,15 +24,7 @@ PAGE = 2000
 
 
 def to_article(a: KbArticlePublic) -> Article:
-    return Article(
-        id=a.id,
-        title=a.title,
-        body=a.body,
-        topic=a.topic,
-        agency=a.agency,
-        tags=tuple(a.tags),
-        audience=a.audience,
-    )
+    return Article.from_dict(a.model_dump())
 
 
 class ServerKbIndex:

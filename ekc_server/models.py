@@ -157,6 +157,9 @@ class ApiToken(SQLModel, table=True):
 # --- citizens ---------------------------------------------------------------------------
 
 
+NO_NAME = "(без имени)"
+
+
 class Citizen(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     last_name: str = Field(default="", max_length=100)
@@ -174,6 +177,12 @@ class Citizen(SQLModel, table=True):
     version: int = 1
     created_at: datetime = _ts_now()
     updated_at: datetime = _ts_now()
+
+    @property
+    def display_name(self) -> str:
+        """ "Фамилия Имя Отчество", or NO_NAME when nobody gave a name (or it was erased)."""
+        parts = (self.last_name, self.first_name, self.middle_name)
+        return " ".join(p for p in parts if p) or NO_NAME
 
 
 class CitizenPhone(SQLModel, table=True):

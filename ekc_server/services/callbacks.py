@@ -38,7 +38,7 @@ def _public(session: Session, tasks: list[CallbackTask], now: datetime) -> list[
     citizen_ids = {t.citizen_id for t in tasks}
     appeal_ids = {t.appeal_id for t in tasks if t.appeal_id}
     names = {
-        c.id: " ".join(p for p in (c.last_name, c.first_name, c.middle_name) if p) or "(без имени)"
+        c.id: c.display_name
         for c in session.exec(select(Citizen).where(col(Citizen.id).in_(citizen_ids))).all()
     }
     numbers = dict(

@@ -53,13 +53,12 @@ def _phones(session: Session, citizen_id: int) -> list[str]:
 
 def citizen_public(session: Session, citizen: Citizen) -> CitizenPublic:
     assert citizen.id is not None
-    full = " ".join(p for p in (citizen.last_name, citizen.first_name, citizen.middle_name) if p)
     return CitizenPublic(
         id=citizen.id,
         last_name=citizen.last_name,
         first_name=citizen.first_name,
         middle_name=citizen.middle_name,
-        full_name=full or "(без имени)",
+        full_name=citizen.display_name,
         phones=_phones(session, citizen.id),
         email=citizen.email,
         settlement=citizen.settlement,
@@ -157,11 +156,10 @@ def search(
     result = []
     for c in rows:
         assert c.id is not None
-        full = " ".join(p for p in (c.last_name, c.first_name, c.middle_name) if p)
         result.append(
             CitizenListItem(
                 id=c.id,
-                full_name=full or "(без имени)",
+                full_name=c.display_name,
                 phones_masked=[mask_phone(p) for p in phones.get(c.id, [])],
                 settlement=c.settlement,
                 merged_into_id=c.merged_into_id,

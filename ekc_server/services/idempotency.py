@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from ekc_server.deps import Principal
 from ekc_server.errors import ConflictError
-from ekc_server.models import IdempotencyRecord
+from ekc_server.models import NO_NAME, IdempotencyRecord
 
 
 def request_hash(payload: BaseModel) -> str:
@@ -110,7 +110,7 @@ _PERSONAL_FIELDS: dict[str, Any] = {
     "text": None,
     "handoff": None,
     "phone": "",
-    "citizen_name": "(без имени)",
+    "citizen_name": NO_NAME,
 }
 
 
