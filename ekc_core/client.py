@@ -43,6 +43,9 @@ from ekc_core.schemas import (
     CitizenPublic,
     CitizenUpdate,
     ContactInbound,
+    ContactManual,
+    ContactOffers,
+    ContactOutbound,
     ContactPublic,
     ContactWrapUp,
     DeadlineRulePublic,
@@ -325,6 +328,37 @@ class EkcClient:
     def queue(self, *, limit: int = 50) -> list[ContactPublic]:
         return self._get_list("/contacts/queue", ContactPublic, limit=limit)
 
+    def offers(
+        self, *, version: str | None = None, wait: float = 25.0, limit: int = 20
+    ) -> ContactOffers:
+        """Long poll of the queue: returns at once when it differs from `version`, else
+        when it changes or after `wait` seconds (the read timeout covers the wait)."""
+        response = self.request(
+            "GET",
+            "/contacts/offers",
+            params={"version": version, "wait": wait, "limit": limit},
+            timeout=wait + self.settings.read_timeout,
+        )
+        return ContactOffers.model_validate(response.json())
+
+    def contact(self, contact_id: int) -> ContactPublic:
+        return self._get(f"/contacts/{contact_id}", ContactPublic)
+
+    def start_manual(
+        self, data: ContactManual, *, idempotency_key: str | None = None
+    ) -> ContactPublic:
+        """Register a conversation that came without telephony as one's own active contact."""
+        return self._post("/contacts/manual", ContactPublic, data, idempotency_key)
+
+    def start_outbound(
+        self, data: ContactOutbound, *, idempotency_key: str | None = None
+    ) -> ContactPublic:
+        return self._post("/contacts/outbound", ContactPublic, data, idempotency_key)
+
+    def abandon_contact(self, contact_id: int) -> ContactPublic:
+        """Telephony reports that the caller hung up while waiting (409 when taken)."""
+        return self._post(f"/contacts/{contact_id}/abandon", ContactPublic)
+
     def claim(self, contact_id: int) -> ContactPublic:
         return self._post(f"/contacts/{contact_id}/claim", ContactPublic)
 
@@ -368,6 +402,9 @@ class EkcClient:
             scope=scope,
             due_before=due_before.isoformat() if due_before else None,
         )
+
+    def callback(self, task_id: int) -> CallbackPublic:
+        return self._get(f"/callbacks/{task_id}", CallbackPublic)
 
     def create_callback(
         self, data: CallbackCreate, *, idempotency_key: str | None = None

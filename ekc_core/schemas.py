@@ -362,6 +362,35 @@ class ContactOutbound(Wire):
     callback_id: int | None = None
 
 
+class ContactManual(Wire):
+    """A conversation that reached the operator without the telephony link (a call on a
+    desk phone, a visitor at the MFC counter): the operator registers it as their own."""
+
+    channel: Channel = Channel.phone
+    line: Line | None = None
+    """Required for calls (122 or 117), absent on written channels."""
+    caller_number: Annotated[str, Field(max_length=40)] | None = None
+    """As the operator wrote it; stored in E.164 when readable."""
+    sender: Annotated[str, Field(max_length=200)] | None = None
+    citizen_id: int | None = None
+    """The citizen when known; otherwise identified by number (exactly one match)."""
+    text: Annotated[str, Field(max_length=20000)] | None = None
+    started_at: AwareDatetime | None = None
+    """When the conversation began; default now, not in the future."""
+
+    def caller_e164(self) -> str | None:
+        """The caller's number in E.164, or None when empty or unreadable."""
+        return try_normalize_phone(self.caller_number) if self.caller_number else None
+
+
+class ContactOffers(Wire):
+    """The waiting queue as a long poll answers it: `version` changes whenever the list
+    (ids and statuses, in order) changes; numbers are masked (152-FZ)."""
+
+    version: str
+    contacts: list[ContactPublic]
+
+
 # --- appeals ----------------------------------------------------------------------------
 
 

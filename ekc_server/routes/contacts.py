@@ -1,16 +1,24 @@
-"""Contacts: inbound from gateways, the queue, claim, end, wrap-up, abandon, outbound."""
+"""Contacts: inbound from gateways, the queue and its long-poll offers, claim, end, wrap-up,
+abandon, outbound and manual contacts."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+import anyio
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from ekc_core.enums import Channel, Line
 from ekc_core.schemas import (
     ContactClaim,
     ContactInbound,
+    ContactManual,
+    ContactOffers,
     ContactOutbound,
     ContactPublic,
     ContactWrapUp,
@@ -20,6 +28,10 @@ from ekc_server.routes.citizens import IdempotencyKey
 from ekc_server.services import contacts, idempotency
 
 router = APIRouter(tags=["contacts"])
+
+#: how often a waiting long poll looks at the queue. Every worker reads the database itself,
+#: so it works with any number of server processes and needs no notification channel.
+OFFERS_POLL_SECONDS = 0.4
 
 
 @router.post(
@@ -51,6 +63,62 @@ def contact_queue(
 ) -> list[ContactPublic]:
     """Contacts waiting for an operator, oldest first."""
     return contacts.queue(session=session, channel=channel, line=line, limit=limit)
+
+
+@router.get("/contacts/offers", response_model=ContactOffers)
+async def contact_offers(
+    request: Request,
+    _: Staffer,
+    session: SessionDep,
+    version: Annotated[
+        str | None, Query(max_length=64, description="the version the client already shows")
+    ] = None,
+    wait: Annotated[float, Query(ge=0, le=30, description="seconds to wait for a change")] = 25.0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ContactOffers:
+    """The waiting queue for a console, as a long poll (numbers masked, oldest first).
+
+    Without `version`, or when the queue differs from it, answers at once. Otherwise waits
+    until the queue changes or `wait` seconds pass, then answers with the current queue
+    (the same version when nothing changed). No database connection is held while waiting.
+    """
+    # the sign-in check is done: give its connection back to the pool for the wait
+    await run_in_threadpool(session.close)
+    engine: Engine = request.app.state.engine
+
+    def current_version() -> str:
+        with Session(engine) as check:
+            return contacts.offers_version(session=check, limit=limit)
+
+    def current() -> ContactOffers:
+        with Session(engine, expire_on_commit=False) as read:
+            return contacts.offers(session=read, limit=limit)
+
+    if version is not None and wait > 0:
+        deadline = time.monotonic() + wait
+        while await run_in_threadpool(current_version) == version:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or await request.is_disconnected():
+                break
+            await anyio.sleep(min(OFFERS_POLL_SECONDS, remaining))
+    return await run_in_threadpool(current)
+
+
+@router.post("/contacts/manual", response_model=ContactPublic, status_code=status.HTTP_201_CREATED)
+def start_manual(
+    body: ContactManual, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
+) -> JSONResponse:
+    """A conversation that came without the telephony link (a desk phone, a visitor):
+    registered as the operator's own active inbound contact, the number in full."""
+    code, payload = idempotency.run_once(
+        session=session,
+        principal=principal,
+        key=key,
+        endpoint="POST /contacts/manual",
+        payload=body,
+        action=lambda: contacts.start_manual(session=session, principal=principal, data=body),
+    )
+    return JSONResponse(payload, status_code=code)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactPublic)

@@ -1,7 +1,10 @@
-"""Contacts: what gateways post, the queue, claim/answer, end, wrap-up, abandon."""
+"""Contacts: what gateways post, the queue and its offers, claim/answer, end, wrap-up,
+abandon, outbound and manual contacts."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -13,6 +16,8 @@ from ekc_core.phones import mask_phone
 from ekc_core.schemas import (
     ContactClaim,
     ContactInbound,
+    ContactManual,
+    ContactOffers,
     ContactOutbound,
     ContactPublic,
     ContactWrapUp,
@@ -86,10 +91,7 @@ def post_inbound(*, session: Session, data: ContactInbound) -> tuple[ContactPubl
 
     Returns (contact, created).
     """
-    if data.channel == Channel.phone and data.line is None:
-        raise InvalidFieldError("для звонка укажите линию (122 или 117)", field="line")
-    if data.channel != Channel.phone and data.line is not None:
-        raise InvalidFieldError("линия указывается только для звонков", field="line")
+    _check_line(data.channel, data.line)
     now = datetime.now(UTC)
     if data.queued_at is not None and data.queued_at > now + CLOCK_SKEW:
         raise InvalidFieldError("время поступления в будущем", field="queued_at")
@@ -158,6 +160,31 @@ def queue(
             public.caller_number = mask_phone(public.caller_number)
         result.append(public)
     return result
+
+
+def _offers_version(pairs: Iterable[tuple[int | None, str]]) -> str:
+    text = ";".join(f"{contact_id}:{status}" for contact_id, status in pairs)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def offers_version(*, session: Session, limit: int) -> str:
+    """The version of what `offers` would answer now: one cheap query of ids and statuses
+    in the order of `queue`."""
+    rows = session.exec(
+        select(Contact.id, Contact.status)
+        .where(Contact.status == ContactStatus.queued.value)
+        .order_by(col(Contact.queued_at), col(Contact.id))
+        .limit(limit)
+    ).all()
+    return _offers_version(rows)
+
+
+def offers(*, session: Session, limit: int) -> ContactOffers:
+    """The first `limit` waiting contacts (numbers masked) and the version of that list."""
+    items = queue(session=session, channel=None, line=None, limit=limit)
+    return ContactOffers(
+        version=_offers_version((c.id, c.status.value) for c in items), contacts=items
+    )
 
 
 def _require_owner(contact: Contact, principal: Principal) -> None:
@@ -231,6 +258,51 @@ def start_outbound(
         callback_id=data.callback_id,
         queued_at=now,
         answered_at=now,
+    )
+    session.add(contact)
+    session.flush()
+    return _public(session, contact)
+
+
+def _check_line(channel: Channel, line: Line | None) -> None:
+    if channel == Channel.phone and line is None:
+        raise InvalidFieldError("для звонка укажите линию (122 или 117)", field="line")
+    if channel != Channel.phone and line is not None:
+        raise InvalidFieldError("линия указывается только для звонков", field="line")
+
+
+def start_manual(*, session: Session, principal: Principal, data: ContactManual) -> ContactPublic:
+    """A conversation that reached the operator past telephony: active at once, theirs.
+
+    Does not commit (the caller commits together with the idempotency record).
+    """
+    _check_line(data.channel, data.line)
+    now = datetime.now(UTC)
+    started_at = data.started_at or now
+    if started_at > now + CLOCK_SKEW:
+        raise InvalidFieldError("время начала разговора в будущем", field="started_at")
+    caller = data.caller_e164()
+    sender = data.sender
+    if data.caller_number and caller is None and not sender:
+        sender = data.caller_number.strip()  # unreadable: keep what the operator wrote
+    if data.citizen_id is not None:
+        _check_citizen(session, data.citizen_id)
+        citizen_id: int | None = data.citizen_id
+    else:
+        citizen_id = identify_citizen(session=session, e164=caller) if caller else None
+    contact = Contact(
+        channel=data.channel.value,
+        line=data.line.value if data.line else None,
+        direction=Direction.inbound.value,
+        status=ContactStatus.active.value,
+        caller_number=caller,
+        sender=sender,
+        text=data.text,
+        citizen_id=citizen_id,
+        operator_id=principal.staff_id,
+        office_id=principal.staff.office_id,
+        queued_at=started_at,
+        answered_at=started_at,
     )
     session.add(contact)
     session.flush()
