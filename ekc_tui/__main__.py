@@ -1,0 +1,3 @@
+from ekc_tui.cli import main
+
+main()

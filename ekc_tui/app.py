@@ -1,0 +1,1230 @@
+"""The operator console: call card, citizen history, knowledge search, wrap-up, callbacks.
+
+The UI thread never waits on the network: every call to the `Desk` (HTTP, SQLite, Whoosh)
+runs in a thread worker that posts its result back as a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Input,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+    TextArea,
+)
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from ekc_core.enums import Channel, ContactOutcome, Line
+from ekc_core.errors import (
+    AuthenticationRequiredError,
+    ConflictError,
+    EkcError,
+    ServerError,
+    ServerUnreachableError,
+)
+from ekc_core.phones import format_phone, mask_phone, try_normalize_phone
+from ekc_core.schemas import (
+    CallbackPublic,
+    CitizenHistory,
+    CitizenListItem,
+    CitizenPublic,
+    ContactPublic,
+)
+from ekc_tui.cards import Card, NewCitizen
+from ekc_tui.desk import Desk, OfflineError, Reference
+from ekc_tui.outbox import new_key
+from ekc_tui.screens import (
+    AppealFormScreen,
+    AppealViewScreen,
+    ArticleScreen,
+    CallbackFormScreen,
+    ConfirmScreen,
+    HelpScreen,
+    LoginRequest,
+    LoginScreen,
+    ManualCardScreen,
+    ManualRequest,
+    NewCitizenScreen,
+    OutboxScreen,
+    PickerScreen,
+    PromptScreen,
+    topic_items,
+)
+from ekc_tui.settings import ConsoleSettings
+from ekc_tui.text import (
+    CALLBACK_RESULTS,
+    CHANNELS,
+    OUTCOMES,
+    STATUS_NAMES,
+    fmt_clock,
+    fmt_dt,
+    highlight,
+)
+from kb_index import SearchFilters, SearchHit
+
+NEW_CITIZEN = "__new__"
+
+
+# --- messages from workers --------------------------------------------------------------
+
+
+@dataclass
+class OffersChanged(Message):
+    contacts: list[ContactPublic]
+
+
+@dataclass
+class CardReady(Message):
+    card: Card
+    citizen: CitizenPublic | None
+    history: CitizenHistory | None
+    cached: bool = False
+
+
+@dataclass
+class KbResults(Message):
+    seq: int
+    query: str
+    hits: list[SearchHit]
+    suggested: bool = False
+
+
+@dataclass
+class LinkState(Message):
+    online: bool
+    unsent: int
+    failed: int
+
+
+@dataclass
+class NeedLogin(Message):
+    message: str
+
+
+# --- widgets ----------------------------------------------------------------------------
+
+
+class StatusBar(Static):
+    """Who is signed in, online/offline, unsent items, contacts waiting."""
+
+    def render_state(
+        self, *, who: str, online: bool, unsent: int, failed: int, waiting: int, kb: int
+    ) -> None:
+        link = "[green]● на связи[/]" if online else "[b red]● нет связи[/]"
+        parts = [f"ЕКЦ 122 · {escape(who)}", link]
+        if unsent:
+            parts.append(f"[yellow]не отправлено: {unsent}[/]")
+        else:
+            parts.append("всё отправлено")
+        if failed:
+            parts.append(f"[b red]отклонено: {failed} (Ctrl+O)[/]")
+        parts.append(f"в очереди: {waiting}")
+        parts.append(f"статей: {kb}")
+        self.update(" · ".join(parts))
+
+
+class CardPanel(Static):
+    """The current contact in two or three lines."""
+
+
+class ConsoleScreen(Screen[None]):
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (110, "-wide"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield CardPanel(id="card")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Static("История гражданина", classes="pane-title", id="history-title")
+                table: DataTable[str] = DataTable(
+                    id="history", cursor_type="row", zebra_stripes=True
+                )
+                yield table
+            with TabbedContent(id="work", initial="tab-kb"):
+                with TabPane("База знаний", id="tab-kb"):
+                    yield Input(placeholder="Поиск в базе знаний (F3)…", id="kb-query")
+                    yield Static("", id="kb-info", classes="dim")
+                    yield OptionList(id="kb-results")
+                with TabPane("Итог", id="tab-wrap"):
+                    yield Static("", id="wrap-topic")
+                    yield OptionList(id="outcomes")
+                    yield TextArea(id="summary", soft_wrap=True)
+                    yield Static("", id="wrap-extra")
+                with TabPane("Очередь", id="tab-queue"):
+                    queue: DataTable[str] = DataTable(id="queue", cursor_type="row")
+                    yield queue
+                with TabPane("Перезвоны", id="tab-callbacks"):
+                    cbs: DataTable[str] = DataTable(id="callbacks", cursor_type="row")
+                    yield cbs
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        app = self.app
+        assert isinstance(app, EkcConsole)
+        app.console_ready()
+
+
+# --- the app ----------------------------------------------------------------------------
+
+
+class EkcConsole(App[None]):
+    """ЕКЦ 122: the operator's single window."""
+
+    TITLE = "ЕКЦ 122"
+    CSS_PATH = "console.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Справка", id="help", tooltip="Все клавиши и что они делают"),
+        Binding("f2", "take", "Принять", id="take", tooltip="Принять контакт из очереди"),
+        Binding("f3", "kb", "Поиск", id="kb", tooltip="Поиск в базе знаний"),
+        Binding("f4", "history", "История", id="history", tooltip="История гражданина"),
+        Binding("f5", "wrap", "Итог", id="wrap", tooltip="Тематика, результат, итог разговора"),
+        Binding("f6", "callbacks", "Перезвоны", id="callbacks", tooltip="Мои перезвоны"),
+        Binding("f7", "queue", "Очередь", id="queue", tooltip="Контакты, ожидающие оператора"),
+        Binding("f8", "end_call", "Конец", id="end_call", tooltip="Разговор окончен"),
+        Binding("f9", "save", "Сохранить", id="save", tooltip="Сохранить карточку"),
+        Binding("ctrl+t", "topic", "Тема", id="topic", tooltip="Выбрать тематику из дерева"),
+        Binding("ctrl+r", "appeal", "Обращение", id="appeal", tooltip="Зарегистрировать обращение"),
+        Binding("ctrl+b", "callback", "Перезвон", id="callback", tooltip="Запланировать перезвон"),
+        Binding("ctrl+g", "citizen", "Гражданин", id="citizen", tooltip="Найти гражданина"),
+        Binding("ctrl+n", "manual", "Вручную", id="manual", tooltip="Карточка без телефонии"),
+        Binding("ctrl+o", "outbox", "Неотправл.", id="outbox", tooltip="Что не дошло до сервера"),
+        Binding("ctrl+q", "quit_console", "Выход", id="quit", tooltip="Выйти из консоли"),
+    ]
+    # the footer shows what fits the moment: with a card open, its actions; else the rest
+    CARD_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"end_call", "save", "topic", "appeal", "callback", "citizen", "wrap", "history"}
+    )
+    IDLE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"take", "manual", "queue", "callbacks"})
+
+    def __init__(
+        self,
+        settings: ConsoleSettings,
+        *,
+        login: tuple[str, str] | None = None,
+        background: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.desk = Desk(settings)
+        self._login = login
+        self._background = background
+        self.ref: Reference | None = None
+        self.card: Card | None = None
+        self.citizen: CitizenPublic | None = None
+        self.history: CitizenHistory | None = None
+        self.offers: list[ContactPublic] = []
+        self.callback_list: list[CallbackPublic] = []
+        self.kb_seq = 0
+        self.kb_hits: list[SearchHit] = []
+        self.kb_count = 0
+        self._stopping = False
+        self._offer_version: str | None = None
+        self.last_card_ready: float | None = None
+        """time.perf_counter() when the last card with history was on screen (bench)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.CARD_ACTIONS:
+            return self.card is not None
+        if action in self.IDLE_ACTIONS:
+            return self.card is None
+        return True
+
+    def get_default_screen(self) -> Screen[Any]:
+        return ConsoleScreen(id="console")
+
+    # --- start and sign-in --------------------------------------------------------------
+
+    def console_ready(self) -> None:
+        self.query_one("#history", DataTable).add_columns(
+            "Дата", "Канал", "Что", "Статус", "Ведомство", "Срок"
+        )
+        self.query_one("#queue", DataTable).add_columns("Ждёт", "Канал", "Номер", "Тема ГП")
+        self.query_one("#callbacks", DataTable).add_columns(
+            "Срок", "Гражданин", "Номер", "Обращение", "Причина"
+        )
+        self._show_card()
+        self._show_wrap()
+        self._status()
+        self.set_interval(1.0, self._tick)
+        self._start()
+
+    @work(thread=True, exclusive=True, group="login")
+    def _start(self) -> None:
+        desk = self.desk
+        if self._login is not None:
+            username, password = self._login
+            try:
+                desk.sign_in(self.settings.server_url, username, password)
+            except EkcError as exc:
+                self.post_message(NeedLogin(f"Не удалось войти: {exc}"))
+                return
+            self.call_from_thread(self._signed_in)
+            return
+        creds = desk.saved_login()
+        if creds is None:
+            self.post_message(NeedLogin(""))
+            return
+        if not desk.resume(creds):
+            self.post_message(NeedLogin("Срок входа истёк: войдите снова"))
+            return
+        self.call_from_thread(self._signed_in)
+
+    def on_need_login(self, message: NeedLogin) -> None:
+        if isinstance(self.screen, LoginScreen):
+            self.screen.show_error(message.message)
+            return
+        creds = self.desk.saved_login()
+        server = creds.server_url if creds else self.settings.server_url
+        username = (creds.username if creds else "") or (self._login[0] if self._login else "")
+
+        def done(result: object) -> None:
+            if isinstance(result, LoginRequest):
+                self._sign_in(result)
+            elif self.desk.me is None and self.desk.username is None:
+                self.exit()
+
+        self.push_screen(LoginScreen(server, username, message.message), done)
+
+    @work(thread=True, exclusive=True, group="login")
+    def _sign_in(self, request: LoginRequest) -> None:
+        try:
+            self.desk.sign_in(request.server, request.username, request.password)
+        except (ServerUnreachableError, ServerError) as exc:
+            self.post_message(NeedLogin(f"Нет связи: {exc}"))
+            return
+        except EkcError as exc:
+            self.post_message(NeedLogin(f"Не удалось войти: {exc}"))
+            return
+        self.call_from_thread(self._signed_in)
+
+    def _signed_in(self) -> None:
+        self._status()
+        self._load_reference()
+        if self._background:
+            self._offers_loop()
+            self._outbox_loop()
+            self._kb_loop()
+        else:
+            self._kb_open()
+        self._load_callbacks()
+
+    # --- background loops ---------------------------------------------------------------
+
+    def _alive(self) -> bool:
+        return not self._stopping and not get_current_worker().is_cancelled
+
+    @work(thread=True, exclusive=True, group="offers")
+    def _offers_loop(self) -> None:
+        """Long poll: the backend answers when the queue changes (or after `offer_wait`)."""
+        pause = 1.0
+        while self._alive():
+            try:
+                offers = self.desk.offers(self._offer_version)
+            except AuthenticationRequiredError:
+                self.post_message(NeedLogin("Срок входа истёк: войдите снова"))
+                return
+            except (EkcError, OfflineError):
+                self._post_link()
+                time.sleep(min(pause, 15.0))
+                pause *= 2
+                continue
+            pause = 1.0
+            if offers.version != self._offer_version:
+                self._offer_version = offers.version
+                self.post_message(OffersChanged(offers.contacts))
+            self._post_link()
+
+    @work(thread=True, exclusive=True, group="outbox")
+    def _outbox_loop(self) -> None:
+        while self._alive():
+            if self.desk.unsent():
+                result = self.desk.flush()
+                if result.auth_needed:
+                    self.post_message(NeedLogin("Срок входа истёк: войдите снова"))
+                if result.failed:
+                    self.call_from_thread(
+                        self.notify,
+                        "Сервер отклонил запись: " + "; ".join(result.errors)[:300],
+                        severity="error",
+                        timeout=10,
+                    )
+                self._post_link()
+                if result.offline or result.auth_needed:
+                    time.sleep(self.settings.outbox_retry_seconds)
+                    continue
+            time.sleep(0.3)
+
+    def _post_link(self) -> None:
+        self.post_message(LinkState(self.desk.online, self.desk.unsent(), self.desk.failed()))
+
+    @work(thread=True, exclusive=True, group="kb-sync")
+    def _kb_loop(self) -> None:
+        self._kb_open_now()
+        while self._alive():
+            try:
+                result = self.desk.sync_kb()
+                self.kb_count = self.desk.kb.index.count()
+                if result.upserted or result.deleted:
+                    self.call_from_thread(self._status)
+            except (EkcError, OfflineError):
+                pass
+            for _ in range(int(self.settings.kb_sync_seconds * 10)):
+                if not self._alive():
+                    return
+                time.sleep(0.1)
+
+    @work(thread=True, group="kb-sync")
+    def _kb_open(self) -> None:
+        self._kb_open_now()
+
+    def _kb_open_now(self) -> None:
+        self.kb_count = self.desk.kb.index.count()
+        self.call_from_thread(self._status)
+
+    def on_link_state(self, message: LinkState) -> None:
+        self._status()
+
+    # --- status and card panel ----------------------------------------------------------
+
+    def _status(self) -> None:
+        desk = self.desk
+        who = desk.me.full_name if desk.me else (desk.username or "вход не выполнен")
+        self.query_one(StatusBar).render_state(
+            who=who,
+            online=desk.online,
+            unsent=desk.unsent(),
+            failed=desk.failed(),
+            waiting=len(self.offers),
+            kb=self.kb_count,
+        )
+
+    def _tick(self) -> None:
+        if self.card is not None:
+            self._show_card()
+
+    def _show_card(self) -> None:
+        self.refresh_bindings()
+        panel = self.query_one(CardPanel)
+        card = self.card
+        if card is None:
+            waiting = len(self.offers)
+            hint = "F2 — принять" if waiting else "ожидание контактов"
+            panel.update(
+                f"[b]Свободен[/b] · в очереди {waiting} · {hint} · Ctrl+N — карточка вручную"
+            )
+            return
+        arrow = "⇠ входящий" if card.direction == "in" else "⇢ исходящий"
+        channel = CHANNELS.get(card.channel.value, card.channel.value)
+        if card.line:
+            channel += f" {card.line.value}"
+        number = format_phone(card.number) if card.number else (card.sender or "номер скрыт")
+        if self.citizen is not None:
+            who = f"[b]{escape(self.citizen.full_name)}[/b]"
+            if self.citizen.settlement:
+                who += f" ({escape(self.citizen.settlement)})"
+        elif card.new_citizen is not None:
+            who = f"[b]{escape(card.new_citizen.full_name)}[/b] (новый)"
+        else:
+            who = "[yellow]гражданин не определён (Ctrl+G)[/]"
+        timer = f"разговор {fmt_clock(card.handle_seconds)}"
+        if card.ended is not None:
+            timer += f" · постобработка {fmt_clock(card.acw_seconds)}"
+        lines = [f"{arrow} · {channel} · {escape(number)} · {who} · {timer}"]
+        counters = ""
+        if self.history is not None:
+            counters = (
+                f"открытых обращений {self.history.open_appeals}, просрочено "
+                f"{self.history.overdue_appeals}, перезвонов {self.history.open_callbacks}"
+            )
+        if card.callback is not None:
+            lines.append(
+                f"Перезвон: {escape(card.callback.reason)}"
+                + (
+                    f" · обращение {card.callback.appeal_number}"
+                    if card.callback.appeal_number
+                    else ""
+                )
+            )
+        handoff = card.contact.handoff if card.contact else None
+        if handoff and (handoff.transcript or handoff.detected_topic):
+            ref = self.ref
+            topic = ref.topic_path(handoff.detected_topic) if ref else handoff.detected_topic
+            lines.append(
+                f"[i]Голосовой помощник[/i]: {escape(handoff.detected_emotion or '')} · "
+                f"тема: {escape(topic or '—')} · «{escape((handoff.transcript or '')[:160])}»"
+            )
+        elif card.text:
+            lines.append(f"Сообщение: «{escape(card.text[:200])}»")
+        if counters:
+            lines.append(counters)
+        panel.update("\n".join(lines))
+
+    # --- offers and taking a contact ----------------------------------------------------
+
+    def on_offers_changed(self, message: OffersChanged) -> None:
+        new = {c.id for c in message.contacts} - {c.id for c in self.offers}
+        self.offers = message.contacts
+        table = self.query_one("#queue", DataTable)
+        table.clear()
+        now = datetime.now(UTC)
+        for c in self.offers:
+            channel = CHANNELS.get(c.channel.value, c.channel.value) + (
+                f" {c.line.value}" if c.line else ""
+            )
+            topic = ""
+            if c.handoff and c.handoff.detected_topic and self.ref:
+                topic = self.ref.topic_name(c.handoff.detected_topic)
+            table.add_row(
+                fmt_clock((now - c.queued_at).total_seconds()),
+                channel,
+                c.caller_number or c.sender or "—",
+                topic,
+                key=str(c.id),
+            )
+        if new and self.card is None:
+            self.bell()
+            self.notify(f"Новый контакт в очереди ({len(self.offers)}). F2 — принять", timeout=4)
+        self._show_card()
+        self._status()
+
+    def action_take(self) -> None:
+        if self.card is not None:
+            self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
+            return
+        if not self.offers:
+            self.notify("Очередь пуста", timeout=3)
+            return
+        contact = self.offers[0]
+        table = self.query_one("#queue", DataTable)
+        if self.query_one("#work", TabbedContent).active == "tab-queue" and table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            contact = next((c for c in self.offers if str(c.id) == key), contact)
+        self._take(contact)
+
+    @work(thread=True, exclusive=True, group="card")
+    def _take(self, contact: ContactPublic) -> None:
+        try:
+            claimed, history = self.desk.take(contact)
+        except ConflictError:
+            self.call_from_thread(
+                self.notify, "Контакт уже принят другим оператором", severity="warning"
+            )
+            return
+        except AuthenticationRequiredError:
+            self.post_message(NeedLogin("Срок входа истёк: войдите снова"))
+            return
+        except (EkcError, OfflineError) as exc:
+            self.call_from_thread(self.notify, f"Не удалось принять: {exc}", severity="error")
+            return
+        card = Card.offered(claimed)
+        self.post_message(CardReady(card, history.citizen if history else None, history))
+
+    def on_card_ready(self, message: CardReady) -> None:
+        self.card = message.card
+        if message.citizen is not None:
+            self.card.citizen_id = message.citizen.id
+            self.card.citizen_name = message.citizen.full_name
+        self.citizen, self.history = message.citizen, message.history
+        contact = self.card.contact
+        if contact and contact.handoff and contact.handoff.detected_topic:
+            self.card.topic_code = contact.handoff.detected_topic
+        self._show_history(message.cached)
+        self._show_card()
+        self._show_wrap()
+        self.last_card_ready = time.perf_counter()
+        self.query_one("#kb-query", Input).value = ""
+        self._suggest()
+        if self.card.citizen_id is None and self.card.new_citizen is None:
+            if self.card.number:
+                self._identify(format_phone(self.card.number))
+            elif self.card.direction == "in" and self.card.contact is not None:
+                self.notify("Гражданин не определён: Ctrl+G — найти или добавить", timeout=5)
+        self.action_kb()
+
+    # --- citizen ------------------------------------------------------------------------
+
+    def action_citizen(self) -> None:
+        if self.card is None:
+            self.notify("Нет открытой карточки (F2 — принять, Ctrl+N — вручную)")
+            return
+
+        def typed(text: object) -> None:
+            if isinstance(text, str) and text.strip():
+                self._identify(text.strip())
+
+        self.push_screen(PromptScreen("Найти гражданина", "Телефон или ФИО"), typed)
+
+    @work(thread=True, exclusive=True, group="citizen")
+    def _identify(self, text: str) -> None:
+        found, cached = self.desk.find_citizens(text)
+        self.call_from_thread(self._choose_citizen, text, found, cached)
+
+    def _choose_citizen(self, text: str, found: list[CitizenListItem], cached: bool) -> None:
+        if self.card is None:
+            return
+        phone = try_normalize_phone(text) if any(ch.isdigit() for ch in text) else None
+        if len(found) == 1 and phone:
+            self._open_citizen(found[0].id)
+            return
+        items = [
+            (
+                str(c.id),
+                f"{c.full_name} · {', '.join(c.phones_masked)} · {c.settlement or ''}"
+                + (f" · открытых обращений {c.open_appeals}" if c.open_appeals else ""),
+            )
+            for c in found
+        ]
+        items.append((NEW_CITIZEN, "＋ Новый гражданин"))
+        title = f"Найдено: {len(found)}" + (" (из памяти консоли, нет связи)" if cached else "")
+
+        def chosen(value: object) -> None:
+            if value == NEW_CITIZEN:
+                self._new_citizen(
+                    phone or self.card.number if self.card else phone, "" if phone else text
+                )
+            elif isinstance(value, str):
+                self._open_citizen(int(value))
+
+        self.push_screen(PickerScreen(title, items), chosen)
+
+    def _new_citizen(self, phone: str | None, name_hint: str) -> None:
+        def done(value: object) -> None:
+            if isinstance(value, NewCitizen) and self.card is not None:
+                self.card.new_citizen = value
+                self.card.citizen_id = None
+                self.citizen, self.history = None, None
+                self._show_history(False)
+                self._show_card()
+
+        self.push_screen(NewCitizenScreen(format_phone(phone) if phone else None, name_hint), done)
+
+    @work(thread=True, exclusive=True, group="citizen")
+    def _open_citizen(self, citizen_id: int) -> None:
+        try:
+            citizen, history, cached = self.desk.open_citizen(citizen_id)
+        except (EkcError, OfflineError) as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.call_from_thread(self._citizen_opened, citizen, history, cached)
+
+    def _citizen_opened(
+        self, citizen: CitizenPublic, history: CitizenHistory | None, cached: bool
+    ) -> None:
+        if self.card is None:
+            return
+        self.card.citizen_id = citizen.id
+        self.card.citizen_name = citizen.full_name
+        self.card.new_citizen = None
+        self.citizen, self.history = citizen, history
+        self._show_history(cached)
+        self._show_card()
+
+    def _show_history(self, cached: bool) -> None:
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        title = self.query_one("#history-title", Static)
+        if self.history is None:
+            title.update(
+                "История гражданина" + (" — новый" if self.card and self.card.new_citizen else "")
+            )
+            return
+        title.update(
+            f"История: {escape(self.history.citizen.full_name)}"
+            + (" [yellow](из памяти консоли)[/]" if cached else "")
+        )
+        ref = self.ref
+        for item in self.history.page.items:
+            if item.appeal is not None:
+                a = item.appeal
+                due = fmt_dt(a.answer_due)
+                if a.overdue:
+                    due = f"[b red]ПРОСРОЧЕНО {due}[/]"
+                table.add_row(
+                    fmt_dt(item.at),
+                    "обращение",
+                    escape(f"{a.number} {a.summary}"[:60]),
+                    STATUS_NAMES.get(a.status.value, a.status.value),
+                    escape(ref.agency_name(a.agency_code) if ref else a.agency_code or ""),
+                    due,
+                    key=f"a{a.id}",
+                )
+            elif item.contact is not None:
+                c = item.contact
+                channel = CHANNELS.get(c.channel.value, c.channel.value)
+                arrow = "⇠" if c.direction.value == "in" else "⇢"
+                what = OUTCOMES.get(c.outcome, "") if c.outcome else ""
+                topic = ref.topic_name(c.topic_code) if ref and c.topic_code else ""
+                table.add_row(
+                    fmt_dt(item.at),
+                    f"{arrow} {channel}",
+                    escape(f"{topic} {c.summary or what}".strip()[:60]),
+                    STATUS_NAMES.get(c.status.value, c.status.value),
+                    "",
+                    "",
+                    key=f"c{c.id}",
+                )
+
+    @on(DataTable.RowSelected, "#history")
+    def _history_row(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value or ""
+        if key.startswith("a"):
+            self._show_appeal(int(key[1:]))
+
+    @work(thread=True, exclusive=True, group="appeal")
+    def _show_appeal(self, appeal_id: int) -> None:
+        try:
+            appeal = self.desk.appeal(appeal_id)
+        except (EkcError, OfflineError) as exc:
+            self.call_from_thread(self.notify, f"Обращение не открыть: {exc}", severity="error")
+            return
+        if self.ref is not None:
+            ref = self.ref
+            self.call_from_thread(self.push_screen, AppealViewScreen(appeal, ref))
+
+    # --- knowledge base -----------------------------------------------------------------
+
+    def action_kb(self) -> None:
+        self._narrow("work")
+        self.query_one("#work", TabbedContent).active = "tab-kb"
+        self.query_one("#kb-query", Input).focus()
+
+    @on(Input.Changed, "#kb-query")
+    def _kb_changed(self, event: Input.Changed) -> None:
+        self.kb_seq += 1
+        if event.value.strip():
+            self._kb_search(self.kb_seq, event.value)
+        else:
+            self._suggest()
+
+    @on(Input.Submitted, "#kb-query")
+    def _kb_submit(self) -> None:
+        results = self.query_one("#kb-results", OptionList)
+        if self.kb_hits:
+            results.focus()
+            if results.highlighted is None:
+                results.highlighted = 0
+            self._open_article(self.kb_hits[results.highlighted or 0].id)
+
+    @work(thread=True, exclusive=True, group="kb")
+    def _kb_search(self, seq: int, text: str) -> None:
+        time.sleep(self.settings.search_debounce)
+        if seq != self.kb_seq or get_current_worker().is_cancelled:
+            return  # a newer keystroke: this one is stale
+        hits = self.desk.kb.index.search(text, limit=20, as_you_type=True)
+        self.post_message(KbResults(seq, text, hits))
+
+    def _suggest(self) -> None:
+        card = self.card
+        if card is None:
+            self._kb_show([], "Подсказки появятся, когда будет контакт")
+            return
+        handoff = card.contact.handoff if card.contact else None
+        text = " ".join(t for t in ((handoff.transcript if handoff else None), card.text) if t)
+        self.kb_seq += 1
+        self._kb_suggest(self.kb_seq, text, card.topic_code)
+
+    @work(thread=True, exclusive=True, group="kb")
+    def _kb_suggest(self, seq: int, text: str, topic: str | None) -> None:
+        index = self.desk.kb.index
+        hits: list[SearchHit] = []
+        if text:
+            hits = index.more_like_this(text, limit=8, filters=SearchFilters(topic=topic))
+            if not hits:
+                hits = index.more_like_this(text, limit=8)
+        if not hits and topic and self.ref:
+            name = self.ref.topic_name(topic)
+            hits = index.search(name, limit=8, filters=SearchFilters(topic=topic))
+        self.post_message(KbResults(seq, "", hits, suggested=True))
+
+    def on_kb_results(self, message: KbResults) -> None:
+        if message.seq != self.kb_seq:
+            return  # stale
+        if message.suggested:
+            info = (
+                f"Подсказки по обращению: {len(message.hits)}" if message.hits else "Подсказок нет"
+            )
+        else:
+            info = f"Найдено: {len(message.hits)}" if message.hits else "Ничего не найдено"
+        self._kb_show(message.hits, info)
+
+    def _kb_show(self, hits: list[SearchHit], info: str) -> None:
+        self.kb_hits = hits
+        self.query_one("#kb-info", Static).update(info + " · Enter — открыть статью")
+        results = self.query_one("#kb-results", OptionList)
+        results.clear_options()
+        ref = self.ref
+        options = []
+        for h in hits:
+            topic = ref.topic_name(h.topic) if ref and h.topic else ""
+            fragment = highlight(h.highlights[0][:160]) if h.highlights else ""
+            label = f"[b]{highlight(h.title)}[/b]  [dim]{escape(topic)}[/]"
+            if fragment:
+                label += f"\n  [dim]{fragment}[/]"
+            options.append(Option(label, id=h.id))
+        results.add_options(options)
+        if options:
+            results.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#kb-results")
+    def _kb_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self._open_article(event.option.id)
+
+    def _open_article(self, article_id: str) -> None:
+        article = self.desk.kb.index.get(article_id)
+        if article is None:
+            return
+        topic = self.ref.topic_path(article.topic) if self.ref else article.topic or ""
+
+        def copied(text: object) -> None:
+            if isinstance(text, str) and text:
+                area = self.query_one("#summary", TextArea)
+                area.text = (area.text + "\n" + text).strip() if area.text else text
+                self.notify("Ответ вставлен в итог (F5)", timeout=3)
+
+        self.push_screen(ArticleScreen(article, topic), copied)
+
+    # --- wrap-up ------------------------------------------------------------------------
+
+    def _show_wrap(self) -> None:
+        card = self.card
+        topic = self.query_one("#wrap-topic", Static)
+        outcomes = self.query_one("#outcomes", OptionList)
+        extra = self.query_one("#wrap-extra", Static)
+        if card is None:
+            topic.update("Нет открытой карточки")
+            outcomes.clear_options()
+            extra.update("")
+            return
+        ref = self.ref
+        name = ref.topic_path(card.topic_code) if ref and card.topic_code else ""
+        topic.update(
+            f"Тематика: [b]{escape(name) or '— не выбрана'}[/b] (Ctrl+T)"
+            + ("" if card.topic_code is None or card.outcome else "")
+        )
+        choices: Iterable[tuple[str, str]]
+        if card.callback is not None:
+            choices = ((r.value, label) for r, label in CALLBACK_RESULTS.items())
+            chosen = card.callback_result.value if card.callback_result else None
+        else:
+            choices = (
+                (o.value, label) for o, label in OUTCOMES.items() if o != ContactOutcome.no_answer
+            )
+            chosen = card.outcome.value if card.outcome else None
+        highlighted = outcomes.highlighted
+        outcomes.clear_options()
+        outcomes.add_options(
+            [
+                Option(f"{i}. {'●' if value == chosen else '○'} {label}", id=value)
+                for i, (value, label) in enumerate(choices, 1)
+            ]
+        )
+        if highlighted is not None:
+            outcomes.highlighted = highlighted
+        parts = []
+        if card.appeal is not None:
+            parts.append(f"Обращение: {escape(card.appeal.summary[:60])} (Ctrl+R — изменить)")
+        if card.callback_request is not None:
+            parts.append(f"Перезвон: {fmt_dt(card.callback_request.due_at)} (Ctrl+B — изменить)")
+        problems = card.problems()
+        parts.append(
+            "[yellow]Не заполнено: " + ", ".join(problems) + "[/]"
+            if problems
+            else "[green]Готово к сохранению: F9[/]"
+        )
+        extra.update("\n".join(parts))
+
+    def action_wrap(self) -> None:
+        self._narrow("work")
+        self.query_one("#work", TabbedContent).active = "tab-wrap"
+        self.query_one("#outcomes", OptionList).focus()
+
+    def on_key(self, event: Any) -> None:
+        """Digits pick the outcome while the outcome list has the focus."""
+        outcomes = self.query_one("#outcomes", OptionList)
+        if self.focused is outcomes and event.character and event.character.isdigit():
+            index = int(event.character) - 1
+            if 0 <= index < outcomes.option_count:
+                outcomes.highlighted = index
+                self._pick_outcome(outcomes.get_option_at_index(index).id)
+                event.stop()
+
+    @on(OptionList.OptionSelected, "#outcomes")
+    def _outcome_selected(self, event: OptionList.OptionSelected) -> None:
+        self._pick_outcome(event.option.id)
+
+    def _pick_outcome(self, value: str | None) -> None:
+        card = self.card
+        if card is None or value is None:
+            return
+        if card.callback is not None:
+            from ekc_core.enums import CallbackResult
+
+            card.callback_result = CallbackResult(value)
+            card.outcome = (
+                ContactOutcome.consultation
+                if card.callback_result == CallbackResult.reached
+                else ContactOutcome.no_answer
+            )
+        else:
+            card.outcome = ContactOutcome(value)
+            if card.outcome == ContactOutcome.appeal_registered and card.appeal is None:
+                self._show_wrap()
+                self.action_appeal()
+                return
+            if card.outcome == ContactOutcome.callback_needed and card.callback_request is None:
+                self._show_wrap()
+                self.action_callback()
+                return
+        self._show_wrap()
+        if not card.problems():
+            self.query_one("#summary", TextArea).focus()
+
+    def action_topic(self) -> None:
+        if self.card is None or self.ref is None:
+            self.notify("Нет открытой карточки")
+            return
+        card = self.card
+
+        def chosen(code: object) -> None:
+            if isinstance(code, str):
+                card.topic_code = code
+                self._show_wrap()
+                self._show_card()
+                if not self.query_one("#kb-query", Input).value:
+                    self._suggest()
+
+        self.push_screen(
+            PickerScreen("Тематика", topic_items(self.ref), first=card.topic_code), chosen
+        )
+
+    def action_appeal(self) -> None:
+        if self.card is None or self.ref is None:
+            self.notify("Нет открытой карточки")
+            return
+        card = self.card
+        if not card.topic_code:
+            self.notify("Сначала выберите тематику (Ctrl+T)", severity="warning")
+            return
+
+        def done(draft: object) -> None:
+            from ekc_tui.cards import AppealDraft
+
+            if isinstance(draft, AppealDraft):
+                card.appeal = draft
+                card.outcome = card.outcome or ContactOutcome.appeal_registered
+                if not card.has_citizen:
+                    self.notify("Для обращения нужен гражданин: Ctrl+G", severity="warning")
+            self._show_wrap()
+
+        summary = self.query_one("#summary", TextArea).text
+        self.push_screen(AppealFormScreen(self.ref, card.topic_code, summary), done)
+
+    def action_callback(self) -> None:
+        if self.card is None:
+            self.notify("Нет открытой карточки")
+            return
+        card = self.card
+
+        def done(draft: object) -> None:
+            from ekc_tui.cards import CallbackDraft
+
+            if isinstance(draft, CallbackDraft):
+                card.callback_request = draft
+                card.outcome = card.outcome or ContactOutcome.callback_needed
+            self._show_wrap()
+
+        self.push_screen(CallbackFormScreen(), done)
+
+    def action_end_call(self) -> None:
+        card = self.card
+        if card is None or card.ended is not None:
+            return
+        card.ended = time.monotonic()
+        if card.contact is not None or card.start_item is not None:
+            key = new_key()
+            self.desk.enqueue(key, f"Конец разговора: {card.title()}", card.end_steps())
+            card.end_sent = True
+        self._status()
+        self._show_card()
+        self.action_wrap()
+
+    def action_save(self) -> None:
+        card = self.card
+        if card is None:
+            self.notify("Нет открытой карточки")
+            return
+        card.summary = self.query_one("#summary", TextArea).text.strip()
+        problems = card.problems()
+        if problems:
+            self.notify("Не заполнено: " + ", ".join(problems), severity="warning")
+            self.action_wrap()
+            return
+        if card.ended is None:
+            card.ended = time.monotonic()
+        self.desk.enqueue(card.key, card.title(), card.save_steps())
+        acw = fmt_clock(card.acw_seconds)
+        self.card, self.citizen, self.history = None, None, None
+        self.query_one("#summary", TextArea).text = ""
+        self.query_one("#kb-query", Input).value = ""
+        self._show_history(False)
+        self._show_card()
+        self._show_wrap()
+        self._status()
+        self._suggest()
+        self.notify(f"Карточка сохранена (постобработка {acw}). Вы свободны", timeout=4)
+        if not self._background:
+            self._flush_now()
+        self.query_one("#kb-query", Input).focus()
+
+    @work(thread=True, group="outbox-once")
+    def _flush_now(self) -> None:
+        self.desk.flush()
+        self._post_link()
+
+    # --- a card opened by hand ----------------------------------------------------------
+
+    def action_manual(self) -> None:
+        if self.card is not None:
+            self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
+            return
+
+        def done(request: object) -> None:
+            if isinstance(request, ManualRequest):
+                self._open_manual(request)
+
+        self.push_screen(ManualCardScreen(), done)
+
+    def _open_manual(self, request: ManualRequest) -> None:
+        text = request.text.strip()
+        phone = try_normalize_phone(text) if any(ch.isdigit() for ch in text) else None
+        card = Card(
+            key=new_key(),
+            direction="in",
+            channel=request.channel,
+            line=request.line or (Line.l122 if request.channel == Channel.phone else None),
+            number=phone,
+        )
+        card.start_item = new_key()
+        self.desk.enqueue(
+            card.start_item,
+            f"Начало: {CHANNELS.get(card.channel.value, '')}",
+            card.manual_start_steps(datetime.now(UTC)),
+        )
+        self.post_message(CardReady(card, None, None))
+        if text and not phone:
+            self._identify(text)
+
+    # --- callbacks ----------------------------------------------------------------------
+
+    def action_callbacks(self) -> None:
+        self._narrow("work")
+        self.query_one("#work", TabbedContent).active = "tab-callbacks"
+        self.query_one("#callbacks", DataTable).focus()
+        self._load_callbacks()
+
+    @work(thread=True, exclusive=True, group="callbacks")
+    def _load_callbacks(self) -> None:
+        try:
+            items, cached = self.desk.callbacks()
+        except (EkcError, OfflineError):
+            return
+        self.call_from_thread(self._show_callbacks, items, cached)
+
+    def _show_callbacks(self, items: list[CallbackPublic], cached: bool) -> None:
+        self.callback_list = items
+        table = self.query_one("#callbacks", DataTable)
+        table.clear()
+        for cb in items:
+            due = fmt_dt(cb.due_at)
+            if cb.overdue:
+                due = f"[b red]{due} просрочен[/]"
+            table.add_row(
+                due,
+                escape(cb.citizen_name),
+                mask_phone(cb.phone),
+                cb.appeal_number or "",
+                escape(cb.reason[:50]),
+                key=str(cb.id),
+            )
+
+    @on(DataTable.RowSelected, "#callbacks")
+    def _callback_row(self, event: DataTable.RowSelected) -> None:
+        cb = next((c for c in self.callback_list if str(c.id) == event.row_key.value), None)
+        if cb is None:
+            return
+        if self.card is not None:
+            self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
+            return
+        self._open_callback(cb)
+
+    @work(thread=True, exclusive=True, group="card")
+    def _open_callback(self, cb: CallbackPublic) -> None:
+        try:
+            task = self.desk.call(lambda c: c.callback(cb.id))
+        except (EkcError, OfflineError):
+            task = cb  # offline: the list's copy (number masked in lists is full here)
+        card = Card(
+            key=new_key(),
+            direction="out",
+            channel=Channel.phone,
+            number=task.phone,
+            callback=task,
+            citizen_id=task.citizen_id,
+            citizen_name=task.citizen_name,
+        )
+        card.start_item = new_key()
+        self.desk.enqueue(
+            card.start_item, f"Звонок: {task.citizen_name}", card.outbound_start_steps()
+        )
+        citizen: CitizenPublic | None = None
+        history: CitizenHistory | None = None
+        cached = False
+        with contextlib.suppress(EkcError, OfflineError):
+            citizen, history, cached = self.desk.open_citizen(task.citizen_id)
+        self.post_message(CardReady(card, citizen, history, cached))
+        if task.appeal_id is not None:
+            self._show_appeal(task.appeal_id)
+
+    # --- queue, history, outbox, help ---------------------------------------------------
+
+    def action_queue(self) -> None:
+        self._narrow("work")
+        self.query_one("#work", TabbedContent).active = "tab-queue"
+        self.query_one("#queue", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#queue")
+    def _queue_row(self) -> None:
+        self.action_take()
+
+    def action_history(self) -> None:
+        self._narrow("history")
+        self.query_one("#history", DataTable).focus()
+
+    def _narrow(self, pane: str) -> None:
+        """On a narrow screen one of history / work is shown at a time."""
+        self.screen.set_class(pane == "history", "-show-history")
+
+    def action_outbox(self) -> None:
+        items = self.desk.store.outbox(states=("pending", "failed"))
+        rows = [
+            (
+                i.id,
+                datetime.fromtimestamp(i.created_at).strftime("%d.%m %H:%M:%S"),
+                i.title,
+                {"pending": "ждёт отправки", "failed": "отклонено"}.get(i.state, i.state),
+                (i.last_error or "")[:120],
+            )
+            for i in items
+        ]
+
+        def done(choice: object) -> None:
+            if isinstance(choice, tuple):
+                what, item_id = choice
+                if what == "retry":
+                    self.desk.store.retry(item_id)
+                else:
+                    self.desk.store.discard(item_id)
+                self._status()
+
+        self.push_screen(OutboxScreen(rows), done)
+
+    def _binding_rows(self) -> list[tuple[str, str, str]]:
+        rows = []
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            rows.append((self.get_key_display(binding), binding.description, binding.tooltip))
+        rows += [
+            ("Enter", "Открыть", "статью в результатах поиска, обращение в истории, перезвон"),
+            ("1–5", "Результат", "в списке результатов (F5) — выбрать цифрой"),
+            ("Ctrl+Y", "Ответ в итог", "в открытой статье — вставить ответ гражданину в итог"),
+            ("Esc", "Назад", "закрыть окно без изменений"),
+            ("Tab", "Дальше", "следующее поле"),
+            ("Ctrl+P", "Команды", "найти действие по названию"),
+        ]
+        return rows
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        if self.card is None:
+            context = "Сейчас: свободны. F2 — принять контакт из очереди, Ctrl+N — карточка вручную, F6 — перезвоны."
+        elif self.card.callback is not None:
+            context = "Сейчас: перезвон. F5 — итог перезвона (цифрой), F9 — сохранить."
+        else:
+            context = (
+                "Сейчас: карточка контакта. Ctrl+T — тематика, F5 — результат, F9 — сохранить."
+            )
+        self.push_screen(HelpScreen(self._binding_rows(), context))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            yield SystemCommand(
+                f"{binding.description} ({self.get_key_display(binding)})",
+                binding.tooltip,
+                getattr(self, f"action_{binding.action}"),
+            )
+
+    def action_quit_console(self) -> None:
+        unsent = self.desk.unsent()
+        if self.card is None and not unsent:
+            self.exit()
+            return
+        question = "Выйти из консоли?"
+        if self.card is not None:
+            question += " Открытая карточка не сохранена и будет потеряна."
+        if unsent:
+            question += f" Не отправлено: {unsent} — уйдёт при следующем запуске."
+
+        def answer(yes: object) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(question), answer)
+
+    @work(thread=True, exclusive=True, group="reference")
+    def _load_reference(self) -> None:
+        try:
+            ref = self.desk.reference()
+        except (EkcError, OfflineError) as exc:
+            self.call_from_thread(self.notify, f"Справочники недоступны: {exc}", severity="error")
+            return
+        self.call_from_thread(self._reference_loaded, ref)
+
+    def _reference_loaded(self, ref: Reference) -> None:
+        self.ref = ref
+        self._show_wrap()
+        self._show_card()
+
+    def on_unmount(self) -> None:
+        self._stopping = True
+        self.workers.cancel_all()
+
+    def _exit_cleanup(self) -> None:
+        self.desk.close()

@@ -1,0 +1,240 @@
+"""A call card as data, and the outbox items its actions turn into (no UI here)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ekc_core.enums import AppealKind, CallbackResult, Channel, ContactOutcome, Line
+from ekc_core.schemas import CallbackPublic, ContactPublic
+from ekc_tui.outbox import new_key, step
+
+CONTACT = "contact"
+
+
+@dataclass
+class NewCitizen:
+    last_name: str = ""
+    first_name: str = ""
+    middle_name: str = ""
+    phone: str | None = None
+    settlement: str | None = None
+    consent_personal_data: bool = False
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "last_name": self.last_name,
+            "first_name": self.first_name,
+            "middle_name": self.middle_name,
+            "consent_personal_data": self.consent_personal_data,
+            "phones": [self.phone] if self.phone else [],
+        }
+        if self.settlement:
+            body["settlement"] = self.settlement
+        return body
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+
+
+@dataclass
+class AppealDraft:
+    kind: AppealKind
+    summary: str
+    agency_code: str | None = None
+    description: str = ""
+    complex: bool = False
+
+
+@dataclass
+class CallbackDraft:
+    due_at: datetime
+    reason: str
+
+
+@dataclass
+class Card:
+    """The current contact as the operator works on it."""
+
+    key: str
+    direction: str  # "in" | "out"
+    channel: Channel
+    line: Line | None = None
+    number: str | None = None
+    sender: str | None = None
+    text: str | None = None
+    contact: ContactPublic | None = None
+    """The backend's contact (offered and taken); None for a card opened by hand."""
+    callback: CallbackPublic | None = None
+    citizen_id: int | None = None
+    citizen_name: str | None = None
+    new_citizen: NewCitizen | None = None
+    started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
+    start_item: str | None = None
+    """Outbox key of the item that creates the contact (manual and outgoing cards)."""
+    end_sent: bool = False
+
+    # wrap-up
+    topic_code: str | None = None
+    outcome: ContactOutcome | None = None
+    summary: str = ""
+    appeal: AppealDraft | None = None
+    callback_request: CallbackDraft | None = None
+    callback_result: CallbackResult | None = None
+
+    @classmethod
+    def offered(cls, contact: ContactPublic) -> Card:
+        return cls(
+            key=new_key(),
+            direction="in",
+            channel=contact.channel,
+            line=contact.line,
+            number=contact.caller_number,
+            sender=contact.sender,
+            text=contact.text,
+            contact=contact,
+            citizen_id=contact.citizen_id,
+        )
+
+    @property
+    def handle_seconds(self) -> float:
+        return (self.ended or time.monotonic()) - self.started
+
+    @property
+    def acw_seconds(self) -> float:
+        return time.monotonic() - self.ended if self.ended else 0.0
+
+    @property
+    def has_citizen(self) -> bool:
+        return self.citizen_id is not None or self.new_citizen is not None
+
+    def contact_ref(self) -> dict[str, str]:
+        """How later steps name the contact id: known, or the start item's answer."""
+        return {} if self.contact else {"path:contact_id": f"{self.start_item}/{CONTACT}.id"}
+
+    def _path(self, suffix: str) -> str:
+        cid = str(self.contact.id) if self.contact else "{contact_id}"
+        return f"/contacts/{cid}/{suffix}"
+
+    # --- items --------------------------------------------------------------------------
+
+    def manual_start_steps(self, started_at: datetime) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {
+            "channel": self.channel.value,
+            "started_at": started_at.isoformat(),
+        }
+        if self.line:
+            body["line"] = self.line.value
+        if self.number:
+            body["caller_number"] = self.number
+        if self.sender:
+            body["sender"] = self.sender
+        if self.citizen_id:
+            body["citizen_id"] = self.citizen_id
+        return [step(CONTACT, "/contacts/manual", body)]
+
+    def outbound_start_steps(self) -> list[dict[str, Any]]:
+        assert self.callback is not None
+        body = {
+            "citizen_id": self.callback.citizen_id,
+            "phone": self.callback.phone,
+            "callback_id": self.callback.id,
+        }
+        return [step(CONTACT, "/contacts/outbound", body)]
+
+    def end_steps(self) -> list[dict[str, Any]]:
+        return [step("end", self._path("end"), None, refs=self.contact_ref())]
+
+    def problems(self) -> list[str]:
+        """What must be filled before saving (Russian, for the status line)."""
+        out = []
+        if not self.topic_code:
+            out.append("тематика")
+        if not self.outcome:
+            out.append("результат")
+        if self.appeal is not None and not self.has_citizen:
+            out.append("гражданин (для обращения)")
+        if self.callback_request is not None and not self.has_citizen:
+            out.append("гражданин (для перезвона)")
+        if self.callback is not None and self.callback_result is None:
+            out.append("итог перезвона")
+        return out
+
+    def save_steps(self) -> list[dict[str, Any]]:
+        """Everything the save key sends, in order, as one outbox item."""
+        steps: list[dict[str, Any]] = []
+        citizen_ref: dict[str, str] = {}
+        if self.new_citizen is not None and self.citizen_id is None:
+            steps.append(step("citizen", "/citizens", self.new_citizen.body()))
+            citizen_ref = {"citizen_id": "citizen.id"}
+        contact_ref = self.contact_ref()
+        contact_id_ref = (
+            {"contact_id": f"{self.start_item}/{CONTACT}.id"} if self.contact is None else {}
+        )
+        known: dict[str, Any] = {"citizen_id": self.citizen_id} if self.citizen_id else {}
+        if self.callback is not None and self.callback_result is not None:
+            steps.append(
+                step(
+                    "attempt",
+                    f"/callbacks/{self.callback.id}/attempts",
+                    {"result": self.callback_result.value, "note": self.summary[:4000]},
+                )
+            )
+        appeal_ref: dict[str, str] = {}
+        if self.appeal is not None:
+            body: dict[str, Any] = {
+                **known,
+                "kind": self.appeal.kind.value,
+                "topic_code": self.topic_code,
+                "summary": self.appeal.summary[:500] or (self.summary[:500] or "Обращение"),
+                "description": self.appeal.description or self.summary,
+                "complex": self.appeal.complex,
+            }
+            if self.appeal.agency_code:
+                body["agency_code"] = self.appeal.agency_code
+            if self.contact is not None:
+                body["contact_id"] = self.contact.id
+            steps.append(step("appeal", "/appeals", body, refs={**citizen_ref, **contact_id_ref}))
+            appeal_ref = {"appeal_id": "appeal.id"}
+        if self.callback_request is not None:
+            body = {
+                **known,
+                "reason": self.callback_request.reason[:500] or "Перезвонить гражданину",
+                "due_at": self.callback_request.due_at.astimezone(UTC).isoformat(),
+            }
+            if self.contact is not None:
+                body["contact_id"] = self.contact.id
+            steps.append(
+                step(
+                    "callback",
+                    "/callbacks",
+                    body,
+                    refs={**citizen_ref, **contact_id_ref, **appeal_ref},
+                )
+            )
+        if not self.end_sent:
+            steps.append(step("end", self._path("end"), None, refs=contact_ref))
+        wrap: dict[str, Any] = {
+            **known,
+            "topic_code": self.topic_code,
+            "outcome": self.outcome.value if self.outcome else None,
+            "summary": self.summary[:4000],
+        }
+        steps.append(
+            step(
+                "wrapup",
+                self._path("wrapup"),
+                wrap,
+                refs={**contact_ref, **citizen_ref, **appeal_ref},
+            )
+        )
+        return steps
+
+    def title(self) -> str:
+        who = self.citizen_name or (self.new_citizen.full_name if self.new_citizen else "")
+        what = {"in": "Входящий", "out": "Исходящий"}[self.direction]
+        return f"{what} {self.channel.value} {who}".strip()

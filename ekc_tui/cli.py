@@ -1,0 +1,89 @@
+"""`ekc`: start the operator console (argparse: starts faster than a Typer app)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ekc_core import __version__
+
+DESCRIPTION = (
+    "Консоль оператора ЕКЦ 122: карточка контакта, история гражданина, база знаний, "
+    "итог разговора, обращения и перезвоны. Работает и без связи с сервером: "
+    "записи копятся в локальной очереди и уходят, когда связь появится."
+)
+
+EPILOG = (
+    "Переменные окружения: EKC_SERVER_URL (адрес сервера), EKC_PASSWORD (пароль для --user), "
+    "EKC_CONSOLE_DIR (локальная память консоли), EKC_CONFIG_DIR (файл входа). "
+    "Клавиши: F1 в консоли."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ekc", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--server", "-s", help="адрес сервера, например http://127.0.0.1:8122")
+    parser.add_argument(
+        "--user", "-u", help="войти под этим логином (пароль из EKC_PASSWORD или спросит консоль)"
+    )
+    parser.add_argument("--console-dir", type=Path, help="папка локальной памяти консоли")
+    parser.add_argument(
+        "--send-outbox",
+        action="store_true",
+        help="только отправить неотправленные записи и выйти (код 0 — всё отправлено)",
+    )
+    parser.add_argument("--version", action="version", version=f"ekc {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    from ekc_tui.settings import ConsoleSettings
+
+    overrides: dict[str, object] = {}
+    if args.server:
+        overrides["server_url"] = args.server
+    if args.console_dir:
+        overrides["console_dir"] = args.console_dir
+    settings = ConsoleSettings(**overrides)  # type: ignore[arg-type]
+    if args.send_outbox:
+        sys.exit(send_outbox(settings))
+    login = None
+    password = os.environ.get("EKC_PASSWORD")
+    if args.user and password:
+        login = (args.user, password)
+    from ekc_tui.app import EkcConsole
+
+    app = EkcConsole(settings, login=login)
+    try:
+        app.run()
+    finally:
+        app.desk.close()
+
+
+def send_outbox(settings: object) -> int:
+    """Send pending items with the saved login; print what is left (0: nothing left)."""
+    from ekc_tui.desk import Desk
+    from ekc_tui.settings import ConsoleSettings
+
+    assert isinstance(settings, ConsoleSettings)
+    desk = Desk(settings)
+    try:
+        creds = desk.saved_login()
+        if creds is None:
+            print("Нет сохранённого входа: запустите ekc и войдите", file=sys.stderr)
+            return 3
+        desk.resume(creds)
+        result = desk.flush()
+        left = desk.unsent()
+        print(f"Отправлено: {result.sent}, отклонено: {result.failed}, осталось: {left}")
+        for error in result.errors:
+            print(f"  отклонено: {error}", file=sys.stderr)
+        if result.auth_needed:
+            print("Срок входа истёк: запустите ekc и войдите", file=sys.stderr)
+            return 3
+        return 0 if left == 0 and not result.failed else (5 if result.offline else 1)
+    finally:
+        desk.close()

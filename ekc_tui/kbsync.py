@@ -1,0 +1,85 @@
+"""The console's local knowledge-base index, kept current from the backend's change feed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ekc_core.client import EkcClient
+from ekc_core.schemas import KbArticlePublic
+from kb_index import Article, IndexBusyError, KbIndex, Synonyms
+
+log = logging.getLogger("ekc_tui.kb")
+
+PAGE = 1000
+
+
+def to_article(a: KbArticlePublic) -> Article:
+    return Article.from_dict(a.model_dump())
+
+
+@dataclass
+class SyncResult:
+    upserted: int = 0
+    deleted: int = 0
+    rebuilt: bool = False
+    position: int = 0
+
+
+class LocalKb:
+    """Open (or create empty) the index in `directory`; `sync` pulls the feed's deltas."""
+
+    def __init__(self, directory: Path, synonyms_path: Path | None = None) -> None:
+        synonyms = (
+            Synonyms.load(synonyms_path) if synonyms_path and synonyms_path.exists() else None
+        )
+        self.directory = directory
+        self._sync_lock = threading.Lock()
+        if not (directory / "CURRENT").exists():
+            self.index = KbIndex.build(directory, [], synonyms=synonyms)
+        else:
+            self.index = KbIndex(directory, synonyms=synonyms, source=list)
+
+    def close(self) -> None:
+        self.index.close()
+
+    def sync(self, client: EkcClient) -> SyncResult:
+        """Apply the changes after our position; a first sync (or a reset) rebuilds."""
+        with self._sync_lock:
+            result = SyncResult(position=self.index.position)
+            since = self.index.position
+            first = since == 0
+            collected: dict[str, Article] = {}
+            while True:
+                page = client.kb_changes(since=since, limit=PAGE)
+                if page.reset:
+                    log.info("KB feed reset (server behind us): syncing from the start")
+                    since, first, collected = 0, True, {}
+                    continue
+                if first:
+                    for a in page.upserts:
+                        collected[a.id] = to_article(a)
+                    for article_id in page.deletions:
+                        collected.pop(article_id, None)
+                else:
+                    try:
+                        stats = self.index.apply(
+                            [to_article(a) for a in page.upserts],
+                            page.deletions,
+                            position=page.next_since,
+                        )
+                    except IndexBusyError:
+                        log.info("KB index busy; next sync will catch up")
+                        break
+                    result.upserted += stats.upserted
+                    result.deleted += stats.deleted
+                since = page.next_since
+                if not page.more:
+                    break
+            if first and since > 0:
+                self.index.rebuild(collected.values(), position=since)
+                result.upserted, result.rebuilt = len(collected), True
+            result.position = self.index.position
+            return result

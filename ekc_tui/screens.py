@@ -1,0 +1,640 @@
+"""Modal screens of the console: sign-in, pickers, forms, article and appeal views, help."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    Input,
+    Label,
+    Markdown,
+    OptionList,
+    Select,
+    Static,
+)
+from textual.widgets.option_list import Option
+
+from ekc_core.enums import AppealKind, Channel, Line
+from ekc_core.schemas import AppealDetail
+from ekc_tui.cards import AppealDraft, CallbackDraft, NewCitizen
+from ekc_tui.desk import Reference
+from ekc_tui.text import (
+    APPEAL_KINDS,
+    CHANNEL_CHOICES,
+    EVENT_TYPES,
+    STATUS_NAMES,
+    fmt_dt,
+)
+from kb_index import Article
+
+
+class Dialog(ModalScreen[object]):
+    """A modal with Esc to cancel."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Отмена", id="dialog.cancel", tooltip="Закрыть без изменений")
+    ]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# --- sign-in ----------------------------------------------------------------------------
+
+
+@dataclass
+class LoginRequest:
+    server: str
+    username: str
+    password: str
+
+
+class LoginScreen(Dialog):
+    """Server URL, login and password; the app signs in and closes it on success."""
+
+    def __init__(self, server: str, username: str = "", message: str = "") -> None:
+        super().__init__(id="login")
+        self._server, self._username, self._message = server, username, message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("[b]ЕКЦ 122 — вход оператора[/b]", classes="title")
+            yield Label("Адрес сервера")
+            yield Input(self._server, id="server")
+            yield Label("Логин")
+            yield Input(self._username, id="username")
+            yield Label("Пароль")
+            yield Input(password=True, id="password")
+            yield Static(self._message, id="login-error", classes="error")
+            yield Static("Enter — войти, Esc — выйти из программы", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#password" if self._username else "#username", Input).focus()
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        server = self.query_one("#server", Input).value.strip()
+        username = self.query_one("#username", Input).value.strip()
+        password = self.query_one("#password", Input).value
+        if not (server and username and password):
+            missing = [
+                n
+                for n, v in (("сервер", server), ("логин", username), ("пароль", password))
+                if not v
+            ]
+            self.show_error("Заполните: " + ", ".join(missing))
+            nxt = {"server": "#username", "username": "#password"}.get(event.input.id or "")
+            if nxt:
+                self.query_one(nxt, Input).focus()
+            return
+        self.show_error("Вход…")
+        self.dismiss(LoginRequest(server, username, password))
+
+    def show_error(self, text: str) -> None:
+        self.query_one("#login-error", Static).update(text)
+
+
+# --- a filterable list ------------------------------------------------------------------
+
+
+class PickerScreen(Dialog):
+    """Type to filter, arrows to move, Enter to choose; returns the chosen value."""
+
+    def __init__(
+        self,
+        title: str,
+        items: Sequence[tuple[str, str]],
+        *,
+        first: str | None = None,
+        placeholder: str = "Введите часть названия…",
+    ) -> None:
+        super().__init__(classes="picker")
+        self._title = title
+        self._items = list(items)
+        self._first = first
+        self._placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static(f"[b]{escape(self._title)}[/b]", classes="title")
+            yield Input(placeholder=self._placeholder, id="filter")
+            yield OptionList(id="choices")
+            yield Static("Enter — выбрать, ↑↓ — листать, Esc — отмена", classes="hint")
+
+    def on_mount(self) -> None:
+        self._fill("")
+        self.query_one("#filter", Input).focus()
+
+    def _fill(self, text: str) -> None:
+        words = text.lower().split()
+        options = self.query_one("#choices", OptionList)
+        options.clear_options()
+        items = [(v, label) for v, label in self._items if all(w in label.lower() for w in words)]
+        if self._first and not words:
+            items.sort(key=lambda item: item[0] != self._first)
+        options.add_options([Option(escape(label), id=value) for value, label in items[:300]])
+        if items:
+            options.highlighted = 0
+
+    @on(Input.Changed, "#filter")
+    def _changed(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", "")
+        options = self.query_one("#choices", OptionList)
+        if key in ("down", "up") and self.focused is self.query_one("#filter", Input):
+            options.action_cursor_down() if key == "down" else options.action_cursor_up()
+            getattr(event, "stop", lambda: None)()
+
+    @on(Input.Submitted, "#filter")
+    def _submit(self) -> None:
+        options = self.query_one("#choices", OptionList)
+        if options.highlighted is not None:
+            option = options.get_option_at_index(options.highlighted)
+            self.dismiss(option.id)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+def topic_items(ref: Reference) -> list[tuple[str, str]]:
+    return [(t.code, ref.topic_path(t.code)) for t in ref.topics if t.active]
+
+
+def agency_items(ref: Reference) -> list[tuple[str, str]]:
+    return [(a.code, a.name) for a in ref.agencies if a.active]
+
+
+# --- new citizen, appeal, callback ------------------------------------------------------
+
+
+class NewCitizenScreen(Dialog):
+    """The short form for a caller nobody knows yet."""
+
+    BINDINGS = [Binding("ctrl+s", "ok", "Готово", id="citizen.ok", tooltip="Принять данные")]
+
+    def __init__(self, phone: str | None, name_hint: str = "") -> None:
+        super().__init__()
+        self._phone = phone
+        self._hint = name_hint
+
+    def compose(self) -> ComposeResult:
+        parts = self._hint.split()
+        with Vertical(classes="dialog"):
+            yield Static("[b]Новый гражданин[/b]", classes="title")
+            with Horizontal(classes="row"):
+                yield Input(parts[0] if parts else "", placeholder="Фамилия", id="last")
+                yield Input(parts[1] if len(parts) > 1 else "", placeholder="Имя", id="first")
+            with Horizontal(classes="row"):
+                yield Input(parts[2] if len(parts) > 2 else "", placeholder="Отчество", id="middle")
+                yield Input(placeholder="Населённый пункт", id="settlement")
+            yield Input(self._phone or "", placeholder="Телефон", id="phone")
+            yield Checkbox("Согласие на обработку персональных данных", id="consent")
+            yield Static("", classes="error", id="citizen-error")
+            yield Static("Ctrl+S или Enter — готово, Esc — отмена", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#last", Input).focus()
+
+    @on(Input.Submitted)
+    def action_ok(self) -> None:
+        value = {i.id: i.value.strip() for i in self.query(Input)}
+        if not (value["last"] or value["first"]):
+            self.query_one("#citizen-error", Static).update("Укажите фамилию или имя")
+            return
+        self.dismiss(
+            NewCitizen(
+                last_name=value["last"],
+                first_name=value["first"],
+                middle_name=value["middle"],
+                phone=value["phone"] or None,
+                settlement=value["settlement"] or None,
+                consent_personal_data=self.query_one("#consent", Checkbox).value,
+            )
+        )
+
+
+class AppealFormScreen(Dialog):
+    """Register an appeal: kind, agency, summary; shows the deadlines it will get."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "ok", "Готово", id="appeal.ok", tooltip="Принять обращение"),
+        Binding("ctrl+g", "agency", "Ведомство", id="appeal.agency", tooltip="Выбрать ведомство"),
+    ]
+
+    def __init__(self, ref: Reference, topic_code: str | None, summary: str) -> None:
+        super().__init__()
+        self.ref = ref
+        self.topic_code = topic_code
+        topic = ref.topic_by_code.get(topic_code or "")
+        self.agency_code = topic.default_agency_code if topic else None
+        self._summary = summary
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static("[b]Регистрация обращения[/b]", classes="title")
+            yield Static(f"Тематика: {escape(self.ref.topic_path(self.topic_code)) or '—'}")
+            yield Select(
+                [(label, kind.value) for kind, label in APPEAL_KINDS.items()],
+                value=AppealKind.appeal_59fz.value,
+                allow_blank=False,
+                id="kind",
+            )
+            yield Static("", id="agency")
+            yield Input(self._summary[:500], placeholder="Кратко суть обращения", id="summary")
+            yield Checkbox("Сложное (контроль до решения ведомством)", id="complex")
+            yield Static("", id="deadlines")
+            yield Static("", classes="error", id="appeal-error")
+            yield Static("Ctrl+G — ведомство, Ctrl+S — готово, Esc — отмена", classes="hint")
+
+    def on_mount(self) -> None:
+        self._show()
+        self.query_one("#kind", Select).focus()
+
+    @on(Select.Changed)
+    def _show(self) -> None:
+        kind = AppealKind(str(self.query_one("#kind", Select).value))
+        self.query_one("#agency", Static).update(
+            f"Ведомство: {escape(self.ref.agency_name(self.agency_code)) or '— (Ctrl+G)'}"
+        )
+        terms = self.ref.deadlines(kind, self.topic_code)
+        if terms is None:
+            text = "Сроки: не установлены"
+        else:
+            parts = [
+                f"{label} до {fmt_dt(value)}"
+                for label, value in (
+                    ("регистрация", terms.register_due),
+                    ("направление", terms.forward_due),
+                    ("ответ", terms.answer_due),
+                )
+                if value
+            ]
+            text = "Сроки (59-ФЗ): " + ("; ".join(parts) or "нет")
+        self.query_one("#deadlines", Static).update(text)
+
+    def action_agency(self) -> None:
+        def chosen(code: object) -> None:
+            if isinstance(code, str):
+                self.agency_code = code
+                self._show()
+
+        self.app.push_screen(
+            PickerScreen("Ведомство", agency_items(self.ref), first=self.agency_code), chosen
+        )
+
+    @on(Input.Submitted)
+    def action_ok(self) -> None:
+        summary = self.query_one("#summary", Input).value.strip()
+        if not summary:
+            self.query_one("#appeal-error", Static).update("Укажите суть обращения")
+            return
+        self.dismiss(
+            AppealDraft(
+                kind=AppealKind(str(self.query_one("#kind", Select).value)),
+                summary=summary,
+                agency_code=self.agency_code,
+                complex=self.query_one("#complex", Checkbox).value,
+            )
+        )
+
+
+_WHEN = re.compile(r"^\s*(?:(\d{1,2})\.(\d{1,2})\s+)?(\d{1,2})[:.](\d{2})\s*$")
+
+
+def parse_due(text: str, now: datetime) -> datetime | None:
+    """ "+2" (hours), "+30м", "15:30" (today, or tomorrow if past), "29.11 10:00"."""
+    text = text.strip().lower()
+    plus = re.fullmatch(r"\+\s*(\d+)\s*(ч|м|д)?", text)
+    if plus:
+        n, unit = int(plus.group(1)), plus.group(2) or "ч"
+        return (
+            now + {"ч": timedelta(hours=n), "м": timedelta(minutes=n), "д": timedelta(days=n)}[unit]
+        )
+    m = _WHEN.match(text)
+    if not m:
+        return None
+    day, month, hour, minute = m.groups()
+    try:
+        due = now.replace(
+            day=int(day) if day else now.day,
+            month=int(month) if month else now.month,
+            hour=int(hour),
+            minute=int(minute),
+            second=0,
+            microsecond=0,
+        )
+    except ValueError:
+        return None
+    if due < now and not day:
+        due += timedelta(days=1)
+    return due
+
+
+class CallbackFormScreen(Dialog):
+    """When to call back and why."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__()
+        self._reason = reason
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("[b]Запланировать перезвон[/b]", classes="title")
+            yield Label("Когда: «+2» (через 2 часа), «+30м», «15:30», «29.11 10:00»")
+            yield Input("+2", id="due")
+            yield Label("Причина")
+            yield Input(self._reason, placeholder="Что сообщить гражданину", id="reason")
+            yield Static("", classes="error", id="cb-error")
+            yield Static("Enter — готово, Esc — отмена", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#due", Input).focus()
+
+    @on(Input.Submitted)
+    def _ok(self, event: Input.Submitted) -> None:
+        if event.input.id == "due":
+            self.query_one("#reason", Input).focus()
+            return
+        now = datetime.now().astimezone()
+        due = parse_due(self.query_one("#due", Input).value, now)
+        if due is None or due < now:
+            self.query_one("#cb-error", Static).update("Не понял время перезвона")
+            self.query_one("#due", Input).focus()
+            return
+        reason = self.query_one("#reason", Input).value.strip() or "Перезвонить гражданину"
+        self.dismiss(CallbackDraft(due_at=due, reason=reason))
+
+
+class PromptScreen(Dialog):
+    """One line of text (e.g. a phone or a name to look for)."""
+
+    def __init__(self, title: str, placeholder: str) -> None:
+        super().__init__()
+        self._title, self._placeholder = title, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"[b]{escape(self._title)}[/b]", classes="title")
+            yield Input(placeholder=self._placeholder, id="prompt")
+            yield Static("Enter — найти, Esc — отмена", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt", Input).focus()
+
+    @on(Input.Submitted)
+    def _ok(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
+# --- a card opened by hand --------------------------------------------------------------
+
+
+@dataclass
+class ManualRequest:
+    channel: Channel
+    line: Line | None
+    text: str
+
+
+class ManualCardScreen(Dialog):
+    """A call that came without the telephony link: channel and the phone or name."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("[b]Карточка вручную[/b]", classes="title")
+            yield Select(
+                [(label, value) for value, label in CHANNEL_CHOICES],
+                value=CHANNEL_CHOICES[0][0],
+                allow_blank=False,
+                id="channel",
+            )
+            yield Input(placeholder="Телефон или ФИО гражданина", id="who")
+            yield Static("Enter — найти, Esc — отмена", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#who", Input).focus()
+
+    @on(Input.Submitted)
+    def _ok(self) -> None:
+        choice = str(self.query_one("#channel", Select).value)
+        channel, _, line = choice.partition(":")
+        self.dismiss(
+            ManualRequest(
+                Channel(channel), Line(line) if line else None, self.query_one("#who", Input).value
+            )
+        )
+
+
+# --- viewers ----------------------------------------------------------------------------
+
+
+def answer_of(article: Article) -> str:
+    """The part of an article to say to the citizen (or the operator's summary)."""
+    body = article.body
+    for head in ("Что сказать гражданину", "Кратко для оператора"):
+        m = re.search(
+            r"\*\*" + head + r"[.:]?\*\*[.:]?\s*(.+?)(?=\n\*\*[^*\n]+\*\*|\Z)", body, re.S
+        )
+        if m:
+            text = re.sub(r"\s*\n\s*[-\d.]*\s*", " ", m.group(1).strip())
+            return re.sub(r"\s{2,}", " ", text).strip()
+    return re.sub(r"\s+", " ", body)[:1000]
+
+
+class ArticleScreen(Dialog):
+    BINDINGS = [
+        Binding(
+            "ctrl+y",
+            "copy",
+            "Ответ в итог",
+            id="article.copy",
+            tooltip="Вставить ответ гражданину в итог разговора",
+        ),
+    ]
+
+    def __init__(self, article: Article, topic: str) -> None:
+        super().__init__()
+        self.article = article
+        self._topic = topic
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog full"):
+            yield Static(f"[b]{escape(self.article.title)}[/b]", classes="title")
+            yield Static(escape(self._topic), classes="dim")
+            with VerticalScroll(id="article-body"):
+                yield Markdown(self.article.body)
+            yield Static(
+                "Ctrl+Y — ответ в итог, ↑↓ PgUp PgDn — листать, Esc — закрыть", classes="hint"
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#article-body").focus()
+
+    def action_copy(self) -> None:
+        self.dismiss(answer_of(self.article))
+
+
+class AppealViewScreen(Dialog):
+    def __init__(self, appeal: AppealDetail, ref: Reference) -> None:
+        super().__init__()
+        self.appeal, self.ref = appeal, ref
+
+    def compose(self) -> ComposeResult:
+        a = self.appeal
+        status = STATUS_NAMES.get(a.status.value, a.status.value)
+        due = f"ответ до {fmt_dt(a.answer_due)}" if a.answer_due else ""
+        overdue = " [b red]ПРОСРОЧЕНО[/]" if a.overdue else ""
+        with Vertical(classes="dialog full"):
+            yield Static(
+                f"[b]Обращение {a.number}[/b] · {status} · {due}{overdue}", classes="title"
+            )
+            yield Static(
+                f"{escape(self.ref.topic_path(a.topic_code))} · "
+                f"{escape(self.ref.agency_name(a.agency_code)) or 'ведомство не назначено'}"
+            )
+            yield Static(escape(a.summary))
+            table: DataTable[str] = DataTable(id="events", cursor_type="row", zebra_stripes=True)
+            yield table
+            yield Static("↑↓ — листать, Esc — закрыть", classes="hint")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#events", DataTable)
+        table.add_columns("Когда", "Событие", "Кто", "Текст")
+        for e in sorted(self.appeal.events, key=lambda e: e.at, reverse=True):
+            table.add_row(
+                fmt_dt(e.at),
+                EVENT_TYPES.get(e.type.value, e.type.value),
+                e.actor_name or "",
+                (e.text or self.ref.agency_name(e.agency_code))[:200],
+            )
+        table.focus()
+
+
+class ConfirmScreen(Dialog):
+    """Yes/no for anything that cannot be undone."""
+
+    BINDINGS = [
+        Binding("y,д", "yes", "Да", id="confirm.yes", tooltip="Подтвердить"),
+        Binding("n,н", "cancel", "Нет", id="confirm.no", tooltip="Отказаться"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self._q = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self._q, classes="title")
+            with Horizontal(classes="buttons"):
+                yield Button("Да (Д/Y)", id="yes", variant="error")
+                yield Button("Нет (Н/N, Esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class HelpScreen(Dialog):
+    """Every key of the console, with what it does where."""
+
+    def __init__(self, rows: list[tuple[str, str, str]], context: str) -> None:
+        super().__init__(id="help")
+        self._rows, self._context = rows, context
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog full"):
+            yield Static("[b]Справка: клавиши консоли[/b]", classes="title")
+            yield Static(self._context, classes="dim")
+            table: DataTable[str] = DataTable(id="keys", cursor_type="row")
+            yield table
+            yield Static("Ctrl+P — поиск команды по названию. Esc — закрыть", classes="hint")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#keys", DataTable)
+        table.add_columns("Клавиша", "Действие", "Пояснение")
+        for row in self._rows:
+            table.add_row(*row)
+        table.focus()
+
+
+class OutboxScreen(Dialog):
+    """What has not reached the backend yet, and what it refused."""
+
+    BINDINGS = [
+        Binding(
+            "r", "retry", "Повторить", id="outbox.retry", tooltip="Отправить отклонённое снова"
+        ),
+        Binding(
+            "delete",
+            "discard",
+            "Отказаться",
+            id="outbox.discard",
+            tooltip="Не отправлять (с подтверждением)",
+        ),
+    ]
+
+    def __init__(self, rows: list[tuple[int, str, str, str, str]]) -> None:
+        super().__init__()
+        self._rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog full"):
+            yield Static("[b]Неотправленное[/b]", classes="title")
+            table: DataTable[str] = DataTable(id="items", cursor_type="row")
+            yield table
+            yield Static(
+                "R — повторить отклонённое, Del — отказаться, Esc — закрыть", classes="hint"
+            )
+
+    def on_mount(self) -> None:
+        table = self.query_one("#items", DataTable)
+        table.add_columns("Создано", "Что", "Состояние", "Ошибка")
+        for item_id, created, title, state, error in self._rows:
+            table.add_row(created, title, state, error, key=str(item_id))
+        table.focus()
+
+    def _current(self) -> int | None:
+        table = self.query_one("#items", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key else None
+
+    def action_retry(self) -> None:
+        item = self._current()
+        if item is not None:
+            self.dismiss(("retry", item))
+
+    def action_discard(self) -> None:
+        item = self._current()
+        if item is None:
+            return
+
+        def answer(yes: object) -> None:
+            if yes:
+                self.dismiss(("discard", item))
+
+        self.app.push_screen(
+            ConfirmScreen("Не отправлять эту запись? Её данные останутся только здесь."), answer
+        )

@@ -1,0 +1,292 @@
+"""The console's local store: one SQLite file in the data folder.
+
+It keeps what the operator reads often (reference data, recently seen citizens and their
+histories) so the console works through an outage, and the outbox: every write the operator
+makes is stored here first (durably, `synchronous=FULL`) and sent by `ekc_tui.outbox`.
+
+Personal data at rest is bounded: citizens not opened for `CITIZEN_TTL_DAYS` are purged.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ekc_core.phones import mask_phone
+from ekc_core.schemas import CitizenHistory, CitizenListItem, CitizenPublic
+
+CITIZEN_TTL_DAYS = 14
+CITIZEN_LIMIT = 500
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS citizens (
+    id INTEGER PRIMARY KEY,
+    data TEXT NOT NULL,
+    history TEXT,
+    search_text TEXT NOT NULL,
+    seen_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS citizen_phones (
+    e164 TEXT NOT NULL,
+    citizen_id INTEGER NOT NULL REFERENCES citizens(id) ON DELETE CASCADE,
+    PRIMARY KEY (e164, citizen_id)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    steps TEXT NOT NULL,
+    results TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    sent_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state, id);
+"""
+
+
+@dataclass
+class OutboxItem:
+    """One unit of the operator's work to send, as ordered steps (see `ekc_tui.outbox`)."""
+
+    id: int
+    key: str
+    title: str
+    steps: list[dict[str, Any]]
+    results: dict[str, Any] = field(default_factory=dict)
+    state: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: float = 0.0
+    sent_at: float | None = None
+
+
+class LocalStore:
+    """Thread-safe access to the console's SQLite file (one connection, one lock)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+        path.chmod(0o600)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- key/value (reference data, sync positions) -------------------------------------
+
+    def put(self, key: str, value: Any) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO kv(key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                (key, json.dumps(value, ensure_ascii=False), time.time()),
+            )
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    # --- citizens seen recently ---------------------------------------------------------
+
+    def remember_citizen(self, citizen: CitizenPublic, history: CitizenHistory | None) -> None:
+        search = " ".join([citizen.full_name.lower(), *citizen.phones])
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO citizens(id, data, history, search_text, seen_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data, "
+                "history = COALESCE(excluded.history, citizens.history), "
+                "search_text = excluded.search_text, seen_at = excluded.seen_at",
+                (
+                    citizen.id,
+                    citizen.model_dump_json(),
+                    history.model_dump_json() if history else None,
+                    search,
+                    time.time(),
+                ),
+            )
+            db.execute("DELETE FROM citizen_phones WHERE citizen_id = ?", (citizen.id,))
+            db.executemany(
+                "INSERT OR IGNORE INTO citizen_phones(e164, citizen_id) VALUES (?, ?)",
+                [(p, citizen.id) for p in citizen.phones],
+            )
+
+    def citizen(self, citizen_id: int) -> tuple[CitizenPublic, CitizenHistory | None] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data, history FROM citizens WHERE id = ?", (citizen_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        history = CitizenHistory.model_validate_json(row[1]) if row[1] else None
+        return CitizenPublic.model_validate_json(row[0]), history
+
+    def find_citizens(
+        self, *, phone: str | None = None, name: str | None = None, limit: int = 20
+    ) -> list[CitizenListItem]:
+        """Cached citizens by E.164 number or by words of the name (offline lookup)."""
+        with self._lock:
+            if phone:
+                rows = self._db.execute(
+                    "SELECT c.data, c.history FROM citizens c JOIN citizen_phones p "
+                    "ON p.citizen_id = c.id WHERE p.e164 = ? ORDER BY c.seen_at DESC LIMIT ?",
+                    (phone, limit),
+                ).fetchall()
+            else:
+                words = [w for w in (name or "").lower().split() if w]
+                where = " AND ".join("search_text LIKE ?" for _ in words) or "1"
+                rows = self._db.execute(
+                    f"SELECT data, history FROM citizens WHERE {where} "
+                    "ORDER BY seen_at DESC LIMIT ?",
+                    (*[f"%{w}%" for w in words], limit),
+                ).fetchall()
+        items = []
+        for data, history in rows:
+            c = CitizenPublic.model_validate_json(data)
+            h = CitizenHistory.model_validate_json(history) if history else None
+            items.append(
+                CitizenListItem(
+                    id=c.id,
+                    full_name=c.full_name,
+                    phones_masked=[mask_phone(p) for p in c.phones],
+                    settlement=c.settlement,
+                    merged_into_id=c.merged_into_id,
+                    open_appeals=h.open_appeals if h else 0,
+                )
+            )
+        return items
+
+    def purge_citizens(self, *, ttl_days: float = CITIZEN_TTL_DAYS) -> int:
+        """Forget citizens not opened for `ttl_days` and keep at most CITIZEN_LIMIT."""
+        cutoff = time.time() - ttl_days * 86400
+        with self._tx() as db:
+            n = db.execute("DELETE FROM citizens WHERE seen_at < ?", (cutoff,)).rowcount
+            n += db.execute(
+                "DELETE FROM citizens WHERE id NOT IN "
+                "(SELECT id FROM citizens ORDER BY seen_at DESC LIMIT ?)",
+                (CITIZEN_LIMIT,),
+            ).rowcount
+        return int(n)
+
+    # --- outbox -------------------------------------------------------------------------
+
+    def enqueue(self, *, key: str, title: str, steps: list[dict[str, Any]]) -> OutboxItem:
+        """Store a unit of work durably before anything is sent (returns it)."""
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO outbox(key, title, steps, created_at) VALUES (?, ?, ?, ?)",
+                (key, title, json.dumps(steps, ensure_ascii=False), now),
+            )
+            item_id = int(cur.lastrowid or 0)
+        return OutboxItem(id=item_id, key=key, title=title, steps=steps, created_at=now)
+
+    def record_step(self, item_id: int, step: str, result: Any) -> None:
+        """Keep one step's answer at once: a restart resumes after it."""
+        with self._tx() as db:
+            row = db.execute("SELECT results FROM outbox WHERE id = ?", (item_id,)).fetchone()
+            results = json.loads(row[0])
+            results[step] = result
+            db.execute(
+                "UPDATE outbox SET results = ? WHERE id = ?",
+                (json.dumps(results, ensure_ascii=False), item_id),
+            )
+
+    def finish(self, item_id: int, *, state: str, error: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE outbox SET state = ?, last_error = ?, attempts = attempts + 1, "
+                "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
+                (state, error, state, time.time(), item_id),
+            )
+
+    def note_attempt(self, item_id: int, error: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error, item_id),
+            )
+
+    def outbox(self, *, states: tuple[str, ...] = ("pending",)) -> list[OutboxItem]:
+        marks = ",".join("?" for _ in states)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, key, title, steps, results, state, attempts, last_error, "
+                f"created_at, sent_at FROM outbox WHERE state IN ({marks}) ORDER BY id",
+                states,
+            ).fetchall()
+        return [
+            OutboxItem(
+                id=r[0],
+                key=r[1],
+                title=r[2],
+                steps=json.loads(r[3]),
+                results=json.loads(r[4]),
+                state=r[5],
+                attempts=r[6],
+                last_error=r[7],
+                created_at=r[8],
+                sent_at=r[9],
+            )
+            for r in rows
+        ]
+
+    def item(self, key: str) -> OutboxItem | None:
+        with self._lock:
+            row = self._db.execute("SELECT state FROM outbox WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return next(iter(i for i in self.outbox(states=(row[0],)) if i.key == key), None)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall()
+        return dict(rows)
+
+    def retry(self, item_id: int) -> None:
+        """Put a failed item back in the queue (after the cause was fixed)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE outbox SET state = 'pending' WHERE id = ? AND state = 'failed'", (item_id,)
+            )
+
+    def discard(self, item_id: int) -> None:
+        """Give up a failed item (the operator confirmed); it stays listed as discarded."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE outbox SET state = 'discarded' WHERE id = ? AND state = 'failed'",
+                (item_id,),
+            )
