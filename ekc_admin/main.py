@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ekc_admin import auth, kb, reference, tokens
+from ekc_admin import auth, kb, reference, simulate, tokens
 
 app = typer.Typer(
     help=(
@@ -24,6 +24,7 @@ app.add_typer(reference.agencies_app, name="agencies")
 app.add_typer(reference.offices_app, name="offices")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(kb.app, name="kb")
+app.add_typer(simulate.app, name="simulate")
 
 
 def main() -> None:

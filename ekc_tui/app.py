@@ -246,6 +246,8 @@ class EkcConsole(App[None]):
         self._offer_version: str | None = None
         self.last_card_ready: float | None = None
         """time.perf_counter() when the last card with history was on screen (bench)."""
+        self.last_kb_results: tuple[float, str] | None = None
+        """time.perf_counter() and the query of the last search results shown (bench)."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.CARD_ACTIONS:
@@ -771,6 +773,7 @@ class EkcConsole(App[None]):
         else:
             info = f"Найдено: {len(message.hits)}" if message.hits else "Ничего не найдено"
         self._kb_show(message.hits, info)
+        self.last_kb_results = (time.perf_counter(), message.query)
 
     def _kb_show(self, hits: list[SearchHit], info: str) -> None:
         self.kb_hits = hits

@@ -33,5 +33,5 @@ class ConsoleSettings(ClientSettings):
     outbox_retry_seconds: float = 5.0
     """Pause before sending the outbox again after the backend did not answer."""
 
-    search_debounce: float = 0.12
+    search_debounce: float = 0.04
     """Seconds of no typing before the knowledge base is searched."""
