@@ -99,6 +99,9 @@ class Desk:
     def __init__(self, settings: ConsoleSettings) -> None:
         self.settings = settings
         self.store = LocalStore(settings.console_dir / "console.db")
+        # personal data at rest stays bounded (152-FZ): forget what was not needed for long
+        self.store.purge_citizens()
+        self.store.purge_outbox()
         self._kb: LocalKb | None = None
         self._kb_lock = threading.Lock()
         self.client: EkcClient | None = None

@@ -79,6 +79,8 @@ class LocalKb:
                 if not page.more:
                     break
             if first and since > 0:
+                # worker processes pay off only for big sets (spawning them costs seconds)
+                self.index.build_procs = 1 if len(collected) < 5000 else 2
                 self.index.rebuild(collected.values(), position=since)
                 result.upserted, result.rebuilt = len(collected), True
             result.position = self.index.position

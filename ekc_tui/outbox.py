@@ -14,6 +14,7 @@ same item or `<item key>/step.field` of an earlier one.
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -72,6 +73,9 @@ def _lookup(store: LocalStore, item: OutboxItem, ref: str) -> Any:
         raise MissingReferenceError(f"нет ответа на шаг «{step_name}»")
     value = results[step_name]
     for part in attr.split(".") if attr else []:
+        if not isinstance(value, dict) or part not in value:
+            # a KeyError here would escape flush() and stop the queue at this item for good
+            raise MissingReferenceError(f"в ответе на шаг «{step_name}» нет поля «{attr}»")
         value = value[part]
     return value
 
@@ -79,7 +83,8 @@ def _lookup(store: LocalStore, item: OutboxItem, ref: str) -> Any:
 def resolve(store: LocalStore, item: OutboxItem, st: dict[str, Any]) -> tuple[str, Any]:
     """The step's URL path and body with references filled in."""
     path: str = st["path"]
-    body = dict(st["body"]) if st.get("body") is not None else None
+    # a deep copy: filling a nested target must not change the stored step itself
+    body = copy.deepcopy(st["body"]) if st.get("body") is not None else None
     for target, ref in (st.get("refs") or {}).items():
         value = _lookup(store, item, ref)
         if target.startswith("path:"):

@@ -560,12 +560,12 @@ class HelpScreen(Dialog):
 
     def __init__(self, rows: list[tuple[str, str, str]], context: str) -> None:
         super().__init__(id="help")
-        self._rows, self._context = rows, context
+        self._rows, self._situation = rows, context
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog full"):
             yield Static("[b]Справка: клавиши консоли[/b]", classes="title")
-            yield Static(self._context, classes="dim")
+            yield Static(self._situation, classes="dim")
             table: DataTable[str] = DataTable(id="keys", cursor_type="row")
             yield table
             yield Static("Ctrl+P — поиск команды по названию. Esc — закрыть", classes="hint")

@@ -4,7 +4,8 @@ It keeps what the operator reads often (reference data, recently seen citizens a
 histories) so the console works through an outage, and the outbox: every write the operator
 makes is stored here first (durably, `synchronous=FULL`) and sent by `ekc_tui.outbox`.
 
-Personal data at rest is bounded: citizens not opened for `CITIZEN_TTL_DAYS` are purged.
+Personal data at rest is bounded: citizens not opened for `CITIZEN_TTL_DAYS` are purged, and
+so are outbox items sent (or discarded) that long ago; `ekc_tui.desk.Desk` purges on start.
 """
 
 from __future__ import annotations
@@ -73,6 +74,24 @@ class OutboxItem:
     last_error: str | None = None
     created_at: float = 0.0
     sent_at: float | None = None
+
+
+_ITEM_COLUMNS = "id, key, title, steps, results, state, attempts, last_error, created_at, sent_at"
+
+
+def _item(row: tuple[Any, ...]) -> OutboxItem:
+    return OutboxItem(
+        id=row[0],
+        key=row[1],
+        title=row[2],
+        steps=json.loads(row[3]),
+        results=json.loads(row[4]),
+        state=row[5],
+        attempts=row[6],
+        last_error=row[7],
+        created_at=row[8],
+        sent_at=row[9],
+    )
 
 
 class LocalStore:
@@ -203,6 +222,20 @@ class LocalStore:
 
     # --- outbox -------------------------------------------------------------------------
 
+    def purge_outbox(self, *, ttl_days: float = CITIZEN_TTL_DAYS) -> int:
+        """Forget sent and discarded items older than `ttl_days`: their steps hold personal
+        data too. An item that a pending or failed one still refers to is kept."""
+        cutoff = time.time() - ttl_days * 86400
+        with self._tx() as db:
+            n = db.execute(
+                "DELETE FROM outbox WHERE state IN ('sent', 'discarded') "
+                "AND COALESCE(sent_at, created_at) < ? AND NOT EXISTS ("
+                "SELECT 1 FROM outbox o WHERE o.state IN ('pending', 'failed') "
+                "AND instr(o.steps, '\"' || outbox.key || '/') > 0)",
+                (cutoff,),
+            ).rowcount
+        return int(n)
+
     def enqueue(self, *, key: str, title: str, steps: list[dict[str, Any]]) -> OutboxItem:
         """Store a unit of work durably before anything is sent (returns it)."""
         now = time.time()
@@ -244,32 +277,18 @@ class LocalStore:
         marks = ",".join("?" for _ in states)
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, key, title, steps, results, state, attempts, last_error, "
-                f"created_at, sent_at FROM outbox WHERE state IN ({marks}) ORDER BY id",
+                f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE state IN ({marks}) ORDER BY id",
                 states,
             ).fetchall()
-        return [
-            OutboxItem(
-                id=r[0],
-                key=r[1],
-                title=r[2],
-                steps=json.loads(r[3]),
-                results=json.loads(r[4]),
-                state=r[5],
-                attempts=r[6],
-                last_error=r[7],
-                created_at=r[8],
-                sent_at=r[9],
-            )
-            for r in rows
-        ]
+        return [_item(r) for r in rows]
 
     def item(self, key: str) -> OutboxItem | None:
+        """One item by its key, in any state (a reference to an earlier item reads it)."""
         with self._lock:
-            row = self._db.execute("SELECT state FROM outbox WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        return next(iter(i for i in self.outbox(states=(row[0],)) if i.key == key), None)
+            row = self._db.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE key = ?", (key,)
+            ).fetchone()
+        return _item(row) if row else None
 
     def counts(self) -> dict[str, int]:
         with self._lock:

@@ -1,0 +1,444 @@
+"""Pilot tests of the operator console against a real backend (uvicorn on loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import stat
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from ekc_core.client import EkcClient
+from ekc_core.credentials import Credentials, save_credentials
+from ekc_core.enums import Role
+from ekc_core.localserver import running_server
+from ekc_core.schemas import CallbackCreate, CitizenCreate, ContactInbound, Handoff
+from ekc_server.db import create_db_engine
+from ekc_server.models import ApiToken, Contact, Office, Staff
+from ekc_server.security import SESSION_PREFIX, hash_password, new_token, token_digest
+from ekc_server.services.kb import seed_shipped
+from ekc_tui.app import CardPanel, EkcConsole, StatusBar
+from ekc_tui.screens import (
+    AppealFormScreen,
+    ArticleScreen,
+    ConfirmScreen,
+    HelpScreen,
+    LoginScreen,
+    NewCitizenScreen,
+    PickerScreen,
+)
+from ekc_tui.settings import ConsoleSettings
+from tests.conftest import DATA_DIR
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "oper-122-test"
+
+
+@dataclass
+class Backend:
+    url: str
+    db_url: str
+    operator: str
+    operator_id: int
+    admin_token: str
+
+    def admin(self) -> EkcClient:
+        return EkcClient(self.url, token=self.admin_token)
+
+
+def _staff(session: Session, username: str, role: Role, password: str | None) -> tuple[int, str]:
+    office = session.exec(select(Office).where(Office.code == "ekc_irkutsk")).first()
+    staff = Staff(
+        username=username,
+        full_name=f"Оператор {username}",
+        role=role.value,
+        office_id=office.id if office else None,
+        skills=["svo", "housing", "medicine"],
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(staff)
+    session.flush()
+    assert staff.id is not None
+    token = new_token(SESSION_PREFIX)
+    session.add(
+        ApiToken(staff_id=staff.id, kind="session", name="test", token_hash=token_digest(token))
+    )
+    return staff.id, token
+
+
+@pytest.fixture(scope="module")
+def backend(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """One backend for the module: reference data, the shipped KB, an operator, an admin."""
+    data = tmp_path_factory.mktemp("tui-server")
+    shutil.copy(sqlite_template, data / "ekc.db")
+    db_url = f"sqlite:///{data / 'ekc.db'}"
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        seed_shipped(session=session, data_dir=DATA_DIR)
+        operator_id, _ = _staff(session, "op_tui", Role.operator, PASSWORD)
+        _, admin_token = _staff(session, "admin_tui", Role.admin, None)
+        session.commit()
+    engine.dispose()
+    with running_server(db_url, data) as url:
+        yield Backend(url, db_url, "op_tui", operator_id, admin_token)
+
+
+@pytest.fixture(autouse=True)
+def empty_queue(backend: Backend) -> Iterator[None]:
+    """Each test starts with nobody waiting (a test's leftovers are abandoned)."""
+    yield
+    with backend.admin() as admin:
+        for contact in admin.queue(limit=100):
+            admin.abandon_contact(contact.id)
+
+
+def settings_for(tmp_path: Path, url: str) -> ConsoleSettings:
+    return ConsoleSettings(
+        server_url=url,
+        console_dir=tmp_path / "console",
+        config_dir=tmp_path / "config",
+        retries=0,
+        connect_timeout=2.0,
+        offer_wait=2.0,
+        kb_sync_seconds=600,
+        outbox_retry_seconds=0.5,
+    )
+
+
+async def wait_for(
+    pilot: object, condition: Callable[[], object], timeout: float = 30.0, what: str = ""
+) -> None:
+    """Let the app run until `condition()` holds (workers run in threads)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
+def citizen_with_history(backend: Backend, phone: str, last_name: str) -> int:
+    with backend.admin() as admin:
+        citizen = admin.create_citizen(
+            CitizenCreate(last_name=last_name, first_name="Пётр", phones=[phone])
+        )
+    return citizen.id
+
+
+def post_call(backend: Backend, phone: str, **handoff: str) -> int:
+    with backend.admin() as admin:
+        contact = admin.post_contact(
+            ContactInbound(
+                channel="phone",
+                line="122",
+                caller_number=phone,
+                handoff=Handoff(**handoff) if handoff else None,
+            )
+        )
+    return contact.id
+
+
+def card_text(app: EkcConsole) -> str:
+    return str(app.query_one(CardPanel).render())
+
+
+def status_text(app: EkcConsole) -> str:
+    return str(app.query_one(StatusBar).render())
+
+
+Run = Callable[[EkcConsole, Callable[..., Awaitable[None]]], Awaitable[None]]
+
+
+async def signed_in(app: EkcConsole, pilot: object) -> None:
+    await wait_for(pilot, lambda: app.desk.me is not None and app.ref is not None, what="sign-in")
+    await wait_for(pilot, lambda: app.kb_count > 0, what="KB synced")
+
+
+# --- 1. start and sign-in ---------------------------------------------------------------
+
+
+async def test_first_start_asks_for_the_login_and_keeps_the_token_0600(backend, tmp_path):
+    settings = settings_for(tmp_path, backend.url)
+    app = EkcConsole(settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), what="login screen")
+        await pilot.click("#username")
+        await pilot.press(*"op_tui", "enter")
+        await pilot.press(*PASSWORD, "enter")
+        await signed_in(app, pilot)
+        assert "Оператор op_tui" in status_text(app)
+        assert "на связи" in status_text(app)
+    creds = settings.config_dir / "credentials.json"
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+    assert backend.url in creds.read_text()
+
+
+async def test_an_expired_token_asks_to_sign_in_again(backend, tmp_path):
+    settings = settings_for(tmp_path, backend.url)
+    save_credentials(
+        settings.config_dir,
+        Credentials(server_url=backend.url, username="op_tui", token="ekc_s_expired"),
+    )
+    app = EkcConsole(settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, LoginScreen) and app.screen.query("#login-error"),
+            what="login screen",
+        )
+        assert "истёк" in str(app.screen.query_one("#login-error").render())
+        await pilot.press(*PASSWORD, "enter")  # the login is filled in; focus is on password
+        await signed_in(app, pilot)
+        assert app.desk.me is not None and app.desk.me.username == "op_tui"
+
+
+# --- 2, 3, 4, 5: screen pop, card, history, KB, wrap-up ---------------------------------
+
+
+async def test_screen_pop_card_with_history_handoff_and_a_standard_consultation(backend, tmp_path):
+    phone = "+79025550101"
+    citizen_id = citizen_with_history(backend, phone, "Карточкин")
+    settings = settings_for(tmp_path, backend.url)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await signed_in(app, pilot)
+        contact_id = post_call(
+            backend,
+            "8 (902) 555-01-01",
+            transcript="Хочу узнать, какие выплаты положены при заключении контракта",
+            detected_topic="svo.contract",
+            detected_emotion="тревога",
+        )
+        await wait_for(pilot, lambda: any(c.id == contact_id for c in app.offers), what="offer")
+        # the queue shows the number masked
+        assert "***" in app.offers[0].caller_number
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: app.card is not None and app.citizen is not None)
+        text = card_text(app)
+        assert "Карточкин Пётр" in text
+        assert "Телефон 122" in text and "+7 902 555-01-01" in text
+        assert "тревога" in text and "выплаты" in text
+        assert app.card is not None and app.card.citizen_id == citizen_id
+        assert app.card.topic_code == "svo.contract"  # the assistant's topic, preselected
+        # the history is beside the card (this contact is in it)
+        await wait_for(pilot, lambda: app.query_one("#history").row_count >= 1)
+        # KB suggestions before typing anything
+        await wait_for(pilot, lambda: len(app.kb_hits) > 0, what="suggestions")
+        assert "Подсказки" in str(app.query_one("#kb-info").render())
+        keys = ["ctrl+t", "enter", "f3", "enter"]
+        await pilot.press(*keys[:2])
+        await pilot.press(*keys[2:])
+        await wait_for(pilot, lambda: isinstance(app.screen, ArticleScreen), what="article")
+        await pilot.press("ctrl+y")  # the answer goes into the summary
+        await wait_for(pilot, lambda: app.query_one("#summary").text != "")
+        await pilot.press("f5", "1", "f9")
+        keys += ["ctrl+y", "f5", "1", "f9"]
+        assert len(keys) <= 12
+        await wait_for(pilot, lambda: app.card is None, what="saved")
+        await wait_for(pilot, lambda: app.desk.unsent() == 0, what="sent")
+    with backend.admin() as admin:
+        contact = admin.contact(contact_id)
+    assert contact.status.value == "done"
+    assert contact.outcome is not None and contact.outcome.value == "consultation"
+    assert contact.topic_code == "svo.contract"
+    assert contact.citizen_id == citizen_id
+    assert contact.summary and "контракт" in contact.summary.lower()
+
+
+async def test_kb_search_as_you_type_highlights_matched_words(backend, tmp_path):
+    settings = settings_for(tmp_path, backend.url)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await signed_in(app, pilot)
+        await pilot.press("f3", *"субсидия жкх")
+        await wait_for(
+            pilot,
+            lambda: app.last_kb_results is not None and app.last_kb_results[1] == "субсидия жкх",
+            what="results for the whole query",
+        )
+        assert app.kb_hits, "no articles found for a common question"
+        options = app.query_one("#kb-results")
+        first = str(options.get_option_at_index(0).prompt)
+        assert "[b reverse]" in first  # matched words highlighted
+        assert any("субсид" in h.title.lower() for h in app.kb_hits[:3])
+
+
+async def test_unknown_caller_gets_the_new_citizen_form_and_an_appeal_with_deadlines(
+    backend, tmp_path
+):
+    settings = settings_for(tmp_path, backend.url)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await signed_in(app, pilot)
+        contact_id = post_call(backend, "+79025550177")
+        await wait_for(pilot, lambda: any(c.id == contact_id for c in app.offers))
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="citizen picker")
+        await pilot.press("enter")  # the only choice: a new citizen
+        await wait_for(pilot, lambda: isinstance(app.screen, NewCitizenScreen))
+        await pilot.press(*"Новикова", "tab", *"Анна", "enter")
+        await wait_for(pilot, lambda: app.card is not None and app.card.new_citizen is not None)
+        assert "Новикова Анна" in card_text(app)
+        await pilot.press("ctrl+t", *"субсидии на оплату", "enter")
+        await pilot.press("f5", "2")  # appeal registered -> the appeal form
+        await wait_for(pilot, lambda: isinstance(app.screen, AppealFormScreen))
+        deadlines = str(app.screen.query_one("#deadlines").render())
+        assert "ответ до" in deadlines and "59-ФЗ" in deadlines
+        await pilot.press("tab", *"Не назначили субсидию", "ctrl+g")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="agencies")
+        await pilot.press(*"социальн", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AppealFormScreen))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.card is not None and app.card.appeal is not None)
+        await pilot.press("ctrl+b")
+        await pilot.press("enter", *"Сообщить решение", "enter")  # "+2" hours, then the reason
+        await wait_for(pilot, lambda: app.card is not None and app.card.callback_request)
+        await pilot.press("f8", "f9")
+        await wait_for(pilot, lambda: app.card is None and app.desk.unsent() == 0, what="sent")
+    with backend.admin() as admin:
+        contact = admin.contact(contact_id)
+        assert contact.status.value == "done" and contact.citizen_id is not None
+        assert contact.appeal_id is not None
+        appeal = admin.appeal(contact.appeal_id)
+        assert appeal.citizen_id == contact.citizen_id
+        assert appeal.answer_due is not None and appeal.agency_code
+        citizen = admin.citizen(contact.citizen_id)
+        assert citizen.last_name == "Новикова" and citizen.phones == ["+79025550177"]
+        callbacks = admin.callbacks(scope="all")
+        assert any(c.citizen_id == citizen.id and c.appeal_id == appeal.id for c in callbacks)
+
+
+async def test_several_citizens_with_the_number_are_offered_to_choose(backend, tmp_path):
+    phone = "+79025550222"
+    citizen_with_history(backend, phone, "Двойнев")
+    second = citizen_with_history(backend, phone, "Двойнева")
+    settings = settings_for(tmp_path, backend.url)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await signed_in(app, pilot)
+        contact_id = post_call(backend, phone)
+        await wait_for(pilot, lambda: any(c.id == contact_id for c in app.offers))
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press(*"Двойнева", "enter")
+        await wait_for(pilot, lambda: app.citizen is not None)
+        assert app.card is not None and app.card.citizen_id == second
+        # phones in the list were masked
+        assert app.history is not None
+
+
+# --- 6. callbacks -----------------------------------------------------------------------
+
+
+async def test_a_due_callback_opens_an_outgoing_card_and_records_the_result(backend, tmp_path):
+    citizen_id = citizen_with_history(backend, "+79025550333", "Перезвонов")
+    with backend.admin() as admin:
+        task = admin.create_callback(
+            CallbackCreate(
+                citizen_id=citizen_id,
+                reason="Сообщить ответ министерства",
+                due_at=datetime.now(UTC) - timedelta(hours=1),
+                assignee_id=backend.operator_id,
+            )
+        )
+    settings = settings_for(tmp_path, backend.url)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await signed_in(app, pilot)
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: any(c.id == task.id for c in app.callback_list))
+        table = app.query_one("#callbacks")
+        row = table.get_row(str(task.id))
+        assert "просрочен" in str(row[0]) and "***" in str(row[2])
+        table.move_cursor(row=table.get_row_index(str(task.id)))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.card is not None and app.card.callback is not None)
+        assert "исходящий" in card_text(app) and "Сообщить ответ" in card_text(app)
+        await pilot.press("ctrl+t", *"контракт", "enter", "f5", "1", "f9")
+        await wait_for(pilot, lambda: app.card is None and app.desk.unsent() == 0, what="sent")
+    with backend.admin() as admin:
+        done = admin.callback(task.id)
+    assert done.status.value == "done" and done.result is not None
+    assert done.result.value == "reached"
+
+
+# --- 7. offline -------------------------------------------------------------------------
+
+
+async def test_offline_console_searches_the_kb_opens_cached_citizens_and_keeps_cards(
+    backend, tmp_path
+):
+    phone = "+79025550444"
+    citizen_id = citizen_with_history(backend, phone, "Кэшев")
+    online = settings_for(tmp_path, backend.url)
+    # 1) online: sign in, sync the KB, open the citizen once (it is cached)
+    app = EkcConsole(online, login=("op_tui", PASSWORD), background=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.ref is not None)
+        app.desk.sync_kb()
+        app.desk.open_citizen(citizen_id)
+    # 2) the link is down: the saved login points at a port nobody listens on
+    dead = "http://127.0.0.1:9"
+    creds = app.desk.saved_login()
+    assert creds is not None
+    save_credentials(online.config_dir, creds.model_copy(update={"server_url": dead}))
+    offline = settings_for(tmp_path, dead)
+    app = EkcConsole(offline, background=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.ref is not None and app.kb_count > 0)
+        assert "нет связи" in status_text(app)
+        await pilot.press("f3", *"контракт")
+        await wait_for(pilot, lambda: bool(app.kb_hits) and app.last_kb_results is not None)
+        await pilot.press("ctrl+n")
+        await pilot.press(*"8 902 555-04-44", "enter")
+        await wait_for(pilot, lambda: app.citizen is not None, what="cached citizen")
+        assert "из памяти консоли" in str(app.query_one("#history-title").render())
+        await pilot.press("ctrl+t", *"контракт", "enter", "f5", "1", "f9")
+        await wait_for(pilot, lambda: app.card is None)
+        await wait_for(pilot, lambda: "не отправлено: 2" in status_text(app))
+    # 3) the link is back: the outbox replays both items once
+    save_credentials(online.config_dir, creds)
+    app = EkcConsole(online, background=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.desk.unsent() == 0, what="replayed")
+        assert app.desk.failed() == 0
+    engine = create_db_engine(backend.db_url)
+    with Session(engine) as session:
+        mine = session.exec(select(Contact).where(Contact.citizen_id == citizen_id)).all()
+    engine.dispose()
+    assert len(mine) == 1 and mine[0].status == "done" and mine[0].topic_id is not None
+
+
+# --- 8. keyboard ------------------------------------------------------------------------
+
+
+async def test_help_lists_every_binding_palette_finds_actions_quit_needs_confirmation(
+    backend, tmp_path
+):
+    settings = settings_for(tmp_path, backend.url)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await signed_in(app, pilot)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        keys = app.screen.query_one("#keys")
+        described = {str(keys.get_row_at(i)[1]) for i in range(keys.row_count)}
+        for binding in app.BINDINGS:
+            assert binding.description in described  # type: ignore[union-attr]
+        await pilot.press("escape")
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert any("Перезвоны" in c for c in commands) and any("Сохранить" in c for c in commands)
+        await pilot.press("ctrl+n", *"Ручной Звонок", "enter")
+        await wait_for(pilot, lambda: app.card is not None)
+        await pilot.press("escape")  # the citizen picker
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert app.is_running and app.card is not None
