@@ -17,6 +17,8 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
+from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -214,6 +216,15 @@ class EkcConsole(App[None]):
         Binding("ctrl+n", "manual", "Вручную", id="manual", tooltip="Карточка без телефонии"),
         Binding("ctrl+o", "outbox", "Неотправл.", id="outbox", tooltip="Что не дошло до сервера"),
         Binding("ctrl+q", "quit_console", "Выход", id="quit", tooltip="Выйти из консоли"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Команды",
+            id="palette",
+            tooltip="Найти действие по названию",
+            show=False,
+            priority=True,
+        ),
     ]
     # the footer shows what fits the moment: with a card open, its actions; else the rest
     CARD_ACTIONS: ClassVar[frozenset[str]] = frozenset(
@@ -263,7 +274,7 @@ class EkcConsole(App[None]):
 
     def console_ready(self) -> None:
         self.query_one("#history", DataTable).add_columns(
-            "Дата", "Канал", "Что", "Статус", "Ведомство", "Срок"
+            "Дата", "Канал", "Статус", "Срок", "Что", "Ведомство"
         )
         self.query_one("#queue", DataTable).add_columns("Ждёт", "Канал", "Номер", "Тема ГП")
         self.query_one("#callbacks", DataTable).add_columns(
@@ -426,8 +437,11 @@ class EkcConsole(App[None]):
         )
 
     def _tick(self) -> None:
-        if self.card is not None:
-            self._show_card()
+        if self.card is not None and not self._stopping:
+            try:
+                self._show_card()
+            except NoMatches:  # the screen is being torn down
+                pass
 
     def _show_card(self) -> None:
         self.refresh_bindings()
@@ -547,6 +561,7 @@ class EkcConsole(App[None]):
         self.post_message(CardReady(card, history.citizen if history else None, history))
 
     def on_card_ready(self, message: CardReady) -> None:
+        self.clear_notifications()
         self.card = message.card
         if message.citizen is not None:
             self.card.citizen_id = message.citizen.id
@@ -665,14 +680,14 @@ class EkcConsole(App[None]):
                 a = item.appeal
                 due = fmt_dt(a.answer_due)
                 if a.overdue:
-                    due = f"[b red]ПРОСРОЧЕНО {due}[/]"
+                    due = f"[b red]⚠ {due}[/]"
                 table.add_row(
                     fmt_dt(item.at),
                     "обращение",
-                    escape(f"{a.number} {a.summary}"[:60]),
                     STATUS_NAMES.get(a.status.value, a.status.value),
-                    escape(ref.agency_name(a.agency_code) if ref else a.agency_code or ""),
                     due,
+                    escape(f"{a.number} {a.summary}"[:60]),
+                    escape(ref.agency_name(a.agency_code) if ref else a.agency_code or ""),
                     key=f"a{a.id}",
                 )
             elif item.contact is not None:
@@ -684,9 +699,9 @@ class EkcConsole(App[None]):
                 table.add_row(
                     fmt_dt(item.at),
                     f"{arrow} {channel}",
-                    escape(f"{topic} {c.summary or what}".strip()[:60]),
                     STATUS_NAMES.get(c.status.value, c.status.value),
                     "",
+                    escape(f"{topic} {c.summary or what}".strip()[:60]),
                     "",
                     key=f"c{c.id}",
                 )
@@ -1185,9 +1200,15 @@ class EkcConsole(App[None]):
             )
         self.push_screen(HelpScreen(self._binding_rows(), context))
 
+    def action_command_palette(self) -> None:
+        if not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(placeholder="Найти действие…", id="--command-palette"))
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
+            if binding.action == "command_palette":
+                continue
             yield SystemCommand(
                 f"{binding.description} ({self.get_key_display(binding)})",
                 binding.tooltip,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -35,10 +35,13 @@ from ekc_core.schemas import (
     StaffPublic,
     TopicPublic,
 )
-from ekc_tui.kbsync import LocalKb, SyncResult
 from ekc_tui.outbox import FlushResult, flush
 from ekc_tui.settings import ConsoleSettings
 from ekc_tui.store import LocalStore, OutboxItem
+
+if TYPE_CHECKING:
+    # Whoosh and the Russian analysers load on first use: `ekc --send-outbox` needs neither
+    from ekc_tui.kbsync import LocalKb, SyncResult
 
 T = TypeVar("T")
 
@@ -185,7 +188,7 @@ class Desk:
         self.online = True
         return result
 
-    def _cached(self, key: str, fn: Callable[[EkcClient], Any], adapter: TypeAdapter[T]) -> T:
+    def _cached(self, key: str, fn: Callable[[EkcClient], T], adapter: TypeAdapter[T]) -> T:
         try:
             value = self.call(fn)
         except (ServerUnreachableError, ServerError, OfflineError):
@@ -309,6 +312,8 @@ class Desk:
     def kb(self) -> LocalKb:
         with self._kb_lock:
             if self._kb is None:
+                from ekc_tui.kbsync import LocalKb
+
                 self._kb = LocalKb(
                     self.settings.console_dir / "kb-index", self.settings.synonyms_path
                 )

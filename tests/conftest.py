@@ -23,6 +23,9 @@ from ekc_server.models import ApiToken, Office, Staff
 from ekc_server.security import SESSION_PREFIX, hash_password, new_token, token_digest
 from ekc_server.services.reference import seed_reference
 
+#: the console tests' backend fixture (one server per module)
+pytest_plugins = ["tests.tui_support"]
+
 PG_URL = os.environ.get("EKC_TEST_DATABASE_URL")
 BACKENDS = [
     "sqlite",

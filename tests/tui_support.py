@@ -1,0 +1,143 @@
+"""Shared parts of the console tests: a module-wide backend and Pilot helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from ekc_core.client import EkcClient
+from ekc_core.enums import Role
+from ekc_core.localserver import running_server
+from ekc_core.schemas import CitizenCreate, ContactInbound, Handoff
+from ekc_server.db import create_db_engine
+from ekc_server.models import ApiToken, Office, Staff
+from ekc_server.security import SESSION_PREFIX, hash_password, new_token, token_digest
+from ekc_server.services.kb import seed_shipped
+from ekc_tui.app import CardPanel, EkcConsole, StatusBar
+from ekc_tui.settings import ConsoleSettings
+from tests.conftest import DATA_DIR
+
+PASSWORD = "oper-122-test"
+
+
+@dataclass
+class Backend:
+    url: str
+    db_url: str
+    operator: str
+    operator_id: int
+    admin_token: str
+
+    def admin(self) -> EkcClient:
+        return EkcClient(self.url, token=self.admin_token)
+
+
+def _staff(session: Session, username: str, role: Role, password: str | None) -> tuple[int, str]:
+    office = session.exec(select(Office).where(Office.code == "ekc_irkutsk")).first()
+    staff = Staff(
+        username=username,
+        full_name=f"Оператор {username}",
+        role=role.value,
+        office_id=office.id if office else None,
+        skills=["svo", "housing", "medicine"],
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(staff)
+    session.flush()
+    assert staff.id is not None
+    token = new_token(SESSION_PREFIX)
+    session.add(
+        ApiToken(staff_id=staff.id, kind="session", name="test", token_hash=token_digest(token))
+    )
+    return staff.id, token
+
+
+@pytest.fixture(scope="module")
+def backend(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """One backend for the module: reference data, the shipped KB, an operator, an admin."""
+    data = tmp_path_factory.mktemp("tui-server")
+    shutil.copy(sqlite_template, data / "ekc.db")
+    db_url = f"sqlite:///{data / 'ekc.db'}"
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        seed_shipped(session=session, data_dir=DATA_DIR)
+        operator_id, _ = _staff(session, "op_tui", Role.operator, PASSWORD)
+        _, admin_token = _staff(session, "admin_tui", Role.admin, None)
+        session.commit()
+    engine.dispose()
+    with running_server(db_url, data) as url:
+        yield Backend(url, db_url, "op_tui", operator_id, admin_token)
+
+
+@pytest.fixture
+def empty_queue(backend: Backend) -> Iterator[None]:
+    """Each test starts with nobody waiting (a test's leftovers are abandoned)."""
+    yield
+    with backend.admin() as admin:
+        for contact in admin.queue(limit=100):
+            admin.abandon_contact(contact.id)
+
+
+def settings_for(tmp_path: Path, url: str) -> ConsoleSettings:
+    return ConsoleSettings(
+        server_url=url,
+        console_dir=tmp_path / "console",
+        config_dir=tmp_path / "config",
+        retries=0,
+        connect_timeout=2.0,
+        offer_wait=2.0,
+        kb_sync_seconds=600,
+        outbox_retry_seconds=0.5,
+    )
+
+
+async def wait_for(
+    pilot: object, condition: Callable[[], object], timeout: float = 30.0, what: str = ""
+) -> None:
+    """Let the app run until `condition()` holds (workers run in threads)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
+def citizen_with_history(backend: Backend, phone: str, last_name: str) -> int:
+    with backend.admin() as admin:
+        citizen = admin.create_citizen(
+            CitizenCreate(last_name=last_name, first_name="Пётр", phones=[phone])
+        )
+    return citizen.id
+
+
+def post_call(backend: Backend, phone: str, **handoff: str) -> int:
+    with backend.admin() as admin:
+        contact = admin.post_contact(
+            ContactInbound(
+                channel="phone",
+                line="122",
+                caller_number=phone,
+                handoff=Handoff(**handoff) if handoff else None,
+            )
+        )
+    return contact.id
+
+
+def card_text(app: EkcConsole) -> str:
+    return str(app.query_one(CardPanel).render())
+
+
+def status_text(app: EkcConsole) -> str:
+    return str(app.query_one(StatusBar).render())
+
+
+async def signed_in(app: EkcConsole, pilot: object) -> None:
+    await wait_for(pilot, lambda: app.desk.me is not None and app.ref is not None, what="sign-in")
+    await wait_for(pilot, lambda: app.kb_count > 0, what="KB synced")
