@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-# the embedded SQLite database under EKC_DATA_DIR (default: the per-user data folder)
+# the embedded SQLite database under EKC_DATA_DIR (default: the per-user data folder):
+# backend and a demo contact stream in the background, the console in the foreground
 run: install
+	BIN=$(BIN) scripts/run-demo.sh
+
+# the backend alone, in the foreground
+serve: install
 	$(BIN)/ekc-server db seed --demo --if-empty
 	$(BIN)/ekc-server run
 

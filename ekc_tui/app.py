@@ -18,8 +18,8 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
-from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
@@ -149,10 +149,7 @@ class CardPanel(Static):
 
 
 class ConsoleScreen(Screen[None]):
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
-        (0, "-narrow"),
-        (110, "-wide"),
-    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 - Textual's type
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -438,10 +435,8 @@ class EkcConsole(App[None]):
 
     def _tick(self) -> None:
         if self.card is not None and not self._stopping:
-            try:
+            with contextlib.suppress(NoMatches):  # the screen is being torn down
                 self._show_card()
-            except NoMatches:  # the screen is being torn down
-                pass
 
     def _show_card(self) -> None:
         self.refresh_bindings()
@@ -841,10 +836,7 @@ class EkcConsole(App[None]):
             return
         ref = self.ref
         name = ref.topic_path(card.topic_code) if ref and card.topic_code else ""
-        topic.update(
-            f"Тематика: [b]{escape(name) or '— не выбрана'}[/b] (Ctrl+T)"
-            + ("" if card.topic_code is None or card.outcome else "")
-        )
+        topic.update(f"Тематика: [b]{escape(name) or '— не выбрана'}[/b] (Ctrl+T)")
         choices: Iterable[tuple[str, str]]
         if card.callback is not None:
             choices = ((r.value, label) for r, label in CALLBACK_RESULTS.items())
@@ -1191,7 +1183,10 @@ class EkcConsole(App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         if self.card is None:
-            context = "Сейчас: свободны. F2 — принять контакт из очереди, Ctrl+N — карточка вручную, F6 — перезвоны."
+            context = (
+                "Сейчас: свободны. F2 — принять контакт из очереди, "
+                "Ctrl+N — карточка вручную, F6 — перезвоны."
+            )
         elif self.card.callback is not None:
             context = "Сейчас: перезвон. F5 — итог перезвона (цифрой), F9 — сохранить."
         else:
@@ -1201,7 +1196,7 @@ class EkcConsole(App[None]):
         self.push_screen(HelpScreen(self._binding_rows(), context))
 
     def action_command_palette(self) -> None:
-        if not CommandPalette.is_open(self):
+        if not CommandPalette.is_open(self):  # type: ignore[arg-type]  # App[None] is fine
             self.push_screen(CommandPalette(placeholder="Найти действие…", id="--command-palette"))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

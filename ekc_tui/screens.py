@@ -6,11 +6,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import (
@@ -43,7 +44,7 @@ from kb_index import Article
 class Dialog(ModalScreen[object]):
     """A modal with Esc to cancel."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Отмена", id="dialog.cancel", tooltip="Закрыть без изменений")
     ]
 
@@ -185,7 +186,9 @@ def agency_items(ref: Reference) -> list[tuple[str, str]]:
 class NewCitizenScreen(Dialog):
     """The short form for a caller nobody knows yet."""
 
-    BINDINGS = [Binding("ctrl+s", "ok", "Готово", id="citizen.ok", tooltip="Принять данные")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "ok", "Готово", id="citizen.ok", tooltip="Принять данные")
+    ]
 
     def __init__(self, phone: str | None, name_hint: str = "") -> None:
         super().__init__()
@@ -231,7 +234,7 @@ class NewCitizenScreen(Dialog):
 class AppealFormScreen(Dialog):
     """Register an appeal: kind, agency, summary; shows the deadlines it will get."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "ok", "Готово", id="appeal.ok", tooltip="Принять обращение"),
         Binding("ctrl+g", "agency", "Ведомство", id="appeal.agency", tooltip="Выбрать ведомство"),
     ]
@@ -457,7 +460,7 @@ def answer_of(article: Article) -> str:
 
 
 class ArticleScreen(Dialog):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "ctrl+y",
             "copy",
@@ -528,7 +531,7 @@ class AppealViewScreen(Dialog):
 class ConfirmScreen(Dialog):
     """Yes/no for anything that cannot be undone."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y,д", "yes", "Да", id="confirm.yes", tooltip="Подтвердить"),
         Binding("n,н", "cancel", "Нет", id="confirm.no", tooltip="Отказаться"),
     ]
@@ -581,7 +584,7 @@ class HelpScreen(Dialog):
 class OutboxScreen(Dialog):
     """What has not reached the backend yet, and what it refused."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "r", "retry", "Повторить", id="outbox.retry", tooltip="Отправить отклонённое снова"
         ),

@@ -145,7 +145,7 @@ def offline_console_dir(backend, tmp_path_factory) -> Path:
     """A console store filled from the backend once (reference data, KB, login)."""
     import asyncio
 
-    tmp = tmp_path_factory.mktemp("snap")
+    tmp: Path = tmp_path_factory.mktemp("snap")
     settings = settings_for(tmp, backend.url)
 
     async def fill() -> None:
