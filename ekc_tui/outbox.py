@@ -111,7 +111,7 @@ def send_item(client: EkcClient, store: LocalStore, item: OutboxItem) -> None:
             st.get("method", "POST"),
             path,
             json_body=body,
-            idempotency_key=new_key(),
+            idempotency_key=f"{item.key}-{name}",
         )
         result = response.json() if response.content else None
         store.record_step(item.id, name, result)
