@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import (
     DataTable,
     Footer,
@@ -84,6 +85,7 @@ from ekc_tui.text import (
 from kb_index import SearchFilters, SearchHit
 
 NEW_CITIZEN = "__new__"
+DRAFT = "draft"
 
 
 # --- messages from workers --------------------------------------------------------------
@@ -100,6 +102,7 @@ class CardReady(Message):
     citizen: CitizenPublic | None
     history: CitizenHistory | None
     cached: bool = False
+    restored: bool = False
 
 
 @dataclass
@@ -252,6 +255,7 @@ class EkcConsole(App[None]):
         self.kb_count = 0
         self._stopping = False
         self._offer_version: str | None = None
+        self._draft_timer: Timer | None = None
         self.last_card_ready: float | None = None
         """time.perf_counter() when the last card with history was on screen (bench)."""
         self.last_kb_results: tuple[float, str] | None = None
@@ -334,6 +338,7 @@ class EkcConsole(App[None]):
 
     def _signed_in(self) -> None:
         self._status()
+        self._restore_draft()
         self._load_reference()
         if self._background:
             self._offers_loop()
@@ -557,6 +562,8 @@ class EkcConsole(App[None]):
 
     def on_card_ready(self, message: CardReady) -> None:
         self.clear_notifications()
+        if message.restored:
+            self.notify("Восстановлена несохранённая карточка: F9 — сохранить", timeout=6)
         self.card = message.card
         if message.citizen is not None:
             self.card.citizen_id = message.citizen.id
@@ -564,13 +571,15 @@ class EkcConsole(App[None]):
         self.citizen, self.history = message.citizen, message.history
         contact = self.card.contact
         if contact and contact.handoff and contact.handoff.detected_topic:
-            self.card.topic_code = contact.handoff.detected_topic
+            self.card.topic_code = self.card.topic_code or contact.handoff.detected_topic
+        self.query_one("#summary", TextArea).text = self.card.summary
         self._show_history(message.cached)
         self._show_card()
         self._show_wrap()
         self.last_card_ready = time.perf_counter()
         self.query_one("#kb-query", Input).value = ""
         self._suggest()
+        self._keep_draft()
         if self.card.citizen_id is None and self.card.new_citizen is None:
             if self.card.number:
                 self._identify(format_phone(self.card.number))
@@ -632,6 +641,7 @@ class EkcConsole(App[None]):
                 self.citizen, self.history = None, None
                 self._show_history(False)
                 self._show_card()
+                self._keep_draft()
 
         self.push_screen(NewCitizenScreen(format_phone(phone) if phone else None, name_hint), done)
 
@@ -655,6 +665,7 @@ class EkcConsole(App[None]):
         self.citizen, self.history = citizen, history
         self._show_history(cached)
         self._show_card()
+        self._keep_draft()
 
     def _show_history(self, cached: bool) -> None:
         table = self.query_one("#history", DataTable)
@@ -912,6 +923,7 @@ class EkcConsole(App[None]):
                 self.action_callback()
                 return
         self._show_wrap()
+        self._keep_draft()
         if not card.problems():
             self.query_one("#summary", TextArea).focus()
 
@@ -926,6 +938,7 @@ class EkcConsole(App[None]):
                 card.topic_code = code
                 self._show_wrap()
                 self._show_card()
+                self._keep_draft()
                 if not self.query_one("#kb-query", Input).value:
                     self._suggest()
 
@@ -951,6 +964,7 @@ class EkcConsole(App[None]):
                 if not card.has_citizen:
                     self.notify("Для обращения нужен гражданин: Ctrl+G", severity="warning")
             self._show_wrap()
+            self._keep_draft()
 
         summary = self.query_one("#summary", TextArea).text
         self.push_screen(AppealFormScreen(self.ref, card.topic_code, summary), done)
@@ -968,6 +982,7 @@ class EkcConsole(App[None]):
                 card.callback_request = draft
                 card.outcome = card.outcome or ContactOutcome.callback_needed
             self._show_wrap()
+            self._keep_draft()
 
         self.push_screen(CallbackFormScreen(), done)
 
@@ -982,6 +997,7 @@ class EkcConsole(App[None]):
             card.end_sent = True
         self._status()
         self._show_card()
+        self._keep_draft()
         self.action_wrap()
 
     def action_save(self) -> None:
@@ -1000,6 +1016,7 @@ class EkcConsole(App[None]):
         self.desk.enqueue(card.key, card.title(), card.save_steps())
         acw = fmt_clock(card.acw_seconds)
         self.card, self.citizen, self.history = None, None, None
+        self.desk.store.put(DRAFT, None)
         self.query_one("#summary", TextArea).text = ""
         self.query_one("#kb-query", Input).value = ""
         self._show_history(False)
@@ -1011,6 +1028,39 @@ class EkcConsole(App[None]):
         if not self._background:
             self._flush_now()
         self.query_one("#kb-query", Input).focus()
+
+    # --- the open card survives a crash or a quit ---------------------------------------
+
+    def _keep_draft(self) -> None:
+        """Store the open card (typed text included) so a restart brings it back."""
+        if self.card is not None:
+            self.desk.store.put(DRAFT, self.card.dump())
+
+    @on(TextArea.Changed, "#summary")
+    def _summary_changed(self, event: TextArea.Changed) -> None:
+        if self.card is None:
+            return
+        self.card.summary = event.text_area.text
+        # at most two writes a second while typing
+        if self._draft_timer is None:
+            self._draft_timer = self.set_timer(0.5, self._draft_due)
+
+    def _draft_due(self) -> None:
+        self._draft_timer = None
+        self._keep_draft()
+
+    def _restore_draft(self) -> None:
+        data = self.desk.store.get(DRAFT)
+        if not data or self.card is not None:
+            return
+        card = Card.load(data)
+        citizen: CitizenPublic | None = None
+        history: CitizenHistory | None = None
+        if card.citizen_id is not None:
+            cached = self.desk.store.citizen(card.citizen_id)
+            if cached is not None:
+                citizen, history = cached
+        self.post_message(CardReady(card, citizen, history, cached=True, restored=True))
 
     @work(thread=True, group="outbox-once")
     def _flush_now(self) -> None:
@@ -1217,7 +1267,9 @@ class EkcConsole(App[None]):
             return
         question = "Выйти из консоли?"
         if self.card is not None:
-            question += " Открытая карточка не сохранена и будет потеряна."
+            question += (
+                " Несохранённая карточка останется черновиком и откроется при следующем запуске."
+            )
         if unsent:
             question += f" Не отправлено: {unsent} — уйдёт при следующем запуске."
 
@@ -1242,6 +1294,7 @@ class EkcConsole(App[None]):
         self._show_card()
 
     def on_unmount(self) -> None:
+        self._keep_draft()
         self._stopping = True
         self.workers.cancel_all()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -236,6 +236,85 @@ class Card:
             )
         )
         return steps
+
+    # --- the draft kept in the local store (restored after a crash or a quit) ----------
+
+    def dump(self) -> dict[str, Any]:
+        """JSON-ready state of the card, timers as elapsed seconds."""
+        return {
+            "key": self.key,
+            "direction": self.direction,
+            "channel": self.channel.value,
+            "line": self.line.value if self.line else None,
+            "number": self.number,
+            "sender": self.sender,
+            "text": self.text,
+            "contact": self.contact.model_dump(mode="json") if self.contact else None,
+            "callback": self.callback.model_dump(mode="json") if self.callback else None,
+            "citizen_id": self.citizen_id,
+            "citizen_name": self.citizen_name,
+            "new_citizen": asdict(self.new_citizen) if self.new_citizen else None,
+            "elapsed": self.handle_seconds,
+            "acw": self.acw_seconds if self.ended is not None else None,
+            "start_item": self.start_item,
+            "end_sent": self.end_sent,
+            "topic_code": self.topic_code,
+            "outcome": self.outcome.value if self.outcome else None,
+            "summary": self.summary,
+            "appeal": (
+                {**asdict(self.appeal), "kind": self.appeal.kind.value} if self.appeal else None
+            ),
+            "callback_request": (
+                {
+                    "due_at": self.callback_request.due_at.isoformat(),
+                    "reason": self.callback_request.reason,
+                }
+                if self.callback_request
+                else None
+            ),
+            "callback_result": self.callback_result.value if self.callback_result else None,
+        }
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> Card:
+        card = cls(
+            key=data["key"],
+            direction=data["direction"],
+            channel=Channel(data["channel"]),
+            line=Line(data["line"]) if data.get("line") else None,
+            number=data.get("number"),
+            sender=data.get("sender"),
+            text=data.get("text"),
+            contact=ContactPublic.model_validate(data["contact"]) if data.get("contact") else None,
+            callback=(
+                CallbackPublic.model_validate(data["callback"]) if data.get("callback") else None
+            ),
+            citizen_id=data.get("citizen_id"),
+            citizen_name=data.get("citizen_name"),
+            new_citizen=NewCitizen(**data["new_citizen"]) if data.get("new_citizen") else None,
+            start_item=data.get("start_item"),
+            end_sent=bool(data.get("end_sent")),
+            topic_code=data.get("topic_code"),
+            outcome=ContactOutcome(data["outcome"]) if data.get("outcome") else None,
+            summary=data.get("summary") or "",
+            callback_result=(
+                CallbackResult(data["callback_result"]) if data.get("callback_result") else None
+            ),
+        )
+        if data.get("appeal"):
+            card.appeal = AppealDraft(
+                **{**data["appeal"], "kind": AppealKind(data["appeal"]["kind"])}
+            )
+        if data.get("callback_request"):
+            request = data["callback_request"]
+            card.callback_request = CallbackDraft(
+                due_at=datetime.fromisoformat(request["due_at"]), reason=request["reason"]
+            )
+        now = card.clock()
+        card.started = now - float(data.get("elapsed") or 0.0)
+        if data.get("acw") is not None:
+            card.ended = now - float(data["acw"])
+        return card
 
     def title(self) -> str:
         who = self.citizen_name or (self.new_citizen.full_name if self.new_citizen else "")

@@ -186,11 +186,11 @@ class LocalStore:
                 ).fetchall()
             else:
                 words = [w for w in (name or "").lower().split() if w]
-                where = " AND ".join("search_text LIKE ?" for _ in words) or "1"
+                where = " AND ".join("search_text LIKE ? ESCAPE '\\'" for _ in words) or "1"
                 rows = self._db.execute(
                     f"SELECT data, history FROM citizens WHERE {where} "
                     "ORDER BY seen_at DESC LIMIT ?",
-                    (*[f"%{w}%" for w in words], limit),
+                    (*[f"%{_like(w)}%" for w in words], limit),
                 ).fetchall()
         items = []
         for data, history in rows:
@@ -309,3 +309,8 @@ class LocalStore:
                 "UPDATE outbox SET state = 'discarded' WHERE id = ? AND state = 'failed'",
                 (item_id,),
             )
+
+
+def _like(word: str) -> str:
+    """A typed word as a LIKE pattern part: % and _ mean themselves."""
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

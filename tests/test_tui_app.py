@@ -318,3 +318,35 @@ async def test_help_lists_every_binding_palette_finds_actions_quit_needs_confirm
         await pilot.press("n")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         assert app.is_running and app.card is not None
+
+
+async def test_an_unsaved_card_survives_quitting_and_comes_back(backend, tmp_path):
+    settings = settings_for(tmp_path, backend.url)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await signed_in(app, pilot)
+        await pilot.press("ctrl+n", *"Черновиков Иван", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press("escape")  # nobody chosen yet
+        await wait_for(pilot, lambda: not isinstance(app.screen, PickerScreen))
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="topics")
+        await pilot.press(*"контракт", "enter")
+        await wait_for(pilot, lambda: app.card is not None and app.card.topic_code is not None)
+        await pilot.press("f5", "1")
+        await wait_for(pilot, lambda: app.card is not None and app.card.outcome is not None)
+        await pilot.press(*"Объяснил порядок")  # the outcome moved the focus to the summary
+        assert app.query_one("#summary", TextArea).text == "Объяснил порядок"
+        key = app.card.key if app.card else ""
+    # the app is gone (as after a crash or a quit); a new start brings the card back
+    app = EkcConsole(settings, login=("op_tui", PASSWORD))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.card is not None, what="restored card")
+        assert app.card is not None and app.card.key == key
+        assert app.card.topic_code is not None and app.card.outcome is not None
+        assert "Объяснил порядок" in app.query_one("#summary", TextArea).text
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: app.card is None, what="saved")
+        await wait_for(pilot, lambda: app.desk.store.counts().get("sent") == 2, what="sent")
+        assert app.desk.store.get("draft") is None
+        assert app.desk.unsent() == 0 and app.desk.failed() == 0

@@ -609,3 +609,39 @@ def test_appeals_and_callbacks_need_a_citizen() -> None:
     assert card.problems() == ["гражданин (для обращения)", "гражданин (для перезвона)"]
     card.citizen_id = 4
     assert card.problems() == []
+
+
+def test_offline_name_search_takes_percent_and_underscore_literally(tmp_path):
+    from datetime import UTC, datetime
+
+    from ekc_core.schemas import CitizenPublic
+    from ekc_tui.store import LocalStore
+
+    store = LocalStore(tmp_path / "console.db")
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    for cid, last in ((1, "Иванов"), (2, "Ива_нов")):
+        store.remember_citizen(
+            CitizenPublic(
+                id=cid,
+                last_name=last,
+                first_name="Пётр",
+                middle_name="",
+                full_name=f"{last} Пётр",
+                phones=[],
+                email=None,
+                settlement=None,
+                address=None,
+                consent_personal_data=False,
+                consent_disclosure=False,
+                merged_into_id=None,
+                anonymised=False,
+                version=1,
+                created_at=at,
+                updated_at=at,
+            ),
+            None,
+        )
+    assert [c.id for c in store.find_citizens(name="ива_")] == [2]
+    assert store.find_citizens(name="%") == []
+    assert {c.id for c in store.find_citizens(name="пётр")} == {1, 2}
+    store.close()

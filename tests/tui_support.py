@@ -98,7 +98,7 @@ def settings_for(tmp_path: Path, url: str) -> ConsoleSettings:
 
 
 async def wait_for(
-    pilot: object, condition: Callable[[], object], timeout: float = 30.0, what: str = ""
+    pilot: object, condition: Callable[[], object], timeout: float = 60.0, what: str = ""
 ) -> None:
     """Let the app run until `condition()` holds (workers run in threads)."""
     loop = asyncio.get_running_loop()
