@@ -88,6 +88,12 @@ NEW_CITIZEN = "__new__"
 DRAFT = "draft"
 
 
+def short_name(full_name: str) -> str:
+    """ "Романов Лев Романович" -> "Романов Л. Р." (the status bar is one line at 80 columns)."""
+    last, *rest = full_name.split() or [""]
+    return " ".join([last, *(f"{p[0]}." for p in rest if p)])
+
+
 # --- messages from workers --------------------------------------------------------------
 
 
@@ -135,7 +141,7 @@ class StatusBar(Static):
         self, *, who: str, online: bool, unsent: int, failed: int, waiting: int, kb: int
     ) -> None:
         link = "[green]● на связи[/]" if online else "[b red]● нет связи[/]"
-        parts = [f"ЕКЦ 122 · {escape(who)}", link]
+        parts = [escape(who), link]
         if unsent:
             parts.append(f"[yellow]не отправлено: {unsent}[/]")
         else:
@@ -428,7 +434,7 @@ class EkcConsole(App[None]):
 
     def _status(self) -> None:
         desk = self.desk
-        who = desk.me.full_name if desk.me else (desk.username or "вход не выполнен")
+        who = short_name(desk.me.full_name) if desk.me else (desk.username or "вход не выполнен")
         self.query_one(StatusBar).render_state(
             who=who,
             online=desk.online,
@@ -621,7 +627,12 @@ class EkcConsole(App[None]):
             for c in found
         ]
         items.append((NEW_CITIZEN, "＋ Новый гражданин"))
-        title = f"Найдено: {len(found)}" + (" (из памяти консоли, нет связи)" if cached else "")
+        if found:
+            title = f"Найдено: {len(found)} — выберите гражданина"
+        else:
+            title = f"«{text}» не найден: Enter — новый гражданин"
+        if cached:
+            title += " (из памяти консоли: нет связи)"
 
         def chosen(value: object) -> None:
             if value == NEW_CITIZEN:
