@@ -33,6 +33,7 @@ from textual.widgets import (
     TabPane,
     TextArea,
 )
+from textual.widgets.data_table import CellDoesNotExist
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -44,7 +45,7 @@ from ekc_core.errors import (
     ServerError,
     ServerUnreachableError,
 )
-from ekc_core.phones import format_phone, mask_phone, try_normalize_phone
+from ekc_core.phones import format_phone, try_normalize_phone
 from ekc_core.schemas import (
     CallbackPublic,
     CitizenHistory,
@@ -61,6 +62,7 @@ from ekc_tui.screens import (
     ArticleScreen,
     CallbackFormScreen,
     ConfirmScreen,
+    ContactViewScreen,
     HelpScreen,
     LoginRequest,
     LoginScreen,
@@ -70,6 +72,7 @@ from ekc_tui.screens import (
     OutboxScreen,
     PickerScreen,
     PromptScreen,
+    RussianPalette,
     topic_items,
 )
 from ekc_tui.settings import ConsoleSettings
@@ -176,6 +179,7 @@ class ConsoleScreen(Screen[None]):
                     yield Static("", id="kb-info", classes="dim")
                     yield OptionList(id="kb-results")
                 with TabPane("Итог", id="tab-wrap"):
+                    yield Static("", id="wrap-message")
                     yield Static("", id="wrap-topic")
                     yield OptionList(id="outcomes")
                     yield TextArea(id="summary", soft_wrap=True)
@@ -186,7 +190,7 @@ class ConsoleScreen(Screen[None]):
                 with TabPane("Перезвоны", id="tab-callbacks"):
                     cbs: DataTable[str] = DataTable(id="callbacks", cursor_type="row")
                     yield cbs
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         app = self.app
@@ -262,10 +266,20 @@ class EkcConsole(App[None]):
         self._stopping = False
         self._offer_version: str | None = None
         self._draft_timer: Timer | None = None
+        self._main: ConsoleScreen | None = None
         self.last_card_ready: float | None = None
         """time.perf_counter() when the last card with history was on screen (bench)."""
         self.last_kb_results: tuple[float, str] | None = None
         """time.perf_counter() and the query of the last search results shown (bench)."""
+
+    def get_key_display(self, binding: Binding) -> str:
+        """F1 … F9 and ^T as operators know them (Textual writes f1)."""
+        key = binding.key
+        if key.startswith("f") and key[1:].isdigit():
+            return key.upper()
+        if key.startswith("ctrl+") and len(key) == 6:
+            return "^" + key[-1].upper()
+        return super().get_key_display(binding)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.CARD_ACTIONS:
@@ -275,16 +289,23 @@ class EkcConsole(App[None]):
         return True
 
     def get_default_screen(self) -> Screen[Any]:
-        return ConsoleScreen(id="console")
+        return self.main
+
+    @property
+    def main(self) -> ConsoleScreen:
+        """The main window (queries go here: a dialog may be on top of it)."""
+        if self._main is None:
+            self._main = ConsoleScreen(id="console")
+        return self._main
 
     # --- start and sign-in --------------------------------------------------------------
 
     def console_ready(self) -> None:
-        self.query_one("#history", DataTable).add_columns(
+        self.main.query_one("#history", DataTable).add_columns(
             "Дата", "Канал", "Статус", "Срок", "Что", "Ведомство"
         )
-        self.query_one("#queue", DataTable).add_columns("Ждёт", "Канал", "Номер", "Тема ГП")
-        self.query_one("#callbacks", DataTable).add_columns(
+        self.main.query_one("#queue", DataTable).add_columns("Ждёт", "Канал", "Номер", "Тема ГП")
+        self.main.query_one("#callbacks", DataTable).add_columns(
             "Срок", "Гражданин", "Номер", "Обращение", "Причина"
         )
         self._show_card()
@@ -387,6 +408,13 @@ class EkcConsole(App[None]):
                 result = self.desk.flush()
                 if result.auth_needed:
                     self.post_message(NeedLogin("Срок входа истёк: войдите снова"))
+                for number in result.appeals:
+                    self.call_from_thread(
+                        self.notify,
+                        f"Обращение зарегистрировано: № {number}",
+                        title="Номер для гражданина",
+                        timeout=15,
+                    )
                 if result.failed:
                     self.call_from_thread(
                         self.notify,
@@ -435,7 +463,7 @@ class EkcConsole(App[None]):
     def _status(self) -> None:
         desk = self.desk
         who = short_name(desk.me.full_name) if desk.me else (desk.username or "вход не выполнен")
-        self.query_one(StatusBar).render_state(
+        self.main.query_one(StatusBar).render_state(
             who=who,
             online=desk.online,
             unsent=desk.unsent(),
@@ -445,13 +473,18 @@ class EkcConsole(App[None]):
         )
 
     def _tick(self) -> None:
-        if self.card is not None and not self._stopping:
-            with contextlib.suppress(NoMatches):  # the screen is being torn down
+        if self._stopping:
+            return
+        with contextlib.suppress(NoMatches):  # the screen is being torn down
+            self._status()
+            if self.card is not None:
                 self._show_card()
+            if self.offers:
+                self._queue_waits()
 
     def _show_card(self) -> None:
         self.refresh_bindings()
-        panel = self.query_one(CardPanel)
+        panel = self.main.query_one(CardPanel)
         card = self.card
         if card is None:
             waiting = len(self.offers)
@@ -464,7 +497,11 @@ class EkcConsole(App[None]):
         channel = CHANNELS.get(card.channel.value, card.channel.value)
         if card.line:
             channel += f" {card.line.value}"
-        number = format_phone(card.number) if card.number else (card.sender or "номер скрыт")
+        number = (
+            format_phone(card.number)
+            if card.number
+            else (card.sender or ("номер скрыт" if card.contact else "номер не указан"))
+        )
         if self.citizen is not None:
             who = f"[b]{escape(self.citizen.full_name)}[/b]"
             if self.citizen.settlement:
@@ -476,7 +513,7 @@ class EkcConsole(App[None]):
         timer = f"разговор {fmt_clock(card.handle_seconds)}"
         if card.ended is not None:
             timer += f" · постобработка {fmt_clock(card.acw_seconds)}"
-        lines = [f"{arrow} · {channel} · {escape(number)} · {who} · {timer}"]
+        lines = [f"{arrow} {timer} · {channel} · {escape(number)} · {who}"]
         counters = ""
         if self.history is not None:
             counters = (
@@ -495,10 +532,12 @@ class EkcConsole(App[None]):
         handoff = card.contact.handoff if card.contact else None
         if handoff and (handoff.transcript or handoff.detected_topic):
             ref = self.ref
-            topic = ref.topic_path(handoff.detected_topic) if ref else handoff.detected_topic
+            topic = ref.topic_name(handoff.detected_topic) if ref else handoff.detected_topic
+            emotion = handoff.detected_emotion
+            mood = f" · настроение: {escape(emotion)}" if emotion else ""
             lines.append(
-                f"[i]Голосовой помощник[/i]: {escape(handoff.detected_emotion or '')} · "
-                f"тема: {escape(topic or '—')} · «{escape((handoff.transcript or '')[:160])}»"
+                f"[i]Помощник[/i]: «{escape((handoff.transcript or '')[:300])}»{mood} · "
+                f"тема: {escape(topic or '—')}"
             )
         elif card.text:
             lines.append(f"Сообщение: «{escape(card.text[:200])}»")
@@ -511,7 +550,7 @@ class EkcConsole(App[None]):
     def on_offers_changed(self, message: OffersChanged) -> None:
         new = {c.id for c in message.contacts} - {c.id for c in self.offers}
         self.offers = message.contacts
-        table = self.query_one("#queue", DataTable)
+        table = self.main.query_one("#queue", DataTable)
         table.clear()
         now = datetime.now(UTC)
         for c in self.offers:
@@ -534,6 +573,17 @@ class EkcConsole(App[None]):
         self._show_card()
         self._status()
 
+    def _queue_waits(self) -> None:
+        """The "waiting" column counts up between queue changes."""
+        table = self.main.query_one("#queue", DataTable)
+        if not table.ordered_columns:
+            return
+        now = datetime.now(UTC)
+        column = table.ordered_columns[0].key
+        for c in self.offers:
+            with contextlib.suppress(CellDoesNotExist):  # a row removed meanwhile
+                table.update_cell(str(c.id), column, fmt_clock((now - c.queued_at).total_seconds()))
+
     def action_take(self) -> None:
         if self.card is not None:
             self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
@@ -542,8 +592,8 @@ class EkcConsole(App[None]):
             self.notify("Очередь пуста", timeout=3)
             return
         contact = self.offers[0]
-        table = self.query_one("#queue", DataTable)
-        if self.query_one("#work", TabbedContent).active == "tab-queue" and table.row_count:
+        table = self.main.query_one("#queue", DataTable)
+        if self.main.query_one("#work", TabbedContent).active == "tab-queue" and table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             contact = next((c for c in self.offers if str(c.id) == key), contact)
         self._take(contact)
@@ -578,17 +628,19 @@ class EkcConsole(App[None]):
         contact = self.card.contact
         if contact and contact.handoff and contact.handoff.detected_topic:
             self.card.topic_code = self.card.topic_code or contact.handoff.detected_topic
-        self.query_one("#summary", TextArea).text = self.card.summary
+        self.main.query_one("#summary", TextArea).text = self.card.summary
         self._show_history(message.cached)
         self._show_card()
         self._show_wrap()
         self.last_card_ready = time.perf_counter()
-        self.query_one("#kb-query", Input).value = ""
+        self.main.query_one("#kb-query", Input).value = ""
         self._suggest()
         self._keep_draft()
         if self.card.citizen_id is None and self.card.new_citizen is None:
             if self.card.number:
                 self._identify(format_phone(self.card.number))
+            elif self.card.lookup:
+                self._identify(self.card.lookup)
             elif self.card.direction == "in" and self.card.contact is not None:
                 self.notify("Гражданин не определён: Ctrl+G — найти или добавить", timeout=5)
         self.action_kb()
@@ -630,7 +682,7 @@ class EkcConsole(App[None]):
         if found:
             title = f"Найдено: {len(found)} — выберите гражданина"
         else:
-            title = f"«{text}» не найден: Enter — новый гражданин"
+            title = f"Не найдено: «{text}». Enter — новый гражданин"
         if cached:
             title += " (из памяти консоли: нет связи)"
 
@@ -679,9 +731,9 @@ class EkcConsole(App[None]):
         self._keep_draft()
 
     def _show_history(self, cached: bool) -> None:
-        table = self.query_one("#history", DataTable)
+        table = self.main.query_one("#history", DataTable)
         table.clear()
-        title = self.query_one("#history-title", Static)
+        title = self.main.query_one("#history-title", Static)
         if self.history is None:
             title.update(
                 "История гражданина" + (" — новый" if self.card and self.card.new_citizen else "")
@@ -692,6 +744,7 @@ class EkcConsole(App[None]):
             + (" [yellow](из памяти консоли)[/]" if cached else "")
         )
         ref = self.ref
+        current = self.card.contact if self.card else None
         for item in self.history.page.items:
             if item.appeal is not None:
                 a = item.appeal
@@ -716,9 +769,11 @@ class EkcConsole(App[None]):
                 table.add_row(
                     fmt_dt(item.at),
                     f"{arrow} {channel}",
-                    STATUS_NAMES.get(c.status.value, c.status.value),
+                    "идёт"
+                    if current is not None and c.id == current.id
+                    else STATUS_NAMES.get(c.status.value, c.status.value),
                     "",
-                    escape(f"{topic} {c.summary or what}".strip()[:60]),
+                    escape(" — ".join(p for p in (topic, c.summary or what) if p)[:80]),
                     "",
                     key=f"c{c.id}",
                 )
@@ -728,6 +783,13 @@ class EkcConsole(App[None]):
         key = event.row_key.value or ""
         if key.startswith("a"):
             self._show_appeal(int(key[1:]))
+        elif key.startswith("c") and self.history is not None and self.ref is not None:
+            item = next(
+                (i for i in self.history.page.items if i.contact and f"c{i.contact.id}" == key),
+                None,
+            )
+            if item is not None and item.contact is not None:
+                self.push_screen(ContactViewScreen(item.contact, self.ref))
 
     @work(thread=True, exclusive=True, group="appeal")
     def _show_appeal(self, appeal_id: int) -> None:
@@ -744,8 +806,8 @@ class EkcConsole(App[None]):
 
     def action_kb(self) -> None:
         self._narrow("work")
-        self.query_one("#work", TabbedContent).active = "tab-kb"
-        self.query_one("#kb-query", Input).focus()
+        self.main.query_one("#work", TabbedContent).active = "tab-kb"
+        self.main.query_one("#kb-query", Input).focus()
 
     @on(Input.Changed, "#kb-query")
     def _kb_changed(self, event: Input.Changed) -> None:
@@ -757,7 +819,7 @@ class EkcConsole(App[None]):
 
     @on(Input.Submitted, "#kb-query")
     def _kb_submit(self) -> None:
-        results = self.query_one("#kb-results", OptionList)
+        results = self.main.query_one("#kb-results", OptionList)
         if self.kb_hits:
             results.focus()
             if results.highlighted is None:
@@ -809,15 +871,15 @@ class EkcConsole(App[None]):
 
     def _kb_show(self, hits: list[SearchHit], info: str) -> None:
         self.kb_hits = hits
-        self.query_one("#kb-info", Static).update(info + " · Enter — открыть статью")
-        results = self.query_one("#kb-results", OptionList)
+        self.main.query_one("#kb-info", Static).update(info + " · Enter — открыть статью")
+        results = self.main.query_one("#kb-results", OptionList)
         results.clear_options()
         ref = self.ref
         options = []
         for h in hits:
             topic = ref.topic_name(h.topic) if ref and h.topic else ""
             fragment = highlight(h.highlights[0][:160]) if h.highlights else ""
-            label = f"[b]{highlight(h.title)}[/b]  [dim]{escape(topic)}[/]"
+            label = f"[b]{highlight(h.title)}[/b]\n  [i]{escape(topic)}[/i]"
             if fragment:
                 label += f"\n  [dim]{fragment}[/]"
             options.append(Option(label, id=h.id))
@@ -838,7 +900,7 @@ class EkcConsole(App[None]):
 
         def copied(text: object) -> None:
             if isinstance(text, str) and text:
-                area = self.query_one("#summary", TextArea)
+                area = self.main.query_one("#summary", TextArea)
                 area.text = (area.text + "\n" + text).strip() if area.text else text
                 self.notify("Ответ вставлен в итог (F5)", timeout=3)
 
@@ -848,14 +910,22 @@ class EkcConsole(App[None]):
 
     def _show_wrap(self) -> None:
         card = self.card
-        topic = self.query_one("#wrap-topic", Static)
-        outcomes = self.query_one("#outcomes", OptionList)
-        extra = self.query_one("#wrap-extra", Static)
+        message = self.main.query_one("#wrap-message", Static)
+        message.update(
+            f"[b]Сообщение:[/b] {escape(card.text)}" if card is not None and card.text else ""
+        )
+        message.display = bool(card is not None and card.text)
+        topic = self.main.query_one("#wrap-topic", Static)
+        outcomes = self.main.query_one("#outcomes", OptionList)
+        extra = self.main.query_one("#wrap-extra", Static)
         if card is None:
             topic.update("Нет открытой карточки")
             outcomes.clear_options()
             extra.update("")
             return
+        self.main.query_one("#summary", TextArea).border_title = (
+            "Итог разговора" if card.channel == Channel.phone else "Ответ гражданину и итог"
+        )
         ref = self.ref
         name = ref.topic_path(card.topic_code) if ref and card.topic_code else ""
         topic.update(f"Тематика: [b]{escape(name) or '— не выбрана'}[/b] (Ctrl+T)")
@@ -893,13 +963,24 @@ class EkcConsole(App[None]):
 
     def action_wrap(self) -> None:
         self._narrow("work")
-        self.query_one("#work", TabbedContent).active = "tab-wrap"
-        self.query_one("#outcomes", OptionList).focus()
+        self.main.query_one("#work", TabbedContent).active = "tab-wrap"
+        outcomes = self.main.query_one("#outcomes", OptionList)
+        outcomes.focus()
+        # a dialog that just closed may hand the focus back after this: take it again
+        self.call_after_refresh(outcomes.focus)
 
     def on_key(self, event: Any) -> None:
         """Digits pick the outcome while the outcome list has the focus."""
-        outcomes = self.query_one("#outcomes", OptionList)
-        if self.focused is outcomes and event.character and event.character.isdigit():
+        outcomes = self.main.query_one("#outcomes", OptionList)
+        on_wrap = self.main.query_one("#work", TabbedContent).active == "tab-wrap"
+        typing = isinstance(self.focused, (Input, TextArea))
+        if (
+            self.screen is self.main
+            and on_wrap
+            and not typing
+            and event.character
+            and event.character.isdigit()
+        ):
             index = int(event.character) - 1
             if 0 <= index < outcomes.option_count:
                 outcomes.highlighted = index
@@ -936,7 +1017,7 @@ class EkcConsole(App[None]):
         self._show_wrap()
         self._keep_draft()
         if not card.problems():
-            self.query_one("#summary", TextArea).focus()
+            self.main.query_one("#summary", TextArea).focus()
 
     def action_topic(self) -> None:
         if self.card is None or self.ref is None:
@@ -950,7 +1031,7 @@ class EkcConsole(App[None]):
                 self._show_wrap()
                 self._show_card()
                 self._keep_draft()
-                if not self.query_one("#kb-query", Input).value:
+                if not self.main.query_one("#kb-query", Input).value:
                     self._suggest()
 
         self.push_screen(
@@ -977,7 +1058,7 @@ class EkcConsole(App[None]):
             self._show_wrap()
             self._keep_draft()
 
-        summary = self.query_one("#summary", TextArea).text
+        summary = self.main.query_one("#summary", TextArea).text
         self.push_screen(AppealFormScreen(self.ref, card.topic_code, summary), done)
 
     def action_callback(self) -> None:
@@ -1016,7 +1097,7 @@ class EkcConsole(App[None]):
         if card is None:
             self.notify("Нет открытой карточки")
             return
-        card.summary = self.query_one("#summary", TextArea).text.strip()
+        card.summary = self.main.query_one("#summary", TextArea).text.strip()
         problems = card.problems()
         if problems:
             self.notify("Не заполнено: " + ", ".join(problems), severity="warning")
@@ -1025,11 +1106,14 @@ class EkcConsole(App[None]):
         if card.ended is None:
             card.ended = time.monotonic()
         self.desk.enqueue(card.key, card.title(), card.save_steps())
+        if card.callback is not None:
+            done_id = card.callback.id
+            self._show_callbacks([c for c in self.callback_list if c.id != done_id], False)
         acw = fmt_clock(card.acw_seconds)
         self.card, self.citizen, self.history = None, None, None
         self.desk.store.put(DRAFT, None)
-        self.query_one("#summary", TextArea).text = ""
-        self.query_one("#kb-query", Input).value = ""
+        self.main.query_one("#summary", TextArea).text = ""
+        self.main.query_one("#kb-query", Input).value = ""
         self._show_history(False)
         self._show_card()
         self._show_wrap()
@@ -1038,7 +1122,7 @@ class EkcConsole(App[None]):
         self.notify(f"Карточка сохранена (постобработка {acw}). Вы свободны", timeout=4)
         if not self._background:
             self._flush_now()
-        self.query_one("#kb-query", Input).focus()
+        self.main.query_one("#kb-query", Input).focus()
 
     # --- the open card survives a crash or a quit ---------------------------------------
 
@@ -1107,16 +1191,15 @@ class EkcConsole(App[None]):
             f"Начало: {CHANNELS.get(card.channel.value, '')}",
             card.manual_start_steps(datetime.now(UTC)),
         )
+        card.lookup = text if text and not phone else None
         self.post_message(CardReady(card, None, None))
-        if text and not phone:
-            self._identify(text)
 
     # --- callbacks ----------------------------------------------------------------------
 
     def action_callbacks(self) -> None:
         self._narrow("work")
-        self.query_one("#work", TabbedContent).active = "tab-callbacks"
-        self.query_one("#callbacks", DataTable).focus()
+        self.main.query_one("#work", TabbedContent).active = "tab-callbacks"
+        self.main.query_one("#callbacks", DataTable).focus()
         self._load_callbacks()
 
     @work(thread=True, exclusive=True, group="callbacks")
@@ -1129,7 +1212,7 @@ class EkcConsole(App[None]):
 
     def _show_callbacks(self, items: list[CallbackPublic], cached: bool) -> None:
         self.callback_list = items
-        table = self.query_one("#callbacks", DataTable)
+        table = self.main.query_one("#callbacks", DataTable)
         table.clear()
         for cb in items:
             due = fmt_dt(cb.due_at)
@@ -1138,7 +1221,7 @@ class EkcConsole(App[None]):
             table.add_row(
                 due,
                 escape(cb.citizen_name),
-                mask_phone(cb.phone),
+                cb.phone,  # masked by the server in lists
                 cb.appeal_number or "",
                 escape(cb.reason[:50]),
                 key=str(cb.id),
@@ -1178,16 +1261,22 @@ class EkcConsole(App[None]):
         cached = False
         with contextlib.suppress(EkcError, OfflineError):
             citizen, history, cached = self.desk.open_citizen(task.citizen_id)
-        self.post_message(CardReady(card, citizen, history, cached))
+        appeal = None
         if task.appeal_id is not None:
-            self._show_appeal(task.appeal_id)
+            with contextlib.suppress(EkcError, OfflineError):
+                appeal = self.desk.appeal(task.appeal_id)
+        if appeal is not None:
+            card.topic_code = appeal.topic_code  # the call is about this appeal
+        self.post_message(CardReady(card, citizen, history, cached))
+        if appeal is not None and self.ref is not None:
+            self.call_from_thread(self.push_screen, AppealViewScreen(appeal, self.ref))
 
     # --- queue, history, outbox, help ---------------------------------------------------
 
     def action_queue(self) -> None:
         self._narrow("work")
-        self.query_one("#work", TabbedContent).active = "tab-queue"
-        self.query_one("#queue", DataTable).focus()
+        self.main.query_one("#work", TabbedContent).active = "tab-queue"
+        self.main.query_one("#queue", DataTable).focus()
 
     @on(DataTable.RowSelected, "#queue")
     def _queue_row(self) -> None:
@@ -1195,11 +1284,11 @@ class EkcConsole(App[None]):
 
     def action_history(self) -> None:
         self._narrow("history")
-        self.query_one("#history", DataTable).focus()
+        self.main.query_one("#history", DataTable).focus()
 
     def _narrow(self, pane: str) -> None:
         """On a narrow screen one of history / work is shown at a time."""
-        self.screen.set_class(pane == "history", "-show-history")
+        self.main.set_class(pane == "history", "-show-history")
 
     def action_outbox(self) -> None:
         items = self.desk.store.outbox(states=("pending", "failed"))
@@ -1229,7 +1318,8 @@ class EkcConsole(App[None]):
         rows = []
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
-            rows.append((self.get_key_display(binding), binding.description, binding.tooltip))
+            key = self.get_key_display(binding).replace("^", "Ctrl+")
+            rows.append((key, binding.description, binding.tooltip))
         rows += [
             ("Enter", "Открыть", "статью в результатах поиска, обращение в истории, перезвон"),
             ("1–5", "Результат", "в списке результатов (F5) — выбрать цифрой"),
@@ -1258,7 +1348,7 @@ class EkcConsole(App[None]):
 
     def action_command_palette(self) -> None:
         if not CommandPalette.is_open(self):  # type: ignore[arg-type]  # App[None] is fine
-            self.push_screen(CommandPalette(placeholder="Найти действие…", id="--command-palette"))
+            self.push_screen(RussianPalette(placeholder="Найти действие…", id="--command-palette"))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for binding in self.BINDINGS:
@@ -1266,10 +1356,14 @@ class EkcConsole(App[None]):
             if binding.action == "command_palette":
                 continue
             yield SystemCommand(
-                f"{binding.description} ({self.get_key_display(binding)})",
+                f"{binding.description} ({self.get_key_display(binding).replace('^', 'Ctrl+')})",
                 binding.tooltip,
                 getattr(self, f"action_{binding.action}"),
             )
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C out of habit: say how to quit (Textual's own hint is in English)."""
+        self.notify("Выход из консоли — Ctrl+Q", title="Выйти?")
 
     def action_quit_console(self) -> None:
         unsent = self.desk.unsent()
@@ -1308,6 +1402,8 @@ class EkcConsole(App[None]):
         self._keep_draft()
         self._stopping = True
         self.workers.cancel_all()
+        # a long poll may be waiting on the server: closing the client ends it at once
+        self.desk.interrupt()
 
     def _exit_cleanup(self) -> None:
         self.desk.close()

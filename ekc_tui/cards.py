@@ -11,6 +11,7 @@ from typing import Any
 from ekc_core.enums import AppealKind, CallbackResult, Channel, ContactOutcome, Line
 from ekc_core.schemas import CallbackPublic, ContactPublic
 from ekc_tui.outbox import new_key, step
+from ekc_tui.text import CHANNELS as CHANNEL_NAMES
 
 CONTACT = "contact"
 
@@ -78,6 +79,8 @@ class Card:
     start_item: str | None = None
     """Outbox key of the item that creates the contact (manual and outgoing cards)."""
     end_sent: bool = False
+    lookup: str | None = None
+    """What the operator typed to find the citizen of a card opened by hand."""
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     """Where the timers read the time (tests fix it)."""
 
@@ -319,4 +322,5 @@ class Card:
     def title(self) -> str:
         who = self.citizen_name or (self.new_citizen.full_name if self.new_citizen else "")
         what = {"in": "Входящий", "out": "Исходящий"}[self.direction]
-        return f"{what} {self.channel.value} {who}".strip()
+        channel = CHANNEL_NAMES.get(self.channel.value, self.channel.value)
+        return f"{what}: {channel} {who}".strip()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 
 from ekc_core import __version__
 
@@ -22,19 +24,61 @@ EPILOG = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ekc", description=DESCRIPTION, epilog=EPILOG)
-    parser.add_argument("--server", "-s", help="адрес сервера, например http://127.0.0.1:8122")
-    parser.add_argument(
-        "--user", "-u", help="войти под этим логином (пароль из EKC_PASSWORD или спросит консоль)"
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[argparse._MutuallyExclusiveGroup],
+        prefix: str | None = None,
+    ) -> None:
+        super().add_usage(usage, actions, groups, prefix or "Запуск: ")
+
+
+class _Parser(argparse.ArgumentParser):
+    MESSAGES = (
+        ("unrecognized arguments", "неизвестные параметры"),
+        ("expected one argument", "нужно значение"),
+        ("argument ", "параметр "),
     )
-    parser.add_argument("--console-dir", type=Path, help="папка локальной памяти консоли")
+
+    def error(self, message: str) -> NoReturn:
+        for english, russian in self.MESSAGES:
+            message = message.replace(english, russian)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: ошибка: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ekc",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=_Formatter,
+        add_help=False,
+    )
+    parser._optionals.title = "параметры"
+    parser.add_argument("-h", "--help", action="help", help="показать эту справку и выйти")
+    parser.add_argument(
+        "--server", "-s", metavar="URL", help="адрес сервера, например http://127.0.0.1:8122"
+    )
+    parser.add_argument(
+        "--user",
+        "-u",
+        metavar="ЛОГИН",
+        help="войти под этим логином (пароль из EKC_PASSWORD или спросит консоль)",
+    )
+    parser.add_argument(
+        "--console-dir", type=Path, metavar="ПАПКА", help="папка локальной памяти консоли"
+    )
     parser.add_argument(
         "--send-outbox",
         action="store_true",
         help="только отправить неотправленные записи и выйти (код 0 — всё отправлено)",
     )
-    parser.add_argument("--version", action="version", version=f"ekc {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"ekc {__version__}", help="показать версию и выйти"
+    )
     return parser
 
 

@@ -113,6 +113,11 @@ class Desk:
         self.online = False
         self._flush_lock = threading.Lock()
 
+    def interrupt(self) -> None:
+        """End requests in flight (a long poll) so the console can quit at once."""
+        if self.client is not None:
+            self.client.close()
+
     def close(self) -> None:
         if self.client is not None:
             self.client.close()

@@ -59,6 +59,8 @@ class FlushResult:
     """Stopped because the backend did not answer (items stay pending)."""
     auth_needed: bool = False
     errors: list[str] = field(default_factory=list)
+    appeals: list[str] = field(default_factory=list)
+    """Numbers of the appeals registered by the items sent (to tell the operator)."""
 
 
 def _lookup(store: LocalStore, item: OutboxItem, ref: str) -> Any:
@@ -142,4 +144,7 @@ def flush(client: EkcClient, store: LocalStore, *, limit: int | None = None) -> 
         else:
             store.finish(item.id, state="sent")
             outcome.sent += 1
+            appeal = item.results.get("appeal")
+            if isinstance(appeal, dict) and appeal.get("number"):
+                outcome.appeals.append(str(appeal["number"]))
     return outcome

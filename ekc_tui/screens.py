@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
+from rich.align import Align
 from rich.markup import escape
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.command import CommandList, CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import (
@@ -28,13 +31,15 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from ekc_core.enums import AppealKind, Channel, Line
-from ekc_core.schemas import AppealDetail
+from ekc_core.schemas import AppealDetail, ContactPublic
 from ekc_tui.cards import AppealDraft, CallbackDraft, NewCitizen
 from ekc_tui.desk import Reference
 from ekc_tui.text import (
     APPEAL_KINDS,
     CHANNEL_CHOICES,
+    CHANNELS,
     EVENT_TYPES,
+    OUTCOMES,
     STATUS_NAMES,
     fmt_dt,
 )
@@ -526,6 +531,63 @@ class AppealViewScreen(Dialog):
                 (e.text or self.ref.agency_name(e.agency_code))[:200],
             )
         table.focus()
+
+
+class ContactViewScreen(Dialog):
+    """One past contact of the citizen, in full."""
+
+    def __init__(self, contact: ContactPublic, ref: Reference) -> None:
+        super().__init__()
+        self.contact, self.ref = contact, ref
+
+    def compose(self) -> ComposeResult:
+        c = self.contact
+        channel = CHANNELS.get(c.channel.value, c.channel.value) + (
+            f" {c.line.value}" if c.line else ""
+        )
+        arrow = "входящий" if c.direction.value == "in" else "исходящий"
+        outcome = OUTCOMES.get(c.outcome, "") if c.outcome else ""
+        lines = [
+            f"{fmt_dt(c.queued_at)} · {channel} · {arrow} · "
+            f"{STATUS_NAMES.get(c.status.value, c.status.value)}",
+            f"Тематика: {escape(self.ref.topic_path(c.topic_code)) or '—'}",
+            f"Результат: {outcome or '—'}",
+        ]
+        if c.text:
+            lines += ["", "[b]Сообщение гражданина[/b]", escape(c.text)]
+        if c.handoff and c.handoff.transcript:
+            lines += ["", "[b]Голосовой помощник[/b]", escape(c.handoff.transcript)]
+        lines += ["", "[b]Итог[/b]", escape(c.summary or "—")]
+        with Vertical(classes="dialog wide"):
+            yield Static("[b]Контакт[/b]", classes="title")
+            with VerticalScroll(id="contact-body"):
+                yield Static("\n".join(lines))
+            yield Static("Esc — закрыть", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#contact-body").focus()
+
+
+class RussianPalette(CommandPalette):
+    """Textual's command palette with its one English phrase in Russian."""
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        self._stop_no_matches_countdown()
+
+        def show() -> None:
+            if search_value:
+                self.query_one(CommandList).add_option(
+                    Option(
+                        Align.center(Text("Ничего не найдено", style="not bold")),
+                        disabled=True,
+                        id=self._NO_MATCHES,
+                    )
+                )
+                self._list_visible = True
+            else:
+                self._list_visible = False
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show)
 
 
 class ConfirmScreen(Dialog):

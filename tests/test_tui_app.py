@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("empty_queue")]
 
 
 async def test_first_start_asks_for_the_login_and_keeps_the_token_0600(backend, tmp_path):
-    settings = settings_for(tmp_path, backend.url)
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     app = EkcConsole(settings)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), what="login screen")
@@ -56,7 +56,7 @@ async def test_first_start_asks_for_the_login_and_keeps_the_token_0600(backend, 
 
 
 async def test_an_expired_token_asks_to_sign_in_again(backend, tmp_path):
-    settings = settings_for(tmp_path, backend.url)
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     save_credentials(
         settings.config_dir,
         Credentials(server_url=backend.url, username="op_tui", token="ekc_s_expired"),
@@ -69,6 +69,7 @@ async def test_an_expired_token_asks_to_sign_in_again(backend, tmp_path):
             what="login screen",
         )
         assert "истёк" in str(app.screen.query_one("#login-error").render())
+        await wait_for(pilot, lambda: getattr(app.focused, "id", None) == "password")
         await pilot.press(*PASSWORD, "enter")  # the login is filled in; focus is on password
         await signed_in(app, pilot)
         assert app.desk.me is not None and app.desk.me.username == "op_tui"
@@ -80,7 +81,7 @@ async def test_an_expired_token_asks_to_sign_in_again(backend, tmp_path):
 async def test_screen_pop_card_with_history_handoff_and_a_standard_consultation(backend, tmp_path):
     phone = "+79025550101"
     citizen_id = citizen_with_history(backend, phone, "Карточкин")
-    settings = settings_for(tmp_path, backend.url)
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     app = EkcConsole(settings, login=("op_tui", PASSWORD))
     async with app.run_test(size=(120, 40)) as pilot:
         await signed_in(app, pilot)
@@ -128,7 +129,7 @@ async def test_screen_pop_card_with_history_handoff_and_a_standard_consultation(
 
 
 async def test_kb_search_as_you_type_highlights_matched_words(backend, tmp_path):
-    settings = settings_for(tmp_path, backend.url)
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     app = EkcConsole(settings, login=("op_tui", PASSWORD))
     async with app.run_test(size=(100, 30)) as pilot:
         await signed_in(app, pilot)
@@ -148,7 +149,7 @@ async def test_kb_search_as_you_type_highlights_matched_words(backend, tmp_path)
 async def test_unknown_caller_gets_the_new_citizen_form_and_an_appeal_with_deadlines(
     backend, tmp_path
 ):
-    settings = settings_for(tmp_path, backend.url)
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     app = EkcConsole(settings, login=("op_tui", PASSWORD))
     async with app.run_test(size=(100, 30)) as pilot:
         await signed_in(app, pilot)
@@ -194,7 +195,7 @@ async def test_several_citizens_with_the_number_are_offered_to_choose(backend, t
     phone = "+79025550222"
     citizen_with_history(backend, phone, "Двойнев")
     second = citizen_with_history(backend, phone, "Двойнева")
-    settings = settings_for(tmp_path, backend.url)
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     app = EkcConsole(settings, login=("op_tui", PASSWORD))
     async with app.run_test(size=(100, 30)) as pilot:
         await signed_in(app, pilot)
@@ -223,7 +224,7 @@ async def test_a_due_callback_opens_an_outgoing_card_and_records_the_result(back
                 assignee_id=backend.operator_id,
             )
         )
-    settings = settings_for(tmp_path, backend.url)
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     app = EkcConsole(settings, login=("op_tui", PASSWORD))
     async with app.run_test(size=(100, 30)) as pilot:
         await signed_in(app, pilot)
@@ -252,7 +253,7 @@ async def test_offline_console_searches_the_kb_opens_cached_citizens_and_keeps_c
 ):
     phone = "+79025550444"
     citizen_id = citizen_with_history(backend, phone, "Кэшев")
-    online = settings_for(tmp_path, backend.url)
+    online = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     # 1) online: sign in, sync the KB, open the citizen once (it is cached)
     app = EkcConsole(online, login=("op_tui", PASSWORD), background=False)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -297,7 +298,7 @@ async def test_offline_console_searches_the_kb_opens_cached_citizens_and_keeps_c
 async def test_help_lists_every_binding_palette_finds_actions_quit_needs_confirmation(
     backend, tmp_path
 ):
-    settings = settings_for(tmp_path, backend.url)
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     app = EkcConsole(settings, login=("op_tui", PASSWORD))
     async with app.run_test(size=(80, 24)) as pilot:
         await signed_in(app, pilot)
@@ -321,7 +322,7 @@ async def test_help_lists_every_binding_palette_finds_actions_quit_needs_confirm
 
 
 async def test_an_unsaved_card_survives_quitting_and_comes_back(backend, tmp_path):
-    settings = settings_for(tmp_path, backend.url)
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     app = EkcConsole(settings, login=("op_tui", PASSWORD))
     async with app.run_test(size=(100, 30)) as pilot:
         await signed_in(app, pilot)

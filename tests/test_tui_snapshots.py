@@ -146,7 +146,7 @@ def offline_console_dir(backend, tmp_path_factory) -> Path:
     import asyncio
 
     tmp: Path = tmp_path_factory.mktemp("snap")
-    settings = settings_for(tmp, backend.url)
+    settings = settings_for(tmp, backend.url, kb_from=backend.kb_template)
 
     async def fill() -> None:
         app = EkcConsole(settings, login=("op_tui", PASSWORD), background=False)

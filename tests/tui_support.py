@@ -20,6 +20,7 @@ from ekc_server.models import ApiToken, Office, Staff
 from ekc_server.security import SESSION_PREFIX, hash_password, new_token, token_digest
 from ekc_server.services.kb import seed_shipped
 from ekc_tui.app import CardPanel, EkcConsole, StatusBar
+from ekc_tui.kbsync import LocalKb
 from ekc_tui.settings import ConsoleSettings
 from tests.conftest import DATA_DIR
 
@@ -33,6 +34,8 @@ class Backend:
     operator: str
     operator_id: int
     admin_token: str
+    kb_template: Path
+    """A console KB index already synced with this backend (copied into each console)."""
 
     def admin(self) -> EkcClient:
         return EkcClient(self.url, token=self.admin_token)
@@ -72,7 +75,12 @@ def backend(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         session.commit()
     engine.dispose()
     with running_server(db_url, data) as url:
-        yield Backend(url, db_url, "op_tui", operator_id, admin_token)
+        template = data / "console-kb"
+        kb = LocalKb(template, DATA_DIR / "kb" / "synonyms.txt")
+        with EkcClient(url, token=admin_token) as client:
+            kb.sync(client)
+        kb.close()
+        yield Backend(url, db_url, "op_tui", operator_id, admin_token, template)
 
 
 @pytest.fixture
@@ -84,7 +92,10 @@ def empty_queue(backend: Backend) -> Iterator[None]:
             admin.abandon_contact(contact.id)
 
 
-def settings_for(tmp_path: Path, url: str) -> ConsoleSettings:
+def settings_for(tmp_path: Path, url: str, *, kb_from: Path | None = None) -> ConsoleSettings:
+    """Console settings for a test; `kb_from` seeds its KB index (saves a sync per test)."""
+    if kb_from is not None and not (tmp_path / "console" / "kb-index").exists():
+        shutil.copytree(kb_from, tmp_path / "console" / "kb-index")
     return ConsoleSettings(
         server_url=url,
         console_dir=tmp_path / "console",
@@ -105,7 +116,13 @@ async def wait_for(
     end = loop.time() + timeout
     while not condition():
         if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what or condition}")
+            app = getattr(pilot, "app", None)
+            state = ""
+            if app is not None:
+                texts = [str(w.render()) for w in app.screen.query("Static")][:8]
+                values = [i.value for i in app.screen.query("Input")]
+                state = f" (screen {app.screen!r}, texts {texts}, inputs {values})"
+            raise AssertionError(f"timed out waiting for {what or condition}{state}")
         await pilot.pause(0.05)  # type: ignore[attr-defined]
 
 
