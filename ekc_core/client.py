@@ -47,6 +47,7 @@ from ekc_core.schemas import (
     ContactOffers,
     ContactOutbound,
     ContactPublic,
+    ContactTaken,
     ContactWrapUp,
     DeadlineRulePublic,
     KbArticlePublic,
@@ -76,6 +77,10 @@ _RETRY_STATUS = frozenset({502, 503, 504})
 class _Cached:
     etag: str
     body: Any
+
+
+#: idle connections are kept this long (below the backend's keep-alive of 75 s)
+KEEPALIVE_SECONDS = 60.0
 
 
 def new_idempotency_key() -> str:
@@ -115,6 +120,9 @@ class EkcClient:
                 self.settings.read_timeout, connect=self.settings.connect_timeout
             ),
             transport=transport,
+            # keep connections across an operator's pauses: a new one costs a round trip
+            # (or three, with TLS) on a satellite link; the backend keeps them 75 s
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
         )
 
     def close(self) -> None:
@@ -361,6 +369,10 @@ class EkcClient:
 
     def claim(self, contact_id: int) -> ContactPublic:
         return self._post(f"/contacts/{contact_id}/claim", ContactPublic)
+
+    def take(self, contact_id: int) -> ContactTaken:
+        """Claim a contact and get the caller's history with it (one round trip)."""
+        return self._post(f"/contacts/{contact_id}/take", ContactTaken)
 
     def end_contact(self, contact_id: int) -> ContactPublic:
         return self._post(f"/contacts/{contact_id}/end", ContactPublic)

@@ -59,7 +59,9 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class Wire(BaseModel):
-    model_config = ConfigDict(from_attributes=True, extra="forbid")
+    # validators are built on first use: clients start faster (most models are never used
+    # by a given command or screen)
+    model_config = ConfigDict(from_attributes=True, extra="forbid", defer_build=True)
 
 
 class Page(Wire, Generic[T]):
@@ -344,6 +346,13 @@ class ContactPublic(Wire):
 
 class ContactClaim(Wire):
     citizen_id: int | None = None
+
+
+class ContactTaken(Wire):
+    """A claimed contact with its caller's history: the call card in one round trip."""
+
+    contact: ContactPublic
+    history: CitizenHistory | None
 
 
 class ContactWrapUp(Wire):

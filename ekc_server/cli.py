@@ -57,6 +57,9 @@ def run(
         factory=False,
         log_level="info",
         proxy_headers=True,
+        # longer than the clients' keep-alive (60 s) and the console's long poll (25 s):
+        # a reopened connection costs remote offices a round trip or more
+        timeout_keep_alive=75,
     )
 
 

@@ -7,11 +7,12 @@ runs in a thread worker that posts its result back as a message.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markup import escape
 from textual import on, work
@@ -36,6 +37,9 @@ from textual.widgets import (
 from textual.widgets.data_table import CellDoesNotExist
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
+
+if TYPE_CHECKING:
+    from kb_index import SearchHit
 
 from ekc_core.enums import Channel, ContactOutcome, Line
 from ekc_core.errors import (
@@ -85,9 +89,11 @@ from ekc_tui.text import (
     fmt_dt,
     highlight,
 )
-from kb_index import SearchFilters, SearchHit
 
 NEW_CITIZEN = "__new__"
+#: as-you-type search starts at the 3rd letter (shorter prefixes match half the base)
+MIN_QUERY = 3
+HEARTBEAT_SECONDS = 15.0
 DRAFT = "draft"
 
 
@@ -266,6 +272,9 @@ class EkcConsole(App[None]):
         self._stopping = False
         self._offer_version: str | None = None
         self._draft_timer: Timer | None = None
+        self._kb_event = threading.Event()
+        self._kb_lock = threading.Lock()
+        self._kb_wanted: tuple[int, str] | None = None
         self._main: ConsoleScreen | None = None
         self.last_card_ready: float | None = None
         """time.perf_counter() when the last card with history was on screen (bench)."""
@@ -367,10 +376,12 @@ class EkcConsole(App[None]):
         self._status()
         self._restore_draft()
         self._load_reference()
+        self._kb_pump()
         if self._background:
             self._offers_loop()
             self._outbox_loop()
             self._kb_loop()
+            self._heartbeat_loop()
         else:
             self._kb_open()
         self._load_callbacks()
@@ -427,6 +438,22 @@ class EkcConsole(App[None]):
                     time.sleep(self.settings.outbox_retry_seconds)
                     continue
             time.sleep(0.3)
+
+    @work(thread=True, exclusive=True, group="heartbeat")
+    def _heartbeat_loop(self) -> None:
+        """While idle, a small request every HEARTBEAT_SECONDS: the status bar learns of a
+        lost link within seconds, and a warm connection spares the next take a round trip."""
+        while self._alive():
+            try:
+                self.desk.heartbeat()
+            except AuthenticationRequiredError:
+                self.post_message(NeedLogin("Срок входа истёк: войдите снова"))
+                return
+            self._post_link()
+            for _ in range(int(HEARTBEAT_SECONDS * 10)):
+                if not self._alive():
+                    return
+                time.sleep(0.1)
 
     def _post_link(self) -> None:
         self.post_message(LinkState(self.desk.online, self.desk.unsent(), self.desk.failed()))
@@ -812,9 +839,12 @@ class EkcConsole(App[None]):
     @on(Input.Changed, "#kb-query")
     def _kb_changed(self, event: Input.Changed) -> None:
         self.kb_seq += 1
-        if event.value.strip():
-            self._kb_search(self.kb_seq, event.value)
-        else:
+        text = event.value.strip()
+        if len(text) >= MIN_QUERY:
+            with self._kb_lock:
+                self._kb_wanted = (self.kb_seq, event.value)
+            self._kb_event.set()
+        elif not text:
             self._suggest()
 
     @on(Input.Submitted, "#kb-query")
@@ -826,13 +856,24 @@ class EkcConsole(App[None]):
                 results.highlighted = 0
             self._open_article(self.kb_hits[results.highlighted or 0].id)
 
-    @work(thread=True, exclusive=True, group="kb")
-    def _kb_search(self, seq: int, text: str) -> None:
-        time.sleep(self.settings.search_debounce)
-        if seq != self.kb_seq or get_current_worker().is_cancelled:
-            return  # a newer keystroke: this one is stale
-        hits = self.desk.kb.index.search(text, limit=20, as_you_type=True)
-        self.post_message(KbResults(seq, text, hits))
+    @work(thread=True, exclusive=True, group="kb-pump")
+    def _kb_pump(self) -> None:
+        """One search at a time, always for the newest text: keystrokes typed while a search
+        runs are folded into the next one instead of queueing behind it."""
+        while self._alive():
+            if not self._kb_event.wait(0.5):
+                continue
+            self._kb_event.clear()
+            time.sleep(self.settings.search_debounce)
+            with self._kb_lock:
+                wanted, self._kb_wanted = self._kb_wanted, None
+            if wanted is None:
+                continue
+            seq, text = wanted
+            if seq != self.kb_seq:
+                continue  # already stale: the newer text is queued
+            hits = self.desk.kb.index.search(text, limit=20, as_you_type=True)
+            self.post_message(KbResults(seq, text, hits))
 
     def _suggest(self) -> None:
         card = self.card
@@ -846,6 +887,8 @@ class EkcConsole(App[None]):
 
     @work(thread=True, exclusive=True, group="kb")
     def _kb_suggest(self, seq: int, text: str, topic: str | None) -> None:
+        from kb_index import SearchFilters  # after the first frame: the index is heavy
+
         index = self.desk.kb.index
         hits: list[SearchHit] = []
         if text:

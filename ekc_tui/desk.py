@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +19,12 @@ from ekc_core.client import EkcClient
 from ekc_core.credentials import Credentials, load_credentials, save_credentials
 from ekc_core.deadlines import Deadlines, DeadlineTerms, compute_deadlines
 from ekc_core.enums import AppealKind
-from ekc_core.errors import AuthenticationRequiredError, ServerError, ServerUnreachableError
+from ekc_core.errors import (
+    AuthenticationRequiredError,
+    EkcError,
+    ServerError,
+    ServerUnreachableError,
+)
 from ekc_core.phones import try_normalize_phone
 from ekc_core.schemas import (
     AgencyPublic,
@@ -44,6 +48,10 @@ if TYPE_CHECKING:
     from ekc_tui.kbsync import LocalKb, SyncResult
 
 T = TypeVar("T")
+
+
+#: seconds a heartbeat may take before the console shows "no link" (600 ms RTT + slack)
+HEARTBEAT_TIMEOUT = 8.0
 
 
 class OfflineError(Exception):
@@ -256,24 +264,23 @@ class Desk:
         )
 
     def take(self, contact: ContactPublic) -> tuple[ContactPublic, CitizenHistory | None]:
-        """Claim the contact and, at the same time, read the caller's history.
+        """Claim the contact; the caller's history comes in the same answer (one round trip)."""
+        taken = self.call(lambda c: c.take(contact.id))
+        if taken.history is not None:
+            self.store.remember_citizen(taken.history.citizen, taken.history)
+        return taken.contact, taken.history
 
-        When the offer already names the citizen both requests go out together, so the card
-        with its history is ready after about one round trip.
-        """
-        if contact.citizen_id is None:
-            return self.call(lambda c: c.claim(contact.id)), None
-        citizen_id = contact.citizen_id
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            history_future = pool.submit(self.call, lambda c: c.history(citizen_id, limit=50))
-            claimed = self.call(lambda c: c.claim(contact.id))
-            try:
-                history: CitizenHistory | None = history_future.result()
-            except (ServerUnreachableError, ServerError):
-                history = None
-        if history is not None:
-            self.store.remember_citizen(history.citizen, history)
-        return claimed, history
+    def heartbeat(self) -> bool:
+        """A tiny request: keeps a connection warm and `online` current while idle."""
+        try:
+            self.call(lambda c: c.request("GET", "/me", timeout=HEARTBEAT_TIMEOUT))
+        except (ServerUnreachableError, ServerError, OfflineError):
+            return False
+        except AuthenticationRequiredError:
+            raise
+        except EkcError:
+            return self.online
+        return True
 
     def callbacks(self) -> tuple[list[CallbackPublic], bool]:
         """My callbacks and my group's that are due by the end of today (overdue too)."""

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.align import Align
 from rich.markup import escape
@@ -23,12 +23,14 @@ from textual.widgets import (
     DataTable,
     Input,
     Label,
-    Markdown,
     OptionList,
     Select,
     Static,
 )
 from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from kb_index import Article
 
 from ekc_core.enums import AppealKind, Channel, Line
 from ekc_core.schemas import AppealDetail, ContactPublic
@@ -43,7 +45,6 @@ from ekc_tui.text import (
     STATUS_NAMES,
     fmt_dt,
 )
-from kb_index import Article
 
 
 class Dialog(ModalScreen[object]):
@@ -484,6 +485,8 @@ class ArticleScreen(Dialog):
         with Vertical(classes="dialog full"):
             yield Static(f"[b]{escape(self.article.title)}[/b]", classes="title")
             yield Static(escape(self._topic), classes="dim")
+            from textual.widgets import Markdown  # only when an article is opened
+
             with VerticalScroll(id="article-body"):
                 yield Markdown(self.article.body)
             yield Static(

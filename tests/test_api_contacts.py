@@ -512,3 +512,31 @@ def test_wrapup_of_a_contact_nobody_took(client: TestClient, operator, gateway) 
     r = client.post(f"{API}/contacts/{c['id']}/end", headers=operator.headers)
     assert r.status_code == 409
     assert "ещё никто не принял" in r.json()["detail"]
+
+
+def test_take_claims_and_returns_the_callers_history_in_one_answer(
+    client: TestClient, operator, gateway, admin, make_staff
+) -> None:
+    citizen = new_citizen(client, operator, ["+73952123456"])
+    c = queued(client, gateway)  # 8 (3952) 12-34-56: the citizen above
+    assert c["citizen_id"] == citizen["id"]
+    r = client.post(f"{API}/contacts/{c['id']}/take", headers=operator.headers)
+    assert r.status_code == 200, r.text
+    taken = r.json()
+    assert taken["contact"]["status"] == "active"
+    assert taken["contact"]["caller_number"] == "+73952123456"  # the card shows it in full
+    history = taken["history"]
+    assert history["citizen"]["id"] == citizen["id"]
+    assert [i["contact"]["id"] for i in history["page"]["items"] if i["contact"]] == [c["id"]]
+    # the history view is audited like GET /citizens/{id}/history
+    audit = client.get(
+        f"{API}/audit", params={"citizen_id": citizen["id"]}, headers=admin.headers
+    ).json()
+    assert any(row["action"] == "view_history" for row in audit)
+    # a second operator is too late; an unknown caller comes without history
+    other = make_staff(Role.operator)
+    r = client.post(f"{API}/contacts/{c['id']}/take", headers=other.headers)
+    assert r.status_code == 409
+    unknown = queued(client, gateway, caller_number="+79990001122")
+    r = client.post(f"{API}/contacts/{unknown['id']}/take", headers=operator.headers)
+    assert r.status_code == 200 and r.json()["history"] is None

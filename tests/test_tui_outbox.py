@@ -423,7 +423,7 @@ def test_a_refused_item_is_kept_with_the_reason_and_later_work_still_goes(
         assert "укажите линию" in (failed[orphan.start_item].last_error or "")
         assert "нет ответа на шаг «contact»" in (failed[orphan.key].last_error or "")
         assert any(
-            e.startswith("Входящий phone ") and "housing.new_kind" in e for e in result.errors
+            e.startswith("Входящий: Телефон ") and "housing.new_kind" in e for e in result.errors
         )
         sent_item = desk.store.item(fine.save_key)
         assert sent_item is not None and sent_item.state == "sent"

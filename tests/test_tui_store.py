@@ -501,7 +501,7 @@ def test_an_offered_call_from_a_new_citizen_creates_the_citizen_first() -> None:
     }
     assert steps[1]["refs"] == {"citizen_id": "citizen.id"}
     assert "citizen_id" not in steps[1]["body"]
-    assert card.title() == "Входящий phone Соколова Анна"
+    assert card.title() == "Входящий: Телефон Соколова Анна"
 
 
 def test_a_manual_card_refers_to_its_start_item_everywhere(store: LocalStore) -> None:
@@ -598,7 +598,7 @@ def test_an_outgoing_callback_records_the_attempt_and_wraps_up() -> None:
     assert steps[2]["path"] == "/contacts/{contact_id}/wrapup"
     assert steps[2]["refs"] == {"path:contact_id": "start/contact.id"}
     assert steps[2]["body"]["citizen_id"] == 12
-    assert card.title() == "Исходящий phone Соколова Анна"
+    assert card.title() == "Исходящий: Телефон Соколова Анна"
 
 
 def test_appeals_and_callbacks_need_a_citizen() -> None:

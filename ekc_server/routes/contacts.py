@@ -21,11 +21,15 @@ from ekc_core.schemas import (
     ContactOffers,
     ContactOutbound,
     ContactPublic,
+    ContactTaken,
     ContactWrapUp,
 )
 from ekc_server.deps import ContactPoster, SessionDep, Staffer
 from ekc_server.routes.citizens import IdempotencyKey
-from ekc_server.services import contacts, idempotency
+from ekc_server.services import citizens, contacts, idempotency
+
+#: history items sent with a taken contact (the card shows the newest)
+TAKE_HISTORY_LIMIT = 50
 
 router = APIRouter(tags=["contacts"])
 
@@ -134,6 +138,30 @@ def claim_contact(
     return contacts.claim(
         session=session, principal=principal, contact_id=contact_id, data=body or ContactClaim()
     )
+
+
+@router.post("/contacts/{contact_id}/take", response_model=ContactTaken)
+def take_contact(
+    contact_id: int, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
+) -> ContactTaken:
+    """Claim, and read the caller's history in the same request (the card in one round trip).
+
+    The history is that of the identified citizen (or of `citizen_id` in the body); the view
+    is audited like GET /citizens/{id}/history.
+    """
+    contact = contacts.claim(
+        session=session, principal=principal, contact_id=contact_id, data=body or ContactClaim()
+    )
+    history = None
+    if contact.citizen_id is not None:
+        history = citizens.history(
+            session=session,
+            principal=principal,
+            citizen_id=contact.citizen_id,
+            offset=0,
+            limit=TAKE_HISTORY_LIMIT,
+        )
+    return ContactTaken(contact=contact, history=history)
 
 
 @router.post("/contacts/{contact_id}/end", response_model=ContactPublic)
