@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/kb_relevance.py
 	$(BIN)/python bench/kb_search.py $(KB_SIZES)
+	$(BIN)/python bench/console_bench.py --kb-size $(lastword $(KB_SIZES))
 
 # refresh the pins after changing dependencies in pyproject.toml
 lock: install
