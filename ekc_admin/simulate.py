@@ -37,6 +37,7 @@ from ekc_core.errors import (
     ServerUnreachableError,
 )
 from ekc_core.phones import mask_phone
+from ekc_core.reference_data import INBOUND_TOPIC_WEIGHTS
 from ekc_core.schemas import ContactInbound, ContactPublic, Handoff
 
 app = typer.Typer(
@@ -67,27 +68,7 @@ HIDDEN_NUMBER_SHARE = 0.02
 ASSISTANT_TOP_LEVEL_SHARE = 0.25
 EMOTIONS = ("спокойствие", "тревога", "раздражение", "растерянность")
 
-#: share of contacts per top-level topic: contract service ~45 %, then medicine, social
-#: support and ЖКХ, then the rest
-TOPIC_WEIGHTS: dict[str, float] = {
-    "svo": 45.0,
-    "medicine": 15.0,
-    "social": 12.0,
-    "housing": 14.0,
-    "transport": 2.2,
-    "emergency": 1.2,
-    "psych": 1.6,
-    "commercial": 0.8,
-    "rights": 1.2,
-    "education": 1.2,
-    "environment": 0.9,
-    "labour": 1.0,
-    "communications": 0.7,
-    "local_gov": 1.3,
-    "culture": 0.5,
-    "business": 0.5,
-    "mfc": 0.9,
-}
+TOPIC_WEIGHTS = INBOUND_TOPIC_WEIGHTS
 
 #: what callers say, per top-level topic: (sub-topic code, one or two sentences)
 SCENARIOS: dict[str, tuple[tuple[str, str], ...]] = {

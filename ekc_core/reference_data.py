@@ -18,6 +18,30 @@ from ekc_core.enums import AppealKind
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+#: share of incoming contacts per top-level topic, the centre's 10-month mix: contract
+#: service ~45 %, then medicine, social support and ЖКХ, then the rest (demo data and the
+#: simulated contact stream both draw from it)
+INBOUND_TOPIC_WEIGHTS: dict[str, float] = {
+    "svo": 45.0,
+    "medicine": 15.0,
+    "social": 12.0,
+    "housing": 14.0,
+    "transport": 2.2,
+    "emergency": 1.2,
+    "psych": 1.6,
+    "commercial": 0.8,
+    "rights": 1.2,
+    "education": 1.2,
+    "environment": 0.9,
+    "labour": 1.0,
+    "communications": 0.7,
+    "local_gov": 1.3,
+    "culture": 0.5,
+    "business": 0.5,
+    "mfc": 0.9,
+}
+
+
 class ReferenceDataError(ValueError):
     """The shipped data is broken; `problems` lists `file: field: reason` lines."""
 

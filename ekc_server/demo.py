@@ -35,6 +35,7 @@ from ekc_core.enums import (
     Direction,
     Role,
 )
+from ekc_core.reference_data import INBOUND_TOPIC_WEIGHTS
 from ekc_server.models import (
     Agency,
     Appeal,
@@ -62,26 +63,7 @@ DEMO_LOGINS = (
     ("operator1", Role.operator),
 )
 
-# share of incoming calls per top-level topic (the centre's 10-month mix)
-_INBOUND_TOPIC_WEIGHTS = {
-    "svo": 45.0,
-    "medicine": 15.0,
-    "social": 12.0,
-    "housing": 14.0,
-    "transport": 2.2,
-    "emergency": 1.2,
-    "psych": 1.6,
-    "commercial": 0.8,
-    "rights": 1.2,
-    "education": 1.2,
-    "environment": 0.9,
-    "labour": 1.0,
-    "communications": 0.7,
-    "local_gov": 1.3,
-    "culture": 0.5,
-    "business": 0.5,
-    "mfc": 0.9,
-}
+_INBOUND_TOPIC_WEIGHTS = INBOUND_TOPIC_WEIGHTS
 # calls per hour of day (local time), relative
 _HOUR_PROFILE = [
     1,

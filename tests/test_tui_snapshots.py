@@ -30,6 +30,7 @@ from ekc_core.schemas import (
 from ekc_tui.app import CardReady, EkcConsole
 from ekc_tui.cards import Card
 from tests.tui_support import PASSWORD, settings_for, wait_for
+from tests.tui_support import citizen as make_citizen
 
 pytestmark = pytest.mark.integration
 
@@ -66,23 +67,8 @@ def fixed_card() -> tuple[Card, CitizenPublic, CitizenHistory]:
         ended_at=None,
         wrapup_ended_at=None,
     )
-    citizen = CitizenPublic(
-        id=77,
-        last_name="Карточкина",
-        first_name="Мария",
-        middle_name="Ивановна",
-        full_name="Карточкина Мария Ивановна",
-        phones=["+79025550101"],
-        email=None,
-        settlement="Братск",
-        address=None,
-        consent_personal_data=True,
-        consent_disclosure=False,
-        merged_into_id=None,
-        anonymised=False,
-        version=1,
-        created_at=AT,
-        updated_at=AT,
+    citizen = make_citizen(
+        77, "Карточкина", "Мария", "+79025550101", settlement="Братск", middle="Ивановна"
     )
     appeal = AppealPublic(
         id=5,

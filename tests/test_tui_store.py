@@ -31,6 +31,7 @@ from ekc_tui import store as store_module
 from ekc_tui.cards import AppealDraft, CallbackDraft, Card, NewCitizen
 from ekc_tui.outbox import MissingReferenceError, resolve, step
 from ekc_tui.store import LocalStore
+from tests.tui_support import citizen
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 DAY = 86400.0
@@ -41,27 +42,6 @@ def store(tmp_path: Path) -> Iterator[LocalStore]:
     s = LocalStore(tmp_path / "console" / "console.db")
     yield s
     s.close()
-
-
-def citizen(cid: int, last: str, first: str, *phones: str) -> CitizenPublic:
-    return CitizenPublic(
-        id=cid,
-        last_name=last,
-        first_name=first,
-        middle_name="",
-        full_name=f"{last} {first}",
-        phones=list(phones),
-        email=None,
-        settlement="Ербогачён",
-        address=None,
-        consent_personal_data=True,
-        consent_disclosure=False,
-        merged_into_id=None,
-        anonymised=False,
-        version=1,
-        created_at=NOW,
-        updated_at=NOW,
-    )
 
 
 def history(c: CitizenPublic, *, open_appeals: int) -> CitizenHistory:
@@ -612,35 +592,9 @@ def test_appeals_and_callbacks_need_a_citizen() -> None:
 
 
 def test_offline_name_search_takes_percent_and_underscore_literally(tmp_path):
-    from datetime import UTC, datetime
-
-    from ekc_core.schemas import CitizenPublic
-    from ekc_tui.store import LocalStore
-
     store = LocalStore(tmp_path / "console.db")
-    at = datetime(2026, 11, 1, tzinfo=UTC)
     for cid, last in ((1, "Иванов"), (2, "Ива_нов")):
-        store.remember_citizen(
-            CitizenPublic(
-                id=cid,
-                last_name=last,
-                first_name="Пётр",
-                middle_name="",
-                full_name=f"{last} Пётр",
-                phones=[],
-                email=None,
-                settlement=None,
-                address=None,
-                consent_personal_data=False,
-                consent_disclosure=False,
-                merged_into_id=None,
-                anonymised=False,
-                version=1,
-                created_at=at,
-                updated_at=at,
-            ),
-            None,
-        )
+        store.remember_citizen(citizen(cid, last, "Пётр"), None)
     assert [c.id for c in store.find_citizens(name="ива_")] == [2]
     assert store.find_citizens(name="%") == []
     assert {c.id for c in store.find_citizens(name="пётр")} == {1, 2}

@@ -6,6 +6,7 @@ import asyncio
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from ekc_core.client import EkcClient
 from ekc_core.enums import Role
 from ekc_core.localserver import running_server
-from ekc_core.schemas import CitizenCreate, ContactInbound, Handoff
+from ekc_core.schemas import CitizenCreate, CitizenPublic, ContactInbound, Handoff
 from ekc_server.db import create_db_engine
 from ekc_server.models import ApiToken, Office, Staff
 from ekc_server.security import SESSION_PREFIX, hash_password, new_token, token_digest
@@ -158,3 +159,30 @@ def status_text(app: EkcConsole) -> str:
 async def signed_in(app: EkcConsole, pilot: object) -> None:
     await wait_for(pilot, lambda: app.desk.me is not None and app.ref is not None, what="sign-in")
     await wait_for(pilot, lambda: app.kb_count > 0, what="KB synced")
+
+
+SOME_DAY = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def citizen(
+    cid: int, last: str, first: str, *phones: str, settlement: str = "Ербогачён", middle: str = ""
+) -> CitizenPublic:
+    """A citizen card as the backend sends it (for tests without a backend)."""
+    return CitizenPublic(
+        id=cid,
+        last_name=last,
+        first_name=first,
+        middle_name=middle,
+        full_name=" ".join(p for p in (last, first, middle) if p),
+        phones=list(phones),
+        email=None,
+        settlement=settlement,
+        address=None,
+        consent_personal_data=True,
+        consent_disclosure=False,
+        merged_into_id=None,
+        anonymised=False,
+        version=1,
+        created_at=SOME_DAY,
+        updated_at=SOME_DAY,
+    )
