@@ -75,7 +75,14 @@ def _truncate_all(engine: Engine) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A clean, migrated database with the reference data, per test."""
+    """A clean, migrated database with the reference data, per test.
+
+    A test marked `client_side` runs on SQLite only: it exercises a client (the console's
+    outbox, the simulator) against the real backend, whose database layer the API tests
+    already run on both databases.
+    """
+    if request.param != "sqlite" and request.node.get_closest_marker("client_side"):
+        pytest.skip("client-side test: SQLite is enough (the API tests cover PostgreSQL)")
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         target = tmp_path / "ekc.db"

@@ -84,6 +84,7 @@ def add_citizens(live_server: str, token: str, phones: list[str]) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.client_side
 def test_posts_contacts_the_way_a_gateway_does(runner, signed_in, engine, live_server) -> None:
     add_citizens(live_server, signed_in.token, ["+79025550001", "+73952200002", "+79145550003"])
     result = simulate_contacts(runner, "--rate", "600/min", "--count", "12", "--seed", "5")
@@ -120,6 +121,7 @@ def test_posts_contacts_the_way_a_gateway_does(runner, signed_in, engine, live_s
 
 
 @pytest.mark.integration
+@pytest.mark.client_side
 def test_json_lines_and_known_citizens(runner, signed_in, engine, live_server) -> None:
     add_citizens(live_server, signed_in.token, ["+79025550011", "+79025550012"])
     result = simulate_contacts(runner, "-r", "10/s", "-n", "20", "--seed", "8", "--json")
@@ -145,6 +147,7 @@ def test_json_lines_and_known_citizens(runner, signed_in, engine, live_server) -
 
 
 @pytest.mark.integration
+@pytest.mark.client_side
 def test_the_same_seed_gives_the_same_sequence(runner, signed_in) -> None:
     def sequence(seed: str) -> list[tuple[str, str | None, str]]:
         result = simulate_contacts(
@@ -160,6 +163,7 @@ def test_the_same_seed_gives_the_same_sequence(runner, signed_in) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.client_side
 def test_waiting_calls_are_abandoned_unless_taken(
     runner, signed_in, engine, live_server, make_staff
 ) -> None:
@@ -210,6 +214,7 @@ def test_waiting_calls_are_abandoned_unless_taken(
 
 
 @pytest.mark.integration
+@pytest.mark.client_side
 def test_a_gateway_token_from_the_environment(runner, make_staff, engine, monkeypatch) -> None:
     gateway = make_staff(Role.gateway, username="telephony", skills=[])
     monkeypatch.setenv("EKC_TOKEN", gateway.token)
@@ -229,6 +234,7 @@ def test_a_gateway_token_from_the_environment(runner, make_staff, engine, monkey
 
 
 @pytest.mark.integration
+@pytest.mark.client_side
 def test_network_blips_are_retried(runner, signed_in, engine, monkeypatch) -> None:
     monkeypatch.setattr(simulate, "RETRY_BASE_SECONDS", 0.01)
     real_post = EkcClient.post_contact
@@ -251,6 +257,7 @@ def test_network_blips_are_retried(runner, signed_in, engine, monkeypatch) -> No
 
 
 @pytest.mark.integration
+@pytest.mark.client_side
 def test_ctrl_c_stops_with_a_summary(runner, signed_in, engine, monkeypatch) -> None:
     naps = {"n": 0}
 
@@ -270,6 +277,7 @@ def test_ctrl_c_stops_with_a_summary(runner, signed_in, engine, monkeypatch) -> 
 
 
 @pytest.mark.integration
+@pytest.mark.client_side
 def test_without_a_login_exits_3(runner) -> None:
     result = simulate_contacts(runner, "--rate", "6/min", "--count", "1")
     assert result.exit_code == 3

@@ -318,6 +318,7 @@ def backend_on(port: int, db_url: str, data_dir: Path) -> Iterator[str]:
                 proc.wait()
 
 
+@pytest.mark.client_side
 def test_work_saved_during_an_outage_is_sent_once_when_the_backend_is_up(
     db_url: str, make_staff: MakeStaff, engine: Engine, tmp_path: Path
 ) -> None:
@@ -392,6 +393,7 @@ def test_work_saved_during_an_outage_is_sent_once_when_the_backend_is_up(
 # --- 3. the server refuses an item --------------------------------------------------------
 
 
+@pytest.mark.client_side
 def test_a_refused_item_is_kept_with_the_reason_and_later_work_still_goes(
     live_server: str, make_staff: MakeStaff, engine: Engine, tmp_path: Path
 ) -> None:
