@@ -488,6 +488,12 @@ class EkcConsole(App[None]):
     # --- status and card panel ----------------------------------------------------------
 
     def _status(self) -> None:
+        if self._stopping or not self.main.is_mounted:
+            return  # before the window is built, or while it is torn down
+        with contextlib.suppress(NoMatches):
+            self._draw_status()
+
+    def _draw_status(self) -> None:
         desk = self.desk
         who = short_name(desk.me.full_name) if desk.me else (desk.username or "вход не выполнен")
         self.main.query_one(StatusBar).render_state(
