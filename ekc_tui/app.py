@@ -1292,15 +1292,7 @@ class EkcConsole(App[None]):
             task = self.desk.call(lambda c: c.callback(cb.id))
         except (EkcError, OfflineError):
             task = cb  # offline: the list's copy (number masked in lists is full here)
-        card = Card(
-            key=new_key(),
-            direction="out",
-            channel=Channel.phone,
-            number=task.phone,
-            callback=task,
-            citizen_id=task.citizen_id,
-            citizen_name=task.citizen_name,
-        )
+        card = Card.for_callback(task)
         card.start_item = new_key()
         self.desk.enqueue(
             card.start_item, f"Звонок: {task.citizen_name}", card.outbound_start_steps()

@@ -106,6 +106,20 @@ class Card:
             citizen_id=contact.citizen_id,
         )
 
+    @classmethod
+    def for_callback(cls, task: CallbackPublic, **extra: Any) -> Card:
+        """An outgoing call card for a callback task."""
+        return cls(
+            key=extra.pop("key", None) or new_key(),
+            direction="out",
+            channel=Channel.phone,
+            number=task.phone,
+            callback=task,
+            citizen_id=task.citizen_id,
+            citizen_name=task.citizen_name,
+            **extra,
+        )
+
     @property
     def handle_seconds(self) -> float:
         return (self.ended or self.clock()) - self.started

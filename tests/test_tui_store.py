@@ -548,16 +548,7 @@ def test_a_manual_card_refers_to_its_start_item_everywhere(store: LocalStore) ->
 
 def test_an_outgoing_callback_records_the_attempt_and_wraps_up() -> None:
     task = callback_task(31, citizen_id=12)
-    card = Card(
-        key="save",
-        direction="out",
-        channel=Channel.phone,
-        number=task.phone,
-        callback=task,
-        citizen_id=task.citizen_id,
-        citizen_name=task.citizen_name,
-        start_item="start",
-    )
+    card = Card.for_callback(task, key="save", start_item="start")
     assert card.outbound_start_steps() == [
         step(
             "contact",
