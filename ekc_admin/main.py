@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ekc_admin import auth, kb, reference, simulate, tokens
+from ekc_admin import auth, kb, reference, roster, shifts, simulate, staff, staffing, tokens
 
 app = typer.Typer(
     help=(
@@ -25,6 +25,10 @@ app.add_typer(reference.offices_app, name="offices")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(kb.app, name="kb")
 app.add_typer(simulate.app, name="simulate")
+app.add_typer(staff.app, name="staff")
+app.add_typer(shifts.app, name="shifts")
+app.add_typer(staffing.app, name="staffing")
+app.add_typer(roster.app, name="roster")
 
 
 def main() -> None:

@@ -19,7 +19,19 @@ from ekc_core.settings import ServerSettings
 from ekc_server.db import create_db_engine
 from ekc_server.errors import DomainError, FieldErrorsError
 from ekc_server.kb_search import ServerKbIndex
-from ekc_server.routes import appeals, auth, callbacks, citizens, contacts, kb, reference
+from ekc_server.routes import (
+    appeals,
+    auth,
+    callbacks,
+    citizens,
+    contacts,
+    kb,
+    reference,
+    rosters,
+    shifts,
+    staff,
+    staffing,
+)
 from ekc_server.validation import russian_message
 
 log = logging.getLogger("ekc_server")
@@ -55,7 +67,9 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     app.state.kb_index = ServerKbIndex(
         settings.data_dir / "kb-index", settings.reference_dir / "kb" / "synonyms.txt"
     )
-    for module in (auth, reference, citizens, contacts, appeals, callbacks, kb):
+    routers = (auth, reference, citizens, contacts, appeals, callbacks, kb)
+    routers += (staff, shifts, staffing, rosters)
+    for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/health", tags=["health"])

@@ -6,7 +6,7 @@ values (VARCHAR), so adding a value needs no migration of a database enum type.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Dialect, ForeignKey, Index, Integer, UniqueConstraint
@@ -136,6 +136,16 @@ class Staff(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=200)
     active: bool = True
     created_at: datetime = _ts_now()
+    phone: str | None = Field(default=None, max_length=20)
+    """Work contact number, E.164."""
+    email: str | None = Field(default=None, max_length=200)
+    employment_rate: float = 1.0
+    """Share of a full-time post (1.0, 0.75, 0.5 …): scales the monthly norm of hours."""
+    week_hours: float = 40.0
+    """Statutory working week (40; 36 or 35 for reduced-time categories, ст.92)."""
+    night_work: bool = True
+    """May be rostered for night hours 22:00–06:00 (ст.96 excludes some categories)."""
+    updated_at: datetime = _ts_now()
 
 
 class ApiToken(SQLModel, table=True):
@@ -312,6 +322,96 @@ class CallbackTask(SQLModel, table=True):
     completed_at: datetime | None = _ts()
     created_by_id: int | None = Field(default=None, foreign_key="staff.id")
     created_at: datetime = _ts_now()
+
+
+# --- workforce: shift templates, absences, preferences, requirements, rosters ----------
+
+
+class ShiftTemplate(SQLModel, table=True):
+    """A kind of shift (`Д` 08:00–20:00, `Н` 20:00–08:00 …); a shift ending at or before its
+    start time ends on the next day."""
+
+    __tablename__ = "shift_template"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=10, unique=True)
+    name: str = Field(max_length=120)
+    starts_at: str = Field(max_length=5)  # HH:MM, local time of the centre
+    ends_at: str = Field(max_length=5)
+    break_minutes: int = 0
+    active: bool = True
+    created_at: datetime = _ts_now()
+
+
+class StaffAbsence(SQLModel, table=True):
+    """Vacation, sick leave or an agreed day off: nobody rosters the person on these days."""
+
+    __tablename__ = "staff_absence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    kind: str = Field(max_length=20)
+    start_date: date
+    end_date: date
+    note: str = Field(default="", max_length=300)
+    created_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = _ts_now()
+
+
+class StaffPreference(SQLModel, table=True):
+    """A wish the roster tries to honour (soft): a day or weekday off, or a wanted shift."""
+
+    __tablename__ = "staff_preference"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    kind: str = Field(max_length=10)  # off | work
+    on_date: date | None = None
+    weekday: int | None = None  # 0 = Monday
+    template_code: str | None = Field(default=None, max_length=10)
+    note: str = Field(default="", max_length=300)
+    created_at: datetime = _ts_now()
+
+
+class StaffingRequirement(SQLModel, table=True):
+    """Required operators per hour of a month (days × 24 values), with how it was computed."""
+
+    __tablename__ = "staffing_requirement"
+
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    hourly: list[int] = _json_list()
+    params: dict[str, Any] = _json_dict()
+    created_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = _ts_now()
+
+
+class Roster(SQLModel, table=True):
+    """The month's roster: a draft until a shift lead publishes it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(max_length=7, unique=True)
+    status: str = Field(default="draft", max_length=12)  # draft | published
+    rules: dict[str, Any] = _json_dict()
+    """The rule-set parameters the roster was made and is checked with."""
+    solver: dict[str, Any] = _json_dict()
+    """How the generator did: status, objective, time, coverage gaps."""
+    version: int = 1
+    created_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = _ts_now()
+    updated_at: datetime = _ts_now()
+    published_at: datetime | None = _ts()
+    published_by_id: int | None = Field(default=None, foreign_key="staff.id")
+
+
+class RosterShift(SQLModel, table=True):
+    __tablename__ = "roster_shift"
+    __table_args__ = (UniqueConstraint("roster_id", "staff_id", "on_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    roster_id: int = Field(foreign_key="roster.id", index=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    on_date: date
+    template_code: str = Field(max_length=10)
 
 
 # --- knowledge base (tables only; the KB issue builds on them) ---------------------------

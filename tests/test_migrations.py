@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,10 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
+#: the newest revision; a new migration moves it
+HEAD = "0002"
+
+
 def _diff(url: str) -> list[object]:
     engine = create_engine(url)
     try:
@@ -73,7 +78,7 @@ def test_upgrade_creates_every_model_table_and_downgrade_removes_them(empty_url:
     assert migrate.current_heads(empty_url) == set()
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert migrate.current_heads(empty_url) == {"0001"}
+    assert migrate.current_heads(empty_url) == {HEAD}
 
     migrate.downgrade(empty_url, "base")
     assert _tables(empty_url) == {"alembic_version"}
@@ -89,10 +94,34 @@ def test_migrated_schema_matches_the_models(empty_url: str) -> None:
     assert _diff(empty_url) == []
 
 
+def test_workforce_revision_keeps_existing_staff_with_full_time_defaults(empty_url: str) -> None:
+    """0001 → 0002 on a database in use: staff rows get rate 1.0, 40 h weeks, nights allowed."""
+    migrate.upgrade(empty_url, "0001")
+    engine = create_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO staff (username, full_name, role, skills, active, created_at) "
+                    "VALUES ('old', 'Старый Сотрудник', 'operator', '[]', true, :now)"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+        migrate.upgrade(empty_url)
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT employment_rate, week_hours, night_work, updated_at FROM staff")
+            ).one()
+    finally:
+        engine.dispose()
+    assert (row.employment_rate, row.week_hours, bool(row.night_work)) == (1.0, 40.0, True)
+    assert row.updated_at is not None
+
+
 def test_upgrade_is_idempotent(sqlite_url: str) -> None:
     migrate.upgrade(sqlite_url)
     migrate.upgrade(sqlite_url)
-    assert migrate.current_heads(sqlite_url) == {"0001"}
+    assert migrate.current_heads(sqlite_url) == {HEAD}
     assert Path(make_url(sqlite_url).database or "").is_file()
 
 
