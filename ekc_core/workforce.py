@@ -146,6 +146,16 @@ class ShiftTemplateCreate(Wire):
         return self
 
 
+class ShiftTemplateUpdate(Wire):
+    """A change of a template (its code stays); the result is checked as a whole."""
+
+    name: NonEmpty | None = None
+    starts_at: ClockTime | None = None
+    ends_at: ClockTime | None = None
+    break_minutes: Annotated[int, Field(ge=0, le=240)] | None = None
+    active: bool | None = None
+
+
 class ShiftTemplatePublic(ShiftTemplateCreate):
     id: int
     active: bool

@@ -12,10 +12,12 @@ from ekc_core.reference_data import FlatTopic, load_reference_data
 from ekc_core.schemas import AgencyPublic, DeadlineRulePublic, OfficePublic, TopicPublic
 from ekc_server.errors import InvalidFieldError, NotFoundError
 from ekc_server.models import Agency, DeadlineRule, Office, Topic
+from ekc_server.services.shifts import seed_templates
 
 
 def seed_reference(*, session: Session, data_dir: Path) -> dict[str, int]:
-    """Upsert offices, agencies, topics and deadline rules by code. Does not commit.
+    """Upsert offices, agencies, topics and deadline rules by code; add the default shift
+    templates the database lacks. Does not commit.
 
     Rows no longer in the files are kept (appeals refer to them) but marked inactive.
     """
@@ -89,6 +91,7 @@ def seed_reference(*, session: Session, data_dir: Path) -> dict[str, int]:
         "agencies": len(data.agencies),
         "topics": len(data.topics),
         "deadline_rules": len(data.deadlines),
+        "shift_templates": seed_templates(session=session, data_dir=data_dir),
     }
 
 
