@@ -1,0 +1,449 @@
+"""Roster generation with OR-Tools CP-SAT.
+
+One boolean per person, day of the month and shift kind. The rules come from
+`ekc_roster.rules` (the checker uses the same functions). Coverage of the hourly requirement
+is a hard constraint first; if CP-SAT proves that infeasible or finds nothing within half
+the time limit, a second model makes coverage soft and reports every gap instead of failing.
+
+Objective, in order of weight: operators missing (soft phase only), hours under each
+person's norm, nights / weekends / public holidays away from each person's fair share
+(proportional to their norm), and wishes not granted.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ortools.sat.python import cp_model
+
+from ekc_roster.checker import CheckResult, check
+from ekc_roster.greedy import first_roster
+from ekc_roster.model import DAY, LOOKBACK_DAYS, Assignment, Problem
+from ekc_roster.rules import (
+    Span,
+    absence_overlap,
+    night_forbidden,
+    occupied,
+    overlaps,
+    pair_conflict,
+    required_in_reach,
+    weekly_rest_windows,
+)
+
+#: objective weights (per operator-hour missing, per minute under the norm, per shift away
+#: from the fair share, per wish not granted)
+W_SHORT = 100_000
+W_UNDER = 1
+W_FAIR = 120
+W_WISH = 240
+
+Key = tuple[str, int, str]  # (username, horizon day, template code)
+
+
+@dataclass
+class Outcome:
+    """What the generator produced and how it got there."""
+
+    assignments: list[Assignment]
+    result: CheckResult
+    phase: str
+    """`hard` (coverage held as a constraint) or `soft` (coverage with gaps allowed)."""
+    status: str
+    """CP-SAT status of the final phase: OPTIMAL or FEASIBLE."""
+    objective: float
+    best_bound: float
+    wall_seconds: float
+    first_solution_seconds: float | None
+    first_gap_free_seconds: float | None
+    """Seconds until the first roster meeting the whole requirement (None: never)."""
+    workers: int
+    notes: list[str] = field(default_factory=list)
+
+    def report(self) -> dict[str, object]:
+        return {
+            "phase": self.phase,
+            "status": self.status,
+            "objective": self.objective,
+            "best_bound": self.best_bound,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "first_solution_seconds": _round(self.first_solution_seconds),
+            "first_gap_free_seconds": _round(self.first_gap_free_seconds),
+            "workers": self.workers,
+            "short_operator_hours": self.result.short_hours,
+            "notes": self.notes,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+class RosterInfeasibleError(ValueError):
+    """Not even the soft model has a roster (e.g. the fixed shifts already break a rule)."""
+
+
+class _Watch(cp_model.CpSolverSolutionCallback):
+    def __init__(self, started: float, shortfall: list[cp_model.IntVar] | None) -> None:
+        super().__init__()
+        self.started = started
+        self.shortfall = shortfall
+        self.first: float | None = None
+        self.first_gap_free: float | None = None
+
+    def on_solution_callback(self) -> None:
+        now = time.perf_counter() - self.started
+        if self.first is None:
+            self.first = now
+        if self.first_gap_free is None and (
+            self.shortfall is None or all(self.value(v) == 0 for v in self.shortfall)
+        ):
+            self.first_gap_free = now
+
+
+@dataclass
+class _Model:
+    model: cp_model.CpModel
+    x: dict[Key, cp_model.IntVar]
+    shortfall: list[cp_model.IntVar] | None
+
+
+def _build(problem: Problem, *, hard_coverage: bool) -> _Model:
+    model = cp_model.CpModel()
+    rules = problem.rules
+    month_days = range(LOOKBACK_DAYS, LOOKBACK_DAYS + problem.days)
+    fixed: dict[str, list[Span]] = defaultdict(list)
+    for a in problem.before:
+        if a.template_code in problem.templates and a.username in problem.person:
+            fixed[a.username].append(
+                Span(problem.day_index(a.on_date), problem.templates[a.template_code])
+            )
+
+    x: dict[Key, cp_model.IntVar] = {}
+    for person in problem.people:
+        u = person.username
+        for d in month_days:
+            for code, t in problem.templates.items():
+                span = Span(d, t)
+                if night_forbidden(problem, u, t) or absence_overlap(problem, u, span):
+                    continue
+                if any(pair_conflict(rules, f, span) for f in fixed[u]):
+                    continue
+                x[(u, d, code)] = model.new_bool_var(f"x_{u}_{d}_{code}")
+
+    objective: list[cp_model.LinearExprT] = []
+    for person in problem.people:
+        u = person.username
+        mine = {(d, c): v for (uu, d, c), v in x.items() if uu == u}
+        # rest between shifts (ст.103, ст.107): the shifts whose occupied stretch (shift +
+        # rest owed) covers a moment clash pairwise, so one "at most one" per moment
+        stretches = [
+            (occupied(rules, Span(d, problem.templates[c])), v) for (d, c), v in mine.items()
+        ]
+        moments = sorted({lo for (lo, _), _ in stretches})
+        seen: set[frozenset[int]] = set()
+        for moment in moments:
+            clique = [v for (lo, hi), v in stretches if lo <= moment < hi]
+            key = frozenset(v.index for v in clique)
+            if len(clique) > 1 and key not in seen:
+                seen.add(key)
+                model.add_at_most_one(clique)
+        # weekly uninterrupted rest (ст.110): one free candidate window per week
+        for monday in problem.weeks():
+            choices: list[cp_model.IntVar] = []
+            trivially_free = False
+            for lo, hi in weekly_rest_windows(problem, monday):
+                if any(overlaps(f, lo, hi) for f in fixed[u]):
+                    continue
+                inside = [
+                    v
+                    for (d, c), v in mine.items()
+                    if overlaps(Span(d, problem.templates[c]), lo, hi)
+                ]
+                if not inside:
+                    trivially_free = True
+                    break
+                free = model.new_bool_var(f"rest_{u}_{monday:%m%d}_{lo}")
+                for v in inside:
+                    model.add_implication(free, v.Not())
+                choices.append(free)
+            if not trivially_free:
+                model.add_bool_or(choices)  # empty → this person cannot be rostered lawfully
+        # the month's norm (ст.104) as a ceiling: no planned overtime (ст.99)
+        norm = problem.norm_minutes(u)
+        worked = sum(problem.templates[c].work_minutes * v for (_, c), v in mine.items())
+        model.add(worked <= norm)
+        under = model.new_int_var(0, max(norm, 0), f"under_{u}")
+        model.add(under >= norm - worked)
+        objective.append(W_UNDER * under)
+        # wishes (soft)
+        for wish in problem.preferences_of(u):
+            for d in month_days:
+                day = problem.horizon_start + timedelta(days=d)
+                if not wish.applies(day):
+                    continue
+                hits = [
+                    v
+                    for (dd, c), v in mine.items()
+                    if dd == d and (wish.template_code is None or c == wish.template_code)
+                ]
+                if wish.kind == "off":
+                    objective.extend(W_WISH * v for v in hits)
+                else:
+                    objective.append(W_WISH * (1 - sum(hits)))
+
+    objective += _fairness(problem, model, x)
+
+    # coverage of the hourly requirement
+    shortfall: list[cp_model.IntVar] | None = None
+    if problem.required is not None:
+        on_shift: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        fixed_count: dict[int, int] = defaultdict(int)
+        for (_, d, c), v in x.items():
+            for offset in problem.templates[c].covered_hours():
+                h = problem.hour_of_month(d, offset)
+                if h is not None:
+                    on_shift[h].append(v)
+        for spans in fixed.values():
+            for s in spans:
+                for offset in s.template.covered_hours():
+                    h = problem.hour_of_month(s.day, offset)
+                    if h is not None:
+                        fixed_count[h] += 1
+        shortfall = []
+        for h, need in enumerate(required_in_reach(problem) or []):
+            need -= fixed_count[h]
+            if need <= 0 or not on_shift[h]:
+                continue  # met, or only the previous month's shifts staff it (a gap if short)
+            cover = sum(on_shift[h])
+            if hard_coverage:
+                model.add(cover >= need)
+            else:
+                short = model.new_int_var(0, need, f"short_{h}")
+                model.add(short >= need - cover)
+                shortfall.append(short)
+                objective.append(W_SHORT * short)
+        if hard_coverage:
+            shortfall = None
+    model.minimize(sum(objective))
+    return _Model(model=model, x=x, shortfall=shortfall)
+
+
+def _fairness(
+    problem: Problem, model: cp_model.CpModel, x: dict[Key, cp_model.IntVar]
+) -> list[cp_model.LinearExprT]:
+    """Nights, weekend days and public holidays shared in proportion to each person's norm:
+    |n_p − ⌊T·w_p / W⌋| per person, where T is the category's total and w the norms."""
+    terms: list[cp_model.LinearExprT] = []
+    rules = problem.rules
+    categories: dict[str, Callable[[int, str], bool]] = {
+        "night": lambda d, c: problem.templates[c].night_minutes(rules) > 0,
+        "weekend": lambda d, c: problem.is_weekend(problem.horizon_start + timedelta(days=d)),
+        "holiday": lambda d, c: problem.is_holiday(problem.horizon_start + timedelta(days=d)),
+    }
+    for name, member in categories.items():
+        counts: dict[str, list[cp_model.IntVar]] = defaultdict(list)
+        for (u, d, c), v in x.items():
+            if member(d, c):
+                counts[u].append(v)
+        people = [p.username for p in problem.people if counts.get(p.username)]
+        if len(people) < 2:
+            continue
+        weights = {u: max(1, round(problem.norm_minutes(u) / 60)) for u in people}
+        total_weight = sum(weights.values())
+        top = sum(len(counts[u]) for u in people)
+        total = model.new_int_var(0, top, f"total_{name}")
+        model.add(total == sum(v for u in people for v in counts[u]))
+        for u in people:
+            share = model.new_int_var(0, top, f"share_{name}_{u}")
+            model.add_division_equality(share, total * weights[u], total_weight)
+            dev = model.new_int_var(0, top, f"dev_{name}_{u}")
+            n = sum(counts[u])
+            model.add(dev >= n - share)
+            model.add(dev >= share - n)
+            terms.append(W_FAIR * dev)
+    return terms
+
+
+def _solve(
+    built: _Model, *, seconds: float, workers: int, seed: int, hint: set[Key] | None
+) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus, _Watch]:
+    if hint is not None:
+        _complete_hint(built, hint, workers=workers)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.1, seconds)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    watch = _Watch(time.perf_counter(), built.shortfall)
+    status = solver.solve(built.model, watch)
+    return solver, status, watch
+
+
+def _complete_hint(built: _Model, chosen: set[Key], *, workers: int) -> None:
+    """Hint every variable, not only the shifts: CP-SAT rarely completes a partial hint of a
+    model this size in time. The auxiliary values come from solving a copy of the model with
+    the shifts fixed (a fraction of a second); a hint that breaks the model is left out."""
+    fixed = built.model.clone()
+    for key, v in built.x.items():
+        fixed.add(fixed.get_bool_var_from_proto_index(v.index) == int(key in chosen))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 5.0
+    solver.parameters.num_workers = workers
+    if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return
+    built.model.clear_hints()  # type: ignore[no-untyped-call]
+    for i in range(len(built.model.proto.variables)):
+        built.model.add_hint(
+            built.model.get_int_var_from_proto_index(i),
+            solver.value(fixed.get_int_var_from_proto_index(i)),
+        )
+
+
+def _assignments(problem: Problem, built: _Model, solver: cp_model.CpSolver) -> list[Assignment]:
+    result = []
+    for (u, d, c), v in built.x.items():
+        if solver.boolean_value(v):
+            result.append(Assignment(u, problem.horizon_start + timedelta(days=d), c))
+    return sorted(result)
+
+
+def generate(
+    problem: Problem,
+    *,
+    time_limit: float = 20.0,
+    workers: int | None = None,
+    seed: int = 0,
+) -> Outcome:
+    """A roster for every person of the problem, checked with the rule set before returning.
+
+    A quick lawful construction (`ekc_roster.greedy`) comes first and is CP-SAT's starting
+    point; CP-SAT then improves it with hard coverage, or falls back to soft coverage.
+    """
+    workers = workers or max(1, os.cpu_count() or 1)
+    started = time.perf_counter()
+    notes: list[str] = []
+    if problem.required is not None and required_in_reach(problem) != problem.required:
+        notes.append(
+            "первые часы 1-го числа закрывает ночная смена прошлого месяца; его графика "
+            "нет в системе, эти часы не планируются"
+        )
+
+    start = first_roster(problem)
+    start_keys = {(a.username, problem.day_index(a.on_date), a.template_code) for a in start}
+    start_check = check(problem, start)
+    start_seconds = time.perf_counter() - started
+    start_ok = start_check.lawful and not start_check.gaps
+    first: float | None = start_seconds if start_check.lawful else None
+    first_gap_free: float | None = start_seconds if start_ok else None
+
+    def left() -> float:
+        return time_limit - (time.perf_counter() - started)
+
+    phase = "hard"
+    hard = _build(problem, hard_coverage=True)
+    budget = left() if start_ok or problem.required is None else left() / 2
+    solver, status, watch = _solve(
+        hard, seconds=budget, workers=workers, seed=seed, hint=start_keys
+    )
+    built = hard
+    offset = start_seconds
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if first is None and watch.first is not None:
+            first = watch.first + offset
+        if first_gap_free is None and watch.first_gap_free is not None:
+            first_gap_free = watch.first_gap_free + offset
+        assignments = _assignments(problem, built, solver)
+        objective, bound = solver.objective_value, solver.best_objective_bound
+        status_name = solver.status_name(status)
+    elif start_ok:
+        # CP-SAT found nothing better in time: the construction stands
+        notes.append("CP-SAT не улучшил первое решение за отведённое время")
+        assignments, objective, bound = start, float("nan"), float("nan")
+        status_name = "FEASIBLE"
+    else:
+        if status == cp_model.INFEASIBLE:
+            notes.append(
+                "покрыть потребность целиком нельзя при этих правилах, составе и отпусках: "
+                "график построен с нехваткой"
+            )
+        else:
+            notes.append(
+                "за половину отведённого времени график без нехватки не найден: "
+                "график построен с нехваткой"
+            )
+        phase = "soft"
+        offset = time.perf_counter() - started
+        built = _build(problem, hard_coverage=False)
+        solver, status, watch = _solve(
+            built, seconds=max(1.0, left()), workers=workers, seed=seed, hint=start_keys
+        )
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            raise RosterInfeasibleError(
+                "график не построен даже с нехваткой: проверьте отпуска, ночную работу и "
+                "смены конца прошлого месяца (ekc-admin roster check)"
+            )
+        if first is None and watch.first is not None:
+            first = watch.first + offset
+        if watch.first_gap_free is not None and first_gap_free is None:
+            first_gap_free = watch.first_gap_free + offset
+        assignments = _assignments(problem, built, solver)
+        objective, bound = solver.objective_value, solver.best_objective_bound
+        status_name = solver.status_name(status)
+
+    result = check(problem, assignments)
+    return Outcome(
+        assignments=assignments,
+        result=result,
+        phase=phase,
+        status=status_name,
+        objective=objective,
+        best_bound=bound,
+        wall_seconds=time.perf_counter() - started,
+        first_solution_seconds=first,
+        first_gap_free_seconds=first_gap_free,
+        workers=workers,
+        notes=notes,
+    )
+
+
+def impossible_requirement(problem: Problem) -> list[str]:
+    """Requirements no roster can meet, found before solving (Russian, one line each):
+    an hour needing more operators than there are people who may work it, or more
+    operator-hours in the month than the staff's norms hold."""
+    problems: list[str] = []
+    if problem.required is None:
+        return problems
+    rules = problem.rules
+    night_from = int(rules.night_from[:2])
+    night_to = int(rules.night_to[:2])
+    everyone = len(problem.people)
+    night_ok = sum(1 for p in problem.people if p.night_work)
+    for h, need in enumerate(problem.required):
+        hour = h % 24
+        night = hour >= night_from or hour < night_to
+        limit = night_ok if night else everyone
+        if need > limit:
+            day = problem.first + timedelta(days=h // 24)
+            if len(problems) < 5:
+                who = "допущенных к ночной работе" if night else "сотрудников"
+                problems.append(
+                    f"{day:%d.%m} {hour:02d}:00 нужно {need} операторов, а {who} всего {limit}"
+                )
+    need_hours = sum(problem.required)
+    # a shift staffs its whole span, breaks included, but only its working time counts
+    # towards the norm
+    stretch = max(t.span_min / t.work_minutes for t in problem.templates.values())
+    capacity = sum(problem.norm_minutes(p.username) for p in problem.people) / 60 * stretch
+    if need_hours > capacity:
+        problems.append(
+            f"потребность {need_hours} операторо-часов больше суммы норм сотрудников "
+            f"(не больше {capacity:.0f} ч на сменах) — без сверхурочных не покрыть"
+        )
+    return problems
+
+
+__all__ = ["DAY", "Outcome", "RosterInfeasibleError", "generate", "impossible_requirement"]
