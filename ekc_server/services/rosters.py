@@ -1,0 +1,557 @@
+"""Rosters: build the month's problem from the database, generate with CP-SAT, check any
+roster with the shared rule set, change single days, publish.
+
+The rule set lives in `ekc_roster`; this module only loads and saves.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, delete, select
+
+from ekc_core.enums import Role
+from ekc_core.workforce import (
+    RosterAssignRequest,
+    RosterCheck,
+    RosterGenerateRequest,
+    RosterImport,
+    RosterPublic,
+    RosterRules,
+    RosterShiftPublic,
+    RosterSwapRequest,
+    RosterViolation,
+)
+from ekc_roster.calendar import CalendarMissingError, ProductionCalendar
+from ekc_roster.checker import CheckResult, check
+from ekc_roster.model import (
+    LOOKBACK_DAYS,
+    Absence,
+    Assignment,
+    Person,
+    Preference,
+    Problem,
+    RosterInputError,
+    Template,
+)
+from ekc_roster.solver import RosterInfeasibleError, generate, impossible_requirement
+from ekc_server.deps import Principal
+from ekc_server.errors import (
+    ConflictError,
+    FieldErrorsError,
+    ForbiddenError,
+    InvalidFieldError,
+    NotFoundError,
+    StaleVersionError,
+)
+from ekc_server.models import (
+    Roster,
+    RosterShift,
+    ShiftTemplate,
+    Staff,
+    StaffAbsence,
+    StaffingRequirement,
+    StaffPreference,
+)
+from ekc_server.services.shifts import month_range, template_public
+
+CENTRE_TZ = ZoneInfo("Asia/Irkutsk")
+#: who is rostered against the phone requirement
+ROSTERED_ROLES = (Role.operator.value,)
+
+
+@lru_cache(maxsize=1)
+def production_calendar() -> ProductionCalendar:
+    return ProductionCalendar.load()
+
+
+def _calendar_for(month: str) -> ProductionCalendar:
+    cal = production_calendar()
+    year = int(month[:4])
+    try:
+        cal.year(year)
+    except CalendarMissingError as exc:
+        raise InvalidFieldError(str(exc), field="month", location="path") from exc
+    return cal
+
+
+def _templates(session: Session) -> dict[str, Template]:
+    rows = session.exec(select(ShiftTemplate).where(col(ShiftTemplate.active).is_(True))).all()
+    return {t.code: Template.of(t.code, t.starts_at, t.ends_at, t.break_minutes) for t in rows}
+
+
+def _people(session: Session) -> list[Staff]:
+    return list(
+        session.exec(
+            select(Staff)
+            .where(col(Staff.active).is_(True), col(Staff.role).in_(ROSTERED_ROLES))
+            .order_by(col(Staff.full_name), col(Staff.username))
+        ).all()
+    )
+
+
+def _roster(session: Session, month: str) -> Roster | None:
+    return session.exec(select(Roster).where(Roster.month == month)).first()
+
+
+def _require_roster(session: Session, month: str) -> Roster:
+    roster = _roster(session, month)
+    if roster is None:
+        raise NotFoundError(
+            f"графика на {month} нет; постройте его: ekc-admin roster generate --month {month}"
+        )
+    return roster
+
+
+def _previous_month(month: str) -> str:
+    first, _ = month_range(month)
+    prev = first - timedelta(days=1)
+    return f"{prev.year:04d}-{prev.month:02d}"
+
+
+def load_problem(
+    *,
+    session: Session,
+    month: str,
+    rules: RosterRules,
+    need_requirement: bool,
+) -> tuple[Problem, dict[int, str]]:
+    """The month's problem and the staff ids → usernames of everyone it mentions."""
+    cal = _calendar_for(month)
+    first, last = month_range(month)
+    staff = _people(session)
+    usernames = {s.id or 0: s.username for s in staff}
+    requirement = session.get(StaffingRequirement, month)
+    if requirement is None and need_requirement:
+        raise InvalidFieldError(
+            f"нет потребности в операторах на {month}; рассчитайте её: "
+            f"ekc-admin staffing requirements --month {month}",
+            field="month",
+            location="path",
+        )
+    horizon = first - timedelta(days=LOOKBACK_DAYS)
+    absences = [
+        Absence(usernames[a.staff_id], a.start_date, a.end_date, a.kind)
+        for a in session.exec(
+            select(StaffAbsence).where(
+                col(StaffAbsence.staff_id).in_(list(usernames)),
+                col(StaffAbsence.end_date) >= horizon,
+                col(StaffAbsence.start_date) <= last,
+            )
+        ).all()
+    ]
+    preferences = [
+        Preference(usernames[w.staff_id], w.kind, w.on_date, w.weekday, w.template_code)
+        for w in session.exec(
+            select(StaffPreference).where(col(StaffPreference.staff_id).in_(list(usernames)))
+        ).all()
+        if w.on_date is None or first <= w.on_date <= last
+    ]
+    before: list[Assignment] = []
+    previous = _roster(session, _previous_month(month))
+    if previous is not None:
+        rows = session.exec(
+            select(RosterShift, Staff.username)
+            .join(Staff, col(Staff.id) == RosterShift.staff_id)
+            .where(RosterShift.roster_id == previous.id, col(RosterShift.on_date) >= horizon)
+        ).all()
+        before = [
+            Assignment(u, r.on_date, r.template_code) for r, u in rows if u in usernames.values()
+        ]
+    try:
+        problem = Problem(
+            year=first.year,
+            month=first.month,
+            people=[
+                Person(s.username, s.full_name, s.employment_rate, s.week_hours, s.night_work)
+                for s in staff
+            ],
+            templates=_templates(session),
+            calendar=cal,
+            rules=rules,
+            required=list(requirement.hourly) if requirement is not None else None,
+            absences=absences,
+            preferences=preferences,
+            before=before,
+        )
+    except RosterInputError as exc:
+        raise InvalidFieldError(str(exc), field="month", location="path") from exc
+    return problem, usernames
+
+
+def _shifts(session: Session, roster: Roster) -> list[Assignment]:
+    rows = session.exec(
+        select(RosterShift, Staff.username)
+        .join(Staff, col(Staff.id) == RosterShift.staff_id)
+        .where(RosterShift.roster_id == roster.id)
+    ).all()
+    return sorted(Assignment(u, r.on_date, r.template_code) for r, u in rows)
+
+
+def _public(
+    session: Session,
+    roster: Roster,
+    problem: Problem,
+    shifts: list[Assignment],
+    result: CheckResult,
+    warnings: list[str] | None = None,
+) -> RosterPublic:
+    used = {s.template_code for s in shifts}
+    templates = [
+        t
+        for t in session.exec(select(ShiftTemplate)).all()
+        if t.active or t.code in used  # a disabled kind still shown where the roster has it
+    ]
+    return RosterPublic(
+        id=roster.id or 0,
+        month=roster.month,
+        status=roster.status,
+        version=roster.version,
+        rules=RosterRules.model_validate(roster.rules),
+        solver=roster.solver,
+        shifts=[
+            RosterShiftPublic(username=s.username, on_date=s.on_date, template_code=s.template_code)
+            for s in shifts
+        ],
+        templates=[
+            template_public(t) for t in sorted(templates, key=lambda t: (t.starts_at, t.code))
+        ],
+        people=result.people,
+        required=list(problem.required or [0] * (problem.days * 24)),
+        covered=result.covered,
+        violations=result.violations,
+        gaps=result.gaps,
+        warnings=warnings or [],
+        updated_at=roster.updated_at,
+        published_at=roster.published_at,
+    )
+
+
+def _calendar_warnings(problem: Problem) -> list[str]:
+    note = problem.calendar.status_warning(problem.year)
+    return [note] if note else []
+
+
+def generate_roster(
+    *, session: Session, principal: Principal, month: str, request: RosterGenerateRequest
+) -> RosterPublic:
+    existing = _roster(session, month)
+    if existing is not None and existing.status == "published":
+        raise ConflictError(
+            f"график на {month} уже опубликован; меняйте его по дням (roster assign)"
+        )
+    if existing is not None and not request.replace:
+        raise ConflictError(
+            f"черновик графика на {month} уже есть; чтобы построить заново: --replace"
+        )
+    problem, usernames = load_problem(
+        session=session, month=month, rules=request.rules, need_requirement=True
+    )
+    blockers = impossible_requirement(problem)
+    if blockers:
+        raise FieldErrorsError(
+            [(["requirement"], f"потребность невыполнима: {line}") for line in blockers]
+        )
+    try:
+        outcome = generate(problem, time_limit=request.time_limit_seconds, seed=request.seed)
+    except RosterInfeasibleError as exc:
+        raise InvalidFieldError(str(exc), field="month", location="path") from exc
+    ids = {u: i for i, u in usernames.items()}
+    now = datetime.now(UTC)
+    if existing is None:
+        roster = Roster(month=month, created_by_id=principal.staff_id)
+    else:
+        roster = existing
+        session.exec(delete(RosterShift).where(col(RosterShift.roster_id) == roster.id))
+        roster.version += 1
+    roster.rules = request.rules.model_dump()
+    roster.solver = outcome.report()
+    roster.updated_at = now
+    session.add(roster)
+    session.flush()
+    assert roster.id is not None
+    session.add_all(
+        RosterShift(
+            roster_id=roster.id,
+            staff_id=ids[a.username],
+            on_date=a.on_date,
+            template_code=a.template_code,
+        )
+        for a in outcome.assignments
+    )
+    session.commit()
+    return _public(
+        session,
+        roster,
+        problem,
+        outcome.assignments,
+        outcome.result,
+        _calendar_warnings(problem) + outcome.notes,
+    )
+
+
+def read_roster(*, session: Session, principal: Principal, month: str) -> RosterPublic:
+    roster = _require_roster(session, month)
+    if roster.status != "published" and principal.role not in (Role.shift_lead, Role.admin):
+        raise ForbiddenError("черновик графика видят только старшие смены и администраторы")
+    problem, _ = load_problem(
+        session=session,
+        month=month,
+        rules=RosterRules.model_validate(roster.rules),
+        need_requirement=False,
+    )
+    shifts = _shifts(session, roster)
+    result = check(problem, shifts)
+    return _public(session, roster, problem, shifts, result, _calendar_warnings(problem))
+
+
+def check_roster(
+    *, session: Session, month: str, roster_import: RosterImport | None
+) -> RosterCheck:
+    """The saved roster, or the one sent (a hand-made file), checked against the rules."""
+    if roster_import is None:
+        roster = _require_roster(session, month)
+        rules = RosterRules.model_validate(roster.rules)
+        problem, _ = load_problem(session=session, month=month, rules=rules, need_requirement=False)
+        shifts = _shifts(session, roster)
+    else:
+        problem, _ = load_problem(
+            session=session, month=month, rules=roster_import.rules, need_requirement=False
+        )
+        shifts = _imported(problem, roster_import)
+    result = check(problem, shifts)
+    return RosterCheck(violations=result.violations, gaps=result.gaps)
+
+
+def _imported(problem: Problem, roster_import: RosterImport) -> list[Assignment]:
+    problems: list[tuple[list[str | int], str]] = []
+    seen: set[tuple[str, date]] = set()
+    result = []
+    for i, s in enumerate(roster_import.shifts):
+        loc: list[str | int] = ["shifts", i]
+        if not problem.first <= s.on_date <= problem.last:
+            problems.append(([*loc, "on_date"], f"{s.on_date} не в месяце графика"))
+        if (s.username, s.on_date) in seen:
+            problems.append(
+                ([*loc, "on_date"], f"{s.username}: вторая смена на {s.on_date:%d.%m.%Y}")
+            )
+        seen.add((s.username, s.on_date))
+        result.append(Assignment(s.username, s.on_date, s.template_code))
+    if problems:
+        raise FieldErrorsError(problems)
+    return sorted(result)
+
+
+def import_roster(
+    *, session: Session, principal: Principal, month: str, roster_import: RosterImport
+) -> RosterPublic:
+    """A hand-made roster saved as the month's draft; refused when it breaks a rule, unless
+    forced (the violations stay visible in `roster check`)."""
+    existing = _roster(session, month)
+    if existing is not None and existing.status == "published":
+        raise ConflictError(
+            f"график на {month} уже опубликован; меняйте его по дням (roster assign)"
+        )
+    problem, usernames = load_problem(
+        session=session, month=month, rules=roster_import.rules, need_requirement=False
+    )
+    shifts = _imported(problem, roster_import)
+    result = check(problem, shifts)
+    unknown = [v for v in result.violations if v.rule in ("unknown_template", "unknown_staff")]
+    if unknown or (result.violations and not roster_import.force):
+        raise _violations_error(unknown or result.violations)
+    roster = existing or Roster(month=month, created_by_id=principal.staff_id)
+    if existing is not None:
+        session.exec(delete(RosterShift).where(col(RosterShift.roster_id) == roster.id))
+        roster.version += 1
+    roster.rules = roster_import.rules.model_dump()
+    roster.solver = {"phase": "import", "shifts": len(shifts)}
+    roster.updated_at = datetime.now(UTC)
+    session.add(roster)
+    session.flush()
+    ids = {u: i for i, u in usernames.items()}
+    session.add_all(
+        RosterShift(
+            roster_id=roster.id or 0,
+            staff_id=ids[a.username],
+            on_date=a.on_date,
+            template_code=a.template_code,
+        )
+        for a in shifts
+    )
+    session.commit()
+    return _public(session, roster, problem, shifts, result, _calendar_warnings(problem))
+
+
+class RosterRulesBrokenError(FieldErrorsError):
+    """A change that would break the labour-code rules (422, one detail per violation)."""
+
+    code = "roster_rules"
+
+
+def _violations_error(violations: list[RosterViolation]) -> RosterRulesBrokenError:
+    return RosterRulesBrokenError(
+        [
+            (
+                [v.username, v.on_date.isoformat(), v.rule],
+                f"{v.username} {v.on_date:%d.%m.%Y}: {v.message} ({v.article})",
+            )
+            for v in violations
+        ]
+    )
+
+
+def _change(
+    *,
+    session: Session,
+    month: str,
+    version: int | None,
+    force: bool,
+    edit: dict[tuple[str, date], str | None],
+) -> RosterPublic:
+    """Apply day edits (username, date) → template code or None (day off), re-check, save."""
+    roster = _require_roster(session, month)
+    if version is not None and version != roster.version:
+        raise StaleVersionError(
+            f"график изменился (версия {roster.version}, а правка сделана к {version}); "
+            "посмотрите его заново: ekc-admin roster show"
+        )
+    rules = RosterRules.model_validate(roster.rules)
+    problem, usernames = load_problem(
+        session=session, month=month, rules=rules, need_requirement=False
+    )
+    ids = {u: i for i, u in usernames.items()}
+    for (username, day), code in edit.items():
+        if username not in ids:
+            raise InvalidFieldError(f"{username}: нет среди активных операторов", field="username")
+        if not problem.first <= day <= problem.last:
+            raise InvalidFieldError(f"{day:%d.%m.%Y} не в месяце {month}", field="on_date")
+        if code is not None and code not in problem.templates:
+            raise InvalidFieldError(
+                f"нет действующего шаблона смены «{code}» (см. ekc-admin shifts templates)",
+                field="template_code",
+            )
+    before = _shifts(session, roster)
+    after = [a for a in before if (a.username, a.on_date) not in edit]
+    after += [Assignment(u, d, c) for (u, d), c in edit.items() if c is not None]
+    old = check(problem, before)
+    new = check(problem, after)
+    old_keys = {(v.username, v.on_date, v.rule) for v in old.violations}
+    added = [v for v in new.violations if (v.username, v.on_date, v.rule) not in old_keys]
+    if added and not force:
+        raise _violations_error(added)
+    for (username, day), code in edit.items():
+        row = session.exec(
+            select(RosterShift).where(
+                RosterShift.roster_id == roster.id,
+                RosterShift.staff_id == ids[username],
+                RosterShift.on_date == day,
+            )
+        ).first()
+        if row is not None and code is None:
+            session.delete(row)
+        elif row is not None and code is not None:
+            row.template_code = code
+            session.add(row)
+        elif code is not None:
+            session.add(
+                RosterShift(
+                    roster_id=roster.id or 0,
+                    staff_id=ids[username],
+                    on_date=day,
+                    template_code=code,
+                )
+            )
+    roster.version += 1
+    roster.updated_at = datetime.now(UTC)
+    session.add(roster)
+    session.commit()
+    warnings = [f"{v.username} {v.on_date:%d.%m}: {v.message} ({v.article})" for v in added]
+    return _public(session, roster, problem, sorted(after), new, warnings)
+
+
+def swap(*, session: Session, month: str, request: RosterSwapRequest) -> RosterPublic:
+    if request.first == request.second:
+        raise InvalidFieldError(
+            "меняться сменами можно только с другим сотрудником", field="second"
+        )
+    roster = _require_roster(session, month)
+    current = {(a.username, a.on_date): a.template_code for a in _shifts(session, roster)}
+    a = current.get((request.first, request.on_date))
+    b = current.get((request.second, request.on_date))
+    if a is None and b is None:
+        raise InvalidFieldError(
+            f"{request.on_date:%d.%m.%Y} у обоих выходной: менять нечего", field="on_date"
+        )
+    return _change(
+        session=session,
+        month=month,
+        version=request.version,
+        force=request.force,
+        edit={(request.first, request.on_date): b, (request.second, request.on_date): a},
+    )
+
+
+def assign(*, session: Session, month: str, request: RosterAssignRequest) -> RosterPublic:
+    return _change(
+        session=session,
+        month=month,
+        version=request.version,
+        force=request.force,
+        edit={(request.username, request.on_date): request.template_code},
+    )
+
+
+def publish(*, session: Session, principal: Principal, month: str, force: bool) -> RosterPublic:
+    roster = _require_roster(session, month)
+    rules = RosterRules.model_validate(roster.rules)
+    problem, _ = load_problem(session=session, month=month, rules=rules, need_requirement=False)
+    shifts = _shifts(session, roster)
+    result = check(problem, shifts)
+    if (result.violations or result.gaps) and not force:
+        problems: list[tuple[list[str | int], str]] = [
+            (
+                [v.username, v.on_date.isoformat(), v.rule],
+                f"{v.username} {v.on_date:%d.%m.%Y}: {v.message} ({v.article})",
+            )
+            for v in result.violations
+        ]
+        problems += [
+            (
+                ["gaps", g.on_date.isoformat()],
+                f"{g.on_date:%d.%m.%Y} {g.from_hour:02d}–{g.to_hour:02d} ч: не хватает {g.short}",
+            )
+            for g in result.gaps
+        ]
+        raise RosterRulesBrokenError(problems)
+    warnings = _calendar_warnings(problem) + notice_warning(problem.first)
+    roster.status = "published"
+    roster.published_at = datetime.now(UTC)
+    roster.published_by_id = principal.staff_id
+    roster.version += 1
+    session.add(roster)
+    session.commit()
+    return _public(session, roster, problem, shifts, result, warnings)
+
+
+def notice_warning(first_day: date, today: date | None = None) -> list[str]:
+    """ст.103: a shift roster is brought to the staff at least a month before it takes effect."""
+    today = today or datetime.now(CENTRE_TZ).date()
+    month_before = _month_earlier(first_day)
+    if today > month_before:
+        days = (first_day - today).days
+        when = f"через {days} дн." if days > 0 else "уже начался"
+        return [
+            f"график на {first_day:%m.%Y} ({when}) публикуется позже чем за месяц до начала: "
+            f"по ст.103 ТК РФ его доводят до работников не позднее {month_before:%d.%m.%Y}"
+        ]
+    return []
+
+
+def _month_earlier(day: date) -> date:
+    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    return date(
+        year, month, min(day.day, 28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)
+    )

@@ -1,0 +1,99 @@
+"""The CP-SAT generator on small months: a gap-free lawful roster when one exists, a roster
+with every gap reported when none does."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ekc_roster.calendar import ProductionCalendar
+from ekc_roster.checker import check
+from ekc_roster.model import Absence, Assignment, Person, Preference, Problem, template_table
+from ekc_roster.rules import required_in_reach
+from ekc_roster.solver import generate, impossible_requirement
+
+CAL = ProductionCalendar.load()
+TEMPLATES = template_table([("Д", "08:00", "20:00", 60), ("Н", "20:00", "08:00", 60)])
+
+
+def around_the_clock(operators: int) -> list[int]:
+    """`operators` on duty every hour of February 2027 (28 days)."""
+    return [operators] * (28 * 24)
+
+
+def test_a_feasible_month_gets_a_gap_free_lawful_roster() -> None:
+    people = [Person(f"op{i}") for i in range(7)]
+    people.append(Person("day_only", night_work=False))
+    problem = Problem(
+        year=2027,
+        month=2,
+        people=people,
+        templates=TEMPLATES,
+        calendar=CAL,
+        required=around_the_clock(1),
+        absences=[Absence("op0", date(2027, 2, 8), date(2027, 2, 14))],
+        preferences=[Preference("op1", "off", weekday=6)],  # no Sundays
+    )
+    outcome = generate(problem, time_limit=2, workers=2)
+
+    assert outcome.phase == "hard"
+    assert outcome.first_gap_free_seconds is not None
+    assert outcome.result.gaps == []
+    # the checker, run independently, agrees
+    again = check(problem, outcome.assignments)
+    assert again.violations == [] and again.gaps == []
+    mine: dict[str, list[Assignment]] = {a.username: [] for a in outcome.assignments}
+    for a in outcome.assignments:
+        mine[a.username].append(a)
+    assert not [a for a in mine.get("day_only", []) if a.template_code == "Н"]
+    assert not [
+        a for a in mine.get("op0", []) if date(2027, 2, 8) <= a.on_date <= date(2027, 2, 14)
+    ]
+    assert not [a for a in mine.get("op1", []) if a.on_date.weekday() == 6]
+    summary = {p.username: p for p in outcome.result.people}
+    assert all(p.hours <= p.norm_hours for p in summary.values())
+    assert outcome.report()["short_operator_hours"] == 0
+
+
+def test_too_few_people_give_a_roster_with_every_gap_reported() -> None:
+    problem = Problem(
+        year=2027,
+        month=2,
+        people=[Person("a"), Person("b")],
+        templates=TEMPLATES,
+        calendar=CAL,
+        required=around_the_clock(1),
+    )
+    blockers = impossible_requirement(problem)
+    assert len(blockers) == 1 and "операторо-часов больше суммы норм" in blockers[0]
+
+    outcome = generate(problem, time_limit=2, workers=2)
+    assert outcome.phase == "soft"
+    assert outcome.first_gap_free_seconds is None
+    assert outcome.notes and "с нехваткой" in outcome.notes[-1]
+    result = outcome.result
+    assert result.violations == []
+    assert result.gaps, "two people cannot staff 672 hours"
+    # every short hour of the month is in exactly one reported gap (1 February 00–08 belongs
+    # to January's night shift, and January has no roster here)
+    required = required_in_reach(problem) or []
+    assert required[:8] == [0] * 8 and required[8:] == (problem.required or [])[8:]
+    short_hours = sum(1 for need, have in zip(required, result.covered, strict=True) if have < need)
+    assert sum(g.to_hour - g.from_hour for g in result.gaps) == short_hours
+    # both still work their norm (the roster does as much as the law allows)
+    for person in result.people:
+        assert person.norm_hours - person.hours < 11
+
+
+def test_an_hour_needing_more_people_than_allowed_at_night_is_impossible() -> None:
+    required = [1] * (28 * 24)
+    required[23] = 3  # 1 February 23:00
+    problem = Problem(
+        year=2027,
+        month=2,
+        people=[Person("a"), Person("b"), Person("c", night_work=False)],
+        templates=TEMPLATES,
+        calendar=CAL,
+        required=required,
+    )
+    lines = impossible_requirement(problem)
+    assert lines[0] == "01.02 23:00 нужно 3 операторов, а допущенных к ночной работе всего 2"
