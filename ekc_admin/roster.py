@@ -1,7 +1,665 @@
-"""`ekc-admin roster` (being built)."""
+"""`ekc-admin roster generate | show | check | swap | assign | import | publish | export`:
+the month's shift roster, built and checked by the backend with one labour-code rule set."""
 
 from __future__ import annotations
 
+import csv
+import io
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
 import typer
 
-app = typer.Typer(help="roster", no_args_is_help=True)
+from ekc_admin.context import api_client, err, fail, out, print_json
+from ekc_core.errors import ValidationFailedError
+from ekc_core.workforce import (
+    CoverageGap,
+    RosterAssignRequest,
+    RosterCheck,
+    RosterGenerateRequest,
+    RosterImport,
+    RosterPublic,
+    RosterPublishRequest,
+    RosterRules,
+    RosterShiftPublic,
+    RosterSwapRequest,
+    RosterViolation,
+    ShiftTemplatePublic,
+    minutes_of,
+)
+
+app = typer.Typer(
+    help=(
+        "График смен на месяц: построение (CP-SAT), проверка по ТК РФ, правки, публикация, "
+        "выгрузка. Нужна роль старшего смены или администратора."
+    ),
+    no_args_is_help=True,
+)
+
+CENTRE_TZ = ZoneInfo("Asia/Irkutsk")
+WEEKDAYS = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
+#: exit code when the roster was saved but breaks rules or leaves gaps (`roster check`)
+EXIT_FINDINGS = 6
+
+MonthOpt = Annotated[str, typer.Option("--month", "-m", help="Месяц ГГГГ-ММ, например 2026-12.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Вывести JSON.")]
+
+
+def _month_ok(month: str) -> str:
+    try:
+        datetime.strptime(month, "%Y-%m")
+    except ValueError:
+        fail(f"месяц «{month}»: нужен формат ГГГГ-ММ, например 2026-12", 2)
+    return month
+
+
+def _date_or_none(text: str) -> date | None:
+    """`2026-12-05` or `05.12.2026`."""
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_day(text: str) -> date:
+    day = _date_or_none(text)
+    if day is None:
+        fail(f"дата «{text}»: нужен формат ГГГГ-ММ-ДД или ДД.ММ.ГГГГ", 2)
+    return day
+
+
+def _rules(
+    min_rest: float | None, rest_factor: float | None, weekly_rest: float | None
+) -> RosterRules:
+    values: dict[str, float] = {}
+    if min_rest is not None:
+        values["min_rest_hours"] = min_rest
+    if rest_factor is not None:
+        values["rest_factor"] = rest_factor
+    if weekly_rest is not None:
+        values["weekly_rest_hours"] = weekly_rest
+    return RosterRules(**values)
+
+
+# --- generate -------------------------------------------------------------------------------
+
+
+@app.command("generate", help="Построить черновик графика на месяц по рассчитанной потребности.")
+def generate(
+    month: MonthOpt,
+    time_limit: Annotated[
+        float,
+        typer.Option("--time-limit", help="Сколько секунд искать лучшее решение.", min=1, max=600),
+    ] = 20.0,
+    min_rest: Annotated[
+        float | None, typer.Option("--min-rest", help="Отдых между сменами не меньше, ч (12).")
+    ] = None,
+    rest_factor: Annotated[
+        float | None,
+        typer.Option("--rest-factor", help="Отдых не меньше N × длительность смены (2)."),
+    ] = None,
+    weekly_rest: Annotated[
+        float | None, typer.Option("--weekly-rest", help="Еженедельный отдых, ч (42, ст.110).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Зерно решателя (для воспроизводимости).")] = 0,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Перестроить существующий черновик.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    _month_ok(month)
+    body = RosterGenerateRequest(
+        rules=_rules(min_rest, rest_factor, weekly_rest),
+        time_limit_seconds=time_limit,
+        seed=seed,
+        replace=replace,
+    )
+    if not as_json:
+        err.print(f"Строю график на {month} (до {time_limit:g} с)…", style="dim")
+    with api_client() as client:
+        response = client.request(
+            "POST",
+            f"/rosters/{month}/generate",
+            json_body=body.model_dump(mode="json"),
+            timeout=time_limit + 60,
+        )
+    roster = RosterPublic.model_validate(response.json())
+    if as_json:
+        print_json(roster)
+        return
+    s = roster.solver
+    how = "покрытие полное" if s.get("phase") == "hard" else "покрытие с нехваткой"
+    out.print(
+        f"Черновик графика на {month} сохранён (версия {roster.version}): "
+        f"{len(roster.shifts)} смен, {len(roster.people)} сотрудников, {how}."
+    )
+    first = s.get("first_gap_free_seconds")
+    out.print(
+        f"Решатель: {s.get('status')}, целевая функция {s.get('objective'):.0f}, "
+        f"{s.get('wall_seconds')} с на {s.get('workers')} ядрах"
+        + (f"; первый график без нехватки за {first} с" if first is not None else "")
+    )
+    _print_findings(roster.violations, roster.gaps, roster.warnings)
+    out.print(f"Просмотр: ekc-admin roster show --month {month}")
+
+
+# --- show -----------------------------------------------------------------------------------
+
+
+def _symbols(templates: list[ShiftTemplatePublic]) -> dict[str, str]:
+    """One character per shift kind for the month grid (its code, if one letter)."""
+    result: dict[str, str] = {}
+    spare = iter("ABCDEFGHJKLMNPQRSTUVWXYZ")
+    for t in templates:
+        first = t.code[0]
+        result[t.code] = first if first not in result.values() else next(spare)
+    return result
+
+
+def _month_days(month: str) -> list[date]:
+    first = datetime.strptime(month, "%Y-%m").date()
+    days = []
+    d = first
+    while d.month == first.month:
+        days.append(d)
+        d += timedelta(days=1)
+    return days
+
+
+def _grid(roster: RosterPublic, only: str | None) -> None:
+    days = _month_days(roster.month)
+    symbols = _symbols(roster.templates)
+    by_person: dict[str, dict[date, str]] = defaultdict(dict)
+    for s in roster.shifts:
+        by_person[s.username][s.on_date] = s.template_code
+    people = [p for p in roster.people if only is None or p.username == only]
+    if only is not None and not people:
+        fail(f"{only}: нет в графике на {roster.month}")
+    width = max([8, *(len(p.username) for p in people)])
+    tens = "".join(str(d.day // 10) if d.day >= 10 else " " for d in days)
+    units = "".join(str(d.day % 10) for d in days)
+    marks = "".join("в" if d.weekday() >= 5 else " " for d in days)
+    head = f"{'':{width}} "
+    out.print(f"{head}{tens}", style="dim")
+    out.print(f"{head}{units}   часы/норма  ночь вых", style="dim")
+    out.print(f"{head}{marks}", style="dim")
+    for p in people:
+        row = by_person.get(p.username, {})
+        cells = "".join(symbols.get(row[d], "?") if d in row else "·" for d in days)
+        over = p.hours > p.norm_hours
+        hours = f"{p.hours:g}/{p.norm_hours:g}"
+        out.print(
+            f"{p.username:{width}} {cells}  {hours:>11}{'!' if over else ' '} "
+            f"{p.night_hours:4g} {p.weekend_shifts:3d}",
+            markup=False,
+        )
+    legend = ", ".join(
+        f"{symbols[t.code]} = {t.code} {t.starts_at}–{t.ends_at} ({t.work_hours:g} ч)"
+        for t in roster.templates
+    )
+    out.print(f"{legend}; · выходной; в — суббота/воскресенье", style="dim")
+
+
+def _coverage(roster: RosterPublic) -> None:
+    """Per day and hour: operators on shift against the requirement."""
+    days = _month_days(roster.month)
+    out.print()
+    out.print(
+        "Покрытие по часам (на смене − требуется): · ровно, 1–9 запас, + больше 9, ! нехватка"
+    )
+    out.print(f"{'':9}" + "".join(f"{h:<3d}" if h % 3 == 0 else "" for h in range(24)), style="dim")
+    for i, d in enumerate(days):
+        cells = []
+        for h in range(24):
+            have, need = roster.covered[i * 24 + h], roster.required[i * 24 + h]
+            margin = have - need
+            if margin < 0:
+                cells.append("[bold red]![/]")
+            elif margin == 0:
+                cells.append("·")
+            else:
+                cells.append("+" if margin > 9 else str(margin))
+        peak = max(roster.required[i * 24 : i * 24 + 24])
+        out.print(f"{d:%d} {WEEKDAYS[d.weekday()]}   " + "".join(cells) + f"  макс. {peak}")
+
+
+def _print_findings(
+    violations: list[RosterViolation], gaps: list[CoverageGap], warnings: list[str]
+) -> None:
+    for w in warnings:
+        out.print(f"[yellow]Внимание:[/] {w}")
+    if violations:
+        out.print(f"[bold red]Нарушения ({len(violations)}):[/]")
+        for v in violations:
+            out.print(f"  {v.username} {v.on_date:%d.%m.%Y} {v.rule} ({v.article}): {v.message}")
+    if gaps:
+        short = sum(g.short for g in gaps)
+        out.print(f"[bold red]Нехватка операторов ({len(gaps)} интервалов, до {short} чел.):[/]")
+        for g in gaps:
+            out.print(
+                f"  {g.on_date:%d.%m.%Y} {WEEKDAYS[g.on_date.weekday()]} "
+                f"{g.from_hour:02d}:00–{g.to_hour:02d}:00 не хватает {g.short}"
+            )
+    if not violations and not gaps:
+        out.print("[green]Нарушений ТК РФ нет, потребность покрыта.[/]")
+
+
+def _fetch(month: str) -> RosterPublic:
+    with api_client() as client:
+        return RosterPublic.model_validate(client.request("GET", f"/rosters/{month}").json())
+
+
+@app.command("show", help="Сетка месяца по сотрудникам, покрытие по часам и проверка.")
+def show(
+    month: MonthOpt,
+    person: Annotated[
+        str | None, typer.Option("--person", "-p", help="Только этот сотрудник (логин).")
+    ] = None,
+    coverage: Annotated[
+        bool, typer.Option("--coverage/--no-coverage", help="Показать покрытие по часам.")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    _month_ok(month)
+    roster = _fetch(month)
+    if as_json:
+        print_json(roster)
+        return
+    status = "опубликован" if roster.status == "published" else "черновик"
+    out.print(f"График на {month}: {status}, версия {roster.version}", style="bold")
+    _grid(roster, person)
+    if coverage and person is None:
+        _coverage(roster)
+    if person is None:
+        out.print()
+        _print_findings(roster.violations, roster.gaps, roster.warnings)
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+def read_roster_csv(path: Path) -> tuple[list[RosterShiftPublic], dict[int, int]]:
+    """A roster file as `roster export --format csv` writes it (edited by hand): columns
+    `username`, `date`, `shift`; UTF-8 or Windows-1251, `;` or `,`. Returns the shifts and
+    which file line each came from; bad lines stop with `file:line: field: reason`."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1251")
+    first_line = text.splitlines()[0] if text else ""
+    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    fields = {f.strip().lower(): f for f in reader.fieldnames or []}
+    aliases = {
+        "username": ("username", "логин"),
+        "date": ("date", "дата"),
+        "shift": ("shift", "смена", "template_code"),
+    }
+    columns: dict[str, str] = {}
+    for key, names in aliases.items():
+        found = next((fields[n] for n in names if n in fields), None)
+        if found is None:
+            fail(f"{path}:1: {key}: нет столбца ({' или '.join(names)})")
+        columns[key] = found
+    shifts: list[RosterShiftPublic] = []
+    lines: dict[int, int] = {}
+    problems: list[str] = []
+    for row in reader:
+        line = reader.line_num
+        code = (row.get(columns["shift"]) or "").strip()
+        if not code:
+            continue  # a day off
+        username = (row.get(columns["username"]) or "").strip()
+        text_day = (row.get(columns["date"]) or "").strip()
+        day = _date_or_none(text_day)
+        if not username:
+            problems.append(f"{path}:{line}: username: пусто")
+        if day is None:
+            problems.append(
+                f"{path}:{line}: date: «{text_day}» — нужна дата ГГГГ-ММ-ДД или ДД.ММ.ГГГГ"
+            )
+        if username and day is not None:
+            lines[len(shifts)] = line
+            shifts.append(RosterShiftPublic(username=username, on_date=day, template_code=code))
+    if problems:
+        for p in problems:
+            err.print(p, markup=False)
+        fail(f"{path}: {len(problems)} ошибок, ничего не отправлено")
+    return shifts, lines
+
+
+@app.command("check", help="Проверить график (сохранённый или из файла CSV) по правилам ТК РФ.")
+def check_cmd(
+    month: MonthOpt,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="CSV графика (как из roster export); не сохраняется.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    _month_ok(month)
+    body: dict[str, Any] | None = None
+    if file is not None:
+        shifts, _ = read_roster_csv(file)
+        body = RosterImport(shifts=shifts).model_dump(mode="json")
+    with api_client() as client:
+        response = client.request("POST", f"/rosters/{month}/check", json_body=body)
+    result = RosterCheck.model_validate(response.json())
+    if as_json:
+        print_json(result)
+    else:
+        _print_findings(result.violations, result.gaps, [])
+    if result.violations or result.gaps:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command("import", help="Сохранить график из CSV как черновик месяца (после проверки).")
+def import_cmd(
+    month: MonthOpt,
+    file: Annotated[
+        Path, typer.Argument(help="CSV: username;date;shift", exists=True, dir_okay=False)
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Сохранить, даже если есть нарушения.")
+    ] = False,
+) -> None:
+    _month_ok(month)
+    shifts, _ = read_roster_csv(file)
+    with api_client() as client, _rules_refusal(FORCE_HINT):
+        response = client.request(
+            "PUT",
+            f"/rosters/{month}",
+            json_body=RosterImport(shifts=shifts, force=force).model_dump(mode="json"),
+        )
+    roster = RosterPublic.model_validate(response.json())
+    out.print(f"Черновик графика на {month} сохранён из {file}: {len(roster.shifts)} смен.")
+    _print_findings(roster.violations, roster.gaps, roster.warnings)
+
+
+# --- swap, assign, publish ---------------------------------------------------------------------
+
+
+@contextmanager
+def _rules_refusal(hint: str) -> Iterator[None]:
+    """A change the backend refused because it breaks the labour code: one line per
+    violation (the message names person, date, rule and article), exit 1, nothing saved."""
+    try:
+        yield
+    except ValidationFailedError as exc:
+        if exc.code != "roster_rules":
+            raise
+        err.print("[bold red]Ошибка:[/] не сохранено — нарушения:")
+        for p in exc.problems:
+            err.print(f"  {p.message}", markup=False)
+        err.print(hint, style="dim")
+        raise typer.Exit(1) from exc
+
+
+FORCE_HINT = "Исправьте или сохраните с --force (нарушения останутся видны в roster check)."
+
+
+def _after_change(roster: RosterPublic, what: str) -> None:
+    out.print(f"{what} Версия графика {roster.version}.")
+    for w in roster.warnings:
+        out.print(f"[yellow]Сохранено с нарушением:[/] {w}")
+
+
+@app.command("swap", help="Поменять местами смены двух сотрудников в один день.")
+def swap(
+    first: Annotated[str, typer.Argument(help="Логин первого сотрудника.")],
+    second: Annotated[str, typer.Argument(help="Логин второго сотрудника.")],
+    day: Annotated[str, typer.Argument(help="Дата: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Сохранить, даже если правка нарушает ТК РФ.")
+    ] = False,
+) -> None:
+    on = parse_day(day)
+    month = f"{on:%Y-%m}"
+    with api_client() as client, _rules_refusal(FORCE_HINT):
+        response = client.request(
+            "POST",
+            f"/rosters/{month}/swap",
+            json_body=RosterSwapRequest(
+                first=first, second=second, on_date=on, force=force
+            ).model_dump(mode="json"),
+        )
+    roster = RosterPublic.model_validate(response.json())
+    codes = {(s.username, s.on_date): s.template_code for s in roster.shifts}
+    _after_change(
+        roster,
+        f"{on:%d.%m.%Y}: {first} — {codes.get((first, on), 'выходной')}, "
+        f"{second} — {codes.get((second, on), 'выходной')}.",
+    )
+
+
+@app.command("assign", help="Назначить сотруднику смену (или выходной) на дату.")
+def assign(
+    person: Annotated[str, typer.Argument(help="Логин сотрудника.")],
+    day: Annotated[str, typer.Argument(help="Дата: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ.")],
+    shift: Annotated[str, typer.Argument(help="Код смены (Д, Н, Р…) или «-» для выходного.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Сохранить, даже если правка нарушает ТК РФ.")
+    ] = False,
+) -> None:
+    on = parse_day(day)
+    code = None if shift in ("-", "выходной", "off") else shift
+    with api_client() as client, _rules_refusal(FORCE_HINT):
+        response = client.request(
+            "POST",
+            f"/rosters/{on:%Y-%m}/assign",
+            json_body=RosterAssignRequest(
+                username=person, on_date=on, template_code=code, force=force
+            ).model_dump(mode="json"),
+        )
+    roster = RosterPublic.model_validate(response.json())
+    _after_change(roster, f"{person} {on:%d.%m.%Y}: {code or 'выходной'}.")
+
+
+@app.command("publish", help="Опубликовать график (по ст.103 — не позднее чем за месяц).")
+def publish(
+    month: MonthOpt,
+    force: Annotated[
+        bool, typer.Option("--force", help="Опубликовать, несмотря на нарушения или нехватку.")
+    ] = False,
+) -> None:
+    _month_ok(month)
+    hint = "Исправьте (roster assign/swap) или опубликуйте с --force."
+    with api_client() as client, _rules_refusal(hint):
+        response = client.request(
+            "POST",
+            f"/rosters/{month}/publish",
+            json_body=RosterPublishRequest(force=force).model_dump(mode="json"),
+        )
+    roster = RosterPublic.model_validate(response.json())
+    out.print(f"График на {month} опубликован (версия {roster.version}).")
+    for w in roster.warnings:
+        out.print(f"[yellow]Внимание:[/] {w}")
+    if roster.violations or roster.gaps:
+        _print_findings(roster.violations, roster.gaps, [])
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def _shift_times(t: ShiftTemplatePublic, on: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(on, datetime.min.time(), CENTRE_TZ) + timedelta(
+        minutes=minutes_of(t.starts_at)
+    )
+    span = (minutes_of(t.ends_at) - minutes_of(t.starts_at)) % (24 * 60) or 24 * 60
+    return start, start + timedelta(minutes=span)
+
+
+def _rows(roster: RosterPublic) -> list[dict[str, str]]:
+    templates = {t.code: t for t in roster.templates}
+    names = {p.username: p.full_name for p in roster.people}
+    rows = []
+    for s in roster.shifts:
+        t = templates[s.template_code]
+        start, end = _shift_times(t, s.on_date)
+        rows.append(
+            {
+                "username": s.username,
+                "full_name": names.get(s.username, ""),
+                "date": s.on_date.isoformat(),
+                "shift": s.template_code,
+                "start": start.strftime("%Y-%m-%d %H:%M"),
+                "end": end.strftime("%Y-%m-%d %H:%M"),
+                "hours": f"{t.work_hours:g}",
+                "night_hours": f"{t.night_hours:g}",
+            }
+        )
+    return rows
+
+
+def _export_csv(roster: RosterPublic, target: Path | None) -> None:
+    rows = _rows(roster)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer,
+        fieldnames=list(rows[0]) if rows else ["username", "date", "shift"],
+        delimiter=";",
+        lineterminator="\r\n",
+    )
+    writer.writeheader()
+    writer.writerows(rows)
+    if target is None:
+        sys.stdout.write(buffer.getvalue())
+    else:
+        # Excel in a Russian locale opens UTF-8 with a BOM and `;` correctly
+        target.write_text(buffer.getvalue(), encoding="utf-8-sig", newline="")
+        out.print(f"{target}: {len(rows)} смен")
+
+
+def _export_xlsx(roster: RosterPublic, target: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    days = _month_days(roster.month)
+    by = {(s.username, s.on_date): s.template_code for s in roster.shifts}
+    book = Workbook()
+    grid = book.active
+    assert grid is not None
+    grid.title = f"График {roster.month}"
+    grid.append(["Логин", "ФИО", *[d.day for d in days], "Часы", "Норма", "Ночные ч", "Выходные"])
+    grid.append(["", "", *[WEEKDAYS[d.weekday()] for d in days], "", "", "", ""])
+    weekend = PatternFill("solid", fgColor="FFE0E0")
+    for cell in grid[1]:
+        cell.font = Font(bold=True)
+    for p in roster.people:
+        grid.append(
+            [
+                p.username,
+                p.full_name,
+                *[by.get((p.username, d), "") for d in days],
+                p.hours,
+                p.norm_hours,
+                p.night_hours,
+                p.weekend_shifts,
+            ]
+        )
+    for i, d in enumerate(days):
+        if d.weekday() >= 5:
+            for row in grid.iter_rows(min_col=3 + i, max_col=3 + i):
+                for cell in row:
+                    cell.fill = weekend
+    for row in grid.iter_rows(min_col=3, max_col=2 + len(days)):
+        for cell in row:
+            cell.alignment = Alignment(horizontal="center")
+    grid.column_dimensions["B"].width = 32
+    grid.freeze_panes = "C3"
+    shifts = book.create_sheet("Смены")
+    rows = _rows(roster)
+    shifts.append(["Логин", "ФИО", "Дата", "Смена", "Начало", "Конец", "Часы", "Ночные ч"])
+    for r in rows:
+        shifts.append(list(r.values()))
+    cover = book.create_sheet("Покрытие")
+    cover.append(["Дата", *[f"{h:02d}" for h in range(24)]])
+    for i, d in enumerate(days):
+        cover.append(
+            [
+                d.isoformat(),
+                *[f"{roster.covered[i * 24 + h]}/{roster.required[i * 24 + h]}" for h in range(24)],
+            ]
+        )
+    book.save(target)
+    out.print(f"{target}: {len(roster.people)} сотрудников, {len(rows)} смен")
+
+
+def _export_ics(roster: RosterPublic, folder: Path) -> None:
+    from icalendar import Calendar, Event
+
+    folder.mkdir(parents=True, exist_ok=True)
+    templates = {t.code: t for t in roster.templates}
+    by_person: dict[str, list[RosterShiftPublic]] = defaultdict(list)
+    for s in roster.shifts:
+        by_person[s.username].append(s)
+    stamp = datetime.now(CENTRE_TZ)
+    for p in roster.people:
+        cal = Calendar()
+        cal.add("prodid", "-//EKC-122//roster//RU")
+        cal.add("version", "2.0")
+        cal.add("x-wr-calname", f"Смены {p.full_name or p.username} {roster.month}")
+        cal.add("x-wr-timezone", "Asia/Irkutsk")
+        for s in by_person.get(p.username, []):
+            t = templates[s.template_code]
+            start, end = _shift_times(t, s.on_date)
+            event = Event()
+            event.add("uid", f"ekc122-{roster.month}-{p.username}-{s.on_date.isoformat()}@ekc122")
+            event.add("dtstamp", stamp)
+            event.add("dtstart", start)
+            event.add("dtend", end)
+            event.add("summary", f"Смена {t.code}: {t.name}")
+            event.add(
+                "description",
+                f"{t.starts_at}–{t.ends_at}, перерыв {t.break_minutes} мин, "
+                f"{t.work_hours:g} ч работы, из них ночных {t.night_hours:g}",
+            )
+            event.add("sequence", roster.version)
+            cal.add_component(event)
+        cal.add_missing_timezones()
+        (folder / f"{p.username}.ics").write_bytes(cal.to_ical())
+    out.print(f"{folder}: {len(roster.people)} файлов .ics (по одному на сотрудника)")
+
+
+@app.command("export", help="Выгрузить график: csv, xlsx или ics (по файлу на сотрудника).")
+def export(
+    month: MonthOpt,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv | xlsx | ics")] = "csv",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Файл (csv, xlsx) или папка (ics). Без него csv — в stdout.",
+        ),
+    ] = None,
+) -> None:
+    _month_ok(month)
+    if fmt not in ("csv", "xlsx", "ics"):
+        fail(f"формат «{fmt}»: нужен csv, xlsx или ics", 2)
+    if fmt != "csv" and output is None:
+        fail(f"для формата {fmt} укажите --output", 2)
+    roster = _fetch(month)
+    if fmt == "csv":
+        _export_csv(roster, output)
+    elif fmt == "xlsx":
+        assert output is not None
+        _export_xlsx(roster, output)
+    else:
+        assert output is not None
+        _export_ics(roster, output)

@@ -36,6 +36,7 @@ from ekc_roster.model import (
     RosterInputError,
     Template,
 )
+from ekc_roster.rules import required_in_reach
 from ekc_roster.solver import RosterInfeasibleError, generate, impossible_requirement
 from ekc_server.deps import Principal
 from ekc_server.errors import (
@@ -219,7 +220,7 @@ def _public(
             template_public(t) for t in sorted(templates, key=lambda t: (t.starts_at, t.code))
         ],
         people=result.people,
-        required=list(problem.required or [0] * (problem.days * 24)),
+        required=required_in_reach(problem) or [0] * (problem.days * 24),
         covered=result.covered,
         violations=result.violations,
         gaps=result.gaps,
