@@ -145,6 +145,42 @@ def _valid_number(rng: random.Random, prefix: str, digits: int) -> str:
     raise RuntimeError(f"no valid number for prefix {prefix}")
 
 
+#: area codes of the remote offices' work phones (the centre's own is Irkutsk, 3952)
+_OFFICE_AREA_CODES = {
+    "mfc_bodaibo": "39561",
+    "mfc_erbogachen": "39567",
+    "mfc_kirensk": "39568",
+    "mfc_mama": "39569",
+}
+# fmt: off
+_TRANSLIT = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "я": "ya",
+}
+# fmt: on
+
+
+def _translit(text: str) -> str:
+    return "".join(_TRANSLIT.get(ch, ch) for ch in text.lower())
+
+
+def _work_details(rng: random.Random, username: str, role: Role) -> dict[str, Any]:
+    """Employment terms of a demo person: most operators full time, some at 0.5 or 0.75,
+    a few not on nights (ст.96), a couple on a 36-hour week (ст.92)."""
+    if role != Role.operator:
+        return {"employment_rate": 1.0, "week_hours": 40.0, "night_work": True}
+    index = int(username.removeprefix("operator"))
+    rate = 0.5 if index % 9 == 4 else 0.75 if index % 11 == 7 else 1.0
+    return {
+        "employment_rate": rate,
+        "week_hours": 36.0 if index in (12, 38) else 40.0,
+        "night_work": rng.random() >= 0.12,
+    }
+
+
 _OCCUPIED = ((Citizen, "граждане"), (Contact, "контакты"), (Staff, "сотрудники"))
 
 
@@ -237,6 +273,11 @@ def seed_demo(
 
     remote_codes = [c for c, o in offices.items() if o.remote]
     centre = offices.get("ekc_irkutsk") or next(iter(offices.values()))
+    # employment terms, phones and e-mails draw on their own generator: the citizens and
+    # contacts stay the same as before these details existed
+    staff_rng = random.Random(seed + 96)
+    used_emails: set[str] = set()
+    used_phones: set[str] = set()
     plan = [("admin", Role.admin, 1), ("admin2", Role.admin, 1)]
     plan += [(f"lead{i}", Role.shift_lead, 1) for i in range(1, 5)]
     plan += [(f"operator{i}", Role.operator, 1) for i in range(1, 51)]
@@ -253,6 +294,15 @@ def seed_demo(
         else:
             skills = groups
             office = centre
+        mailbox = f"{_translit(last)}.{_translit(first[0])}{_translit(middle[0])}"
+        while mailbox in used_emails:
+            mailbox += str(staff_rng.randint(1, 9))
+        used_emails.add(mailbox)
+        area = _OFFICE_AREA_CODES.get(office.code, "3952")
+        phone = _valid_number(staff_rng, area, 10 - len(area))
+        while phone in used_phones:
+            phone = _valid_number(staff_rng, area, 10 - len(area))
+        used_phones.add(phone)
         staff_rows.append(
             {
                 "id": len(staff_rows) + 1,
@@ -264,6 +314,10 @@ def seed_demo(
                 "password_hash": hashes[role],
                 "active": True,
                 "created_at": now - timedelta(days=days + 30),
+                "updated_at": now - timedelta(days=days + 30),
+                "phone": phone,
+                "email": f"{mailbox}@ekc122.ru",
+                **_work_details(staff_rng, username, role),
             }
         )
     staff_rows.append(
@@ -277,6 +331,12 @@ def seed_demo(
             "password_hash": None,
             "active": True,
             "created_at": now - timedelta(days=days + 30),
+            "updated_at": now - timedelta(days=days + 30),
+            "phone": None,
+            "email": None,
+            "employment_rate": 1.0,
+            "week_hours": 40.0,
+            "night_work": True,
         }
     )
     operator_ids = [r["id"] for r in staff_rows if r["role"] == Role.operator.value]

@@ -8,7 +8,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ekc_core.enums import Role
+from ekc_server.db import session_scope
+from ekc_server.demo import DEMO_PASSWORDS, seed_demo
 from ekc_server.models import ApiToken, Staff
+from tests.conftest import DATA_DIR
 
 PASSWORD = "пароль-сотрудника"
 
@@ -231,3 +234,29 @@ def test_import_upserts_by_username_and_counts(client, admin, make_staff, engine
 
     again = client.post("/api/v1/staff/import", json={"rows": rows}, headers=admin.headers)
     assert again.json() == {"created": 0, "updated": 0, "unchanged": 4}
+
+
+def test_demo_staff_have_realistic_terms_and_work_contacts(client, engine):
+    with session_scope(engine) as session:
+        seed_demo(session=session, data_dir=DATA_DIR, citizens=20, contacts=60, days=10)
+    token = client.post(
+        "/api/v1/auth/token",
+        json={"username": "lead1", "password": DEMO_PASSWORDS[Role.shift_lead]},
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    operators = client.get("/api/v1/staff", params={"role": "operator"}, headers=headers).json()
+    assert len(operators) == 50
+    rates = sorted(o["employment_rate"] for o in operators)
+    assert rates.count(1.0) >= 40 and {0.5, 0.75} <= set(rates)
+    assert 1 <= sum(not o["night_work"] for o in operators) <= 15
+    assert sorted(o["username"] for o in operators if o["week_hours"] == 36) == [
+        "operator12",
+        "operator38",
+    ]
+    people = client.get("/api/v1/staff", headers=headers).json()
+    staff = [p for p in people if p["role"] != "gateway"]
+    assert len({p["phone"] for p in staff}) == len({p["email"] for p in staff}) == len(staff)
+    assert all(p["email"].endswith("@ekc122.ru") for p in staff)
+    remote = [p for p in staff if p["office_code"] == "mfc_bodaibo"]
+    assert remote and all(p["phone"].startswith("+739561") for p in remote)
+    assert all(p["phone"].startswith("+73952") for p in staff if p["office_code"] == "ekc_irkutsk")
