@@ -67,8 +67,10 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     app.state.kb_index = ServerKbIndex(
         settings.data_dir / "kb-index", settings.reference_dir / "kb" / "synonyms.txt"
     )
-    routers = (auth, reference, citizens, contacts, appeals, callbacks, kb)
-    routers += (staff, shifts, staffing, rosters)
+    routers = (
+        *(auth, reference, citizens, contacts, appeals, callbacks, kb),
+        *(staff, shifts, staffing, rosters),
+    )
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
 
