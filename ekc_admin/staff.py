@@ -496,9 +496,18 @@ def rows_of(table: CsvTable) -> list[StaffCreate]:
         "skills": split_skills,
     }
     rows: list[StaffCreate] = []
+    first_line: dict[str, int] = {}
     for row in table.rows:
         fields: dict[str, Any] = {}
         ok = True
+        username = row.values.get("username", "")
+        if username in first_line:
+            table.problem(
+                row.line, "username", f"«{username}» уже есть в строке {first_line[username]}"
+            )
+            ok = False
+        elif username:
+            first_line[username] = row.line
         for name, text in row.values.items():
             try:
                 fields[name] = parsers[name](text) if name in parsers else text

@@ -142,7 +142,8 @@ def test_import_windows_1251_file_line_by_line_then_fixed(cli, engine, tmp_path)
         source,
         HEADER + "petrov;Петров Пётр Петрович;оператор;ekc_irkutsk;svo, medicine;1;да;40;\n"
         'sidorova;"Сидорова\nМария";оператор;ekc_irkutsk;svo;полставки;может быть;40;\n'
-        "bad login;Орлов Олег;уборщик;ekc_irkutsk;svo;0,5;нет;50;12\n",
+        "bad login;Орлов Олег;уборщик;ekc_irkutsk;svo;0,5;нет;50;12\n"
+        "petrov;Петров-двойник;оператор;ekc_irkutsk;svo;1;да;40;\n",
     )
     result = cli.invoke(app, ["staff", "import", str(source)])
     assert result.exit_code == 1
@@ -154,6 +155,7 @@ def test_import_windows_1251_file_line_by_line_then_fixed(cli, engine, tmp_path)
     assert f"{source}:5: Часов в неделю: «50»: больше 0 и не больше 40 часов" in lines
     assert any(line.startswith(f"{source}:5: Логин: только латинские буквы") for line in lines)
     assert any(line.startswith(f"{source}:5: Телефон: ") for line in lines)
+    assert f"{source}:6: Логин: «petrov» уже есть в строке 2" in lines
     assert not any(f"{source}:2:" in line for line in lines)
     assert usernames(engine) == before
 
@@ -161,16 +163,14 @@ def test_import_windows_1251_file_line_by_line_then_fixed(cli, engine, tmp_path)
     write_cp1251(
         source,
         HEADER + "petrov;Петров Пётр Петрович;оператор;ekc_irkutsk;svo, medicine;1;да;40;\n"
-        "orlov;Орлов Олег;оператор;mfc_atlantis;svo|yoga;0,5;нет;36;\n"
-        "petrov;Петров-двойник;оператор;ekc_irkutsk;svo;1;да;40;\n",
+        "orlov;Орлов Олег;оператор;mfc_atlantis;svo|yoga;0,5;нет;36;\n",
     )
     result = cli.invoke(app, ["staff", "import", str(source)])
     assert result.exit_code == 1, result.output
     lines = [line.strip() for line in result.stderr.splitlines()]
     assert any(line.startswith(f"{source}:3: Офис: нет офиса «mfc_atlantis»") for line in lines)
     assert any(line.startswith(f"{source}:3: Навыки: неизвестные навыки: yoga") for line in lines)
-    assert f"{source}:4: Логин: «petrov» повторяется (уже в строке 1)" in lines
-    assert "Ошибки (3), ничего не записано" in result.stderr
+    assert "Ошибки (2), ничего не записано" in result.stderr
     assert usernames(engine) == before
 
     write_cp1251(
@@ -311,3 +311,49 @@ def test_templates_absences_and_preferences(cli, engine):
     assert gone.exit_code == 1 and "не найдено" in gone.stderr
     final = json.loads(cli.invoke(app, ["staff", "show", "oper1", "--json"]).stdout)
     assert final["absences"] == [] and final["preferences"] == []
+
+
+def test_utf8_bom_comma_file_with_english_headers(tmp_path):
+    from ekc_admin.csvfile import read_csv
+    from ekc_admin.staff import COLUMNS, rows_of
+
+    source = tmp_path / "staff.csv"
+    source.write_bytes(
+        (
+            "\ufeffUsername,Full name,Role,Office,Skills,Rate,Night_work,Week_hours,Phone,"
+            "E-mail\r\n"
+            'kim,Ким Виктор Ильич,shift_lead,mfc_mama,"svo,medicine",0.75,no,35,'
+            "+7 3952 25-01-22,kim@ekc122.ru\r\n"
+            "lee,Ли Анна,Администратор,,mfc|general,50%,да,,,\r\n"
+            ",,,,,,,,,\r\n"
+        ).encode()
+    )
+    table = read_csv(source, aliases=COLUMNS, required=("username", "full_name"))
+    rows = rows_of(table)
+    assert table.problems == []
+    assert [r.line for r in table.rows] == [2, 3]
+    kim, lee = rows
+    assert (kim.role, kim.office_code, kim.skills, kim.employment_rate) == (
+        Role.shift_lead,
+        "mfc_mama",
+        ["svo", "medicine"],
+        0.75,
+    )
+    assert (kim.night_work, kim.week_hours, kim.phone) == (False, 35, "+73952250122")
+    assert (lee.role, lee.skills, lee.employment_rate, lee.night_work) == (
+        Role.admin,
+        ["mfc", "general"],
+        0.5,
+        True,
+    )
+    assert lee.model_fields_set == {
+        "username", "full_name", "role", "skills", "employment_rate", "night_work"
+    }  # fmt: skip
+
+    source.write_text("Логин;Отдел\nkim;svo\n", encoding="utf-8")
+    broken = read_csv(source, aliases=COLUMNS, required=("username", "full_name"))
+    assert broken.problems == [
+        f"{source}:1: Отдел: неизвестный столбец (ожидаются: логин, фио, роль, офис, навыки, "
+        "ставка, ночь, часов в неделю, телефон, email)",
+        f"{source}:1: фио: нет столбца",
+    ]

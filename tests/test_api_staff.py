@@ -177,7 +177,9 @@ def test_import_lists_every_problem_and_writes_nothing(client, admin, make_staff
         ("body", "rows", 6, "username"),
     }
     assert "mfc_atlantis" in problems[("body", "rows", 2, "office_code")]
-    assert "повторяется" in problems[("body", "rows", 3, "username")]
+    assert problems[("body", "rows", 3, "username")] == (
+        "«new1» повторяется (первая запись с этим логином — №1)"
+    )
     assert "yoga" in problems[("body", "rows", 5, "skills")]
     assert _staff_snapshot(engine) == before
 

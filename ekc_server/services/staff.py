@@ -263,7 +263,8 @@ def import_rows(
             problems.append(
                 (
                     ["rows", i, "username"],
-                    f"«{row.username}» повторяется (уже в строке {first_seen[row.username] + 1})",
+                    f"«{row.username}» повторяется (первая запись с этим логином — "
+                    f"№{first_seen[row.username] + 1})",
                 )
             )
         else:
