@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterator
@@ -52,9 +53,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Вывести JSON.")]
 
 
 def _month_ok(month: str) -> str:
-    try:
-        datetime.strptime(month, "%Y-%m")
-    except ValueError:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         fail(f"месяц «{month}»: нужен формат ГГГГ-ММ, например 2026-12", 2)
     return month
 

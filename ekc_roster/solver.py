@@ -422,17 +422,27 @@ def impossible_requirement(problem: Problem) -> list[str]:
     night_to = int(rules.night_to[:2])
     everyone = len(problem.people)
     night_ok = sum(1 for p in problem.people if p.night_work)
+    over: dict[bool, list[tuple[int, int]]] = {True: [], False: []}  # night? → (hour, need)
     for h, need in enumerate(problem.required):
         hour = h % 24
         night = hour >= night_from or hour < night_to
-        limit = night_ok if night else everyone
-        if need > limit:
-            day = problem.first + timedelta(days=h // 24)
-            if len(problems) < 5:
-                who = "допущенных к ночной работе" if night else "сотрудников"
-                problems.append(
-                    f"{day:%d.%m} {hour:02d}:00 нужно {need} операторов, а {who} всего {limit}"
-                )
+        if need > (night_ok if night else everyone):
+            over[night].append((h, need))
+    for night, hours in over.items():
+        if not hours:
+            continue
+        h, need = hours[0]
+        first = f"{problem.first + timedelta(days=h // 24):%d.%m} {h % 24:02d}:00"
+        if night:
+            problems.append(
+                f"{len(hours)} ночн. ч требуют больше операторов, чем допущено к ночной "
+                f"работе ({night_ok}); первый — {first}, нужно {need}"
+            )
+        else:
+            problems.append(
+                f"{len(hours)} дневн. ч требуют больше операторов, чем всего сотрудников "
+                f"({everyone}); первый — {first}, нужно {need}"
+            )
     need_hours = sum(problem.required)
     # a shift staffs its whole span, breaks included, but only its working time counts
     # towards the norm

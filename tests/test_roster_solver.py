@@ -96,4 +96,8 @@ def test_an_hour_needing_more_people_than_allowed_at_night_is_impossible() -> No
         required=required,
     )
     lines = impossible_requirement(problem)
-    assert lines[0] == "01.02 23:00 нужно 3 операторов, а допущенных к ночной работе всего 2"
+    assert lines[0] == (
+        "1 ночн. ч требуют больше операторов, чем допущено к ночной работе (2); "
+        "первый — 01.02 23:00, нужно 3"
+    )
+    assert len(lines) == 2 and "больше суммы норм" in lines[1]  # 3 people, 673 hours
