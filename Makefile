@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/kb_relevance.py
 	$(BIN)/python bench/kb_search.py $(KB_SIZES)
 	$(BIN)/python bench/console_bench.py --kb-size $(lastword $(KB_SIZES))
+	$(BIN)/python bench/roster_bench.py
 
 # refresh the pins after changing dependencies in pyproject.toml
 lock: install
