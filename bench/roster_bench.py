@@ -24,7 +24,7 @@ WEEKDAY = [3, 3, 3, 3, 3, 3, 5, 5, 10, 12, 14, 14, 14, 13, 13, 13, 12, 10, 10, 9
 WEEKEND_SHARE = 0.7
 
 
-def build(month: str, staff: int, seed: int) -> Problem:
+def build(month: str, staff: int, seed: int, load: float = 1.0) -> Problem:
     rng = random.Random(seed)
     year, mon = (int(x) for x in month.split("-"))
     days = calendar.monthrange(year, mon)[1]
@@ -33,7 +33,8 @@ def build(month: str, staff: int, seed: int) -> Problem:
     for d in range(days):
         day = date(year, mon, d + 1)
         off = day.weekday() >= 5 or cal.is_public_holiday(day)
-        required += [max(2, round(v * WEEKEND_SHARE)) if off else v for v in WEEKDAY]
+        share = WEEKEND_SHARE if off else 1.0
+        required += [max(2, round(v * share * load)) for v in WEEKDAY]
     people = []
     for i in range(staff):
         rate = 0.5 if i % 10 == 9 else (0.75 if i % 10 == 8 else 1.0)
@@ -79,10 +80,13 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--load", type=float, default=1.0, help="multiplier on the hourly requirement"
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    problem = build(args.month, args.staff, args.seed)
+    problem = build(args.month, args.staff, args.seed, args.load)
     blockers = impossible_requirement(problem)
     built = time.perf_counter() - t0
     outcome = generate(problem, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
@@ -93,7 +97,7 @@ def main() -> None:
     print(
         f"roster bench: {args.staff} staff × {problem.days} days ({args.month}), "
         f"{len(problem.templates)} shift kinds, {sum(problem.required or [])} operator-hours "
-        f"required, {args.workers} workers, time limit {args.time_limit:g} s"
+        f"required (load ×{args.load:g}), {args.workers} workers, time limit {args.time_limit:g} s"
     )
     print(f"  problem built + pre-check: {built:.2f} s; impossible: {blockers or 'none'}")
     print(f"  phase: {outcome.phase}, status {outcome.status}")
@@ -113,6 +117,8 @@ def main() -> None:
         f"  hours per person: min {min(hours):g} max {max(hours):g}; under norm in total "
         f"{under:g} h; night hours per eligible person min {min(nights):g} max {max(nights):g}"
     )
+    for note in outcome.notes:
+        print(f"  note: {note}")
     missed = sum(p.preferences_missed for p in r.people)
     print(f"  wishes not granted: {missed}")
 
