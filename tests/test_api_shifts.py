@@ -6,16 +6,6 @@ from sqlmodel import Session, select
 
 from ekc_core.enums import Role
 from ekc_server.models import StaffAbsence, StaffPreference
-from ekc_server.services.shifts import night_minutes
-
-
-def test_night_minutes_of_any_span():
-    assert night_minutes("08:00", "20:00") == 0
-    assert night_minutes("20:00", "08:00") == 8 * 60
-    assert night_minutes("18:00", "23:30") == 90
-    assert night_minutes("04:00", "10:00") == 120
-    assert night_minutes("00:00", "00:00") == 8 * 60  # a whole day holds one full night
-    assert night_minutes("22:00", "06:00", night_from="23:00", night_to="05:00") == 6 * 60
 
 
 def test_default_templates_are_seeded_with_hours(client, operator):

@@ -16,6 +16,7 @@ from ekc_roster.model import (
     Preference,
     Problem,
     RosterInputError,
+    Template,
     template_table,
 )
 from ekc_roster.rules import Span, occupied, pair_conflict
@@ -52,6 +53,20 @@ def shifts(username: str, *pairs: tuple[int, str]) -> list[Assignment]:
 
 def rules_of(result) -> list[tuple[str, date, str]]:
     return [(v.username, v.on_date, v.rule) for v in result.violations]
+
+
+def test_night_minutes_of_any_span() -> None:
+    def night(start: str, end: str, rules: RosterRules | None = None) -> int:
+        return Template.of("X", start, end).night_minutes(rules or RosterRules())
+
+    assert night("08:00", "20:00") == 0
+    assert night("20:00", "08:00") == 8 * 60
+    assert night("18:00", "23:30") == 90
+    assert night("04:00", "10:00") == 120
+    assert night("00:00", "00:00") == 8 * 60  # a whole day holds one full night
+    narrow = RosterRules(night_from="23:00", night_to="05:00")
+    assert night("22:00", "06:00", narrow) == 6 * 60
+    assert Template.of("Н", "20:00", "08:00", 60).work_minutes == 11 * 60
 
 
 def test_a_lawful_rotation_has_no_violations() -> None:

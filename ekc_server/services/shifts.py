@@ -21,12 +21,13 @@ from ekc_core.workforce import (
     PreferenceCreate,
     PreferenceKind,
     PreferencePublic,
+    RosterRules,
     ShiftTemplateCreate,
     ShiftTemplatePublic,
     ShiftTemplateUpdate,
-    minutes_of,
     month_bounds,
 )
+from ekc_roster.model import Template
 from ekc_server.deps import Principal
 from ekc_server.errors import (
     ConflictError,
@@ -38,9 +39,6 @@ from ekc_server.errors import (
 from ekc_server.models import ShiftTemplate, Staff, StaffAbsence, StaffPreference
 from ekc_server.services.staff import get_staff
 
-DAY = 24 * 60
-NIGHT_FROM = "22:00"
-NIGHT_TO = "06:00"
 #: the centre's default templates, relative to the data directory
 TEMPLATES_FILE = Path("reference") / "shift_templates.yaml"
 
@@ -56,28 +54,9 @@ ABSENCE_NAMES = {
 # --- shift templates ----------------------------------------------------------------------
 
 
-def span_minutes(starts_at: str, ends_at: str) -> int:
-    """Length of a shift; an end at or before the start is on the next day."""
-    return (minutes_of(ends_at) - minutes_of(starts_at)) % DAY or DAY
-
-
-def night_minutes(
-    starts_at: str, ends_at: str, night_from: str = NIGHT_FROM, night_to: str = NIGHT_TO
-) -> int:
-    """Minutes of the shift within the night window (22:00–06:00, ст.96 ТК РФ)."""
-    start = minutes_of(starts_at)
-    end = start + span_minutes(starts_at, ends_at)
-    lo_clock, hi_clock = minutes_of(night_from), minutes_of(night_to)
-    total = 0
-    for day in (-1, 0, 1):  # night windows that can touch a span of at most a day
-        lo = day * DAY + lo_clock
-        hi = day * DAY + hi_clock + (DAY if hi_clock <= lo_clock else 0)
-        total += max(0, min(end, hi) - max(start, lo))
-    return total
-
-
 def template_public(template: ShiftTemplate) -> ShiftTemplatePublic:
-    span = span_minutes(template.starts_at, template.ends_at)
+    # the rostering engine's own arithmetic: the roster and the template list agree
+    kind = Template.of(template.code, template.starts_at, template.ends_at, template.break_minutes)
     return ShiftTemplatePublic(
         id=template.id or 0,
         code=template.code,
@@ -86,8 +65,8 @@ def template_public(template: ShiftTemplate) -> ShiftTemplatePublic:
         ends_at=template.ends_at,
         break_minutes=template.break_minutes,
         active=template.active,
-        work_hours=round((span - template.break_minutes) / 60, 2),
-        night_hours=round(night_minutes(template.starts_at, template.ends_at) / 60, 2),
+        work_hours=round(kind.work_minutes / 60, 2),
+        night_hours=round(kind.night_minutes(RosterRules()) / 60, 2),
     )
 
 
