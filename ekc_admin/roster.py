@@ -141,10 +141,14 @@ def generate(
         f"{len(roster.shifts)} смен, {len(roster.people)} сотрудников, {how}."
     )
     first = s.get("first_gap_free_seconds")
+    quality = {
+        "OPTIMAL": "лучший из возможных (доказано)",
+        "FEASIBLE": "лучший найденный за отведённое время",
+    }.get(str(s.get("status")), str(s.get("status")))
     out.print(
-        f"Решатель: {s.get('status')}, целевая функция {s.get('objective'):.0f}, "
-        f"{s.get('wall_seconds')} с на {s.get('workers')} ядрах"
-        + (f"; первый график без нехватки за {first} с" if first is not None else "")
+        f"Поиск: {_num(float(s.get('wall_seconds') or 0))} с на {s.get('workers')} ядрах, график "
+        f"{quality}, штраф {s.get('objective'):.0f}"
+        + (f"; первый график без нехватки — за {_num(first)} с" if first is not None else "")
     )
     _print_findings(roster.violations, roster.gaps, roster.warnings)
     out.print(f"Просмотр: ekc-admin roster show --month {month}")
@@ -173,38 +177,74 @@ def _month_days(month: str) -> list[date]:
     return days
 
 
+def _natural(username: str) -> tuple[str, int]:
+    """operator2 before operator10."""
+    match = re.fullmatch(r"(.*?)(\d+)", username)
+    return (match.group(1), int(match.group(2))) if match else (username, -1)
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """`1 нарушение`, `2 нарушения`, `5 нарушений`."""
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{n} {one}"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return f"{n} {few}"
+    return f"{n} {many}"
+
+
+def _num(value: float) -> str:
+    """A number the Russian way: 173,5."""
+    return f"{value:g}".replace(".", ",")
+
+
 def _grid(roster: RosterPublic, only: str | None) -> None:
     days = _month_days(roster.month)
     symbols = _symbols(roster.templates)
     by_person: dict[str, dict[date, str]] = defaultdict(dict)
     for s in roster.shifts:
         by_person[s.username][s.on_date] = s.template_code
-    people = [p for p in roster.people if only is None or p.username == only]
+    people = sorted(
+        (p for p in roster.people if only is None or p.username == only),
+        key=lambda p: _natural(p.username),
+    )
     if only is not None and not people:
         fail(f"{only}: нет в графике на {roster.month}")
     width = max([8, *(len(p.username) for p in people)])
+    off, holidays = set(roster.days_off), set(roster.holidays)
     tens = "".join(str(d.day // 10) if d.day >= 10 else " " for d in days)
     units = "".join(str(d.day % 10) for d in days)
-    marks = "".join("в" if d.weekday() >= 5 else " " for d in days)
+    marks = "".join("п" if d in holidays else "в" if d in off else " " for d in days)
     head = f"{'':{width}} "
     out.print(f"{head}{tens}", style="dim")
-    out.print(f"{head}{units}   часы/норма  ночь вых", style="dim")
+    out.print(f"{head}{units}   часы/норма ночь вых пр", style="dim")
     out.print(f"{head}{marks}", style="dim")
     for p in people:
         row = by_person.get(p.username, {})
         cells = "".join(symbols.get(row[d], "?") if d in row else "·" for d in days)
-        over = p.hours > p.norm_hours
-        hours = f"{p.hours:g}/{p.norm_hours:g}"
+        mark = "!" if p.hours > p.norm_hours else "↓" if p.norm_hours - p.hours >= 8 else " "
+        hours = f"{_num(p.hours)}/{_num(p.norm_hours)}"
         out.print(
-            f"{p.username:{width}} {cells}  {hours:>11}{'!' if over else ' '} "
-            f"{p.night_hours:4g} {p.weekend_shifts:3d}",
+            f"{p.username:{width}} {cells}  {hours:>11}{mark}{_num(p.night_hours):>4} "
+            f"{p.weekend_shifts:3d} {p.holiday_shifts:2d}",
             markup=False,
         )
     legend = ", ".join(
-        f"{symbols[t.code]} = {t.code} {t.starts_at}–{t.ends_at} ({t.work_hours:g} ч)"
+        f"{symbols[t.code]} {t.starts_at}–{t.ends_at} {_num(t.work_hours)} ч"
         for t in roster.templates
     )
-    out.print(f"{legend}; · выходной; в — суббота/воскресенье", style="dim")
+    out.print(f"{legend}; · выходной", style="dim")
+    out.print(
+        "в — выходной и п — праздничный день по календарю; ! сверх нормы, ↓ недобор", style="dim"
+    )
+    short = [p for p in people if p.norm_hours - p.hours >= 8]
+    if short and only is None:
+        names = ", ".join(f"{p.username} {_num(p.hours)}/{_num(p.norm_hours)}" for p in short[:8])
+        more = f" и ещё {len(short) - 8}" if len(short) > 8 else ""
+        out.print(
+            f"Не добирают норму ({len(short)}): {names}{more}. Причины — правила отдыха, "
+            "запрет ночной работы, отпуска; недоработку по графику оплачивает работодатель.",
+            style="yellow",
+        )
 
 
 def _coverage(roster: RosterPublic) -> None:
@@ -231,21 +271,40 @@ def _coverage(roster: RosterPublic) -> None:
 
 
 def _print_findings(
-    violations: list[RosterViolation], gaps: list[CoverageGap], warnings: list[str]
+    violations: list[RosterViolation],
+    gaps: list[CoverageGap],
+    warnings: list[str],
+    *,
+    source: Path | None = None,
+    lines: dict[tuple[str, date], int] | None = None,
 ) -> None:
+    """Warnings, violations (with the file line when checking a file) and gaps."""
+    lines = lines or {}
     for w in warnings:
         out.print(f"[yellow]Внимание:[/] {w}")
     if violations:
-        out.print(f"[bold red]Нарушения ({len(violations)}):[/]")
+        out.print(f"[bold red]{plural(len(violations), 'нарушение', 'нарушения', 'нарушений')}:[/]")
         for v in violations:
-            out.print(f"  {v.username} {v.on_date:%d.%m.%Y} {v.rule} ({v.article}): {v.message}")
+            where = (
+                f"{source}:{lines[(v.username, v.on_date)]}: "
+                if (v.username, v.on_date) in lines
+                else ""
+            )
+            out.print(
+                f"  {where}{v.username} {v.on_date:%d.%m.%Y} {v.rule} ({v.article}): {v.message}",
+                markup=False,
+            )
     if gaps:
-        short = sum(g.short for g in gaps)
-        out.print(f"[bold red]Нехватка операторов ({len(gaps)} интервалов, до {short} чел.):[/]")
+        worst = max(g.short for g in gaps)
+        out.print(
+            "[bold red]Нехватка операторов: "
+            f"{plural(len(gaps), 'интервал', 'интервала', 'интервалов')}, "
+            f"больше всего не хватает {worst}:[/]"
+        )
         for g in gaps:
             out.print(
                 f"  {g.on_date:%d.%m.%Y} {WEEKDAYS[g.on_date.weekday()]} "
-                f"{g.from_hour:02d}:00–{g.to_hour:02d}:00 не хватает {g.short}"
+                f"{g.from_hour:02d}:00–{g.to_hour:02d}:00 не хватает до {g.short}"
             )
     if not violations and not gaps:
         out.print("[green]Нарушений ТК РФ нет, потребность покрыта.[/]")
@@ -285,10 +344,13 @@ def show(
 # --- check ----------------------------------------------------------------------------------
 
 
-def read_roster_csv(path: Path) -> tuple[list[RosterShiftPublic], dict[int, int]]:
+def read_roster_csv(
+    path: Path,
+) -> tuple[list[RosterShiftPublic], dict[tuple[str, date], int]]:
     """A roster file as `roster export --format csv` writes it (edited by hand): columns
-    `username`, `date`, `shift`; UTF-8 or Windows-1251, `;` or `,`. Returns the shifts and
-    which file line each came from; bad lines stop with `file:line: field: reason`."""
+    `Логин`/`username`, `Дата`/`date`, `Смена`/`shift`; UTF-8 or Windows-1251, `;` or `,`.
+    Returns the shifts and the file line of each (person, date); bad lines stop with
+    `file:line: field: reason`."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -310,7 +372,7 @@ def read_roster_csv(path: Path) -> tuple[list[RosterShiftPublic], dict[int, int]
             fail(f"{path}:1: {key}: нет столбца ({' или '.join(names)})")
         columns[key] = found
     shifts: list[RosterShiftPublic] = []
-    lines: dict[int, int] = {}
+    lines: dict[tuple[str, date], int] = {}
     problems: list[str] = []
     for row in reader:
         line = reader.line_num
@@ -327,12 +389,12 @@ def read_roster_csv(path: Path) -> tuple[list[RosterShiftPublic], dict[int, int]
                 f"{path}:{line}: date: «{text_day}» — нужна дата ГГГГ-ММ-ДД или ДД.ММ.ГГГГ"
             )
         if username and day is not None:
-            lines[len(shifts)] = line
+            lines[(username, day)] = line
             shifts.append(RosterShiftPublic(username=username, on_date=day, template_code=code))
     if problems:
         for p in problems:
             err.print(p, markup=False)
-        fail(f"{path}: {len(problems)} ошибок, ничего не отправлено")
+        fail(f"{path}: {plural(len(problems), 'ошибка', 'ошибки', 'ошибок')}, ничего не отправлено")
     return shifts, lines
 
 
@@ -353,8 +415,9 @@ def check_cmd(
 ) -> None:
     _month_ok(month)
     body: dict[str, Any] | None = None
+    lines: dict[tuple[str, date], int] = {}
     if file is not None:
-        shifts, _ = read_roster_csv(file)
+        shifts, lines = read_roster_csv(file)
         body = RosterImport(shifts=shifts).model_dump(mode="json")
     with api_client() as client:
         response = client.request("POST", f"/rosters/{month}/check", json_body=body)
@@ -362,7 +425,7 @@ def check_cmd(
     if as_json:
         print_json(result)
     else:
-        _print_findings(result.violations, result.gaps, [])
+        _print_findings(result.violations, result.gaps, [], source=file, lines=lines)
     if result.violations or result.gaps:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -503,45 +566,67 @@ def _shift_times(t: ShiftTemplatePublic, on: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(minutes=span)
 
 
-def _rows(roster: RosterPublic) -> list[dict[str, str]]:
+#: CSV columns: what `check --file` and `import` read back (Логин, Дата, Смена)
+CSV_COLUMNS = ["Логин", "ФИО", "Дата", "Смена", "Начало", "Конец", "Часы", "Ночные часы"]
+
+
+def _rows(
+    roster: RosterPublic,
+) -> list[tuple[str, str, date, str, datetime, datetime, float, float]]:
     templates = {t.code: t for t in roster.templates}
     names = {p.username: p.full_name for p in roster.people}
     rows = []
-    for s in roster.shifts:
+    for s in sorted(roster.shifts, key=lambda s: (_natural(s.username), s.on_date)):
         t = templates[s.template_code]
         start, end = _shift_times(t, s.on_date)
         rows.append(
-            {
-                "username": s.username,
-                "full_name": names.get(s.username, ""),
-                "date": s.on_date.isoformat(),
-                "shift": s.template_code,
-                "start": start.strftime("%Y-%m-%d %H:%M"),
-                "end": end.strftime("%Y-%m-%d %H:%M"),
-                "hours": f"{t.work_hours:g}",
-                "night_hours": f"{t.night_hours:g}",
-            }
+            (
+                s.username,
+                names.get(s.username, ""),
+                s.on_date,
+                s.template_code,
+                start,
+                end,
+                t.work_hours,
+                t.night_hours,
+            )
         )
     return rows
+
+
+def _target(output: Path, month: str, ext: str) -> Path:
+    """A folder given for a file: the file goes inside it."""
+    if output.is_dir() or str(output).endswith(("/", "\\")):
+        output.mkdir(parents=True, exist_ok=True)
+        return output / f"roster-{month}.{ext}"
+    return output
 
 
 def _export_csv(roster: RosterPublic, target: Path | None) -> None:
     rows = _rows(roster)
     buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer,
-        fieldnames=list(rows[0]) if rows else ["username", "date", "shift"],
-        delimiter=";",
-        lineterminator="\r\n",
-    )
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for username, name, day, code, start, end, hours, night in rows:
+        writer.writerow(
+            [
+                username,
+                name,
+                day.isoformat(),
+                code,
+                start.strftime("%Y-%m-%d %H:%M"),
+                end.strftime("%Y-%m-%d %H:%M"),
+                _num(hours),
+                _num(night),
+            ]
+        )
     if target is None:
         sys.stdout.write(buffer.getvalue())
     else:
-        # Excel in a Russian locale opens UTF-8 with a BOM and `;` correctly
+        # Excel in a Russian locale opens UTF-8 with a BOM, `;` and decimal commas correctly
+        target = _target(target, roster.month, "csv")
         target.write_text(buffer.getvalue(), encoding="utf-8-sig", newline="")
-        out.print(f"{target}: {len(rows)} смен")
+        out.print(f"{target}: {plural(len(rows), 'смена', 'смены', 'смен')}")
 
 
 def _export_xlsx(roster: RosterPublic, target: Path) -> None:
@@ -583,9 +668,24 @@ def _export_xlsx(roster: RosterPublic, target: Path) -> None:
     grid.freeze_panes = "C3"
     shifts = book.create_sheet("Смены")
     rows = _rows(roster)
-    shifts.append(["Логин", "ФИО", "Дата", "Смена", "Начало", "Конец", "Часы", "Ночные ч"])
-    for r in rows:
-        shifts.append(list(r.values()))
+    shifts.append(CSV_COLUMNS)
+    for username, name, day, code, start, end, hours, night in rows:
+        # real dates and numbers: Excel sums the hours and sorts by date
+        shifts.append(
+            [
+                username,
+                name,
+                day,
+                code,
+                start.replace(tzinfo=None),
+                end.replace(tzinfo=None),
+                hours,
+                night,
+            ]
+        )
+    for row in shifts.iter_rows(min_row=2):
+        row[2].number_format = "DD.MM.YYYY"
+        row[4].number_format = row[5].number_format = "DD.MM.YYYY HH:MM"
     cover = book.create_sheet("Покрытие")
     cover.append(["Дата", *[f"{h:02d}" for h in range(24)]])
     for i, d in enumerate(days):
@@ -595,8 +695,12 @@ def _export_xlsx(roster: RosterPublic, target: Path) -> None:
                 *[f"{roster.covered[i * 24 + h]}/{roster.required[i * 24 + h]}" for h in range(24)],
             ]
         )
+    target = _target(target, roster.month, "xlsx")
     book.save(target)
-    out.print(f"{target}: {len(roster.people)} сотрудников, {len(rows)} смен")
+    out.print(
+        f"{target}: {plural(len(roster.people), 'сотрудник', 'сотрудника', 'сотрудников')}, "
+        f"{plural(len(rows), 'смена', 'смены', 'смен')}"
+    )
 
 
 def _export_ics(roster: RosterPublic, folder: Path) -> None:
@@ -632,7 +736,8 @@ def _export_ics(roster: RosterPublic, folder: Path) -> None:
             cal.add_component(event)
         cal.add_missing_timezones()
         (folder / f"{p.username}.ics").write_bytes(cal.to_ical())
-    out.print(f"{folder}: {len(roster.people)} файлов .ics (по одному на сотрудника)")
+    files = plural(len(roster.people), "файл", "файла", "файлов")
+    out.print(f"{folder}: {files} .ics (по одному на сотрудника)")
 
 
 @app.command("export", help="Выгрузить график: csv, xlsx или ics (по файлу на сотрудника).")

@@ -372,6 +372,10 @@ class RosterPublic(Wire):
     violations: list[RosterViolation]
     gaps: list[CoverageGap]
     warnings: list[str] = Field(default_factory=list)
+    days_off: list[date] = Field(default_factory=list)
+    """Days of the month that are not working days by the production calendar."""
+    holidays: list[date] = Field(default_factory=list)
+    """Public holidays of the month (ст.112), a subset of `days_off`."""
     updated_at: datetime
     published_at: datetime | None
 

@@ -216,7 +216,9 @@ class Problem:
         return [w for w in self.preferences if w.username == username]
 
     def is_weekend(self, day: date) -> bool:
-        return day.weekday() >= 5
+        """A day off of the production calendar other than a public holiday: Saturdays and
+        Sundays, and days off moved by the decree (31 December 2026)."""
+        return not self.calendar.is_working_day(day) and not self.is_holiday(day)
 
     def is_holiday(self, day: date) -> bool:
         return self.calendar.is_public_holiday(day)

@@ -66,18 +66,19 @@ def test_generate_show_check_change_export_publish(runner, db_url, tmp_path):
     exported = runner.invoke(app, ["roster", "export", "-m", MONTH, "-f", "csv"])
     assert exported.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(exported.stdout), delimiter=";"))
-    assert rows and {r["shift"] for r in rows} <= {"Д", "Н", "Р"}
-    day_shift = next(r for r in rows if r["shift"] == "Д")
-    assert day_shift["start"].endswith("08:00") and day_shift["hours"] == "11"
+    assert rows and {r["Смена"] for r in rows} <= {"Д", "Н", "Р"}
+    day_shift = next(r for r in rows if r["Смена"] == "Д")
+    assert day_shift["Начало"].endswith("08:00") and day_shift["Часы"] == "11"
+    assert {r["Ночные часы"] for r in rows if r["Смена"] == "Н"} == {"8"}
 
     # an unlawful change: the day after a day shift that is followed by a day off
-    taken = {(r["username"], r["date"]) for r in rows}
+    taken = {(r["Логин"], r["Дата"]) for r in rows}
     who, day = next(
-        (r["username"], r["date"])
+        (r["Логин"], r["Дата"])
         for r in rows
-        if r["shift"] == "Д"
-        and r["date"] < f"{MONTH}-28"
-        and (r["username"], f"{MONTH}-{int(r['date'][-2:]) + 1:02d}") not in taken
+        if r["Смена"] == "Д"
+        and r["Дата"] < f"{MONTH}-28"
+        and (r["Логин"], f"{MONTH}-{int(r['Дата'][-2:]) + 1:02d}") not in taken
     )
     next_day = f"{int(day[-2:]) + 1:02d}.02.2027"
     refused = runner.invoke(app, ["roster", "assign", who, next_day, "Д"])
@@ -88,14 +89,15 @@ def test_generate_show_check_change_export_publish(runner, db_url, tmp_path):
 
     # a hand-edited file with that change, checked without saving: exit 6, violations listed
     edited = tmp_path / "edited.csv"
-    edited_rows = [*rows, {**day_shift, "username": who, "date": f"2027-02-{next_day[:2]}"}]
+    edited_rows = [*rows, {**day_shift, "Логин": who, "Дата": f"2027-02-{next_day[:2]}"}]
     with edited.open("w", encoding="cp1251", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter=";")
         writer.writeheader()
         writer.writerows(edited_rows)
     checked = runner.invoke(app, ["roster", "check", "-m", MONTH, "--file", str(edited)])
     assert checked.exit_code == 6
-    assert f"{who} {next_day} min_rest (ст.107 ТК РФ)" in checked.stdout
+    added_line = len(edited_rows) + 1  # the header is line 1
+    assert f"{edited}:{added_line}: {who} {next_day} min_rest (ст.107 ТК РФ)" in checked.stdout
 
     broken = tmp_path / "broken.csv"
     broken.write_text("username;date;shift\nop1;31.02.2027;Д\n;2027-02-03;Н\n", encoding="utf-8")
@@ -120,7 +122,7 @@ def test_generate_show_check_change_export_publish(runner, db_url, tmp_path):
     assert result.exit_code == 0
     assert sorted(p.name for p in folder.iterdir()) == [f"op{i}.ics" for i in range(8)]
     events = Calendar.from_ical((folder / "op1.ics").read_bytes()).walk("VEVENT")
-    assert len(events) == sum(1 for r in rows if r["username"] == "op1")
+    assert len(events) == sum(1 for r in rows if r["Логин"] == "op1")
     starts = [e.decoded("dtstart") for e in events]
     assert all(isinstance(s, datetime) and str(s.tzinfo) == "Asia/Irkutsk" for s in starts)
     assert all(isinstance(s, datetime) and s.hour in (8, 9, 20) for s in starts)

@@ -158,6 +158,21 @@ def test_changes_are_rechecked_and_refused_when_unlawful(client, lead, crew, eng
     assert published.status_code == 200, published.text
     assert published.json()["status"] == "published"
     assert generate(client, lead, replace=True).status_code == 409  # never overwritten
+    again = client.post(f"{API}/rosters/{MONTH}/publish", json={}, headers=lead.headers)
+    assert again.status_code == 409 and "уже опубликован" in again.text
+    nothing = client.post(
+        f"{API}/rosters/{MONTH}/assign",
+        json={"username": who, "on_date": day.isoformat(), "template_code": "Д"},
+        headers=lead.headers,
+    )
+    assert nothing.status_code == 422 and "менять нечего" in nothing.text
+    after_publishing = client.post(
+        f"{API}/rosters/{MONTH}/assign",
+        json={"username": who, "on_date": day.isoformat(), "template_code": None},
+        headers=lead.headers,
+    )
+    assert after_publishing.status_code == 200
+    assert any("сообщите сотрудникам" in w for w in after_publishing.json()["warnings"])
 
 
 def test_swap_exchanges_a_shift_and_a_day_off(client, lead, crew, engine):

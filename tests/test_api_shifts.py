@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from ekc_core.enums import Role
-from ekc_server.models import StaffAbsence, StaffPreference
+from ekc_server.models import Staff, StaffAbsence, StaffPreference
 
 
 def test_default_templates_are_seeded_with_hours(client, operator):
@@ -162,6 +162,18 @@ def test_preferences_own_for_operators_anyone_for_leads(client, operator, lead, 
         "/api/v1/staff/other/preferences", json=wants_nights, headers=lead.headers
     )
     assert by_lead.status_code == 201
+
+    day_only = make_staff(Role.operator, username="dayonly")
+    with Session(engine) as session:
+        row = session.get(Staff, day_only.id)
+        assert row is not None
+        row.night_work = False
+        session.add(row)
+        session.commit()
+    refused = client.post(
+        "/api/v1/staff/dayonly/preferences", json=wants_nights, headers=lead.headers
+    )
+    assert refused.status_code == 422 and "ст.96" in refused.text
 
     unknown = client.post(
         mine, json={"kind": "work", "weekday": 1, "template_code": "Z"}, headers=operator.headers

@@ -224,10 +224,28 @@ def _public(
         covered=result.covered,
         violations=result.violations,
         gaps=result.gaps,
-        warnings=warnings or [],
+        warnings=[*(warnings or []), *_surplus_warning(problem, result)],
+        days_off=[d for d in problem.month_dates if not problem.calendar.is_working_day(d)],
+        holidays=[d for d in problem.month_dates if problem.is_holiday(d)],
         updated_at=roster.updated_at,
         published_at=roster.published_at,
     )
+
+
+def _surplus_warning(problem: Problem, result: CheckResult) -> list[str]:
+    """Everyone works their norm: a staff much larger than the requirement shows up as
+    hours on shift beyond it, mostly at night (12-hour shifts with twice their length of
+    rest leave no other way to work a full month)."""
+    required = sum(required_in_reach(problem) or [])
+    covered = sum(result.covered)
+    if not required or covered < 1.5 * required:
+        return []
+    ratio = f"{covered / required:.1f}".replace(".", ",")
+    return [
+        f"на сменах {covered} операторо-часов при потребности {required} (в {ratio} раза "
+        "больше): штат больше потребности, каждый работает свою норму; часы сверх "
+        "потребности — резерв для письменных каналов и обзвона"
+    ]
 
 
 def _calendar_warnings(problem: Problem) -> list[str]:
@@ -435,6 +453,9 @@ def _change(
                 field="template_code",
             )
     before = _shifts(session, roster)
+    current = {(a.username, a.on_date): a.template_code for a in before}
+    if all(current.get(key) == code for key, code in edit.items()):
+        raise InvalidFieldError("график уже такой: менять нечего", field="on_date")
     after = [a for a in before if (a.username, a.on_date) not in edit]
     after += [Assignment(u, d, c) for (u, d), c in edit.items() if c is not None]
     old = check(problem, before)
@@ -470,6 +491,10 @@ def _change(
     session.add(roster)
     session.commit()
     warnings = [f"{v.username} {v.on_date:%d.%m}: {v.message} ({v.article})" for v in added]
+    if roster.status == "published":
+        warnings.append(
+            "график уже опубликован: сообщите сотрудникам об изменении под подпись (ст.103 ТК РФ)"
+        )
     return _public(session, roster, problem, sorted(after), new, warnings)
 
 
@@ -507,6 +532,12 @@ def assign(*, session: Session, month: str, request: RosterAssignRequest) -> Ros
 
 def publish(*, session: Session, principal: Principal, month: str, force: bool) -> RosterPublic:
     roster = _require_roster(session, month)
+    if roster.status == "published":
+        raise ConflictError(
+            f"график на {month} уже опубликован {roster.published_at:%d.%m.%Y}"
+            if roster.published_at
+            else f"график на {month} уже опубликован"
+        )
     rules = RosterRules.model_validate(roster.rules)
     problem, _ = load_problem(session=session, month=month, rules=rules, need_requirement=False)
     shifts = _shifts(session, roster)

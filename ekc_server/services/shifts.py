@@ -329,6 +329,16 @@ def create_preference(
             raise InvalidFieldError(
                 f"шаблон смены «{data.template_code}» отключён", field="template_code"
             )
+        if (
+            data.kind == PreferenceKind.work
+            and not staff.night_work
+            and template_public(template).night_hours > 0
+        ):
+            raise InvalidFieldError(
+                f"смена «{data.template_code}» захватывает ночь, а ночная работа «{username}» "
+                "не разрешена (ст.96 ТК РФ): такое пожелание не исполнить",
+                field="template_code",
+            )
     same = session.exec(
         select(StaffPreference).where(
             StaffPreference.staff_id == staff.id,
