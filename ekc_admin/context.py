@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -87,6 +88,21 @@ def reporting(*, signing_in: bool = False) -> Iterator[None]:
         fail(f"{exc.message} (HTTP {exc.status_code})")
     except EkcError as exc:
         fail(str(exc))
+
+
+def natural_key(username: str) -> tuple[str, int]:
+    """Sort logins as people read them: operator2 before operator10."""
+    match = re.fullmatch(r"(.*?)(\d+)", username)
+    return (match.group(1), int(match.group(2))) if match else (username, -1)
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """`1 нарушение`, `2 нарушения`, `5 нарушений`."""
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{n} {one}"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return f"{n} {few}"
+    return f"{n} {many}"
 
 
 def print_json(data: Sequence[BaseModel] | BaseModel | dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from ekc_admin.context import api_client, err, fail, out, print_json
 from ekc_core.errors import ValidationFailedError
 from ekc_core.kb_files import FIELDS, KbFileError, KbRecord, read_path
 from ekc_core.schemas import KbArticleIn, KbDiff, KbImportRequest
+from ekc_core.validation import russian_message
 
 app = typer.Typer(
     help="База знаний: импорт, пакеты, откат, история, выгрузка, поиск.", no_args_is_help=True
@@ -61,7 +62,9 @@ def _to_wire(records: list[KbRecord]) -> tuple[list[KbArticleIn], list[str]]:
         except ValidationError as exc:
             for e in exc.errors():
                 field = ".".join(str(p) for p in e["loc"])
-                problems.append(f"{record.source}:{record.line}: {field}: {e['msg']}")
+                problems.append(
+                    f"{record.source}:{record.line}: {field}: {russian_message(dict(e))}"
+                )
     return articles, problems
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from ekc_admin.context import api_client, err, fail, out, print_json
+from ekc_admin.context import api_client, err, fail, natural_key, out, plural, print_json
 from ekc_core.errors import ValidationFailedError
 from ekc_core.workforce import (
     CoverageGap,
@@ -177,21 +177,6 @@ def _month_days(month: str) -> list[date]:
     return days
 
 
-def _natural(username: str) -> tuple[str, int]:
-    """operator2 before operator10."""
-    match = re.fullmatch(r"(.*?)(\d+)", username)
-    return (match.group(1), int(match.group(2))) if match else (username, -1)
-
-
-def plural(n: int, one: str, few: str, many: str) -> str:
-    """`1 нарушение`, `2 нарушения`, `5 нарушений`."""
-    if n % 10 == 1 and n % 100 != 11:
-        return f"{n} {one}"
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return f"{n} {few}"
-    return f"{n} {many}"
-
-
 def _num(value: float) -> str:
     """A number the Russian way: 173,5."""
     return f"{value:g}".replace(".", ",")
@@ -205,7 +190,7 @@ def _grid(roster: RosterPublic, only: str | None) -> None:
         by_person[s.username][s.on_date] = s.template_code
     people = sorted(
         (p for p in roster.people if only is None or p.username == only),
-        key=lambda p: _natural(p.username),
+        key=lambda p: natural_key(p.username),
     )
     if only is not None and not people:
         fail(f"{only}: нет в графике на {roster.month}")
@@ -576,7 +561,7 @@ def _rows(
     templates = {t.code: t for t in roster.templates}
     names = {p.username: p.full_name for p in roster.people}
     rows = []
-    for s in sorted(roster.shifts, key=lambda s: (_natural(s.username), s.on_date)):
+    for s in sorted(roster.shifts, key=lambda s: (natural_key(s.username), s.on_date)):
         t = templates[s.template_code]
         start, end = _shift_times(t, s.on_date)
         rows.append(

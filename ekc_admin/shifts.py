@@ -14,6 +14,7 @@ from rich import box
 from rich.table import Table
 
 from ekc_admin.context import api_client, fail, out, print_json
+from ekc_core.validation import russian_message
 from ekc_core.workforce import (
     AbsenceCreate,
     AbsenceKind,
@@ -131,10 +132,7 @@ def _body(model: Any, fields: dict[str, Any]) -> Any:
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
-        reasons = []
-        for e in exc.errors():
-            ctx = e.get("ctx") or {}
-            reasons.append(str(ctx["error"]) if "error" in ctx else e["msg"])
+        reasons = [russian_message(dict(e)) for e in exc.errors()]
         fail("неверные данные: " + "; ".join(reasons), 2)
 
 

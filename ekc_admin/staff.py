@@ -11,11 +11,12 @@ from pydantic import ValidationError
 from rich import box
 from rich.table import Table
 
-from ekc_admin.context import api_client, err, fail, out, print_json
+from ekc_admin.context import api_client, err, fail, natural_key, out, print_json
 from ekc_admin.csvfile import CsvFileError, CsvTable, read_csv
 from ekc_admin.shifts import absence_table, preference_table
 from ekc_core.enums import Role
 from ekc_core.errors import ValidationFailedError
+from ekc_core.validation import russian_message
 from ekc_core.workforce import (
     AbsencePublic,
     PreferencePublic,
@@ -143,21 +144,11 @@ def _rate_option(value: str | None) -> float | None:
 
 def _reason(name: str, error: Any) -> str:
     """A Russian reason for one pydantic error of a staff field."""
-    ctx = error.get("ctx") or {}
-    if "error" in ctx:  # our own validators (the phone number) already speak Russian
-        return str(ctx["error"])
-    kind = str(error.get("type", ""))
-    if kind == "missing":
-        return "поле обязательно"
-    if name == "username":
+    if "error" in (error.get("ctx") or {}):  # our own validators already speak Russian
+        return russian_message(error)
+    if name == "username" and error.get("type") != "missing":
         return "только латинские буквы, цифры, «.», «_», «-» (до 60 знаков)"
-    if name == "email" or "email" in str(error.get("msg", "")):
-        return "неверный адрес электронной почты (нужен вид имя@домен.ru)"
-    if kind == "string_too_long":
-        return f"слишком длинное значение (до {ctx.get('max_length')} знаков)"
-    if kind == "string_too_short":
-        return "пустое значение"
-    return str(error.get("msg", ""))
+    return russian_message(error)
 
 
 def _problems_of(exc: ValidationError) -> list[tuple[str, str]]:
@@ -274,7 +265,7 @@ def staff_table(rows: list[StaffRecord], title: str) -> Table:
     table.add_column("Ночь", no_wrap=True)
     table.add_column("Телефон", no_wrap=True)
     table.add_column("Офис", max_width=12, overflow="ellipsis", no_wrap=True)
-    for s in rows:
+    for s in sorted(rows, key=lambda r: natural_key(r.username)):
         style = "" if s.active else "dim"
         table.add_row(
             s.username,
@@ -283,7 +274,7 @@ def staff_table(rows: list[StaffRecord], title: str) -> Table:
             _rate(s.employment_rate),
             "да" if s.night_work else "нет",
             s.phone or "",
-            (s.office_code or "").removeprefix("mfc_"),
+            s.office_code or "",
             style=style,
         )
     return table

@@ -16,6 +16,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from ekc_core import __version__
 from ekc_core.settings import ServerSettings
+from ekc_core.validation import russian_message
 from ekc_server.db import create_db_engine
 from ekc_server.errors import DomainError, FieldErrorsError
 from ekc_server.kb_search import ServerKbIndex
@@ -32,7 +33,6 @@ from ekc_server.routes import (
     staff,
     staffing,
 )
-from ekc_server.validation import russian_message
 
 log = logging.getLogger("ekc_server")
 

@@ -1,6 +1,7 @@
-"""Russian messages for request validation errors (pydantic speaks English).
+"""Russian messages for validation errors (pydantic speaks English).
 
-The UI shows these texts to operators; each names what is wrong with the field.
+One translator for the backend's 422 answers and for what the CLIs check locally before
+sending; each text names what is wrong with the field.
 """
 
 from __future__ import annotations
