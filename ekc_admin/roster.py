@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from ekc_admin.context import api_client, err, fail, natural_key, out, plural, print_json
+from ekc_admin.csvfile import CsvFileError, read_csv
 from ekc_core.errors import ValidationFailedError
 from ekc_core.workforce import (
     CoverageGap,
@@ -329,57 +330,56 @@ def show(
 # --- check ----------------------------------------------------------------------------------
 
 
+#: header keys (see `csvfile.header_key`) of a roster file → canonical columns
+ROSTER_COLUMNS = {
+    "логин": "username",
+    "username": "username",
+    "дата": "date",
+    "date": "date",
+    "смена": "shift",
+    "shift": "shift",
+    "template_code": "shift",
+    # the rest of what export writes: read and ignored
+    "фио": "full_name",
+    "начало": "start",
+    "конец": "end",
+    "часы": "hours",
+    "ночные часы": "night_hours",
+}
+
+
 def read_roster_csv(
     path: Path,
 ) -> tuple[list[RosterShiftPublic], dict[tuple[str, date], int]]:
-    """A roster file as `roster export --format csv` writes it (edited by hand): columns
-    `Логин`/`username`, `Дата`/`date`, `Смена`/`shift`; UTF-8 or Windows-1251, `;` or `,`.
-    Returns the shifts and the file line of each (person, date); bad lines stop with
-    `file:line: field: reason`."""
-    raw = path.read_bytes()
+    """A roster file as `roster export --format csv` writes it, edited by hand (Excel's
+    UTF-8 or Windows-1251, `;` or `,`; columns Логин, Дата, Смена — others are ignored; an
+    empty Смена is a day off). Returns the shifts and the file line of each (person, date);
+    any bad line stops with `file:line: column: reason` for every problem."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1251")
-    first_line = text.splitlines()[0] if text else ""
-    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    fields = {f.strip().lower(): f for f in reader.fieldnames or []}
-    aliases = {
-        "username": ("username", "логин"),
-        "date": ("date", "дата"),
-        "shift": ("shift", "смена", "template_code"),
-    }
-    columns: dict[str, str] = {}
-    for key, names in aliases.items():
-        found = next((fields[n] for n in names if n in fields), None)
-        if found is None:
-            fail(f"{path}:1: {key}: нет столбца ({' или '.join(names)})")
-        columns[key] = found
+        table = read_csv(path, aliases=ROSTER_COLUMNS, required=("username", "date", "shift"))
+    except CsvFileError as exc:
+        fail(str(exc))
     shifts: list[RosterShiftPublic] = []
     lines: dict[tuple[str, date], int] = {}
-    problems: list[str] = []
-    for row in reader:
-        line = reader.line_num
-        code = (row.get(columns["shift"]) or "").strip()
+    for row in table.rows:
+        code = row.values.get("shift")
         if not code:
             continue  # a day off
-        username = (row.get(columns["username"]) or "").strip()
-        text_day = (row.get(columns["date"]) or "").strip()
+        username = row.values.get("username", "")
+        text_day = row.values.get("date", "")
         day = _date_or_none(text_day)
         if not username:
-            problems.append(f"{path}:{line}: username: пусто")
+            table.problem(row.line, "username", "пусто")
         if day is None:
-            problems.append(
-                f"{path}:{line}: date: «{text_day}» — нужна дата ГГГГ-ММ-ДД или ДД.ММ.ГГГГ"
-            )
+            table.problem(row.line, "date", f"«{text_day}» — нужна дата ГГГГ-ММ-ДД или ДД.ММ.ГГГГ")
         if username and day is not None:
-            lines[(username, day)] = line
+            lines[(username, day)] = row.line
             shifts.append(RosterShiftPublic(username=username, on_date=day, template_code=code))
-    if problems:
-        for p in problems:
-            err.print(p, markup=False)
-        fail(f"{path}: {plural(len(problems), 'ошибка', 'ошибки', 'ошибок')}, ничего не отправлено")
+    if table.problems:
+        for problem in table.problems:
+            err.print(problem, markup=False)
+        count = plural(len(table.problems), "ошибка", "ошибки", "ошибок")
+        fail(f"{path}: {count}, ничего не отправлено")
     return shifts, lines
 
 
