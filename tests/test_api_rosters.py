@@ -3,6 +3,7 @@ check, hand edits re-checked before saving, publish, roles, bad input."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -277,3 +278,34 @@ def test_publishing_less_than_a_month_ahead_is_warned() -> None:
     late = notice_warning(date(2027, 2, 1), today=date(2027, 1, 2))
     assert len(late) == 1 and "ст.103" in late[0] and "01.01.2027" in late[0]
     assert "через 30 дн." in late[0]
+
+
+def test_the_previous_months_roster_carries_over_the_month_boundary(client, lead, crew, engine):
+    """January's last night shift staffs 1 February 00–08 and keeps its person off that
+    morning; without it those hours are not planned at all."""
+    january = [
+        {"username": "op1", "on_date": "2027-01-31", "template_code": "Н"},
+        {"username": "op2", "on_date": "2027-01-29", "template_code": "Д"},
+    ]
+    saved = client.put(f"{API}/rosters/2027-01", json={"shifts": january}, headers=lead.headers)
+    assert saved.status_code == 200, saved.text
+    require(engine, 1)
+    roster = generate(client, lead).json()
+    assert roster["violations"] == [] and roster["gaps"] == []
+    assert roster["required"][:8] == [1] * 8  # planned: January's roster is known
+    assert roster["covered"][:8] == [1] * 8  # by op1's night shift from 31 January
+    op1 = sorted(s["on_date"] for s in roster["shifts"] if s["username"] == "op1")
+    assert not op1 or op1[0] >= "2027-02-02"  # 22 h of rest after 08:00 on 1 February
+    assert not any("ночная смена прошлого месяца" in w for w in roster["warnings"])
+
+
+def test_two_leads_generating_the_same_month_get_one_draft_and_one_conflict(
+    client, lead, make_staff, crew, engine
+):
+    other = make_staff(Role.shift_lead, username="lead2")
+    require(engine, 1)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda who: generate(client, who), [lead, other]))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    with Session(engine) as session:
+        assert len(session.exec(select(Roster)).all()) == 1

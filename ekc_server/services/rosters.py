@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from ekc_core.enums import Role
@@ -289,7 +290,7 @@ def generate_roster(
     roster.solver = outcome.report()
     roster.updated_at = now
     session.add(roster)
-    session.flush()
+    _flush_new(session, month)
     assert roster.id is not None
     session.add_all(
         RosterShift(
@@ -309,6 +310,19 @@ def generate_roster(
         outcome.result,
         _calendar_warnings(problem) + outcome.notes,
     )
+
+
+def _flush_new(session: Session, month: str) -> None:
+    """Insert the month's roster row; another lead saving the same month at the same moment
+    (the unique month) is a conflict, not a server error."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ConflictError(
+            f"график на {month} только что сохранил другой пользователь; посмотрите его: "
+            f"ekc-admin roster show --month {month}"
+        ) from exc
 
 
 def read_roster(*, session: Session, principal: Principal, month: str) -> RosterPublic:
@@ -389,7 +403,7 @@ def import_roster(
     roster.solver = {"phase": "import", "shifts": len(shifts)}
     roster.updated_at = datetime.now(UTC)
     session.add(roster)
-    session.flush()
+    _flush_new(session, month)
     ids = {u: i for i, u in usernames.items()}
     session.add_all(
         RosterShift(
