@@ -93,6 +93,11 @@ def main() -> None:
     r = outcome.result
     hours = [p.hours for p in r.people]
     under = sum(max(0.0, p.norm_hours - p.hours) for p in r.people)
+    day_only = sum(
+        max(0.0, p.norm_hours - p.hours)
+        for p in r.people
+        if not problem.person[p.username].night_work
+    )
     nights = [p.night_hours for p in r.people if problem.person[p.username].night_work]
     print(
         f"roster bench: {args.staff} staff × {problem.days} days ({args.month}), "
@@ -115,8 +120,9 @@ def main() -> None:
     )
     print(
         f"  hours per person: min {min(hours):g} max {max(hours):g}; under norm in total "
-        f"{under:g} h; night hours per eligible person min {min(nights):g} max {max(nights):g}"
+        f"{under:g} h ({day_only:g} h of it for staff without night work)"
     )
+    print(f"  night hours per person allowed nights: min {min(nights):g} max {max(nights):g}")
     for note in outcome.notes:
         print(f"  note: {note}")
     missed = sum(p.preferences_missed for p in r.people)
