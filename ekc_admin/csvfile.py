@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ekc_core.kb_files import KbFileError, decode
+from ekc_core.kb_files import KbFileError, csv_rows, decode
 
 
 class CsvFileError(ValueError):
@@ -118,27 +118,17 @@ def parse_csv(
             table.problems.append(f"{source}:1: {first_alias.get(name, name)}: нет столбца")
     if table.problems:
         return table
-    line = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            table.problems.append(f"{source}:{line}: не читается как CSV: {exc}")
-            break
-        if any(cell.strip() for cell in row):
-            if len(row) > len(names) and any(cell.strip() for cell in row[len(names) :]):
-                table.problems.append(
-                    f"{source}:{line}: лишние значения ({len(row)} вместо {len(names)}); "
-                    f"проверьте кавычки и разделитель"
-                )
-            else:
-                values = {
-                    name: cell.strip()
-                    for name, cell in zip(names, row, strict=False)
-                    if name and cell.strip()
-                }
-                table.rows.append(CsvRow(line=line, values=values))
-        line = reader.line_num + 1
+    for line, row in csv_rows(reader, source, table.problems):
+        if len(row) > len(names) and any(cell.strip() for cell in row[len(names) :]):
+            table.problems.append(
+                f"{source}:{line}: лишние значения ({len(row)} вместо {len(names)}); "
+                f"проверьте кавычки и разделитель"
+            )
+        else:
+            values = {
+                name: cell.strip()
+                for name, cell in zip(names, row, strict=False)
+                if name and cell.strip()
+            }
+            table.rows.append(CsvRow(line=line, values=values))
     return table

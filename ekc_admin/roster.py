@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
+from pydantic import BaseModel
 
 from ekc_admin.context import api_client, err, fail, natural_key, out, plural, print_json
 from ekc_admin.csvfile import CsvFileError, read_csv
@@ -461,61 +462,52 @@ def _rules_refusal(hint: str) -> Iterator[None]:
 FORCE_HINT = "Исправьте или сохраните с --force (нарушения останутся видны в roster check)."
 
 
-def _after_change(roster: RosterPublic, what: str) -> None:
-    out.print(f"{what} Версия графика {roster.version}.")
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Сохранить, даже если правка нарушает ТК РФ.")
+]
+DayArg = Annotated[str, typer.Argument(help="Дата: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ.")]
+
+
+def _change(action: str, on: date, body: BaseModel) -> RosterPublic:
+    """Send one day's edit; a refusal lists the violations (exit 1), nothing is saved."""
+    with api_client() as client, _rules_refusal(FORCE_HINT):
+        response = client.request(
+            "POST", f"/rosters/{on:%Y-%m}/{action}", json_body=body.model_dump(mode="json")
+        )
+    return RosterPublic.model_validate(response.json())
+
+
+def _after_change(roster: RosterPublic, on: date, *people: str) -> None:
+    codes = {(s.username, s.on_date): s.template_code for s in roster.shifts}
+    now = ", ".join(f"{u} — {codes.get((u, on), 'выходной')}" for u in people)
+    out.print(f"{on:%d.%m.%Y}: {now}. Версия графика {roster.version}.")
     for w in roster.warnings:
-        out.print(f"[yellow]Сохранено с нарушением:[/] {w}")
+        out.print(f"[yellow]Внимание:[/] {w}")
 
 
 @app.command("swap", help="Поменять местами смены двух сотрудников в один день.")
 def swap(
     first: Annotated[str, typer.Argument(help="Логин первого сотрудника.")],
     second: Annotated[str, typer.Argument(help="Логин второго сотрудника.")],
-    day: Annotated[str, typer.Argument(help="Дата: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ.")],
-    force: Annotated[
-        bool, typer.Option("--force", help="Сохранить, даже если правка нарушает ТК РФ.")
-    ] = False,
+    day: DayArg,
+    force: ForceOpt = False,
 ) -> None:
     on = parse_day(day)
-    month = f"{on:%Y-%m}"
-    with api_client() as client, _rules_refusal(FORCE_HINT):
-        response = client.request(
-            "POST",
-            f"/rosters/{month}/swap",
-            json_body=RosterSwapRequest(
-                first=first, second=second, on_date=on, force=force
-            ).model_dump(mode="json"),
-        )
-    roster = RosterPublic.model_validate(response.json())
-    codes = {(s.username, s.on_date): s.template_code for s in roster.shifts}
-    _after_change(
-        roster,
-        f"{on:%d.%m.%Y}: {first} — {codes.get((first, on), 'выходной')}, "
-        f"{second} — {codes.get((second, on), 'выходной')}.",
-    )
+    body = RosterSwapRequest(first=first, second=second, on_date=on, force=force)
+    _after_change(_change("swap", on, body), on, first, second)
 
 
 @app.command("assign", help="Назначить сотруднику смену (или выходной) на дату.")
 def assign(
     person: Annotated[str, typer.Argument(help="Логин сотрудника.")],
-    day: Annotated[str, typer.Argument(help="Дата: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ.")],
+    day: DayArg,
     shift: Annotated[str, typer.Argument(help="Код смены (Д, Н, Р…) или «-» для выходного.")],
-    force: Annotated[
-        bool, typer.Option("--force", help="Сохранить, даже если правка нарушает ТК РФ.")
-    ] = False,
+    force: ForceOpt = False,
 ) -> None:
     on = parse_day(day)
     code = None if shift in ("-", "выходной", "off") else shift
-    with api_client() as client, _rules_refusal(FORCE_HINT):
-        response = client.request(
-            "POST",
-            f"/rosters/{on:%Y-%m}/assign",
-            json_body=RosterAssignRequest(
-                username=person, on_date=on, template_code=code, force=force
-            ).model_dump(mode="json"),
-        )
-    roster = RosterPublic.model_validate(response.json())
-    _after_change(roster, f"{person} {on:%d.%m.%Y}: {code or 'выходной'}.")
+    body = RosterAssignRequest(username=person, on_date=on, template_code=code, force=force)
+    _after_change(_change("assign", on, body), on, person)
 
 
 @app.command("publish", help="Опубликовать график (по ст.103 — не позднее чем за месяц).")

@@ -213,6 +213,27 @@ def _check_header(header: list[str], source: str, problems: list[str]) -> bool:
     return True
 
 
+def csv_rows(
+    reader: Iterator[list[str]], source: str, problems: list[str]
+) -> Iterator[tuple[int, list[str]]]:
+    """The non-empty rows after the header, each with the physical line it starts on (a
+    quoted cell may span lines); a row the csv module cannot read ends the file with a
+    `file:line` problem. `reader` is a `csv.reader` positioned after the header."""
+    line_num = getattr(reader, "line_num", 1)
+    line = line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(f"{source}:{line}: не читается как CSV: {exc}")
+            return
+        if any(cell.strip() for cell in row):
+            yield line, row
+        line = getattr(reader, "line_num", line) + 1
+
+
 def read_csv_text(text: str, source: str) -> ReadResult:
     result = ReadResult()
     first_line = text.split("\n", 1)[0]
@@ -232,27 +253,17 @@ def read_csv_text(text: str, source: str) -> ReadResult:
     header = [_normalise_header(h) for h in header_row]
     if not _check_header(header, source, result.problems):
         return result
-    line_start = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            result.problems.append(f"{source}:{line_start}: не читается как CSV: {exc}")
-            break
-        if any(cell.strip() for cell in row):
-            if len(row) > len(header):
-                result.problems.append(
-                    f"{source}:{line_start}: {header[-1]}: лишние значения "
-                    f"({len(row)} вместо {len(header)}); проверьте кавычки"
-                )
-            else:
-                raw = {h: v for h, v in zip(header, row, strict=False) if h}
-                record = _record(raw, source, line_start, result.problems)
-                if record:
-                    result.records.append(record)
-        line_start = reader.line_num + 1
+    for line_start, row in csv_rows(reader, source, result.problems):
+        if len(row) > len(header):
+            result.problems.append(
+                f"{source}:{line_start}: {header[-1]}: лишние значения "
+                f"({len(row)} вместо {len(header)}); проверьте кавычки"
+            )
+        else:
+            raw = {h: v for h, v in zip(header, row, strict=False) if h}
+            record = _record(raw, source, line_start, result.problems)
+            if record:
+                result.records.append(record)
     return result
 
 

@@ -127,9 +127,17 @@ def test_generate_show_check_change_export_publish(runner, db_url, tmp_path):
     assert all(isinstance(s, datetime) and str(s.tzinfo) == "Asia/Irkutsk" for s in starts)
     assert all(isinstance(s, datetime) and s.hour in (8, 9, 20) for s in starts)
 
+    # a lawful edit and its undo: the day shift becomes a day off, then the day shift again
+    day_text = f"{day[-2:]}.02.2027"
+    off = runner.invoke(app, ["roster", "assign", who, day_text, "-"])
+    assert off.exit_code == 0, off.output
+    assert f"{day_text}: {who} — выходной. Версия графика 2." in off.stdout
+    back = runner.invoke(app, ["roster", "assign", who, day, "Д"])
+    assert back.exit_code == 0 and f"{who} — Д. Версия графика 3." in back.stdout
+
     published = runner.invoke(app, ["roster", "publish", "-m", MONTH])
     assert published.exit_code == 0, published.output
-    assert "опубликован (версия 2)" in published.stdout
+    assert "опубликован (версия 4)" in published.stdout
 
 
 def test_bad_input_exits_non_zero_and_saves_nothing(runner, db_url):
