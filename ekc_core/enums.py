@@ -121,3 +121,11 @@ class AuditAction(StrEnum):
     update_citizen = "update_citizen"
     merge_citizen = "merge_citizen"
     anonymise_citizen = "anonymise_citizen"
+    # staff records (personal data of employees) and rosters (what the staff were told)
+    create_staff = "create_staff"
+    update_staff = "update_staff"
+    deactivate_staff = "deactivate_staff"
+    import_staff = "import_staff"
+    save_roster = "save_roster"
+    change_roster = "change_roster"
+    publish_roster = "publish_roster"

@@ -309,3 +309,30 @@ def test_two_leads_generating_the_same_month_get_one_draft_and_one_conflict(
     assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
     with Session(engine) as session:
         assert len(session.exec(select(Roster)).all()) == 1
+
+
+def test_staff_and_roster_changes_are_audited(client, lead, admin, crew, engine):
+    created = client.post(
+        f"{API}/staff",
+        json={"username": "newbie", "full_name": "Новикова Нина Олеговна", "role": "operator"},
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    require(engine, 1)
+    roster = generate(client, lead).json()
+    one = roster["shifts"][0]
+    changed = client.post(
+        f"{API}/rosters/{MONTH}/assign",
+        json={"username": one["username"], "on_date": one["on_date"], "template_code": None},
+        headers=lead.headers,
+    )
+    assert changed.status_code == 200
+    client.post(f"{API}/rosters/{MONTH}/publish", json={"force": True}, headers=lead.headers)
+
+    rows = client.get(f"{API}/audit", headers=admin.headers).json()
+    mine = [(r["action"], r["staff_username"], r["details"]) for r in rows]
+    assert ("create_staff", admin.username, {"username": "newbie", "role": "operator"}) in mine
+    by_action = {a: (who, d) for a, who, d in mine}
+    assert by_action["save_roster"] == (lead.username, {"month": MONTH, "phase": "hard"})
+    assert by_action["change_roster"][1]["edits"] == [[one["username"], one["on_date"], None]]
+    assert by_action["publish_roster"] == (lead.username, {"month": MONTH, "forced": True})

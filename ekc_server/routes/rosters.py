@@ -67,7 +67,7 @@ def swap(
     month: MonthPath, body: RosterSwapRequest, principal: Lead, session: SessionDep
 ) -> RosterPublic:
     """Two people exchange their shifts (or shift and day off) on one date, re-checked."""
-    return rosters.swap(session=session, month=month, request=body)
+    return rosters.swap(session=session, principal=principal, month=month, request=body)
 
 
 @router.post("/rosters/{month}/assign", response_model=RosterPublic)
@@ -75,7 +75,7 @@ def assign(
     month: MonthPath, body: RosterAssignRequest, principal: Lead, session: SessionDep
 ) -> RosterPublic:
     """Put a person on a shift (or a day off) on one date, re-checked."""
-    return rosters.assign(session=session, month=month, request=body)
+    return rosters.assign(session=session, principal=principal, month=month, request=body)
 
 
 @router.post("/rosters/{month}/publish", response_model=RosterPublic)

@@ -43,9 +43,9 @@ def import_staff(
 
 
 @router.post("/staff", response_model=StaffRecord, status_code=status.HTTP_201_CREATED)
-def create_staff(body: StaffCreate, _: Admin, session: SessionDep) -> StaffRecord:
+def create_staff(body: StaffCreate, principal: Admin, session: SessionDep) -> StaffRecord:
     """A new account; without a password the person cannot sign in yet."""
-    return staff.create(session=session, data=body)
+    return staff.create(session=session, principal=principal, data=body)
 
 
 @router.get("/staff/{username}", response_model=StaffRecord)

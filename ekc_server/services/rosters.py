@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
-from ekc_core.enums import Role
+from ekc_core.enums import AuditAction, Role
 from ekc_core.workforce import (
     RosterAssignRequest,
     RosterCheck,
@@ -57,6 +58,7 @@ from ekc_server.models import (
     StaffingRequirement,
     StaffPreference,
 )
+from ekc_server.services import audit
 from ekc_server.services.shifts import month_range, template_public
 
 CENTRE_TZ = ZoneInfo("Asia/Irkutsk")
@@ -292,6 +294,7 @@ def generate_roster(
     session.add(roster)
     _flush_new(session, month)
     assert roster.id is not None
+    _audit(session, principal, AuditAction.save_roster, month, phase=outcome.phase)
     session.add_all(
         RosterShift(
             roster_id=roster.id,
@@ -309,6 +312,19 @@ def generate_roster(
         outcome.assignments,
         outcome.result,
         _calendar_warnings(problem) + outcome.notes,
+    )
+
+
+def _audit(
+    session: Session, principal: Principal, action: AuditAction, month: str, **details: Any
+) -> None:
+    """Who built, changed or published which month's roster (labour disputes ask)."""
+    audit.record(
+        session=session,
+        principal=principal,
+        action=action,
+        citizen_id=None,
+        details={"month": month, **details},
     )
 
 
@@ -405,6 +421,14 @@ def import_roster(
     session.add(roster)
     _flush_new(session, month)
     ids = {u: i for i, u in usernames.items()}
+    _audit(
+        session,
+        principal,
+        AuditAction.save_roster,
+        month,
+        phase="import",
+        forced=roster_import.force,
+    )
     session.add_all(
         RosterShift(
             roster_id=roster.id or 0,
@@ -439,6 +463,7 @@ def _violations_error(violations: list[RosterViolation]) -> RosterRulesBrokenErr
 def _change(
     *,
     session: Session,
+    principal: Principal,
     month: str,
     version: int | None,
     force: bool,
@@ -503,6 +528,14 @@ def _change(
     roster.version += 1
     roster.updated_at = datetime.now(UTC)
     session.add(roster)
+    _audit(
+        session,
+        principal,
+        AuditAction.change_roster,
+        month,
+        edits=[[u, d.isoformat(), c] for (u, d), c in edit.items()],
+        violations=[v.rule for v in added],
+    )
     session.commit()
     warnings = [f"{v.username} {v.on_date:%d.%m}: {v.message} ({v.article})" for v in added]
     if roster.status == "published":
@@ -512,7 +545,9 @@ def _change(
     return _public(session, roster, problem, sorted(after), new, warnings)
 
 
-def swap(*, session: Session, month: str, request: RosterSwapRequest) -> RosterPublic:
+def swap(
+    *, session: Session, principal: Principal, month: str, request: RosterSwapRequest
+) -> RosterPublic:
     if request.first == request.second:
         raise InvalidFieldError(
             "меняться сменами можно только с другим сотрудником", field="second"
@@ -527,6 +562,7 @@ def swap(*, session: Session, month: str, request: RosterSwapRequest) -> RosterP
         )
     return _change(
         session=session,
+        principal=principal,
         month=month,
         version=request.version,
         force=request.force,
@@ -534,9 +570,12 @@ def swap(*, session: Session, month: str, request: RosterSwapRequest) -> RosterP
     )
 
 
-def assign(*, session: Session, month: str, request: RosterAssignRequest) -> RosterPublic:
+def assign(
+    *, session: Session, principal: Principal, month: str, request: RosterAssignRequest
+) -> RosterPublic:
     return _change(
         session=session,
+        principal=principal,
         month=month,
         version=request.version,
         force=request.force,
@@ -578,6 +617,7 @@ def publish(*, session: Session, principal: Principal, month: str, force: bool) 
     roster.published_by_id = principal.staff_id
     roster.version += 1
     session.add(roster)
+    _audit(session, principal, AuditAction.publish_roster, month, forced=force)
     session.commit()
     return _public(session, roster, problem, shifts, result, warnings)
 

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ekc_core.enums import Role
+from ekc_core.enums import AuditAction, Role
 from ekc_core.workforce import (
     StaffCreate,
     StaffImportRequest,
@@ -26,6 +26,7 @@ from ekc_server.errors import (
 )
 from ekc_server.models import ApiToken, Office, Staff, Topic
 from ekc_server.security import hash_password, verify_password
+from ekc_server.services import audit
 
 #: fields copied as they are from a create/update body onto the row
 _PLAIN = ("full_name", "phone", "email", "employment_rate", "week_hours", "night_work")
@@ -174,7 +175,7 @@ def _revoke_tokens(session: Session, staff_id: int) -> None:
     )
 
 
-def create(*, session: Session, data: StaffCreate) -> StaffRecord:
+def create(*, session: Session, principal: Principal, data: StaffCreate) -> StaffRecord:
     if session.exec(select(Staff.id).where(Staff.username == data.username)).first():
         raise ConflictError(f"учётная запись «{data.username}» уже есть", field="username")
     offices = _office_ids(session)
@@ -189,6 +190,13 @@ def create(*, session: Session, data: StaffCreate) -> StaffRecord:
         password=data.password,
     )
     session.add(staff)
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.create_staff,
+        citizen_id=None,
+        details={"username": data.username, "role": data.role.value},
+    )
     try:
         session.commit()
     except IntegrityError as exc:  # the same login created at the same moment
@@ -223,6 +231,14 @@ def edit(
     if not staff.active:
         _revoke_tokens(session, staff.id or 0)
     session.add(staff)
+    fields = sorted(changes) + (["password"] if data.password else [])
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.update_staff,
+        citizen_id=None,
+        details={"username": username, "fields": fields},
+    )
     session.commit()
     return staff_record(staff, _office_codes(session).get(staff.office_id))
 
@@ -237,6 +253,13 @@ def deactivate(*, session: Session, principal: Principal, username: str) -> Staf
         staff.updated_at = datetime.now(UTC)
         session.add(staff)
     _revoke_tokens(session, staff.id or 0)
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.deactivate_staff,
+        citizen_id=None,
+        details={"username": username},
+    )
     session.commit()
     return staff_record(staff, _office_codes(session).get(staff.office_id))
 
@@ -302,6 +325,13 @@ def import_rows(
     if dry_run:
         session.rollback()
         return result
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.import_staff,
+        citizen_id=None,
+        details={"source": data.source, **result.model_dump()},
+    )
     try:
         session.commit()
     except IntegrityError as exc:  # a login created by someone else meanwhile
