@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from pydantic import ValidationError
 from rich import box
@@ -477,8 +478,9 @@ def deactivate(
 # --- import -----------------------------------------------------------------------------------
 
 
-def rows_of(table: CsvTable) -> list[StaffCreate]:
-    """Turn the rows of a read table into wire rows; problems go to `table.problems`."""
+def rows_of(table: CsvTable) -> list[tuple[int, StaffCreate]]:
+    """Turn the rows of a read table into wire rows with their file lines; problems go to
+    `table.problems` (a row with a problem is left out)."""
     parsers = {
         "role": parse_role,
         "employment_rate": parse_rate,
@@ -486,7 +488,7 @@ def rows_of(table: CsvTable) -> list[StaffCreate]:
         "night_work": parse_yes_no,
         "skills": split_skills,
     }
-    rows: list[StaffCreate] = []
+    rows: list[tuple[int, StaffCreate]] = []
     first_line: dict[str, int] = {}
     for row in table.rows:
         fields: dict[str, Any] = {}
@@ -515,7 +517,7 @@ def rows_of(table: CsvTable) -> list[StaffCreate]:
                 table.problem(row.line, name, reason)
             ok = False
         if ok:
-            rows.append(record)
+            rows.append((row.line, record))
     return rows
 
 
@@ -557,27 +559,45 @@ def import_(
     rows = rows_of(table)
     if not table.problems and not rows:
         table.problems.append(f"{path}: нет ни одной строки с сотрудником")
-    if table.problems:
-        _report(table.problems)
-    request = StaffImportRequest(source=path.name, rows=rows)
+    lines = [line for line, _ in rows]
+    request = StaffImportRequest(source=path.name, rows=[r for _, r in rows]) if rows else None
+
+    def server_problems(exc: ValidationFailedError) -> list[str]:
+        found = []
+        for p in exc.problems:
+            parts = p.field.split(".")
+            if len(parts) >= 3 and parts[0] == "rows" and parts[1].isdigit():
+                line = lines[int(parts[1])]
+                found.append(f"{table.source}:{line}: {table.label(parts[2])}: {p.message}")
+            else:
+                found.append(f"{table.source}: {p.field or 'файл'}: {p.message}")
+        return found
+
     with api_client() as client:
-        try:
-            response = client.request(
+
+        def send(check_only: bool) -> httpx.Response:
+            assert request is not None
+            return client.request(
                 "POST",
                 "/staff/import",
                 json_body=request.model_dump(mode="json", exclude_unset=True),
-                params={"dry_run": True} if dry_run else None,
+                params={"dry_run": True} if check_only else None,
             )
-        except ValidationFailedError as exc:  # what only the server can check
-            problems = []
-            for p in exc.problems:
-                parts = p.field.split(".")
-                if len(parts) >= 3 and parts[0] == "rows" and parts[1].isdigit():
-                    line = table.rows[int(parts[1])].line
-                    problems.append(f"{table.source}:{line}: {table.label(parts[2])}: {p.message}")
-                else:
-                    problems.append(f"{table.source}: {p.field or 'файл'}: {p.message}")
+
+        if table.problems:
+            # what only the server can check (offices, skills, existing accounts) for the
+            # rows that are fine here: every problem of the file in one report
+            problems = list(table.problems)
+            if request is not None:
+                try:
+                    send(check_only=True)
+                except ValidationFailedError as exc:
+                    problems += server_problems(exc)
             _report(problems)
+        try:
+            response = send(check_only=dry_run)
+        except ValidationFailedError as exc:
+            _report(server_problems(exc))
     result = StaffImportResult.model_validate(response.json())
     counts = (
         f"создано {result.created}, обновлено {result.updated}, без изменений {result.unchanged}"

@@ -159,6 +159,21 @@ def test_import_windows_1251_file_line_by_line_then_fixed(cli, engine, tmp_path)
     assert not any(f"{source}:2:" in line for line in lines)
     assert usernames(engine) == before
 
+    # both kinds at once: a format problem (found here) and an unknown office (found by the
+    # server for the rows that are fine here) come in one report
+    write_cp1251(
+        source,
+        HEADER + "orlov;Орлов Олег;оператор;mfc_atlantis;svo;1;да;40;\n"
+        "sidorova;Сидорова Мария;оператор;ekc_irkutsk;svo;полставки;да;40;\n",
+    )
+    result = cli.invoke(app, ["staff", "import", str(source)])
+    assert result.exit_code == 1
+    lines = [line.strip() for line in result.stderr.splitlines()]
+    assert any(line.startswith(f"{source}:2: Офис: нет офиса «mfc_atlantis»") for line in lines)
+    assert f"{source}:3: Ставка: «полставки»: ожидается число, например 1 или 0,5" in lines
+    assert "Ошибки (2), ничего не записано" in result.stderr
+    assert usernames(engine) == before
+
     # well-formed, but only the server knows the offices, the skills and who is who
     write_cp1251(
         source,
@@ -332,7 +347,8 @@ def test_utf8_bom_comma_file_with_english_headers(tmp_path):
     rows = rows_of(table)
     assert table.problems == []
     assert [r.line for r in table.rows] == [2, 3]
-    kim, lee = rows
+    assert [line for line, _ in rows] == [2, 3]
+    kim, lee = (record for _, record in rows)
     assert (kim.role, kim.office_code, kim.skills, kim.employment_rate) == (
         Role.shift_lead,
         "mfc_mama",
