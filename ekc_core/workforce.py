@@ -18,7 +18,9 @@ from ekc_core.enums import Role
 from ekc_core.schemas import NonEmpty, Phone, Wire
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+#: a month as the API and the CLI take it: `YYYY-MM`
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 def _hhmm(value: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body
 
 from ekc_core.workforce import (
     RosterAssignRequest,
@@ -17,28 +17,35 @@ from ekc_core.workforce import (
     RosterSwapRequest,
 )
 from ekc_server.deps import Lead, SessionDep, Staffer
+from ekc_server.routes.staffing import CalendarDep, MonthPath
 from ekc_server.services import rosters
 
 router = APIRouter(tags=["rosters"])
 
-MonthPath = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Месяц ГГГГ-ММ")]
-
 
 @router.post("/rosters/{month}/generate", response_model=RosterPublic)
 def generate_roster(
-    month: MonthPath, body: RosterGenerateRequest, principal: Lead, session: SessionDep
+    month: MonthPath,
+    body: RosterGenerateRequest,
+    principal: Lead,
+    session: SessionDep,
+    calendar: CalendarDep,
 ) -> RosterPublic:
     """Build the month's draft with CP-SAT against the stored staffing requirement.
 
     Takes up to `time_limit_seconds`; a roster that cannot cover the requirement is still
     saved, with every gap listed."""
-    return rosters.generate_roster(session=session, principal=principal, month=month, request=body)
+    return rosters.generate_roster(
+        session=session, calendar=calendar, principal=principal, month=month, request=body
+    )
 
 
 @router.get("/rosters/{month}", response_model=RosterPublic)
-def read_roster(month: MonthPath, principal: Staffer, session: SessionDep) -> RosterPublic:
+def read_roster(
+    month: MonthPath, principal: Staffer, session: SessionDep, calendar: CalendarDep
+) -> RosterPublic:
     """The roster with its hourly coverage, per-person totals and the rule check."""
-    return rosters.read_roster(session=session, principal=principal, month=month)
+    return rosters.read_roster(session=session, calendar=calendar, principal=principal, month=month)
 
 
 @router.post("/rosters/{month}/check", response_model=RosterCheck)
@@ -46,42 +53,65 @@ def check_roster(
     month: MonthPath,
     principal: Lead,
     session: SessionDep,
+    calendar: CalendarDep,
     body: Annotated[RosterImport | None, Body()] = None,
 ) -> RosterCheck:
     """Check the saved roster, or the one in the body (nothing is saved)."""
-    return rosters.check_roster(session=session, month=month, roster_import=body)
+    return rosters.check_roster(session=session, calendar=calendar, month=month, roster_import=body)
 
 
 @router.put("/rosters/{month}", response_model=RosterPublic)
 def import_roster(
-    month: MonthPath, body: RosterImport, principal: Lead, session: SessionDep
+    month: MonthPath,
+    body: RosterImport,
+    principal: Lead,
+    session: SessionDep,
+    calendar: CalendarDep,
 ) -> RosterPublic:
     """Save a hand-made roster as the month's draft (refused when it breaks a rule)."""
     return rosters.import_roster(
-        session=session, principal=principal, month=month, roster_import=body
+        session=session, calendar=calendar, principal=principal, month=month, roster_import=body
     )
 
 
 @router.post("/rosters/{month}/swap", response_model=RosterPublic)
 def swap(
-    month: MonthPath, body: RosterSwapRequest, principal: Lead, session: SessionDep
+    month: MonthPath,
+    body: RosterSwapRequest,
+    principal: Lead,
+    session: SessionDep,
+    calendar: CalendarDep,
 ) -> RosterPublic:
     """Two people exchange their shifts (or shift and day off) on one date, re-checked."""
-    return rosters.swap(session=session, principal=principal, month=month, request=body)
+    return rosters.swap(
+        session=session, calendar=calendar, principal=principal, month=month, request=body
+    )
 
 
 @router.post("/rosters/{month}/assign", response_model=RosterPublic)
 def assign(
-    month: MonthPath, body: RosterAssignRequest, principal: Lead, session: SessionDep
+    month: MonthPath,
+    body: RosterAssignRequest,
+    principal: Lead,
+    session: SessionDep,
+    calendar: CalendarDep,
 ) -> RosterPublic:
     """Put a person on a shift (or a day off) on one date, re-checked."""
-    return rosters.assign(session=session, principal=principal, month=month, request=body)
+    return rosters.assign(
+        session=session, calendar=calendar, principal=principal, month=month, request=body
+    )
 
 
 @router.post("/rosters/{month}/publish", response_model=RosterPublic)
 def publish(
-    month: MonthPath, body: RosterPublishRequest, principal: Lead, session: SessionDep
+    month: MonthPath,
+    body: RosterPublishRequest,
+    principal: Lead,
+    session: SessionDep,
+    calendar: CalendarDep,
 ) -> RosterPublic:
     """Publish the draft; refused with violations or gaps unless forced. Warns when the
     month starts less than a month away (ст.103)."""
-    return rosters.publish(session=session, principal=principal, month=month, force=body.force)
+    return rosters.publish(
+        session=session, calendar=calendar, principal=principal, month=month, force=body.force
+    )

@@ -5,22 +5,38 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
-from ekc_core.workforce import ForecastProfile, RequirementsPublic, RequirementsRequest
+from ekc_core.workforce import (
+    MONTH_PATTERN,
+    ForecastProfile,
+    RequirementsPublic,
+    RequirementsRequest,
+)
+from ekc_roster.calendar import ProductionCalendar
 from ekc_server.deps import Lead, SessionDep, SettingsDep
 from ekc_server.services import staffing
 
 router = APIRouter(tags=["staffing"])
 
-MonthPath = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-12"])]
+MonthPath = Annotated[
+    str, Path(pattern=MONTH_PATTERN, description="Месяц ГГГГ-ММ", examples=["2026-12"])
+]
+
+
+def get_calendar(settings: SettingsDep) -> ProductionCalendar:
+    """The production calendar of the reference data (cached, re-read when the file changes)."""
+    return staffing.load_calendar(settings.reference_dir)
+
+
+CalendarDep = Annotated[ProductionCalendar, Depends(get_calendar)]
 
 
 @router.get("/staffing/forecast", response_model=ForecastProfile)
 def get_forecast(
     principal: Lead,
     session: SessionDep,
-    settings: SettingsDep,
+    calendar: CalendarDep,
     weeks: Annotated[int, Query(ge=1, le=52)] = 8,
     until: date | None = None,
 ) -> ForecastProfile:
@@ -31,13 +47,13 @@ def get_forecast(
         session=session,
         weeks=weeks,
         until=until,
-        calendar=staffing.load_calendar(settings.reference_dir),
+        calendar=calendar,
     )
 
 
 @router.post("/staffing/requirements", response_model=RequirementsPublic)
 def compute_requirements(
-    body: RequirementsRequest, principal: Lead, session: SessionDep, settings: SettingsDep
+    body: RequirementsRequest, principal: Lead, session: SessionDep, calendar: CalendarDep
 ) -> RequirementsPublic:
     """Required operators for every hour of the month (Erlang C or A, shrinkage, floor,
     non-queue work); replaces the month's earlier result."""
@@ -45,7 +61,7 @@ def compute_requirements(
         session=session,
         request=body,
         created_by_id=principal.staff_id,
-        calendar=staffing.load_calendar(settings.reference_dir),
+        calendar=calendar,
     )
 
 

@@ -7,7 +7,6 @@ The rule set lives in `ekc_roster`; this module only loads and saves.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -66,13 +65,7 @@ CENTRE_TZ = ZoneInfo("Asia/Irkutsk")
 ROSTERED_ROLES = (Role.operator.value,)
 
 
-@lru_cache(maxsize=1)
-def production_calendar() -> ProductionCalendar:
-    return ProductionCalendar.load()
-
-
-def _calendar_for(month: str) -> ProductionCalendar:
-    cal = production_calendar()
+def _calendar_for(cal: ProductionCalendar, month: str) -> ProductionCalendar:
     year = int(month[:4])
     try:
         cal.year(year)
@@ -118,12 +111,13 @@ def _previous_month(month: str) -> str:
 def load_problem(
     *,
     session: Session,
+    calendar: ProductionCalendar,
     month: str,
     rules: RosterRules,
     need_requirement: bool,
 ) -> tuple[Problem, dict[int, str]]:
     """The month's problem and the staff ids → usernames of everyone it mentions."""
-    cal = _calendar_for(month)
+    cal = _calendar_for(calendar, month)
     first, last = month_range(month)
     staff = _people(session)
     usernames = {s.id or 0: s.username for s in staff}
@@ -257,7 +251,12 @@ def _calendar_warnings(problem: Problem) -> list[str]:
 
 
 def generate_roster(
-    *, session: Session, principal: Principal, month: str, request: RosterGenerateRequest
+    *,
+    session: Session,
+    calendar: ProductionCalendar,
+    principal: Principal,
+    month: str,
+    request: RosterGenerateRequest,
 ) -> RosterPublic:
     existing = _roster(session, month)
     if existing is not None and existing.status == "published":
@@ -269,7 +268,7 @@ def generate_roster(
             f"черновик графика на {month} уже есть; чтобы построить заново: --replace"
         )
     problem, usernames = load_problem(
-        session=session, month=month, rules=request.rules, need_requirement=True
+        session=session, calendar=calendar, month=month, rules=request.rules, need_requirement=True
     )
     blockers = impossible_requirement(problem)
     if blockers:
@@ -341,12 +340,15 @@ def _flush_new(session: Session, month: str) -> None:
         ) from exc
 
 
-def read_roster(*, session: Session, principal: Principal, month: str) -> RosterPublic:
+def read_roster(
+    *, session: Session, calendar: ProductionCalendar, principal: Principal, month: str
+) -> RosterPublic:
     roster = _require_roster(session, month)
     if roster.status != "published" and principal.role not in (Role.shift_lead, Role.admin):
         raise ForbiddenError("черновик графика видят только старшие смены и администраторы")
     problem, _ = load_problem(
         session=session,
+        calendar=calendar,
         month=month,
         rules=RosterRules.model_validate(roster.rules),
         need_requirement=False,
@@ -357,17 +359,27 @@ def read_roster(*, session: Session, principal: Principal, month: str) -> Roster
 
 
 def check_roster(
-    *, session: Session, month: str, roster_import: RosterImport | None
+    *,
+    session: Session,
+    calendar: ProductionCalendar,
+    month: str,
+    roster_import: RosterImport | None,
 ) -> RosterCheck:
     """The saved roster, or the one sent (a hand-made file), checked against the rules."""
     if roster_import is None:
         roster = _require_roster(session, month)
         rules = RosterRules.model_validate(roster.rules)
-        problem, _ = load_problem(session=session, month=month, rules=rules, need_requirement=False)
+        problem, _ = load_problem(
+            session=session, calendar=calendar, month=month, rules=rules, need_requirement=False
+        )
         shifts = _shifts(session, roster)
     else:
         problem, _ = load_problem(
-            session=session, month=month, rules=roster_import.rules, need_requirement=False
+            session=session,
+            calendar=calendar,
+            month=month,
+            rules=roster_import.rules,
+            need_requirement=False,
         )
         shifts = _imported(problem, roster_import)
     result = check(problem, shifts)
@@ -394,7 +406,12 @@ def _imported(problem: Problem, roster_import: RosterImport) -> list[Assignment]
 
 
 def import_roster(
-    *, session: Session, principal: Principal, month: str, roster_import: RosterImport
+    *,
+    session: Session,
+    calendar: ProductionCalendar,
+    principal: Principal,
+    month: str,
+    roster_import: RosterImport,
 ) -> RosterPublic:
     """A hand-made roster saved as the month's draft; refused when it breaks a rule, unless
     forced (the violations stay visible in `roster check`)."""
@@ -404,7 +421,11 @@ def import_roster(
             f"график на {month} уже опубликован; меняйте его по дням (roster assign)"
         )
     problem, usernames = load_problem(
-        session=session, month=month, rules=roster_import.rules, need_requirement=False
+        session=session,
+        calendar=calendar,
+        month=month,
+        rules=roster_import.rules,
+        need_requirement=False,
     )
     shifts = _imported(problem, roster_import)
     result = check(problem, shifts)
@@ -463,6 +484,7 @@ def _violations_error(violations: list[RosterViolation]) -> RosterRulesBrokenErr
 def _change(
     *,
     session: Session,
+    calendar: ProductionCalendar,
     principal: Principal,
     month: str,
     version: int | None,
@@ -478,7 +500,7 @@ def _change(
         )
     rules = RosterRules.model_validate(roster.rules)
     problem, usernames = load_problem(
-        session=session, month=month, rules=rules, need_requirement=False
+        session=session, calendar=calendar, month=month, rules=rules, need_requirement=False
     )
     ids = {u: i for i, u in usernames.items()}
     for (username, day), code in edit.items():
@@ -546,7 +568,12 @@ def _change(
 
 
 def swap(
-    *, session: Session, principal: Principal, month: str, request: RosterSwapRequest
+    *,
+    session: Session,
+    calendar: ProductionCalendar,
+    principal: Principal,
+    month: str,
+    request: RosterSwapRequest,
 ) -> RosterPublic:
     if request.first == request.second:
         raise InvalidFieldError(
@@ -562,6 +589,7 @@ def swap(
         )
     return _change(
         session=session,
+        calendar=calendar,
         principal=principal,
         month=month,
         version=request.version,
@@ -571,10 +599,16 @@ def swap(
 
 
 def assign(
-    *, session: Session, principal: Principal, month: str, request: RosterAssignRequest
+    *,
+    session: Session,
+    calendar: ProductionCalendar,
+    principal: Principal,
+    month: str,
+    request: RosterAssignRequest,
 ) -> RosterPublic:
     return _change(
         session=session,
+        calendar=calendar,
         principal=principal,
         month=month,
         version=request.version,
@@ -583,7 +617,9 @@ def assign(
     )
 
 
-def publish(*, session: Session, principal: Principal, month: str, force: bool) -> RosterPublic:
+def publish(
+    *, session: Session, calendar: ProductionCalendar, principal: Principal, month: str, force: bool
+) -> RosterPublic:
     roster = _require_roster(session, month)
     if roster.status == "published":
         raise ConflictError(
@@ -592,7 +628,9 @@ def publish(*, session: Session, principal: Principal, month: str, force: bool) 
             else f"график на {month} уже опубликован"
         )
     rules = RosterRules.model_validate(roster.rules)
-    problem, _ = load_problem(session=session, month=month, rules=rules, need_requirement=False)
+    problem, _ = load_problem(
+        session=session, calendar=calendar, month=month, rules=rules, need_requirement=False
+    )
     shifts = _shifts(session, roster)
     result = check(problem, shifts)
     if (result.violations or result.gaps) and not force:
