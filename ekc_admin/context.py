@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any, NoReturn
 
 import typer
@@ -88,6 +89,16 @@ def reporting(*, signing_in: bool = False) -> Iterator[None]:
         fail(f"{exc.message} (HTTP {exc.status_code})")
     except EkcError as exc:
         fail(str(exc))
+
+
+def date_or_none(text: str) -> date | None:
+    """A date as people write it: `2026-12-01` or `01.12.2026`; None when it is neither."""
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 def natural_key(username: str) -> tuple[str, int]:

@@ -3,6 +3,7 @@ the month's shift roster, built and checked by the backend with one labour-code 
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import re
@@ -13,15 +14,25 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel
 
-from ekc_admin.context import api_client, err, fail, natural_key, out, plural, print_json
+from ekc_admin.context import (
+    api_client,
+    date_or_none,
+    err,
+    fail,
+    natural_key,
+    out,
+    plural,
+    print_json,
+)
 from ekc_admin.csvfile import CsvFileError, read_csv
 from ekc_core.errors import ValidationFailedError
+from ekc_core.localtime import CENTRE_TZ
 from ekc_core.workforce import (
+    MONTH_PATTERN,
     CoverageGap,
     RosterAssignRequest,
     RosterCheck,
@@ -35,6 +46,8 @@ from ekc_core.workforce import (
     RosterViolation,
     ShiftTemplatePublic,
     minutes_of,
+    month_bounds,
+    span_minutes,
 )
 
 app = typer.Typer(
@@ -46,7 +59,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-CENTRE_TZ = ZoneInfo("Asia/Irkutsk")
 WEEKDAYS = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
 #: exit code when the roster was saved but breaks rules or leaves gaps (`roster check`)
 EXIT_FINDINGS = 6
@@ -56,23 +68,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Вывести JSON.")]
 
 
 def _month_ok(month: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+    if not re.match(MONTH_PATTERN, month):
         fail(f"месяц «{month}»: нужен формат ГГГГ-ММ, например 2026-12", 2)
     return month
 
 
-def _date_or_none(text: str) -> date | None:
-    """`2026-12-05` or `05.12.2026`."""
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
 def parse_day(text: str) -> date:
-    day = _date_or_none(text)
+    day = date_or_none(text)
     if day is None:
         fail(f"дата «{text}»: нужен формат ГГГГ-ММ-ДД или ДД.ММ.ГГГГ", 2)
     return day
@@ -171,13 +173,8 @@ def _symbols(templates: list[ShiftTemplatePublic]) -> dict[str, str]:
 
 
 def _month_days(month: str) -> list[date]:
-    first = datetime.strptime(month, "%Y-%m").date()
-    days = []
-    d = first
-    while d.month == first.month:
-        days.append(d)
-        d += timedelta(days=1)
-    return days
+    year, mon = month_bounds(month)
+    return [date(year, mon, day) for day in range(1, calendar.monthrange(year, mon)[1] + 1)]
 
 
 def _num(value: float) -> str:
@@ -369,7 +366,7 @@ def read_roster_csv(
             continue  # a day off
         username = row.values.get("username", "")
         text_day = row.values.get("date", "")
-        day = _date_or_none(text_day)
+        day = date_or_none(text_day)
         if not username:
             table.problem(row.line, "username", "пусто")
         if day is None:
@@ -540,7 +537,7 @@ def _shift_times(t: ShiftTemplatePublic, on: date) -> tuple[datetime, datetime]:
     start = datetime.combine(on, datetime.min.time(), CENTRE_TZ) + timedelta(
         minutes=minutes_of(t.starts_at)
     )
-    span = (minutes_of(t.ends_at) - minutes_of(t.starts_at)) % (24 * 60) or 24 * 60
+    span = span_minutes(t.starts_at, t.ends_at)
     return start, start + timedelta(minutes=span)
 
 

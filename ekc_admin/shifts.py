@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
 from rich import box
 from rich.table import Table
 
-from ekc_admin.context import api_client, fail, out, print_json
+from ekc_admin.context import api_client, date_or_none, fail, out, print_json
+from ekc_core.localtime import CENTRE_TZ
 from ekc_core.validation import russian_message
 from ekc_core.workforce import (
     AbsenceCreate,
@@ -26,8 +26,6 @@ from ekc_core.workforce import (
     ShiftTemplatePublic,
     ShiftTemplateUpdate,
 )
-
-LOCAL_TZ = ZoneInfo("Asia/Irkutsk")
 
 app = typer.Typer(
     help="Смены: шаблоны смен, отсутствия (отпуск, больничный, отгул), пожелания к графику.",
@@ -80,13 +78,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Вывести JSON.")]
 
 def parse_date(text: str) -> date:
     """`2026-12-01` or `01.12.2026`."""
-    value = text.strip()
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise typer.BadParameter(f"«{text}»: дата в виде ГГГГ-ММ-ДД или ДД.ММ.ГГГГ")
+    day = date_or_none(text)
+    if day is None:
+        raise typer.BadParameter(f"«{text}»: дата в виде ГГГГ-ММ-ДД или ДД.ММ.ГГГГ")
+    return day
 
 
 def parse_month(text: str) -> str:
@@ -382,7 +377,7 @@ def list_absences(
 ) -> None:
     wanted = _optional(parse_month, month)
     if username is None and wanted is None:
-        wanted = datetime.now(LOCAL_TZ).strftime("%Y-%m")
+        wanted = datetime.now(CENTRE_TZ).strftime("%Y-%m")
     path = f"/staff/{username}/absences" if username else "/absences"
     with api_client() as client:
         rows = [

@@ -50,6 +50,12 @@ def minutes_of(clock: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+def span_minutes(starts_at: str, ends_at: str) -> int:
+    """Length of a shift in minutes; an end at or before the start is on the next day
+    (`"20:00"`–`"08:00"` → 720, `"00:00"`–`"00:00"` → a whole day)."""
+    return (minutes_of(ends_at) - minutes_of(starts_at)) % (24 * 60) or 24 * 60
+
+
 def month_bounds(month: str) -> tuple[int, int]:
     """`"2026-12"` → (2026, 12)."""
     year, mon = month.split("-")
@@ -140,7 +146,7 @@ class ShiftTemplateCreate(Wire):
 
     @model_validator(mode="after")
     def _sane(self) -> ShiftTemplateCreate:
-        span = (minutes_of(self.ends_at) - minutes_of(self.starts_at)) % (24 * 60) or 24 * 60
+        span = span_minutes(self.starts_at, self.ends_at)
         if span > 24 * 60 - 60:
             raise ValueError("смена длиннее 23 часов")
         if self.break_minutes >= span:

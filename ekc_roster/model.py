@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
-from ekc_core.workforce import RosterRules, minutes_of
+from ekc_core.workforce import RosterRules, minutes_of, span_minutes
 from ekc_roster.calendar import ProductionCalendar
 
 DAY = 24 * 60
@@ -37,9 +37,12 @@ class Template:
 
     @classmethod
     def of(cls, code: str, starts_at: str, ends_at: str, break_minutes: int = 0) -> Template:
-        start = minutes_of(starts_at)
-        span = (minutes_of(ends_at) - start) % DAY or DAY
-        return cls(code=code, start_min=start, span_min=span, break_min=break_minutes)
+        return cls(
+            code=code,
+            start_min=minutes_of(starts_at),
+            span_min=span_minutes(starts_at, ends_at),
+            break_min=break_minutes,
+        )
 
     @property
     def work_minutes(self) -> int:

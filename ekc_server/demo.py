@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 import yaml
@@ -35,6 +34,7 @@ from ekc_core.enums import (
     Direction,
     Role,
 )
+from ekc_core.localtime import CENTRE_TZ
 from ekc_core.reference_data import INBOUND_TOPIC_WEIGHTS
 from ekc_server.models import (
     Agency,
@@ -52,8 +52,6 @@ from ekc_server.models import (
 )
 from ekc_server.security import hash_password
 from ekc_server.services.citizens import name_key
-
-LOCAL_TZ = ZoneInfo("Asia/Irkutsk")
 
 #: demo logins printed by `make run`; passwords are for the demo database only
 DEMO_PASSWORDS = {Role.admin: "admin122", Role.shift_lead: "lead122", Role.operator: "oper122"}
@@ -216,7 +214,7 @@ def seed_demo(
     if what is not None:
         raise ValueError(f"в базе уже есть {what}: демо-данные загружаются только в пустую базу")
     rng = random.Random(seed)
-    today = today or datetime.now(LOCAL_TZ).date()
+    today = today or datetime.now(CENTRE_TZ).date()
     now = datetime.now(UTC)
     demo = data_dir / "demo"
     counts = DemoCounts()
@@ -437,12 +435,12 @@ def seed_demo(
     appeal_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
     callback_rows: list[dict[str, Any]] = []
-    now_local = datetime.now(LOCAL_TZ)
+    now_local = datetime.now(CENTRE_TZ)
     slots = rng.choices(range(len(slot_weights)), weights=slot_weights, k=contacts)
     slots.sort()
     for slot in slots:
         day, hour = divmod(slot, 24)
-        local = datetime.combine(start_day + timedelta(days=day), time(hour), LOCAL_TZ)
+        local = datetime.combine(start_day + timedelta(days=day), time(hour), CENTRE_TZ)
         local += timedelta(seconds=rng.randint(0, 3599))
         if local > now_local - timedelta(minutes=30):
             continue  # nothing from the future or still in progress
@@ -619,7 +617,7 @@ def seed_demo(
     # appeal numbers: sequential per local year in registration order
     per_year: dict[int, int] = {}
     for appeal in sorted(appeal_rows, key=lambda a: (a["registered_at"], a["id"])):
-        year = appeal["registered_at"].astimezone(LOCAL_TZ).year
+        year = appeal["registered_at"].astimezone(CENTRE_TZ).year
         per_year[year] = per_year.get(year, 0) + 1
         appeal["number"] = f"122-{year}-{per_year[year]:06d}"
     for task in callback_rows:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from ekc_core.enums import Role
+from ekc_core.localtime import CENTRE_TZ
 from ekc_core.settings import default_reference_dir
 from ekc_server.demo import DEMO_LOGINS, DEMO_PASSWORDS, seed_demo
 from ekc_server.models import (
@@ -24,7 +25,7 @@ from ekc_server.models import (
     Staff,
     Topic,
 )
-from ekc_server.services.appeals import LOCAL_TZ, overdue_clause
+from ekc_server.services.appeals import overdue_clause
 
 DATA_DIR = default_reference_dir()
 # a few days back, so that no generated contact falls into "the last half hour"
@@ -118,11 +119,11 @@ def test_demo_data_has_the_shape_of_the_real_centre(seeded: Engine) -> None:
         first, last = session.exec(
             select(func.min(Contact.queued_at), func.max(Contact.queued_at))
         ).one()
-        start = datetime.combine(TODAY - timedelta(days=89), datetime.min.time(), LOCAL_TZ)
-        end = datetime.combine(TODAY + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
+        start = datetime.combine(TODAY - timedelta(days=89), datetime.min.time(), CENTRE_TZ)
+        end = datetime.combine(TODAY + timedelta(days=1), datetime.min.time(), CENTRE_TZ)
         assert start <= first < last < end
         day_hours = Counter(
-            c.queued_at.astimezone(LOCAL_TZ).hour for c in session.exec(select(Contact)).all()
+            c.queued_at.astimezone(CENTRE_TZ).hour for c in session.exec(select(Contact)).all()
         )
         assert sum(day_hours[h] for h in (10, 11)) > 3 * sum(day_hours[h] for h in (2, 3))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
@@ -18,6 +17,7 @@ from ekc_core.enums import (
     AuditAction,
     Role,
 )
+from ekc_core.localtime import CENTRE_TZ
 from ekc_core.schemas import (
     AppealCreate,
     AppealDetail,
@@ -45,8 +45,6 @@ from ekc_server.services.reference import (
     deadline_terms,
     topic_by_code,
 )
-
-LOCAL_TZ = ZoneInfo("Asia/Irkutsk")
 
 #: which status each event type moves an appeal to, and from which statuses it is allowed
 _TRANSITIONS: dict[AppealEventType, tuple[frozenset[AppealStatus], AppealStatus | None]] = {
@@ -148,7 +146,7 @@ def appeal_public(
 
 def next_number(*, session: Session, at: datetime) -> str:
     """Human number `122-YYYY-NNNNNN`, sequential per local year, safe across processes."""
-    year = at.astimezone(LOCAL_TZ).year
+    year = at.astimezone(CENTRE_TZ).year
     for _ in range(2):
         seq = session.execute(
             update(AppealCounter)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from ekc_core.enums import AuditAction, Role
+from ekc_core.localtime import CENTRE_TZ
 from ekc_core.workforce import (
     RosterAssignRequest,
     RosterCheck,
@@ -60,7 +60,6 @@ from ekc_server.models import (
 from ekc_server.services import audit
 from ekc_server.services.shifts import month_range, template_public
 
-CENTRE_TZ = ZoneInfo("Asia/Irkutsk")
 #: who is rostered against the phone requirement
 ROSTERED_ROLES = (Role.operator.value,)
 

@@ -29,13 +29,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from ekc_core.enums import Channel, ContactStatus, Direction
+from ekc_core.localtime import CENTRE_TZ
 from ekc_core.workforce import (
     ForecastProfile,
     QueueModel,
@@ -53,8 +53,6 @@ from ekc_roster.erlang import required_agents
 from ekc_server.errors import InvalidFieldError, NotFoundError
 from ekc_server.models import Contact, StaffingRequirement, utcnow
 
-LOCAL_TZ = ZoneInfo("Asia/Irkutsk")
-
 #: handle times used when the history has no contact of that kind with both timestamps:
 #: the centre's measured AHT after the "single operator window" (DESIGN §1: 362 s → 297 s)
 DEFAULT_AHT_SECONDS = 297.0
@@ -67,11 +65,11 @@ _EPSILON = 1e-9
 
 
 def _local_midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time(0), LOCAL_TZ).astimezone(UTC)
+    return datetime.combine(day, time(0), CENTRE_TZ).astimezone(UTC)
 
 
 def _today_local() -> date:
-    return datetime.now(LOCAL_TZ).date()
+    return datetime.now(CENTRE_TZ).date()
 
 
 def load_calendar(reference_dir: Path | None = None) -> ProductionCalendar:
@@ -194,7 +192,7 @@ def forecast(
         .where(*window, inbound_phone)
         .group_by(utc_hour)
     ):
-        local = (_EPOCH + timedelta(hours=int(hour_index))).astimezone(LOCAL_TZ)
+        local = (_EPOCH + timedelta(hours=int(hour_index))).astimezone(CENTRE_TZ)
         if local.date() in by_day:
             by_day[local.date()][local.hour] += int(n)
         inbound += int(n)
