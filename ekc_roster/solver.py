@@ -137,10 +137,13 @@ def _build(problem: Problem, *, hard_coverage: bool, optimise: bool = True) -> _
                     continue
                 x[(u, d, code)] = model.new_bool_var(f"x_{u}_{d}_{code}")
 
+    by_person: dict[str, dict[tuple[int, str], cp_model.IntVar]] = defaultdict(dict)
+    for (u, d, c), v in x.items():
+        by_person[u][(d, c)] = v
     objective: list[cp_model.LinearExprT] = []
     for person in problem.people:
         u = person.username
-        mine = {(d, c): v for (uu, d, c), v in x.items() if uu == u}
+        mine = by_person[u]
         # rest between shifts (ст.103, ст.107): the shifts whose occupied stretch (shift +
         # rest owed) covers a moment clash pairwise, so one "at most one" per moment
         stretches = [

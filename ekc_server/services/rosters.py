@@ -6,6 +6,7 @@ The rule set lives in `ekc_roster`; this module only loads and saves.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -468,16 +469,19 @@ class RosterRulesBrokenError(FieldErrorsError):
     code = "roster_rules"
 
 
+def _violation_problems(violations: list[RosterViolation]) -> list[tuple[list[str | int], str]]:
+    """One 422 detail per violation: where (person, date, rule) and the whole sentence."""
+    return [
+        (
+            [v.username, v.on_date.isoformat(), v.rule],
+            f"{v.username} {v.on_date:%d.%m.%Y}: {v.message} ({v.article})",
+        )
+        for v in violations
+    ]
+
+
 def _violations_error(violations: list[RosterViolation]) -> RosterRulesBrokenError:
-    return RosterRulesBrokenError(
-        [
-            (
-                [v.username, v.on_date.isoformat(), v.rule],
-                f"{v.username} {v.on_date:%d.%m.%Y}: {v.message} ({v.article})",
-            )
-            for v in violations
-        ]
-    )
+    return RosterRulesBrokenError(_violation_problems(violations))
 
 
 def _change(
@@ -633,13 +637,7 @@ def publish(
     shifts = _shifts(session, roster)
     result = check(problem, shifts)
     if (result.violations or result.gaps) and not force:
-        problems: list[tuple[list[str | int], str]] = [
-            (
-                [v.username, v.on_date.isoformat(), v.rule],
-                f"{v.username} {v.on_date:%d.%m.%Y}: {v.message} ({v.article})",
-            )
-            for v in result.violations
-        ]
+        problems = _violation_problems(result.violations)
         problems += [
             (
                 ["gaps", g.on_date.isoformat()],
@@ -675,6 +673,4 @@ def notice_warning(first_day: date, today: date | None = None) -> list[str]:
 
 def _month_earlier(day: date) -> date:
     year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
-    return date(
-        year, month, min(day.day, 28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)
-    )
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
