@@ -26,6 +26,10 @@ class RosterInputError(ValueError):
     """The problem cannot be rostered as given (empty staff, unknown template …); Russian text."""
 
 
+class RosterInfeasibleError(ValueError):
+    """Not even the soft model has a roster (e.g. the fixed shifts already break a rule)."""
+
+
 @dataclass(frozen=True)
 class Template:
     """A kind of shift; a shift ending at or before its start time ends the next day."""

@@ -23,10 +23,11 @@ from ortools.sat.python import cp_model
 
 from ekc_roster.checker import CheckResult, check
 from ekc_roster.greedy import first_roster
-from ekc_roster.model import DAY, LOOKBACK_DAYS, Assignment, Problem
+from ekc_roster.model import DAY, LOOKBACK_DAYS, Assignment, Problem, RosterInfeasibleError
 from ekc_roster.rules import (
     Span,
     absence_overlap,
+    impossible_requirement,
     night_forbidden,
     occupied,
     overlaps,
@@ -81,10 +82,6 @@ class Outcome:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
-
-
-class RosterInfeasibleError(ValueError):
-    """Not even the soft model has a roster (e.g. the fixed shifts already break a rule)."""
 
 
 class _Watch(cp_model.CpSolverSolutionCallback):
@@ -413,52 +410,6 @@ def generate(
         workers=workers,
         notes=notes,
     )
-
-
-def impossible_requirement(problem: Problem) -> list[str]:
-    """Requirements no roster can meet, found before solving (Russian, one line each):
-    an hour needing more operators than there are people who may work it, or more
-    operator-hours in the month than the staff's norms hold."""
-    problems: list[str] = []
-    if problem.required is None:
-        return problems
-    rules = problem.rules
-    night_from = int(rules.night_from[:2])
-    night_to = int(rules.night_to[:2])
-    everyone = len(problem.people)
-    night_ok = sum(1 for p in problem.people if p.night_work)
-    over: dict[bool, list[tuple[int, int]]] = {True: [], False: []}  # night? → (hour, need)
-    for h, need in enumerate(problem.required):
-        hour = h % 24
-        night = hour >= night_from or hour < night_to
-        if need > (night_ok if night else everyone):
-            over[night].append((h, need))
-    for night, hours in over.items():
-        if not hours:
-            continue
-        h, need = hours[0]
-        first = f"{problem.first + timedelta(days=h // 24):%d.%m} {h % 24:02d}:00"
-        if night:
-            problems.append(
-                f"{len(hours)} ночн. ч требуют больше операторов, чем допущено к ночной "
-                f"работе ({night_ok}); первый — {first}, нужно {need}"
-            )
-        else:
-            problems.append(
-                f"{len(hours)} дневн. ч требуют больше операторов, чем всего сотрудников "
-                f"({everyone}); первый — {first}, нужно {need}"
-            )
-    need_hours = sum(problem.required)
-    # a shift staffs its whole span, breaks included, but only its working time counts
-    # towards the norm
-    stretch = max(t.span_min / t.work_minutes for t in problem.templates.values())
-    capacity = sum(problem.norm_minutes(p.username) for p in problem.people) / 60 * stretch
-    if need_hours > capacity:
-        problems.append(
-            f"потребность {need_hours} операторо-часов больше суммы норм сотрудников "
-            f"(не больше {capacity:.0f} ч на сменах) — без сверхурочных не покрыть"
-        )
-    return problems
 
 
 __all__ = ["DAY", "Outcome", "RosterInfeasibleError", "generate", "impossible_requirement"]

@@ -35,11 +35,11 @@ from ekc_roster.model import (
     Person,
     Preference,
     Problem,
+    RosterInfeasibleError,
     RosterInputError,
     Template,
 )
-from ekc_roster.rules import required_in_reach
-from ekc_roster.solver import RosterInfeasibleError, generate, impossible_requirement
+from ekc_roster.rules import impossible_requirement, required_in_reach
 from ekc_server.deps import Principal
 from ekc_server.errors import (
     ConflictError,
@@ -275,6 +275,9 @@ def generate_roster(
         raise FieldErrorsError(
             [(["requirement"], f"потребность невыполнима: {line}") for line in blockers]
         )
+    # CP-SAT (and numpy/pandas behind it) is loaded on the first generation, not at start-up
+    from ekc_roster.solver import generate
+
     try:
         outcome = generate(problem, time_limit=request.time_limit_seconds, seed=request.seed)
     except RosterInfeasibleError as exc:
