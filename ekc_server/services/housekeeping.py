@@ -122,6 +122,9 @@ async def run_periodically(engine: Engine, settings: ServerSettings) -> None:
     if interval <= 0 or (settings.stale_contact_hours <= 0 and settings.stale_queue_hours <= 0):
         return
     while True:
+        # the first pass one interval after start: a server starting up (or a test) is not
+        # raced by it
+        await anyio.sleep(interval)
         try:
             closed = await anyio.to_thread.run_sync(close_stale_now, engine, settings)
         except Exception:
@@ -129,4 +132,3 @@ async def run_periodically(engine: Engine, settings: ServerSettings) -> None:
         else:
             if closed:
                 log.info("closed %d stale contacts: %s", len(closed), closed)
-        await anyio.sleep(interval)
