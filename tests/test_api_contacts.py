@@ -441,16 +441,32 @@ def test_abandon_a_waiting_call(client: TestClient, operator, gateway) -> None:
     assert retry.status_code == 200
 
 
-def test_hang_up_during_the_conversation_ends_it(client: TestClient, operator, gateway) -> None:
+def test_abandon_of_an_answered_call_is_409(client: TestClient, operator, gateway) -> None:
     c = active(client, gateway, operator)
     r = client.post(f"{API}/contacts/{c['id']}/abandon", headers=gateway.headers)
+    assert r.status_code == 409
+    now = client.get(f"{API}/contacts/{c['id']}", headers=operator.headers).json()
+    assert now["status"] == "active"
+    assert now["abandoned"] is False
+
+
+def test_hang_up_while_waiting_abandons(client: TestClient, gateway) -> None:
+    c = queued(client, gateway)
+    r = client.post(f"{API}/contacts/{c['id']}/hangup", headers=gateway.headers)
+    assert r.status_code == 200
+    assert (r.json()["status"], r.json()["abandoned"]) == ("abandoned", True)
+
+
+def test_hang_up_during_the_conversation_ends_it(client: TestClient, operator, gateway) -> None:
+    c = active(client, gateway, operator)
+    r = client.post(f"{API}/contacts/{c['id']}/hangup", headers=gateway.headers)
     assert r.status_code == 200
     now = client.get(f"{API}/contacts/{c['id']}", headers=operator.headers).json()
     # the operator still wraps it up: it was answered, so it is not an abandoned call
     assert (now["status"], now["abandoned"], now["operator_id"]) == ("wrapup", False, operator.id)
     assert now["ended_at"] >= now["answered_at"]
     # a late or repeated report changes nothing
-    again = client.post(f"{API}/contacts/{c['id']}/abandon", headers=gateway.headers)
+    again = client.post(f"{API}/contacts/{c['id']}/hangup", headers=gateway.headers)
     assert again.status_code == 200
     assert again.json()["ended_at"] == now["ended_at"]
     wrapped = client.post(
@@ -459,9 +475,8 @@ def test_hang_up_during_the_conversation_ends_it(client: TestClient, operator, g
         json={"topic_code": "svo", "outcome": "consultation"},
     )
     assert wrapped.json()["status"] == "done"
-    assert client.post(f"{API}/contacts/{c['id']}/abandon", headers=gateway.headers).json() == (
-        wrapped.json()
-    )
+    late = client.post(f"{API}/contacts/{c['id']}/hangup", headers=gateway.headers)
+    assert late.json() == wrapped.json()
 
 
 def test_unknown_contact_is_404(client: TestClient, operator) -> None:

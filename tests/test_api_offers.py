@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from ekc_core.client import EkcClient, new_idempotency_key
 from ekc_core.enums import Channel, ContactStatus, Line, Role
-from ekc_core.errors import PermissionDeniedError
+from ekc_core.errors import ConflictError, PermissionDeniedError
 from ekc_core.localserver import running_server
 from ekc_core.schemas import (
     CallbackCreate,
@@ -398,8 +398,8 @@ def test_client_methods(live_server: str, make_staff) -> None:
         assert gw.abandon_contact(posted.id).status == ContactStatus.abandoned  # retried
         taken = gw.post_contact(ContactInbound(channel=Channel.phone, line=Line.l117))
         op.claim(taken.id)
-        # the caller hung up during the conversation: after-call work starts
-        assert gw.abandon_contact(taken.id).status == ContactStatus.wrapup
+        with pytest.raises(ConflictError):
+            gw.abandon_contact(taken.id)
         with pytest.raises(PermissionDeniedError):
             gw.offers(wait=0)
 

@@ -58,7 +58,7 @@ def test_a_lost_take_then_a_hang_up_opens_the_card_in_after_call_work(
     """The answer of the take is lost; the caller hangs up; the console asks again."""
     c = inbound(client, gateway)
     assert take(client, operator, c["id"], key="take-0002-bbbb").status_code == 200
-    hung_up = client.post(f"{API}/contacts/{c['id']}/abandon", headers=gateway.headers)
+    hung_up = client.post(f"{API}/contacts/{c['id']}/hangup", headers=gateway.headers)
     assert hung_up.status_code == 200
     again = take(client, operator, c["id"], key="take-0002-bbbb")
     assert again.status_code == 200

@@ -271,6 +271,14 @@ def abandon_contact(contact_id: int, _: ContactPoster, session: SessionDep) -> C
     return contacts.abandon(session=session, contact_id=contact_id)
 
 
+@router.post("/contacts/{contact_id}/hangup", response_model=ContactPublic)
+def hang_up_contact(contact_id: int, _: ContactPoster, session: SessionDep) -> ContactPublic:
+    """The caller hung up, at any point (telephony reports it): while waiting the contact is
+    abandoned; during the conversation it ends and after-call work starts; later, or
+    reported again, nothing changes (200)."""
+    return contacts.hang_up(session=session, contact_id=contact_id)
+
+
 @router.post(
     "/contacts/outbound", response_model=ContactPublic, status_code=status.HTTP_201_CREATED
 )

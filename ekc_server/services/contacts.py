@@ -403,7 +403,17 @@ def wrap_up(
 
 
 def abandon(*, session: Session, contact_id: int) -> ContactPublic:
-    """The caller hung up (reported by telephony).
+    """The caller hung up while waiting (reported by telephony); 409 once answered."""
+    contact = get_contact(session=session, contact_id=contact_id)
+    if contact.status == ContactStatus.abandoned.value:
+        return _public(session, contact)
+    if contact.status != ContactStatus.queued.value:
+        raise ConflictError(f"контакт {contact_id} уже принят (статус {contact.status})")
+    return hang_up(session=session, contact_id=contact_id)
+
+
+def hang_up(*, session: Session, contact_id: int) -> ContactPublic:
+    """The caller hung up, whenever that was (reported by telephony).
 
     While waiting: the contact is abandoned. During the conversation: it ends there and
     after-call work starts (the operator still wraps it up; a console that lost the answer
@@ -414,14 +424,12 @@ def abandon(*, session: Session, contact_id: int) -> ContactPublic:
     if contact.status == ContactStatus.queued.value:
         contact.status = ContactStatus.abandoned.value
         contact.abandoned = True
-        contact.ended_at = now
-        contact.ended_recorded_at = now
     elif contact.status == ContactStatus.active.value:
         contact.status = ContactStatus.wrapup.value
-        contact.ended_at = max(now, contact.answered_at or now)
-        contact.ended_recorded_at = now
     else:
         return _public(session, contact)
+    contact.ended_at = max(now, contact.answered_at or now)
+    contact.ended_recorded_at = now
     session.add(contact)
     session.commit()
     return _public(session, contact)
