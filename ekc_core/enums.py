@@ -129,3 +129,11 @@ class AuditAction(StrEnum):
     save_roster = "save_roster"
     change_roster = "change_roster"
     publish_roster = "publish_roster"
+    # a contact read or opened with its number or texts (the contact's citizen, if known)
+    view_contact = "view_contact"
+    claim_contact = "claim_contact"
+    manual_contact = "manual_contact"
+    outbound_contact = "outbound_contact"
+    # personal API tokens (who holds a key to the data)
+    issue_token = "issue_token"
+    revoke_token = "revoke_token"
