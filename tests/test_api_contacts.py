@@ -450,9 +450,9 @@ def test_abandon_of_an_answered_call_is_409(client: TestClient, operator, gatewa
     assert now["abandoned"] is False
 
 
-def test_unknown_contact_is_404(client: TestClient, operator) -> None:
-    for action in ("claim", "end", "abandon"):
-        r = client.post(f"{API}/contacts/999999/{action}", headers=operator.headers)
+def test_unknown_contact_is_404(client: TestClient, operator, gateway) -> None:
+    for action, who in (("claim", operator), ("end", operator), ("abandon", gateway)):
+        r = client.post(f"{API}/contacts/999999/{action}", headers=who.headers)
         assert r.status_code == 404, action
         assert "999999" in r.json()["detail"]
     r = client.post(
