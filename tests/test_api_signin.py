@@ -5,6 +5,7 @@ logins, and sessions ended by a password change."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -151,6 +152,23 @@ def test_processes_count_wrong_passwords_together(
     finally:
         for e in engines:
             e.dispose()
+
+
+def test_parallel_attempts_do_not_slip_past_the_limit(
+    strict: ServerSettings, engine: Engine, make_staff
+) -> None:
+    """Each attempt is counted before its (slow) password check: of 8 wrong passwords sent
+    at once for one login, exactly 3 are checked and 5 refused."""
+    make_staff(Role.operator, username="parallel", password=PASSWORD)
+    app = create_app(strict.model_copy(update={"login_address_max_failures": 100}), engine=engine)
+
+    def attempt(_: int) -> int:
+        with TestClient(app) as client:
+            return int(sign_in(client, "parallel", "не тот").status_code)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = sorted(pool.map(attempt, range(8)))
+    assert codes == [401] * 3 + [429] * 5
 
 
 def test_unknown_login_and_account_without_password_cost_one_argon2_check(

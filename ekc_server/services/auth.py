@@ -34,7 +34,7 @@ PURGE_EVERY = 100
 
 
 class TooManyAttemptsError(Exception):
-    """Sign-in refused without checking the password: too many wrong ones (429)."""
+    """Sign-in refused without checking the password: too many attempts (429)."""
 
     def __init__(self, retry_after: int) -> None:
         minutes = max(1, math.ceil(retry_after / 60))
@@ -64,25 +64,10 @@ def _counters(settings: ServerSettings, username: str, address: str | None) -> l
     return counters
 
 
-def _retry_after(session: Session, counters: list[_Counter], window: timedelta) -> int | None:
-    """Seconds until sign-in is allowed again, or None when it is allowed now."""
-    now = datetime.now(UTC)
-    rows = session.exec(
-        select(LoginThrottle).where(
-            col(LoginThrottle.key).in_([c.key for c in counters]),
-            col(LoginThrottle.window_started_at) > now - window,
-        )
-    ).all()
-    limits = {c.key: c.limit for c in counters}
-    ends = [r.window_started_at + window for r in rows if r.failures >= limits[r.key]]
-    if not ends:
-        return None
-    return max(1, math.ceil((max(ends) - now).total_seconds()))
-
-
-def _count_failure(session: Session, counter: _Counter, window: timedelta) -> None:
-    """One more wrong password for `counter`, atomically (several server processes may count
-    at once): a counter whose window has passed starts again at 1."""
+def _count_attempt(session: Session, counter: _Counter, window: timedelta) -> tuple[int, datetime]:
+    """Count one more attempt for `counter`, atomically (several server processes may count
+    at once): a counter whose window has passed starts again at 1. Returns (attempts in the
+    window, when the window started)."""
     now = datetime.now(UTC)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -100,8 +85,10 @@ def _count_failure(session: Session, counter: _Counter, window: timedelta) -> No
                 ),
             },
         )
+        .returning(table.c.failures, table.c.window_started_at)
     )
-    session.execute(statement)
+    failures, started = session.execute(statement).one()
+    return int(failures), started
 
 
 def _purge(session: Session, window: timedelta) -> None:
@@ -119,27 +106,42 @@ def sign_in(
 ) -> tuple[str, datetime]:
     """Check the password and open a session; returns (token, expires_at).
 
-    Raises TooManyAttemptsError while the login or the address has too many wrong passwords
-    in the current window, UnauthorizedError for a wrong password (the same answer, after
-    the same argon2 work, for an unknown login) or a disabled account.
+    Every attempt is counted (committed) before the password is checked, so that parallel
+    attempts cannot slip past the limit; a successful one is then taken back from the
+    address and clears the login's counter; one refused with 429 is not counted.
+
+    Raises TooManyAttemptsError when the login or the address is over its limit in the
+    current window, UnauthorizedError for a wrong password (the same answer, after the same
+    argon2 work, for an unknown login) or a disabled account.
     """
     counters = _counters(settings, username, address)
     window = timedelta(minutes=settings.login_window_minutes)
-    retry_after = _retry_after(session, counters, window)
-    if retry_after is not None:
-        raise TooManyAttemptsError(retry_after)
+    ends = []
+    for counter in counters:
+        attempts, started = _count_attempt(session, counter, window)
+        if attempts > counter.limit:
+            ends.append(started + window)
+    if ends:  # refused unchecked: not counted
+        session.rollback()
+        seconds = (max(ends) - datetime.now(UTC)).total_seconds()
+        raise TooManyAttemptsError(max(1, math.ceil(seconds)))
+    if secrets.randbelow(PURGE_EVERY) == 0:
+        _purge(session, window)
+    session.commit()
     staff = session.exec(select(Staff).where(Staff.username == username)).first()
     if not verify_password(staff.password_hash if staff else None, password):
-        for counter in counters:
-            _count_failure(session, counter, window)
-        if secrets.randbelow(PURGE_EVERY) == 0:
-            _purge(session, window)
-        session.commit()
         raise UnauthorizedError(WRONG_CREDENTIALS)
     assert staff is not None and staff.id is not None
     if not staff.active:
         raise UnauthorizedError("Учётная запись отключена")
-    session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == counters[0].key))
+    login_counter, *others = counters
+    session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == login_counter.key))
+    for counter in others:  # this attempt was not a wrong password
+        session.execute(
+            update(LoginThrottle)
+            .where(col(LoginThrottle.key) == counter.key, col(LoginThrottle.failures) > 0)
+            .values(failures=col(LoginThrottle.failures) - 1)
+        )
     token = new_token(SESSION_PREFIX)
     expires_at = datetime.now(UTC) + timedelta(hours=settings.session_ttl_hours)
     session.add(
