@@ -733,6 +733,14 @@ class Simulation:
                 continue
             except NotFoundError:
                 continue
+            except PermissionDeniedError:  # an operator's account: only gateways and leads
+                self.pending.clear()
+                self.abandon_after = 0
+                err.print(
+                    "[yellow]Сбросы звонков не отправляются:[/] их сообщает шлюз телефонии "
+                    "или старший смены (войдите под такой учётной записью или укажите --token)"
+                )
+                return
             except (ServerUnreachableError, ServerError) as exc:
                 self._network_failure("сброс звонка", exc, RETRY_BASE_SECONDS)
                 heapq.heappush(self.pending, (now + RETRY_BASE_SECONDS, contact_id))

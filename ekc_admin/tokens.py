@@ -1,4 +1,7 @@
-"""`ekc-admin tokens create | list | revoke`: personal API tokens for integrations."""
+"""`ekc-admin tokens create | list | revoke`: personal API tokens for integrations.
+
+Only admins issue tokens: for a gateway service account (`--user telephony`) or for
+themselves; every token expires (by default 365 days for a gateway, 30 for one's own)."""
 
 from __future__ import annotations
 
@@ -11,21 +14,33 @@ from ekc_admin.context import api_client, out, print_json
 from ekc_core.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
 
 app = typer.Typer(
-    help="Токены API для интеграций (телефония, шлюзы каналов).", no_args_is_help=True
+    help="Токены API для интеграций (телефония, шлюзы каналов); выдаёт администратор.",
+    no_args_is_help=True,
 )
 
 
-@app.command("create", help="Выпустить токен (показывается один раз).")
+@app.command(
+    "create",
+    help="Выпустить токен (только администратор; показывается один раз): служебной учётной "
+    "записи шлюза (--user) или себе.",
+)
 def create(
     name: Annotated[str, typer.Option("--name", "-n", help="Для чего токен, например «АТС».")],
     user: Annotated[
         str | None,
         typer.Option(
-            "--user", "-u", help="Чья учётная запись (по умолчанию своя; чужая — только админ)."
+            "--user",
+            "-u",
+            help="Учётная запись шлюза (роль gateway), например telephony; без — своя.",
         ),
     ] = None,
     days: Annotated[
-        int | None, typer.Option(help="Срок действия в днях (без — бессрочно).", min=1, max=3650)
+        int | None,
+        typer.Option(
+            help="Срок действия в днях (по умолчанию 365 для шлюза, 30 для своего).",
+            min=1,
+            max=3650,
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
 ) -> None:
@@ -42,7 +57,9 @@ def create(
     if as_json:
         print_json(token)
         return
-    out.print(f"Токен «{token.name}» (id {token.id}) для учётной записи {user or 'вашей'}:")
+    whose = f"учётной записи {user}" if user else "вашей учётной записи"
+    until = f"{token.expires_at:%d.%m.%Y}" if token.expires_at else "бессрочно"
+    out.print(f"Токен «{token.name}» (id {token.id}) для {whose}, действует до {until}:")
     out.print(token.token, style="bold")
     out.print("Сохраните его сейчас: повторно он не показывается.", style="dim")
 

@@ -132,3 +132,11 @@ class AuditAction(StrEnum):
     # contacts closed without a wrap-up: given up by the operator or left open too long
     close_contact = "close_contact"
     close_stale_contacts = "close_stale_contacts"
+    # a contact read or opened with its number or texts (the contact's citizen, if known)
+    view_contact = "view_contact"
+    claim_contact = "claim_contact"
+    manual_contact = "manual_contact"
+    outbound_contact = "outbound_contact"
+    # personal API tokens (who holds a key to the data)
+    issue_token = "issue_token"
+    revoke_token = "revoke_token"

@@ -89,12 +89,17 @@ class TokenPublic(Wire):
 
 
 class ApiTokenCreate(Wire):
+    """A personal API token; only admins issue them, for a gateway service account or for
+    themselves."""
+
     name: NonEmpty
     staff_id: int | None = None
-    """Admins may issue a token for another account (e.g. the telephony gateway)."""
+    """The gateway account (e.g. the telephony); without it (and `username`), the admin's own."""
     username: Annotated[str, Field(max_length=60)] | None = None
-    """The other account by login instead of `staff_id`."""
+    """The gateway account by login instead of `staff_id`."""
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    """Lifetime; by default the server's `gateway_token_days` (365) for a gateway and
+    `admin_token_days` (30, also the maximum) for the admin's own token."""
 
 
 class ApiTokenPublic(Wire):

@@ -79,6 +79,25 @@ class ServerSettings(BaseSettings):
     stale_check_minutes: float = 5.0
     """How often the backend looks for such contacts."""
 
+    # --- sign-in and tokens (see README, "Personal data and tokens") ---
+
+    gateway_token_days: int = Field(default=365, ge=1, le=3650)
+    """Default lifetime of a personal API token issued to a gateway service account."""
+
+    admin_token_days: int = Field(default=30, ge=1, le=3650)
+    """Lifetime (default and maximum) of a personal API token an admin issues to themselves."""
+
+    login_max_failures: int = Field(default=8, ge=1)
+    """Wrong passwords for one login within `login_window_minutes` before sign-in with that
+    login answers 429 until the window ends."""
+
+    login_address_max_failures: int = Field(default=50, ge=1)
+    """Wrong passwords from one client address (an office behind NAT shares one) within
+    `login_window_minutes` before sign-in from that address answers 429."""
+
+    login_window_minutes: float = Field(default=15.0, gt=0)
+    """The window of the wrong-password counters."""
+
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -164,6 +164,20 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _ts()
 
 
+class LoginThrottle(SQLModel, table=True):
+    """Wrong passwords per login and per client address in the current window (kept in the
+    database so that every server process counts the same attempts)."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)
+    """SHA-256 of `<kind>:<value>`: a typed login is not stored in clear (it may be a
+    password typed into the wrong field)."""
+    kind: str = Field(max_length=10)  # login | address
+    failures: int = 0
+    window_started_at: datetime = _ts_now(index=True)
+
+
 # --- citizens ---------------------------------------------------------------------------
 
 

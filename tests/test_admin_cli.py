@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -59,6 +60,13 @@ def test_wrong_password_exits_3_and_saves_nothing(runner, make_staff, tmp_path):
     result = runner.invoke(app, ["login", "-u", "root1", "-p", "nope"])
     assert result.exit_code == 3
     assert "Неверное имя пользователя или пароль" in result.stderr
+    assert not (tmp_path / "config" / "credentials.json").exists()
+    for _ in range(7):  # the server's default: 8 wrong passwords per login in 15 minutes
+        assert runner.invoke(app, ["login", "-u", "root1", "-p", "nope"]).exit_code == 3
+    result = login(runner, "root1")  # now even the right password waits
+    assert result.exit_code == 1
+    assert "Слишком много неудачных попыток входа" in result.stderr
+    assert "HTTP 429" in result.stderr
     assert not (tmp_path / "config" / "credentials.json").exists()
 
 
@@ -136,8 +144,11 @@ def test_admin_issues_a_gateway_token_that_posts_contacts(runner, make_staff, li
         app, ["tokens", "create", "--user", "telephony", "--name", "АТС", "--json"]
     )
     assert result.exit_code == 0, result.output
-    token = json.loads(result.stdout)["token"]
+    issued = json.loads(result.stdout)
+    token = issued["token"]
     assert token.startswith("ekcp_")
+    expires = datetime.fromisoformat(issued["expires_at"])  # a gateway's default: a year
+    assert timedelta(days=364) < expires - datetime.now(UTC) <= timedelta(days=365)
     import httpx
 
     posted = httpx.post(
@@ -158,13 +169,30 @@ def test_admin_issues_a_gateway_token_that_posts_contacts(runner, make_staff, li
     assert again.status_code == 401
 
 
-def test_operator_cannot_issue_tokens_for_others(runner, make_staff):
+def test_only_admins_issue_tokens_and_only_to_gateways_or_themselves(runner, make_staff):
     make_staff(Role.operator, username="op5", password=PASSWORD)
+    make_staff(Role.admin, username="boss2", password=PASSWORD)
     make_staff(Role.gateway, username="telephony", skills=[])
     assert login(runner, "op5").exit_code == 0
-    result = runner.invoke(app, ["tokens", "create", "--user", "telephony", "--name", "x"])
-    assert result.exit_code == 4
-    assert "только администратор" in result.stderr
+    for args in (["--user", "telephony"], []):
+        result = runner.invoke(app, ["tokens", "create", *args, "--name", "x"])
+        assert result.exit_code == 4, result.output
+        assert "нужна роль admin" in result.stderr
+
+    assert login(runner, "boss2").exit_code == 0
+    result = runner.invoke(app, ["tokens", "create", "--user", "op5", "--name", "x"])
+    assert result.exit_code == 1
+    assert "username:" in result.stderr and "шлюза" in result.stderr
+    result = runner.invoke(app, ["tokens", "create", "--name", "отчёты", "--days", "31"])
+    assert result.exit_code == 1
+    assert "expires_in_days:" in result.stderr and "30" in result.stderr
+    before = datetime.now(UTC) + timedelta(days=30)
+    result = runner.invoke(app, ["tokens", "create", "--name", "отчёты"])
+    after = datetime.now(UTC) + timedelta(days=30)
+    assert result.exit_code == 0, result.output
+    assert "для вашей учётной записи, действует до" in result.stdout
+    assert any(f"до {day:%d.%m.%Y}:" in result.stdout for day in (before, after))
+    assert "ekcp_" in result.stdout
 
 
 def test_bad_option_value_exits_2(runner, make_staff):

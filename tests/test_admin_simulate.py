@@ -164,6 +164,23 @@ def test_the_same_seed_gives_the_same_sequence(runner, signed_in) -> None:
 
 @pytest.mark.integration
 @pytest.mark.client_side
+def test_an_operator_simulates_without_reporting_hang_ups(runner, make_staff, engine) -> None:
+    """Only gateways and leads report a hang-up: an operator's run keeps posting."""
+    make_staff(Role.operator, username="op-sim", password=PASSWORD)
+    assert runner.invoke(app, ["login", "-u", "op-sim", "-p", PASSWORD]).exit_code == 0
+    result = simulate_contacts(
+        runner, "--rate", "20/s", "--duration", "1.2", "--abandon-after", "0.1", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Сбросы звонков не отправляются" in result.stderr
+    summary = events(result.stdout)[-1]
+    assert summary["abandoned"] == 0
+    assert summary["posted"] == len(sim_contacts(engine)) >= 5
+    assert all(c.status == "queued" for c in sim_contacts(engine))
+
+
+@pytest.mark.integration
+@pytest.mark.client_side
 def test_waiting_calls_are_abandoned_unless_taken(
     runner, signed_in, engine, live_server, make_staff
 ) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from ekc_core.enums import Role
-from ekc_server.models import ApiToken, Staff
+from ekc_server.models import ApiToken, AuditLog, Staff
 from ekc_server.security import SESSION_PREFIX, new_token, token_digest
 
 API = "/api/v1"
@@ -137,55 +137,120 @@ def test_token_use_is_recorded(client: TestClient, engine: Engine, operator) -> 
 # --- personal API tokens --------------------------------------------------------------
 
 
-def test_personal_token_is_shown_once_listed_and_revoked(client: TestClient, operator) -> None:
-    r = client.post(
-        f"{API}/tokens",
-        json={"name": "скрипт отчётов", "expires_in_days": 30},
-        headers=operator.headers,
-    )
+def audit_actions(engine: Engine, action: str) -> list[AuditLog]:
+    with Session(engine) as session:
+        return list(session.exec(select(AuditLog).where(AuditLog.action == action)).all())
+
+
+def test_admin_own_token_is_shown_once_listed_revoked_and_expires(
+    client: TestClient, engine: Engine, admin
+) -> None:
+    r = client.post(f"{API}/tokens", json={"name": "скрипт отчётов"}, headers=admin.headers)
     assert r.status_code == 201, r.text
     created = r.json()
     secret = created["token"]
     assert secret.startswith("ekcp_")
-    assert created["staff_id"] == operator.id
+    assert created["staff_id"] == admin.id
     assert created["kind"] == "personal"
     assert created["name"] == "скрипт отчётов"
-    expires = datetime.fromisoformat(created["expires_at"])
+    expires = datetime.fromisoformat(created["expires_at"])  # 30 days by default
     assert timedelta(days=29) < expires - datetime.now(UTC) <= timedelta(days=30)
 
-    assert client.get(f"{API}/me", headers=bearer(secret)).json()["username"] == "operator"
+    assert client.get(f"{API}/me", headers=bearer(secret)).json()["username"] == "admin"
 
-    listed = client.get(f"{API}/tokens", headers=operator.headers)
+    listed = client.get(f"{API}/tokens", headers=admin.headers)
     assert listed.status_code == 200
     assert [t["id"] for t in listed.json()] == [created["id"]]
     assert "token" not in listed.json()[0]  # the secret is never shown again
     assert listed.json()[0]["revoked_at"] is None
 
-    r = client.delete(f"{API}/tokens/{created['id']}", headers=operator.headers)
+    r = client.delete(f"{API}/tokens/{created['id']}", headers=admin.headers)
     assert r.status_code == 204
     assert_401(client.get(f"{API}/me", headers=bearer(secret)), "отозван")
-    assert client.get(f"{API}/tokens", headers=operator.headers).json()[0]["revoked_at"]
+    assert client.get(f"{API}/tokens", headers=admin.headers).json()[0]["revoked_at"]
+    (issued,) = audit_actions(engine, "issue_token")
+    assert issued.staff_id == admin.id
+    assert issued.details == {"token_id": created["id"], "username": "admin", "days": 30}
+    (revoked,) = audit_actions(engine, "revoke_token")
+    assert revoked.details == {"token_id": created["id"], "staff_id": admin.id}
 
 
-def test_operator_cannot_issue_a_token_for_another_account(
-    client: TestClient, operator, gateway
+def test_admin_own_token_is_no_longer_than_the_configured_maximum(
+    client: TestClient, admin
 ) -> None:
     r = client.post(
-        f"{API}/tokens", json={"name": "чужой", "staff_id": gateway.id}, headers=operator.headers
+        f"{API}/tokens", json={"name": "x", "expires_in_days": 7}, headers=admin.headers
     )
-    assert r.status_code == 403
-    assert r.json()["code"] == "forbidden"
-    assert "администратор" in r.json()["detail"]
-    assert client.get(f"{API}/tokens", headers=operator.headers).json() == []
+    assert r.status_code == 201, r.text
+    expires = datetime.fromisoformat(r.json()["expires_at"])
+    assert timedelta(days=6) < expires - datetime.now(UTC) <= timedelta(days=7)
+    r = client.post(
+        f"{API}/tokens", json={"name": "x", "expires_in_days": 31}, headers=admin.headers
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "expires_in_days"]
+    assert "30" in r.json()["detail"][0]["msg"]
 
 
-def test_tokens_are_private_to_their_owner(client: TestClient, operator, make_staff, admin) -> None:
-    other = make_staff(Role.operator, username="colleague")
-    r = client.post(f"{API}/tokens", json={"name": "мой"}, headers=other.headers)
+def test_only_admins_issue_tokens(
+    client: TestClient, engine: Engine, operator, lead, gateway
+) -> None:
+    for account in (operator, lead, gateway):
+        for body in ({"name": "мой"}, {"name": "чужой", "staff_id": gateway.id}):
+            r = client.post(f"{API}/tokens", json=body, headers=account.headers)
+            assert r.status_code == 403, (account.username, r.text)
+            assert r.json()["code"] == "forbidden"
+            assert "admin" in r.json()["detail"]
+    with Session(engine) as session:
+        assert session.exec(select(ApiToken).where(ApiToken.kind == "personal")).all() == []
+
+
+def test_admin_issues_tokens_only_to_gateways(
+    client: TestClient, admin, operator, lead, make_staff
+) -> None:
+    for body, field in (
+        ({"name": "x", "staff_id": operator.id}, "staff_id"),
+        ({"name": "x", "username": "lead"}, "username"),
+        ({"name": "x", "username": make_staff(Role.admin).username}, "username"),
+    ):
+        r = client.post(f"{API}/tokens", json=body, headers=admin.headers)
+        assert r.status_code == 422, r.text
+        problem = r.json()["detail"][0]
+        assert problem["loc"] == ["body", field]
+        assert "шлюза" in problem["msg"]
+    assert client.get(f"{API}/tokens", headers=admin.headers).json() == []
+
+
+def test_no_token_for_a_disabled_gateway(client: TestClient, engine: Engine, admin) -> None:
+    old = make_gateway(engine, "old-pbx", active=False)
+    r = client.post(f"{API}/tokens", json={"name": "x", "staff_id": old}, headers=admin.headers)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "staff_id"]
+    assert "отключена" in r.json()["detail"][0]["msg"]
+
+
+def make_gateway(engine: Engine, username: str, *, active: bool = True) -> int:
+    with Session(engine) as session:
+        staff = Staff(username=username, full_name=username, role="gateway", active=active)
+        session.add(staff)
+        session.commit()
+        assert staff.id is not None
+        return staff.id
+
+
+def test_tokens_are_private_to_their_owner(
+    client: TestClient, operator, gateway, make_staff, admin
+) -> None:
+    r = client.post(
+        f"{API}/tokens", json={"name": "АТС", "username": gateway.username}, headers=admin.headers
+    )
     token_id = r.json()["id"]
     assert client.get(f"{API}/tokens", headers=operator.headers).json() == []
     r = client.delete(f"{API}/tokens/{token_id}", headers=operator.headers)
     assert r.status_code == 403
+    assert [t["id"] for t in client.get(f"{API}/tokens", headers=gateway.headers).json()] == [
+        token_id
+    ]
     assert [t["id"] for t in client.get(f"{API}/tokens", headers=admin.headers).json()] == [
         token_id
     ]
@@ -204,6 +269,8 @@ def test_admin_issues_a_gateway_token_that_posts_contacts_only(
     )
     assert r.status_code == 201, r.text
     assert r.json()["staff_id"] == gateway.id
+    expires = datetime.fromisoformat(r.json()["expires_at"])  # a year by default
+    assert timedelta(days=364) < expires - datetime.now(UTC) <= timedelta(days=365)
     headers = bearer(r.json()["token"])
     assert client.get(f"{API}/me", headers=headers).json()["role"] == "gateway"
 
@@ -223,6 +290,7 @@ def test_admin_issues_a_gateway_token_that_posts_contacts_only(
     for method, path in [
         ("GET", "/citizens?phone=83952123456"),
         ("GET", "/contacts/queue"),
+        ("GET", f"/contacts/{posted.json()['id']}"),
         ("GET", "/appeals"),
         ("GET", "/callbacks"),
     ]:

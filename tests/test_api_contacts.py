@@ -479,9 +479,9 @@ def test_hang_up_during_the_conversation_ends_it(client: TestClient, operator, g
     assert late.json() == wrapped.json()
 
 
-def test_unknown_contact_is_404(client: TestClient, operator) -> None:
-    for action in ("claim", "end", "abandon"):
-        r = client.post(f"{API}/contacts/999999/{action}", headers=operator.headers)
+def test_unknown_contact_is_404(client: TestClient, operator, gateway) -> None:
+    for action, who in (("claim", operator), ("end", operator), ("abandon", gateway)):
+        r = client.post(f"{API}/contacts/999999/{action}", headers=who.headers)
         assert r.status_code == 404, action
         assert "999999" in r.json()["detail"]
     r = client.post(

@@ -392,7 +392,7 @@ def test_client_methods(live_server: str, make_staff) -> None:
         assert first.contacts[0].caller_number == "+7 902 ***-**-34"
         same = op.offers(version=first.version, wait=0.3)
         assert same == first
-        assert op.contact(posted.id).caller_number == "+79025551234"
+        assert op.contact(posted.id).caller_number == "+7 902 ***-**-34"  # not theirs
 
         assert gw.abandon_contact(posted.id).status == ContactStatus.abandoned
         assert gw.abandon_contact(posted.id).status == ContactStatus.abandoned  # retried

@@ -61,7 +61,7 @@ def _tables(url: str) -> set[str]:
 
 
 #: the newest revision; a new migration moves it
-HEAD = "0003"
+HEAD = "0004"
 
 
 def _diff(url: str) -> list[object]:
@@ -129,3 +129,65 @@ def test_asking_for_the_revision_does_not_create_the_database(sqlite_url: str) -
     path = Path(make_url(sqlite_url).database or "")
     assert migrate.current_heads(sqlite_url) == set()
     assert not path.exists()
+
+
+def test_login_throttle_revision_limits_the_personal_tokens_issued_before(
+    empty_url: str,
+) -> None:
+    """0003 → 0004: personal tokens of operators and shift leads are revoked; the ones of
+    gateways and admins that never expired get a year and 30 days; sessions are untouched."""
+    migrate.upgrade(empty_url, "0003")
+    engine = create_engine(empty_url)
+    now = datetime.now(UTC)
+    try:
+        with engine.begin() as conn:
+            for name in ("operator", "shift_lead", "gateway", "admin"):
+                conn.execute(
+                    text(
+                        "INSERT INTO staff (username, full_name, role, skills, active, "
+                        "created_at, employment_rate, week_hours, night_work, updated_at) "
+                        "VALUES (:n, :n, :n, '[]', true, :now, 1.0, 40.0, true, :now)"
+                    ),
+                    {"n": name, "now": now},
+                )
+                for kind in ("personal", "session"):
+                    conn.execute(
+                        text(
+                            "INSERT INTO api_token (staff_id, kind, name, token_hash, "
+                            "created_at) SELECT id, :kind, :name, :hash, :now FROM staff "
+                            "WHERE username = :n"
+                        ),
+                        {
+                            "kind": kind,
+                            "name": name,
+                            "hash": f"{name}-{kind}",
+                            "n": name,
+                            "now": now,
+                        },
+                    )
+        migrate.upgrade(empty_url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT name, kind, expires_at, revoked_at FROM api_token")
+            ).all()
+    finally:
+        engine.dispose()
+
+    def days(value: object) -> int | None:
+        if value is None:
+            return None
+        at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+        return round((at - now).total_seconds() / 86400)
+
+    state = {(r.name, r.kind): (days(r.expires_at), r.revoked_at is not None) for r in rows}
+    assert state == {
+        ("operator", "personal"): (None, True),
+        ("shift_lead", "personal"): (None, True),
+        ("gateway", "personal"): (365, False),
+        ("admin", "personal"): (30, False),
+        **{
+            (name, "session"): (None, False)
+            for name in ("operator", "shift_lead", "gateway", "admin")
+        },
+    }

@@ -1,13 +1,14 @@
-"""Login, logout, `GET /me`, personal API tokens."""
+"""Login (throttled), logout, `GET /me`, personal API tokens (issued by admins)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
-from ekc_core.enums import Role
+from ekc_core.enums import AuditAction, Role
 from ekc_core.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
@@ -16,16 +17,10 @@ from ekc_core.schemas import (
     StaffPublic,
     TokenPublic,
 )
-from ekc_server.deps import PrincipalDep, SessionDep, SettingsDep
-from ekc_server.errors import ForbiddenError, InvalidFieldError, NotFoundError, UnauthorizedError
+from ekc_server.deps import Admin, PrincipalDep, SessionDep, SettingsDep
+from ekc_server.errors import ForbiddenError, NotFoundError
 from ekc_server.models import ApiToken, Office, Staff
-from ekc_server.security import (
-    PERSONAL_PREFIX,
-    SESSION_PREFIX,
-    new_token,
-    token_digest,
-    verify_password,
-)
+from ekc_server.services import audit, auth
 
 router = APIRouter(tags=["auth"])
 
@@ -42,26 +37,40 @@ def staff_public(staff: Staff, office_code: str | None) -> StaffPublic:
     )
 
 
-@router.post("/auth/token", response_model=TokenPublic)
-def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenPublic:
-    """Username and password → a bearer token valid for `session_ttl_hours`."""
-    staff = session.exec(select(Staff).where(Staff.username == body.username)).first()
-    if staff is None or not verify_password(staff.password_hash, body.password):
-        raise UnauthorizedError("Неверное имя пользователя или пароль")
-    if not staff.active:
-        raise UnauthorizedError("Учётная запись отключена")
-    token = new_token(SESSION_PREFIX)
-    expires_at = datetime.now(UTC) + timedelta(hours=settings.session_ttl_hours)
-    session.add(
-        ApiToken(
-            staff_id=staff.id or 0,
-            kind="session",
-            name="login",
-            token_hash=token_digest(token),
-            expires_at=expires_at,
+@router.post(
+    "/auth/token",
+    response_model=TokenPublic,
+    responses={
+        401: {"description": "Wrong login or password, or a disabled account"},
+        429: {
+            "description": "Too many wrong passwords for this login or from this address; "
+            "`Retry-After` says in how many seconds to try again"
+        },
+    },
+)
+def login(
+    body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
+) -> TokenPublic | JSONResponse:
+    """Username and password → a bearer token valid for `session_ttl_hours`.
+
+    After `login_max_failures` wrong passwords for a login (or `login_address_max_failures`
+    from one address) within `login_window_minutes`, sign-in answers 429 until the window
+    ends; a successful sign-in clears the login's counter.
+    """
+    try:
+        token, expires_at = auth.sign_in(
+            session=session,
+            settings=settings,
+            username=body.username,
+            password=body.password,
+            address=request.client.host if request.client else None,
         )
-    )
-    session.commit()
+    except auth.TooManyAttemptsError as exc:
+        return JSONResponse(
+            {"detail": exc.message, "code": "too_many_requests"},
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     return TokenPublic(access_token=token, expires_at=expires_at)
 
 
@@ -96,37 +105,15 @@ def list_tokens(principal: PrincipalDep, session: SessionDep) -> list[ApiTokenPu
 
 @router.post("/tokens", response_model=ApiTokenCreated, status_code=status.HTTP_201_CREATED)
 def create_token(
-    body: ApiTokenCreate, principal: PrincipalDep, session: SessionDep
+    body: ApiTokenCreate, principal: Admin, session: SessionDep, settings: SettingsDep
 ) -> ApiTokenCreated:
-    """A personal API token for an integration (telephony, channel gateway); shown once."""
-    staff_id = principal.staff_id
-    other: Staff | None = None
-    if body.username is not None:
-        other = session.exec(select(Staff).where(Staff.username == body.username)).first()
-        if other is None:
-            raise InvalidFieldError(f"нет учётной записи «{body.username}»", field="username")
-    elif body.staff_id is not None:
-        other = session.get(Staff, body.staff_id)
-        if other is None:
-            raise InvalidFieldError(f"сотрудник {body.staff_id} не найден", field="staff_id")
-    if other is not None and other.id != principal.staff_id:
-        if principal.role != Role.admin:
-            raise ForbiddenError("выдать токен другой учётной записи может только администратор")
-        assert other.id is not None
-        staff_id = other.id
-    token = new_token(PERSONAL_PREFIX)
-    expires_at = (
-        datetime.now(UTC) + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    """A personal API token (admins only): for a gateway service account (telephony, a
+    channel gateway; `staff_id` or `username`), or for the admin themselves. It always
+    expires: by default after `gateway_token_days` (gateway) or `admin_token_days` (own,
+    also the maximum). The secret is shown once."""
+    row, token = auth.issue_personal_token(
+        session=session, settings=settings, principal=principal, data=body
     )
-    row = ApiToken(
-        staff_id=staff_id,
-        kind="personal",
-        name=body.name,
-        token_hash=token_digest(token),
-        expires_at=expires_at,
-    )
-    session.add(row)
-    session.commit()
     return ApiTokenCreated(**_token_public(row).model_dump(), token=token)
 
 
@@ -137,6 +124,14 @@ def revoke_token(token_id: int, principal: PrincipalDep, session: SessionDep) ->
         raise NotFoundError(f"токен {token_id} не найден")
     if token.staff_id != principal.staff_id and principal.role != Role.admin:
         raise ForbiddenError("это чужой токен")
-    token.revoked_at = token.revoked_at or datetime.now(UTC)
-    session.add(token)
-    session.commit()
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        session.add(token)
+        audit.record(
+            session=session,
+            principal=principal,
+            action=AuditAction.revoke_token,
+            citizen_id=None,
+            details={"token_id": token_id, "staff_id": token.staff_id},
+        )
+        session.commit()

@@ -7,13 +7,13 @@ import time
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from ekc_core.enums import Channel, Line
+from ekc_core.enums import AuditAction, Channel, Line, Role
 from ekc_core.schemas import (
     ContactClaim,
     ContactClose,
@@ -25,9 +25,9 @@ from ekc_core.schemas import (
     ContactTaken,
     ContactWrapUp,
 )
-from ekc_server.deps import ContactPoster, SessionDep, Staffer
+from ekc_server.deps import ContactPoster, Principal, SessionDep, Staffer, require_roles
 from ekc_server.routes.citizens import IdempotencyKey
-from ekc_server.services import citizens, contacts, idempotency
+from ekc_server.services import citizens, contact_access, contacts, idempotency
 from ekc_server.write_time import WriteTimeDep
 
 #: history items sent with a taken contact (the card shows the newest)
@@ -126,8 +126,11 @@ def start_manual(
         key=key,
         endpoint="POST /contacts/manual",
         payload=body,
-        action=lambda: contacts.start_manual(
-            session=session, principal=principal, data=body, at=at
+        action=lambda: contact_access.record_read(
+            session=session,
+            principal=principal,
+            contact=contacts.start_manual(session=session, principal=principal, data=body, at=at),
+            action=AuditAction.manual_contact,
         ),
     )
     return JSONResponse(payload, status_code=code)
@@ -135,24 +138,37 @@ def start_manual(
 
 @router.get("/contacts/mine", response_model=list[ContactPublic])
 def my_contacts(principal: Staffer, session: SessionDep) -> list[ContactPublic]:
-    """The caller's contacts still active or in after-call work, newest first: what a console
-    that lost an answer (or crashed) holds on the server."""
-    return contacts.mine(session=session, principal=principal)
+    """The caller's contacts still active or in after-call work, newest first, in full and
+    audited: what a console that lost an answer (or crashed) holds on the server."""
+    held = contacts.mine(session=session, principal=principal)
+    for contact in held:  # in full: each is a read of personal data (152-FZ)
+        contact_access.record_read(session=session, principal=principal, contact=contact)
+    session.commit()
+    return held
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactPublic)
-def get_contact(contact_id: int, _: Staffer, session: SessionDep) -> ContactPublic:
-    return contacts.read_contact(session=session, contact_id=contact_id)
+def get_contact(contact_id: int, principal: Staffer, session: SessionDep) -> ContactPublic:
+    """One contact; audited. An operator sees the number, sender and texts only of a
+    contact they hold (or of one of the citizen they hold a contact of), others masked;
+    shift leads and admins see it in full."""
+    return contacts.read_contact(session=session, principal=principal, contact_id=contact_id)
 
 
 @router.post("/contacts/{contact_id}/claim", response_model=ContactPublic)
 def claim_contact(
     contact_id: int, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
 ) -> ContactPublic:
-    """Take a waiting contact (answer the call); 409 when another operator was first."""
-    return contacts.claim(
+    """Take a waiting contact (answer the call); 409 when another operator was first.
+    The contact comes in full (the number): audited."""
+    contact = contacts.claim(
         session=session, principal=principal, contact_id=contact_id, data=body or ContactClaim()
     )
+    contact_access.record_read(
+        session=session, principal=principal, contact=contact, action=AuditAction.claim_contact
+    )
+    session.commit()
+    return contact
 
 
 @router.post(
@@ -195,8 +211,13 @@ def take_contact(
             payload=data,
             summary={"contact_id": contact.id},
         )
+    contact_access.record_read(
+        session=session, principal=principal, contact=contact, action=AuditAction.claim_contact
+    )
     history = None
-    if contact.citizen_id is not None:
+    if contact.citizen_id is None:
+        session.commit()  # the audit row of the contact (history() commits its own with it)
+    else:
         history = citizens.history(
             session=session,
             principal=principal,
@@ -265,14 +286,19 @@ def close_contact(
     return JSONResponse(payload, status_code=code)
 
 
+Abandoner = Annotated[Principal, Depends(require_roles(Role.gateway, Role.shift_lead, Role.admin))]
+"""Who may report a hang-up: the telephony gateway, and shift leads or admins (a call the
+gateway never reported); not operators."""
+
+
 @router.post("/contacts/{contact_id}/abandon", response_model=ContactPublic)
-def abandon_contact(contact_id: int, _: ContactPoster, session: SessionDep) -> ContactPublic:
+def abandon_contact(contact_id: int, _: Abandoner, session: SessionDep) -> ContactPublic:
     """The caller hung up while waiting (telephony reports it)."""
     return contacts.abandon(session=session, contact_id=contact_id)
 
 
 @router.post("/contacts/{contact_id}/hangup", response_model=ContactPublic)
-def hang_up_contact(contact_id: int, _: ContactPoster, session: SessionDep) -> ContactPublic:
+def hang_up_contact(contact_id: int, _: Abandoner, session: SessionDep) -> ContactPublic:
     """The caller hung up, at any point (telephony reports it): while waiting the contact is
     abandoned; during the conversation it ends and after-call work starts; later, or
     reported again, nothing changes (200)."""
@@ -296,8 +322,11 @@ def start_outbound(
         key=key,
         endpoint="POST /contacts/outbound",
         payload=body,
-        action=lambda: contacts.start_outbound(
-            session=session, principal=principal, data=body, at=at
+        action=lambda: contact_access.record_read(
+            session=session,
+            principal=principal,
+            contact=contacts.start_outbound(session=session, principal=principal, data=body, at=at),
+            action=AuditAction.outbound_contact,
         ),
     )
     return JSONResponse(payload, status_code=code)

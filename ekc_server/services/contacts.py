@@ -20,7 +20,6 @@ from ekc_core.enums import (
     Line,
     Role,
 )
-from ekc_core.phones import mask_phone
 from ekc_core.schemas import (
     ContactClaim,
     ContactClose,
@@ -41,7 +40,7 @@ from ekc_server.errors import (
     NotFoundError,
 )
 from ekc_server.models import Appeal, CallbackTask, Citizen, CitizenPhone, Contact
-from ekc_server.services import audit
+from ekc_server.services import audit, contact_access
 from ekc_server.services.reference import active_topic_by_code, code_maps, office_by_code
 from ekc_server.write_time import WriteTime
 
@@ -89,8 +88,14 @@ def get_contact(*, session: Session, contact_id: int) -> Contact:
     return contact
 
 
-def read_contact(*, session: Session, contact_id: int) -> ContactPublic:
-    return _public(session, get_contact(session=session, contact_id=contact_id))
+def read_contact(*, session: Session, principal: Principal, contact_id: int) -> ContactPublic:
+    """One contact, in full or masked as `contact_access` decides for the caller; audited."""
+    contact = get_contact(session=session, contact_id=contact_id)
+    public = _public(session, contact)
+    full = contact_access.sees_in_full(session=session, principal=principal, contact=contact)
+    contact_access.record_read(session=session, principal=principal, contact=public, full=full)
+    session.commit()
+    return public if full else contact_access.masked(public)
 
 
 def identify_citizen(*, session: Session, e164: str) -> int | None:
@@ -163,8 +168,9 @@ def _by_external_id(session: Session, channel: Channel, external_id: str) -> Con
 def queue(
     *, session: Session, channel: Channel | None, line: Line | None, limit: int
 ) -> list[ContactPublic]:
-    """Waiting contacts, oldest first (first in, first served); numbers masked (152-FZ):
-    the operator who claims a contact gets it with the full number."""
+    """Waiting contacts, oldest first (first in, first served); masked for every role
+    (152-FZ: number and sender masked, no texts): the operator who claims a contact gets it
+    in full."""
     query = select(Contact).where(Contact.status == ContactStatus.queued.value)
     if channel is not None:
         query = query.where(Contact.channel == channel.value)
@@ -172,13 +178,7 @@ def queue(
         query = query.where(Contact.line == line.value)
     rows = session.exec(query.order_by(col(Contact.queued_at), col(Contact.id)).limit(limit)).all()
     topic_codes, _ = code_maps(session=session)
-    result = []
-    for c in rows:
-        public = contact_public(c, topic_codes=topic_codes)
-        if public.caller_number:
-            public.caller_number = mask_phone(public.caller_number)
-        result.append(public)
-    return result
+    return [contact_access.masked(contact_public(c, topic_codes=topic_codes)) for c in rows]
 
 
 def _offers_version(pairs: Iterable[tuple[int | None, str]]) -> str:
@@ -199,7 +199,8 @@ def offers_version(*, session: Session, limit: int) -> str:
 
 
 def offers(*, session: Session, limit: int) -> ContactOffers:
-    """The first `limit` waiting contacts (numbers masked) and the version of that list."""
+    """The first `limit` waiting contacts (masked as in `queue`) and the version of that
+    list."""
     items = queue(session=session, channel=None, line=None, limit=limit)
     return ContactOffers(
         version=_offers_version((c.id, c.status.value) for c in items), contacts=items

@@ -26,7 +26,7 @@ from ekc_server.errors import (
 )
 from ekc_server.models import ApiToken, Office, Staff, Topic
 from ekc_server.security import hash_password, verify_password
-from ekc_server.services import audit
+from ekc_server.services import audit, auth
 
 #: fields copied as they are from a create/update body onto the row
 _PLAIN = ("full_name", "phone", "email", "employment_rate", "week_hours", "night_work")
@@ -209,7 +209,7 @@ def edit(
     *, session: Session, principal: Principal, username: str, data: StaffUpdate
 ) -> StaffRecord:
     """Change what is given; `null` clears the office, phone or e-mail. Deactivating also
-    revokes the person's tokens."""
+    revokes the person's tokens; a new password ends the person's other sessions."""
     staff = get_staff(session=session, username=username)
     changes = data.model_dump(exclude_unset=True, exclude={"password"})
     cleared = [name for name in _REQUIRED if name in changes and changes[name] is None]
@@ -227,9 +227,13 @@ def edit(
             problems.append((["role"], "нельзя сменить роль собственной учётной записи"))
     if problems:
         raise FieldErrorsError(problems)
+    old_hash = staff.password_hash
     _apply(staff, changes, offices=offices, password=data.password)
     if not staff.active:
         _revoke_tokens(session, staff.id or 0)
+    elif staff.password_hash != old_hash:
+        keep = principal.token_id if staff.id == principal.staff_id else None
+        auth.revoke_on_password_change(session=session, staff=staff, keep_token_id=keep)
     session.add(staff)
     fields = sorted(changes) + (["password"] if data.password else [])
     audit.record(
@@ -316,11 +320,15 @@ def import_rows(
             staff = Staff(username=row.username, full_name=row.full_name, role=row.role.value)
             _apply(staff, changes, offices=offices, password=row.password)
             result.created += 1
-        elif _apply(staff, changes, offices=offices, password=row.password):
-            result.updated += 1
         else:
-            result.unchanged += 1
-            continue
+            old_hash = staff.password_hash
+            if not _apply(staff, changes, offices=offices, password=row.password):
+                result.unchanged += 1
+                continue
+            result.updated += 1
+            if staff.password_hash != old_hash:
+                keep = principal.token_id if staff.id == principal.staff_id else None
+                auth.revoke_on_password_change(session=session, staff=staff, keep_token_id=keep)
         session.add(staff)
     if dry_run:
         session.rollback()
