@@ -33,9 +33,11 @@ if TYPE_CHECKING:
     from kb_index import Article
 
 from ekc_core.enums import AppealKind, Channel, Line
+from ekc_core.phones import InvalidPhoneError, normalize_phone
 from ekc_core.schemas import AppealDetail, ContactPublic
 from ekc_tui.cards import AppealDraft, CallbackDraft, NewCitizen
 from ekc_tui.desk import Reference
+from ekc_tui.store import OutboxItem
 from ekc_tui.text import (
     APPEAL_KINDS,
     CHANNEL_CHOICES,
@@ -189,48 +191,143 @@ def agency_items(ref: Reference) -> list[tuple[str, str]]:
 # --- new citizen, appeal, callback ------------------------------------------------------
 
 
+def split_lookup(text: str) -> tuple[str, str]:
+    """What the operator typed to find a caller, as (phone, name): the words with digits
+    are the phone, the others the name ("8 914 12" is a phone, even a wrong one)."""
+    words = text.split()
+    phone = " ".join(w for w in words if any(ch.isdigit() for ch in w))
+    name = " ".join(w for w in words if not any(ch.isdigit() for ch in w))
+    return phone, name
+
+
 class NewCitizenScreen(Dialog):
-    """The short form for a caller nobody knows yet."""
+    """The short form for a caller nobody knows yet. The phone is checked (and stored in
+    E.164) before the form closes; a reason the server gave is shown under its field."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "ok", "Готово", id="citizen.ok", tooltip="Принять данные")
     ]
+    FIELDS: ClassVar[dict[str, str]] = {
+        "last_name": "last",
+        "first_name": "first",
+        "middle_name": "middle",
+        "settlement": "settlement",
+        "phone": "phone",
+    }
 
-    def __init__(self, phone: str | None, name_hint: str = "") -> None:
+    def __init__(
+        self,
+        phone: str | None,
+        name_hint: str = "",
+        *,
+        draft: NewCitizen | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self._phone = phone
         self._hint = name_hint
+        self._draft = draft
+        self._errors = errors or {}
 
     def compose(self) -> ComposeResult:
         parts = self._hint.split()
+        d = self._draft
+        last = d.last_name if d else (parts[0] if parts else "")
+        first = d.first_name if d else (parts[1] if len(parts) > 1 else "")
+        middle = d.middle_name if d else (parts[2] if len(parts) > 2 else "")
+        phone = (d.phone if d else None) or self._phone or ""
         with Vertical(classes="dialog"):
             yield Static("[b]Новый гражданин[/b]", classes="title")
             with Horizontal(classes="row"):
-                yield Input(parts[0] if parts else "", placeholder="Фамилия", id="last")
-                yield Input(parts[1] if len(parts) > 1 else "", placeholder="Имя", id="first")
+                yield Input(last, placeholder="Фамилия", id="last")
+                yield Input(first, placeholder="Имя", id="first")
+            yield Static("", classes="error", id="err-names")
             with Horizontal(classes="row"):
-                yield Input(parts[2] if len(parts) > 2 else "", placeholder="Отчество", id="middle")
-                yield Input(placeholder="Населённый пункт", id="settlement")
-            yield Input(self._phone or "", placeholder="Телефон", id="phone")
-            yield Checkbox("Согласие на обработку персональных данных", id="consent")
+                yield Input(middle, placeholder="Отчество", id="middle")
+                yield Input(
+                    (d.settlement if d else None) or "",
+                    placeholder="Населённый пункт",
+                    id="settlement",
+                )
+            yield Static("", classes="error", id="err-more")
+            yield Input(phone, placeholder="Телефон", id="phone")
+            yield Static("", classes="error", id="err-phone")
+            yield Checkbox(
+                "Согласие на обработку персональных данных",
+                d.consent_personal_data if d else False,
+                id="consent",
+            )
             yield Static("", classes="error", id="citizen-error")
             yield Static("Ctrl+S или Enter — готово, Esc — отмена", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#last", Input).focus()
+        labels = {
+            "last": "Фамилия",
+            "first": "Имя",
+            "middle": "Отчество",
+            "settlement": "Населённый пункт",
+        }
+        names, more = [], []
+        for field, message in self._errors.items():
+            box = self.FIELDS.get(field)
+            if box in ("last", "first"):
+                names.append(f"{labels[box]}: {message}")
+            elif box in ("middle", "settlement"):
+                more.append(f"{labels[box]}: {message}")
+            elif box == "phone":
+                self._show("#err-phone", f"Телефон: {message}")
+            else:
+                self._show("#citizen-error", f"Сервер: {message}")
+        self._show("#err-names", "; ".join(names))
+        self._show("#err-more", "; ".join(more))
+        phone = self.query_one("#phone", Input).value.strip()
+        if phone and "phone" not in self._errors:
+            self._check_phone(phone)
+        wrong = [self.FIELDS[f] for f in self._errors if f in self.FIELDS]
+        self.query_one(f"#{wrong[0] if wrong else 'last'}", Input).focus()
+
+    def _show(self, where: str, text: str) -> None:
+        box = self.query_one(where, Static)
+        box.update(escape(text))
+        box.display = bool(text)
+
+    def _check_phone(self, phone: str) -> str | None:
+        """The number in E.164, or None with the reason shown under the field."""
+        try:
+            e164 = normalize_phone(phone)
+        except InvalidPhoneError as exc:
+            self._show("#err-phone", f"Телефон: {exc.reason}")
+            return None
+        self._show("#err-phone", "")
+        return e164
+
+    @on(Input.Changed, "#phone")
+    def _phone_changed(self) -> None:
+        self._show("#err-phone", "")
 
     @on(Input.Submitted)
     def action_ok(self) -> None:
         value = {i.id: i.value.strip() for i in self.query(Input)}
         if not (value["last"] or value["first"]):
-            self.query_one("#citizen-error", Static).update("Укажите фамилию или имя")
+            self._show("#citizen-error", "Укажите фамилию или имя")
+            self.query_one("#last", Input).focus()
             return
+        if any(ch.isdigit() for ch in value["last"] + value["first"] + value["middle"]):
+            self._show("#err-names", "В фамилии, имени и отчестве не бывает цифр")
+            self.query_one("#last", Input).focus()
+            return
+        phone: str | None = None
+        if value["phone"]:
+            phone = self._check_phone(value["phone"])
+            if phone is None:
+                self.query_one("#phone", Input).focus()
+                return
         self.dismiss(
             NewCitizen(
                 last_name=value["last"],
                 first_name=value["first"],
                 middle_name=value["middle"],
-                phone=value["phone"] or None,
+                phone=phone,
                 settlement=value["settlement"] or None,
                 consent_personal_data=self.query_one("#consent", Checkbox).value,
             )
@@ -245,13 +342,26 @@ class AppealFormScreen(Dialog):
         Binding("ctrl+g", "agency", "Ведомство", id="appeal.agency", tooltip="Выбрать ведомство"),
     ]
 
-    def __init__(self, ref: Reference, topic_code: str | None, summary: str) -> None:
+    def __init__(
+        self,
+        ref: Reference,
+        topic_code: str | None,
+        summary: str,
+        *,
+        draft: AppealDraft | None = None,
+        error: str = "",
+    ) -> None:
         super().__init__()
         self.ref = ref
         self.topic_code = topic_code
         topic = ref.topic_by_code.get(topic_code or "")
         self.agency_code = topic.default_agency_code if topic else None
         self._summary = summary
+        self._draft = draft
+        self._error = error
+        if draft is not None:
+            self.agency_code = draft.agency_code or self.agency_code
+            self._summary = draft.summary
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
@@ -259,15 +369,19 @@ class AppealFormScreen(Dialog):
             yield Static(f"Тематика: {escape(self.ref.topic_path(self.topic_code)) or '—'}")
             yield Select(
                 [(label, kind.value) for kind, label in APPEAL_KINDS.items()],
-                value=AppealKind.appeal_59fz.value,
+                value=(self._draft.kind if self._draft else AppealKind.appeal_59fz).value,
                 allow_blank=False,
                 id="kind",
             )
             yield Static("", id="agency")
             yield Input(self._summary[:500], placeholder="Кратко суть обращения", id="summary")
-            yield Checkbox("Сложное (контроль до решения ведомством)", id="complex")
+            yield Checkbox(
+                "Сложное (контроль до решения ведомством)",
+                self._draft.complex if self._draft else False,
+                id="complex",
+            )
             yield Static("", id="deadlines")
-            yield Static("", classes="error", id="appeal-error")
+            yield Static(escape(self._error), classes="error", id="appeal-error")
             yield Static("Ctrl+G — ведомство, Ctrl+S — готово, Esc — отмена", classes="hint")
 
     def on_mount(self) -> None:
@@ -317,6 +431,7 @@ class AppealFormScreen(Dialog):
                 kind=AppealKind(str(self.query_one("#kind", Select).value)),
                 summary=summary,
                 agency_code=self.agency_code,
+                description=self._draft.description if self._draft else "",
                 complex=self.query_one("#complex", Checkbox).value,
             )
         )
@@ -357,18 +472,22 @@ def parse_due(text: str, now: datetime) -> datetime | None:
 class CallbackFormScreen(Dialog):
     """When to call back and why."""
 
-    def __init__(self, reason: str = "") -> None:
+    def __init__(
+        self, reason: str = "", *, draft: CallbackDraft | None = None, error: str = ""
+    ) -> None:
         super().__init__()
-        self._reason = reason
+        self._reason = draft.reason if draft else reason
+        self._due = draft.due_at.astimezone().strftime("%d.%m %H:%M") if draft else "+2"
+        self._error = error
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static("[b]Запланировать перезвон[/b]", classes="title")
             yield Label("Когда: «+2» (через 2 часа), «+30м», «15:30», «29.11 10:00»")
-            yield Input("+2", id="due")
+            yield Input(self._due, id="due")
             yield Label("Причина")
             yield Input(self._reason, placeholder="Что сообщить гражданину", id="reason")
-            yield Static("", classes="error", id="cb-error")
+            yield Static(escape(self._error), classes="error", id="cb-error")
             yield Static("Enter — готово, Esc — отмена", classes="hint")
 
     def on_mount(self) -> None:
@@ -651,7 +770,14 @@ class OutboxScreen(Dialog):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "r", "retry", "Повторить", id="outbox.retry", tooltip="Отправить отклонённое снова"
+            "r,к", "retry", "Повторить", id="outbox.retry", tooltip="Отправить отклонённое снова"
+        ),
+        Binding(
+            "e,у",
+            "correct",
+            "Исправить",
+            id="outbox.correct",
+            tooltip="Открыть карточку, исправить и сохранить снова",
         ),
         Binding(
             "delete",
@@ -666,13 +792,30 @@ class OutboxScreen(Dialog):
         super().__init__()
         self._rows = rows
 
+    @classmethod
+    def of(cls, items: Sequence[OutboxItem]) -> OutboxScreen:
+        return cls(
+            [
+                (
+                    i.id,
+                    datetime.fromtimestamp(i.created_at).strftime("%d.%m %H:%M:%S"),
+                    i.title,
+                    {"pending": "ждёт отправки", "failed": "отклонено"}.get(i.state, i.state),
+                    (i.last_error or "")[:120],
+                )
+                for i in items
+            ]
+        )
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog full"):
             yield Static("[b]Неотправленное[/b]", classes="title")
             table: DataTable[str] = DataTable(id="items", cursor_type="row")
             yield table
             yield Static(
-                "R — повторить отклонённое, Del — отказаться, Esc — закрыть", classes="hint"
+                "Enter или E — исправить отклонённое, R — повторить, Del — отказаться, "
+                "Esc — закрыть",
+                classes="hint",
             )
 
     def on_mount(self) -> None:
@@ -694,6 +837,12 @@ class OutboxScreen(Dialog):
         if item is not None:
             self.dismiss(("retry", item))
 
+    @on(DataTable.RowSelected, "#items")
+    def action_correct(self) -> None:
+        item = self._current()
+        if item is not None:
+            self.dismiss(("correct", item))
+
     def action_discard(self) -> None:
         item = self._current()
         if item is None:
@@ -704,5 +853,9 @@ class OutboxScreen(Dialog):
                 self.dismiss(("discard", item))
 
         self.app.push_screen(
-            ConfirmScreen("Не отправлять эту запись? Её данные останутся только здесь."), answer
+            ConfirmScreen(
+                "Отказаться от этой записи? Её данные останутся только в консоли, а контакт, "
+                "если он ещё открыт на сервере, будет закрыт с причиной отказа."
+            ),
+            answer,
         )
