@@ -129,3 +129,6 @@ class AuditAction(StrEnum):
     save_roster = "save_roster"
     change_roster = "change_roster"
     publish_roster = "publish_roster"
+    # contacts closed without a wrap-up: given up by the operator or left open too long
+    close_contact = "close_contact"
+    close_stale_contacts = "close_stale_contacts"

@@ -342,6 +342,8 @@ class ContactPublic(Wire):
     answered_at: datetime | None
     ended_at: datetime | None
     wrapup_ended_at: datetime | None
+    close_reason: str | None = None
+    """Why it was closed without a wrap-up (given up, left open too long); else None."""
 
 
 class ContactClaim(Wire):
@@ -361,6 +363,12 @@ class ContactWrapUp(Wire):
     summary: Annotated[str, Field(max_length=4000)] = ""
     citizen_id: int | None = None
     appeal_id: int | None = None
+
+
+class ContactClose(Wire):
+    """Close a contact without a wrap-up (the operator gives up a card the server refused)."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class ContactOutbound(Wire):

@@ -61,6 +61,24 @@ class ServerSettings(BaseSettings):
     db_pool_size: int = 10
     """Connections per process in the PostgreSQL pool."""
 
+    clock_skew_minutes: float = 5.0
+    """How far ahead of the backend's clock a write's time (`X-Occurred-At`, a gateway's
+    `queued_at`) may be after correction before it is refused as being in the future."""
+
+    write_max_age_days: int = 14
+    """The oldest write accepted (`X-Occurred-At`): what a console's outbox keeps."""
+
+    stale_contact_hours: float = 4.0
+    """Contacts left active or in after-call work longer than this are closed by the backend
+    with a reason (an operator who lost the card, a console that died); 0 turns it off."""
+
+    stale_queue_hours: float = 24.0
+    """Calls (phone channel) still waiting in the queue this long after they came in are
+    marked abandoned (the gateway never reported the hang-up); 0 turns it off."""
+
+    stale_check_minutes: float = 5.0
+    """How often the backend looks for such contacts."""
+
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -33,6 +34,7 @@ from ekc_server.routes import (
     staff,
     staffing,
 )
+from ekc_server.services import housekeeping
 
 log = logging.getLogger("ekc_server")
 
@@ -49,7 +51,10 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(housekeeping.run_periodically, db_engine, settings)
+            yield
+            tasks.cancel_scope.cancel()
         app.state.kb_index.close()
         if own_engine:
             db_engine.dispose()

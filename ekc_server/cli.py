@@ -232,6 +232,49 @@ def staff_add_gateway(
     )
 
 
+contacts_app = typer.Typer(help="Контакты: обслуживание журнала.", no_args_is_help=True)
+app.add_typer(contacts_app, name="contacts")
+
+
+@contacts_app.command(
+    "close-stale",
+    help="Закрыть контакты, брошенные незавершёнными (то же делает работающий сервер "
+    "каждые EKC_STALE_CHECK_MINUTES минут).",
+)
+def contacts_close_stale(
+    hours: Annotated[
+        float | None,
+        typer.Option(help="Сколько часов без завершения (по умолчанию EKC_STALE_CONTACT_HOURS)."),
+    ] = None,
+    queue_hours: Annotated[
+        float | None,
+        typer.Option(
+            help="Сколько часов звонок может ждать в очереди (по умолчанию EKC_STALE_QUEUE_HOURS)."
+        ),
+    ] = None,
+) -> None:
+    from ekc_server import migrate
+    from ekc_server.db import create_db_engine
+    from ekc_server.services.housekeeping import close_stale_now
+
+    settings = _settings()
+    if hours is not None:
+        settings.stale_contact_hours = hours
+    if queue_hours is not None:
+        settings.stale_queue_hours = queue_hours
+    url = settings.effective_database_url()
+    migrate.upgrade(url)
+    engine = create_db_engine(url)
+    try:
+        closed = close_stale_now(engine, settings)
+    finally:
+        engine.dispose()
+    if closed:
+        typer.echo(f"Закрыто контактов: {len(closed)} ({', '.join(map(str, closed))})")
+    else:
+        typer.echo("Незавершённых контактов старше предела нет.")
+
+
 def main() -> None:
     app(prog_name="ekc-server")
 

@@ -57,3 +57,15 @@ class FieldErrorsError(DomainError):
     def __init__(self, problems: list[tuple[list[str | int], str]]) -> None:
         super().__init__("; ".join(msg for _loc, msg in problems))
         self.problems = problems
+
+
+class ContactAbandonedError(ConflictError):
+    """The caller hung up before anyone answered."""
+
+    code = "contact_abandoned"
+
+
+class ContactTakenError(ConflictError):
+    """Another operator answered first."""
+
+    code = "contact_taken"

@@ -245,6 +245,14 @@ class Contact(SQLModel, table=True):
     answered_at: datetime | None = _ts()
     ended_at: datetime | None = _ts()
     wrapup_ended_at: datetime | None = _ts()
+    # the times above are when things happened (a console's outbox may deliver them later,
+    # see ekc_server.write_time); these are when the backend learnt of them, for audit
+    recorded_at: datetime | None = _ts()
+    ended_recorded_at: datetime | None = _ts()
+    wrapup_recorded_at: datetime | None = _ts()
+    close_reason: str | None = Field(default=None, max_length=500)
+    """Why the contact was closed without a wrap-up (given up by the operator, closed as
+    stale by the backend); None for a contact wrapped up as usual."""
 
 
 # --- appeals ----------------------------------------------------------------------------
@@ -273,6 +281,9 @@ class Appeal(SQLModel, table=True):
     agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     received_at: datetime = _ts_now()
     registered_at: datetime = _ts_now(index=True)
+    recorded_at: datetime | None = _ts()
+    """When the registration reached the backend (`registered_at` is when the operator
+    registered it at the desk: the 59-FZ clock starts there)."""
     register_due: datetime | None = _ts()
     forward_due: datetime | None = _ts()
     answer_due: datetime | None = _ts(index=True)
@@ -293,6 +304,8 @@ class AppealEvent(SQLModel, table=True):
     appeal_id: int = Field(foreign_key="appeal.id", index=True)
     type: str = Field(max_length=20)
     at: datetime = _ts_now()
+    recorded_at: datetime | None = _ts()
+    """When the event reached the backend (`at` is when it happened)."""
     actor_id: int | None = Field(default=None, foreign_key="staff.id")
     text: str = ""
     agency_id: int | None = Field(default=None, foreign_key="agency.id")
@@ -317,6 +330,7 @@ class CallbackTask(SQLModel, table=True):
     status: str = Field(default="open", max_length=12, index=True)
     attempts: int = 0
     last_attempt_at: datetime | None = _ts()
+    last_attempt_recorded_at: datetime | None = _ts()
     result: str | None = Field(default=None, max_length=20)
     result_note: str | None = None
     completed_at: datetime | None = _ts()

@@ -287,7 +287,7 @@ def test_second_claim_is_409(client: TestClient, operator, make_staff, gateway) 
     )
     r = client.post(f"{API}/contacts/{c['id']}/claim", headers=other.headers)
     assert r.status_code == 409
-    assert r.json()["code"] == "conflict"
+    assert r.json()["code"] == "contact_taken"
     assert (
         client.get(f"{API}/contacts/{c['id']}", headers=other.headers).json()["operator_id"]
         == operator.id
@@ -448,6 +448,35 @@ def test_abandon_of_an_answered_call_is_409(client: TestClient, operator, gatewa
     now = client.get(f"{API}/contacts/{c['id']}", headers=operator.headers).json()
     assert now["status"] == "active"
     assert now["abandoned"] is False
+
+
+def test_hang_up_while_waiting_abandons(client: TestClient, gateway) -> None:
+    c = queued(client, gateway)
+    r = client.post(f"{API}/contacts/{c['id']}/hangup", headers=gateway.headers)
+    assert r.status_code == 200
+    assert (r.json()["status"], r.json()["abandoned"]) == ("abandoned", True)
+
+
+def test_hang_up_during_the_conversation_ends_it(client: TestClient, operator, gateway) -> None:
+    c = active(client, gateway, operator)
+    r = client.post(f"{API}/contacts/{c['id']}/hangup", headers=gateway.headers)
+    assert r.status_code == 200
+    now = client.get(f"{API}/contacts/{c['id']}", headers=operator.headers).json()
+    # the operator still wraps it up: it was answered, so it is not an abandoned call
+    assert (now["status"], now["abandoned"], now["operator_id"]) == ("wrapup", False, operator.id)
+    assert now["ended_at"] >= now["answered_at"]
+    # a late or repeated report changes nothing
+    again = client.post(f"{API}/contacts/{c['id']}/hangup", headers=gateway.headers)
+    assert again.status_code == 200
+    assert again.json()["ended_at"] == now["ended_at"]
+    wrapped = client.post(
+        f"{API}/contacts/{c['id']}/wrapup",
+        headers=operator.headers,
+        json={"topic_code": "svo", "outcome": "consultation"},
+    )
+    assert wrapped.json()["status"] == "done"
+    late = client.post(f"{API}/contacts/{c['id']}/hangup", headers=gateway.headers)
+    assert late.json() == wrapped.json()
 
 
 def test_unknown_contact_is_404(client: TestClient, operator) -> None:

@@ -12,13 +12,18 @@ from ekc_core.schemas import AppealCreate, AppealDetail, AppealEventCreate, Appe
 from ekc_server.deps import SessionDep, Staffer
 from ekc_server.routes.citizens import IdempotencyKey
 from ekc_server.services import appeals, audit, idempotency
+from ekc_server.write_time import WriteTimeDep
 
 router = APIRouter(tags=["appeals"])
 
 
 @router.post("/appeals", response_model=AppealDetail, status_code=status.HTTP_201_CREATED)
 def create_appeal(
-    body: AppealCreate, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
+    body: AppealCreate,
+    principal: Staffer,
+    session: SessionDep,
+    at: WriteTimeDep,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Register an appeal; its 59-FZ deadlines come from the rules of its kind.
 
@@ -31,7 +36,7 @@ def create_appeal(
         key=key,
         endpoint="POST /appeals",
         payload=body,
-        action=lambda: appeals.create(session=session, principal=principal, data=body),
+        action=lambda: appeals.create(session=session, principal=principal, data=body, at=at),
     )
     return JSONResponse(payload, status_code=code)
 
@@ -85,6 +90,7 @@ def add_event(
     body: AppealEventCreate,
     principal: Staffer,
     session: SessionDep,
+    at: WriteTimeDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """`forwarded` (agency_code), `agency_reply` (text), `extended` (extension_days; shift
@@ -97,7 +103,7 @@ def add_event(
         endpoint=f"POST /appeals/{appeal_id}/events",
         payload=body,
         action=lambda: appeals.add_event(
-            session=session, principal=principal, appeal_id=appeal_id, data=body
+            session=session, principal=principal, appeal_id=appeal_id, data=body, at=at
         ),
     )
     return JSONResponse(payload, status_code=code)

@@ -12,6 +12,7 @@ from ekc_core.schemas import AwareDatetime, CallbackAttempt, CallbackCreate, Cal
 from ekc_server.deps import SessionDep, Staffer
 from ekc_server.routes.citizens import IdempotencyKey
 from ekc_server.services import callbacks, idempotency
+from ekc_server.write_time import WriteTimeDep
 
 router = APIRouter(tags=["callbacks"])
 
@@ -63,6 +64,7 @@ def record_attempt(
     body: CallbackAttempt,
     principal: Staffer,
     session: SessionDep,
+    at: WriteTimeDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """One call attempt. `reached`, `declined`, `wrong_number` complete the task; `no_answer`
@@ -75,7 +77,7 @@ def record_attempt(
         payload=body,
         status_code=200,
         action=lambda: callbacks.record_attempt(
-            session=session, principal=principal, task_id=task_id, data=body
+            session=session, principal=principal, task_id=task_id, data=body, at=at
         ),
     )
     return JSONResponse(payload, status_code=code)

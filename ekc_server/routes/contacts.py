@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from ekc_core.enums import Channel, Line
 from ekc_core.schemas import (
     ContactClaim,
+    ContactClose,
     ContactInbound,
     ContactManual,
     ContactOffers,
@@ -27,6 +28,7 @@ from ekc_core.schemas import (
 from ekc_server.deps import ContactPoster, SessionDep, Staffer
 from ekc_server.routes.citizens import IdempotencyKey
 from ekc_server.services import citizens, contacts, idempotency
+from ekc_server.write_time import WriteTimeDep
 
 #: history items sent with a taken contact (the card shows the newest)
 TAKE_HISTORY_LIMIT = 50
@@ -110,7 +112,11 @@ async def contact_offers(
 
 @router.post("/contacts/manual", response_model=ContactPublic, status_code=status.HTTP_201_CREATED)
 def start_manual(
-    body: ContactManual, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
+    body: ContactManual,
+    principal: Staffer,
+    session: SessionDep,
+    at: WriteTimeDep,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A conversation that came without the telephony link (a desk phone, a visitor):
     registered as the operator's own active inbound contact, the number in full."""
@@ -120,9 +126,18 @@ def start_manual(
         key=key,
         endpoint="POST /contacts/manual",
         payload=body,
-        action=lambda: contacts.start_manual(session=session, principal=principal, data=body),
+        action=lambda: contacts.start_manual(
+            session=session, principal=principal, data=body, at=at
+        ),
     )
     return JSONResponse(payload, status_code=code)
+
+
+@router.get("/contacts/mine", response_model=list[ContactPublic])
+def my_contacts(principal: Staffer, session: SessionDep) -> list[ContactPublic]:
+    """The caller's contacts still active or in after-call work, newest first: what a console
+    that lost an answer (or crashed) holds on the server."""
+    return contacts.mine(session=session, principal=principal)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactPublic)
@@ -140,18 +155,46 @@ def claim_contact(
     )
 
 
-@router.post("/contacts/{contact_id}/take", response_model=ContactTaken)
+@router.post(
+    "/contacts/{contact_id}/take",
+    response_model=ContactTaken,
+    responses={
+        409: {
+            "description": "`contact_abandoned`: the caller hung up before the answer; "
+            "`contact_taken`: another operator was first; `conflict`: closed"
+        }
+    },
+)
 def take_contact(
-    contact_id: int, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
+    contact_id: int,
+    principal: Staffer,
+    session: SessionDep,
+    body: ContactClaim | None = None,
+    key: IdempotencyKey = None,
 ) -> ContactTaken:
     """Claim, and read the caller's history in the same request (the card in one round trip).
 
     The history is that of the identified citizen (or of `citizen_id` in the body); the view
-    is audited like GET /citizens/{id}/history.
+    is audited like GET /citizens/{id}/history. A take is idempotent: sent again (with the
+    same `Idempotency-Key`, after its answer was lost) while the contact is still the
+    caller's, it answers 200 with the contact as it is now (in after-call work if the caller
+    has hung up meanwhile); a key is never reused for another contact.
     """
-    contact = contacts.claim(
-        session=session, principal=principal, contact_id=contact_id, data=body or ContactClaim()
+    data = body or ContactClaim()
+    endpoint = f"POST /contacts/{contact_id}/take"
+    seen = idempotency.check_key(
+        session=session, principal=principal, key=key, endpoint=endpoint, payload=data
     )
+    contact = contacts.claim(session=session, principal=principal, contact_id=contact_id, data=data)
+    if not seen:
+        idempotency.remember_key(
+            session=session,
+            principal=principal,
+            key=key,
+            endpoint=endpoint,
+            payload=data,
+            summary={"contact_id": contact.id},
+        )
     history = None
     if contact.citizen_id is not None:
         history = citizens.history(
@@ -165,9 +208,12 @@ def take_contact(
 
 
 @router.post("/contacts/{contact_id}/end", response_model=ContactPublic)
-def end_contact(contact_id: int, principal: Staffer, session: SessionDep) -> ContactPublic:
-    """The conversation ended; after-call work starts."""
-    return contacts.end(session=session, principal=principal, contact_id=contact_id)
+def end_contact(
+    contact_id: int, principal: Staffer, session: SessionDep, at: WriteTimeDep
+) -> ContactPublic:
+    """The conversation ended (at `X-Occurred-At`, when the console sends it); after-call
+    work starts."""
+    return contacts.end(session=session, principal=principal, contact_id=contact_id, at=at)
 
 
 @router.post("/contacts/{contact_id}/wrapup", response_model=ContactPublic)
@@ -176,6 +222,7 @@ def wrap_up_contact(
     body: ContactWrapUp,
     principal: Staffer,
     session: SessionDep,
+    at: WriteTimeDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Topic, outcome and summary; closes the contact and frees the operator."""
@@ -187,7 +234,32 @@ def wrap_up_contact(
         payload=body,
         status_code=200,
         action=lambda: contacts.wrap_up(
-            session=session, principal=principal, contact_id=contact_id, data=body
+            session=session, principal=principal, contact_id=contact_id, data=body, at=at
+        ),
+    )
+    return JSONResponse(payload, status_code=code)
+
+
+@router.post("/contacts/{contact_id}/close", response_model=ContactPublic)
+def close_contact(
+    contact_id: int,
+    body: ContactClose,
+    principal: Staffer,
+    session: SessionDep,
+    at: WriteTimeDep,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Close an active or after-call contact without a wrap-up, with a reason: the operator
+    gives up a card the server refused, or a shift lead closes one left open. Audited."""
+    code, payload = idempotency.run_once(
+        session=session,
+        principal=principal,
+        key=key,
+        endpoint=f"POST /contacts/{contact_id}/close",
+        payload=body,
+        status_code=200,
+        action=lambda: contacts.close(
+            session=session, principal=principal, contact_id=contact_id, data=body, at=at
         ),
     )
     return JSONResponse(payload, status_code=code)
@@ -199,11 +271,23 @@ def abandon_contact(contact_id: int, _: ContactPoster, session: SessionDep) -> C
     return contacts.abandon(session=session, contact_id=contact_id)
 
 
+@router.post("/contacts/{contact_id}/hangup", response_model=ContactPublic)
+def hang_up_contact(contact_id: int, _: ContactPoster, session: SessionDep) -> ContactPublic:
+    """The caller hung up, at any point (telephony reports it): while waiting the contact is
+    abandoned; during the conversation it ends and after-call work starts; later, or
+    reported again, nothing changes (200)."""
+    return contacts.hang_up(session=session, contact_id=contact_id)
+
+
 @router.post(
     "/contacts/outbound", response_model=ContactPublic, status_code=status.HTTP_201_CREATED
 )
 def start_outbound(
-    body: ContactOutbound, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
+    body: ContactOutbound,
+    principal: Staffer,
+    session: SessionDep,
+    at: WriteTimeDep,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     """An outgoing call by the operator (a callback); active at once."""
     code, payload = idempotency.run_once(
@@ -212,6 +296,8 @@ def start_outbound(
         key=key,
         endpoint="POST /contacts/outbound",
         payload=body,
-        action=lambda: contacts.start_outbound(session=session, principal=principal, data=body),
+        action=lambda: contacts.start_outbound(
+            session=session, principal=principal, data=body, at=at
+        ),
     )
     return JSONResponse(payload, status_code=code)

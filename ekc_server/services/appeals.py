@@ -45,6 +45,7 @@ from ekc_server.services.reference import (
     deadline_terms,
     topic_by_code,
 )
+from ekc_server.write_time import WriteTime
 
 #: which status each event type moves an appeal to, and from which statuses it is allowed
 _TRANSITIONS: dict[AppealEventType, tuple[frozenset[AppealStatus], AppealStatus | None]] = {
@@ -173,8 +174,14 @@ def get_appeal(*, session: Session, appeal_id: int) -> Appeal:
     return appeal
 
 
-def create(*, session: Session, principal: Principal, data: AppealCreate) -> AppealDetail:
-    """Register an appeal with its deadlines. Not committed (see idempotency.run_once)."""
+def create(
+    *, session: Session, principal: Principal, data: AppealCreate, at: WriteTime
+) -> AppealDetail:
+    """Register an appeal with its deadlines. Not committed (see idempotency.run_once).
+
+    It is registered when the operator registered it at the desk (`at.occurred_at`, which
+    an outbox may deliver much later): the 59-FZ clock starts there.
+    """
     citizen = session.get(Citizen, data.citizen_id)
     if citizen is None:
         raise InvalidFieldError(f"гражданин {data.citizen_id} не найден", field="citizen_id")
@@ -192,12 +199,13 @@ def create(*, session: Session, principal: Principal, data: AppealCreate) -> App
         raise InvalidFieldError(f"контакт {data.contact_id} не найден", field="contact_id")
     if data.assignee_id is not None and session.get(Staff, data.assignee_id) is None:
         raise InvalidFieldError(f"сотрудник {data.assignee_id} не найден", field="assignee_id")
-    now = datetime.now(UTC)
+    now = at.occurred_at
     received_at = (data.received_at or now).astimezone(UTC)
     if received_at.tzinfo is None:
         raise InvalidFieldError("укажите часовой пояс в received_at", field="received_at")
-    if received_at > now + timedelta(minutes=5):
+    if received_at > at.received_at + timedelta(minutes=5):
         raise InvalidFieldError("дата поступления в будущем", field="received_at")
+    received_at = min(received_at, now)  # received before it was registered, not after
     terms = deadline_terms(session=session, kind=data.kind)
     dues = compute_deadlines(
         terms,
@@ -218,6 +226,7 @@ def create(*, session: Session, principal: Principal, data: AppealCreate) -> App
         agency_id=agency_id,
         received_at=received_at,
         registered_at=now,
+        recorded_at=at.received_at,
         register_due=dues.register_due,
         forward_due=dues.forward_due,
         answer_due=dues.answer_due,
@@ -237,6 +246,7 @@ def create(*, session: Session, principal: Principal, data: AppealCreate) -> App
             appeal_id=appeal.id,
             type=AppealEventType.created.value,
             at=now,
+            recorded_at=at.received_at,
             actor_id=principal.staff_id,
             text=data.summary,
             data={"kind": data.kind.value},
@@ -357,19 +367,26 @@ def list_appeals(
 
 
 def add_event(
-    *, session: Session, principal: Principal, appeal_id: int, data: AppealEventCreate
+    *,
+    session: Session,
+    principal: Principal,
+    appeal_id: int,
+    data: AppealEventCreate,
+    at: WriteTime,
 ) -> AppealDetail:
-    """Apply one event; refuses (409) a transition the appeal's status does not allow.
+    """Apply one event, dated when it happened (`at`); refuses (409) a transition the
+    appeal's status does not allow.
 
     Not committed (see idempotency.run_once).
     """
     appeal = get_appeal(session=session, appeal_id=appeal_id)
     current = AppealStatus(appeal.status)
-    now = datetime.now(UTC)
+    now = at.not_before(appeal.registered_at)
     event = AppealEvent(
         appeal_id=appeal_id,
         type=data.type.value,
         at=now,
+        recorded_at=at.received_at,
         actor_id=principal.staff_id,
         text=data.text,
     )
@@ -446,7 +463,7 @@ def add_event(
         if current == AppealStatus.resolved and new_status == AppealStatus.in_progress:
             appeal.resolved_at = None
     appeal.version += 1
-    appeal.updated_at = now
+    appeal.updated_at = at.received_at
     session.add(appeal)
     session.add(event)
     session.flush()

@@ -29,3 +29,22 @@ def record(
             details=details or {},
         )
     )
+
+
+def record_system(
+    *,
+    session: Session,
+    action: AuditAction,
+    citizen_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """An audit row for what the backend did by itself (no staff member, no workstation)."""
+    session.add(
+        AuditLog(
+            staff_id=None,
+            workstation="ekc-server",
+            action=action.value,
+            citizen_id=citizen_id,
+            details=details or {},
+        )
+    )

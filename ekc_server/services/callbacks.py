@@ -29,6 +29,7 @@ from ekc_server.models import (
     Topic,
 )
 from ekc_server.services import audit
+from ekc_server.write_time import WriteTime
 
 #: default pause before another attempt after no answer / busy
 RETRY_AFTER = timedelta(hours=1)
@@ -184,7 +185,7 @@ def read_task(*, session: Session, principal: Principal, task_id: int) -> Callba
 
 
 def record_attempt(
-    *, session: Session, principal: Principal, task_id: int, data: CallbackAttempt
+    *, session: Session, principal: Principal, task_id: int, data: CallbackAttempt, at: WriteTime
 ) -> CallbackPublic:
     """Count an attempt; reached/declined/wrong number complete the task, others reschedule.
 
@@ -195,9 +196,10 @@ def record_attempt(
         raise NotFoundError(f"задача обратного звонка {task_id} не найдена")
     if task.status != CallbackStatus.open.value:
         raise ConflictError(f"задача {task_id} уже закрыта")
-    now = datetime.now(UTC)
+    now = at.occurred_at
     task.attempts += 1
     task.last_attempt_at = now
+    task.last_attempt_recorded_at = at.received_at
     task.result = data.result.value
     task.result_note = data.note
     if task.assignee_id is None:
@@ -217,10 +219,11 @@ def record_attempt(
                 appeal_id=task.appeal_id,
                 type=AppealEventType.callback_made.value,
                 at=now,
+                recorded_at=at.received_at,
                 actor_id=principal.staff_id,
                 text=data.note or data.result.value,
                 data={"callback_id": task_id, "result": data.result.value},
             )
         )
     session.flush()
-    return _public(session, [task], now)[0]
+    return _public(session, [task], at.received_at)[0]

@@ -11,10 +11,19 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ekc_core.enums import Channel, ContactOutcome, ContactStatus, Direction, Line
+from ekc_core.enums import (
+    AuditAction,
+    Channel,
+    ContactOutcome,
+    ContactStatus,
+    Direction,
+    Line,
+    Role,
+)
 from ekc_core.phones import mask_phone
 from ekc_core.schemas import (
     ContactClaim,
+    ContactClose,
     ContactInbound,
     ContactManual,
     ContactOffers,
@@ -24,9 +33,17 @@ from ekc_core.schemas import (
     Handoff,
 )
 from ekc_server.deps import Principal
-from ekc_server.errors import ConflictError, InvalidFieldError, NotFoundError
+from ekc_server.errors import (
+    ConflictError,
+    ContactAbandonedError,
+    ContactTakenError,
+    InvalidFieldError,
+    NotFoundError,
+)
 from ekc_server.models import Appeal, CallbackTask, Citizen, CitizenPhone, Contact
+from ekc_server.services import audit
 from ekc_server.services.reference import active_topic_by_code, code_maps, office_by_code
+from ekc_server.write_time import WriteTime
 
 #: how far ahead of our clock a gateway's timestamp may be
 CLOCK_SKEW = timedelta(minutes=5)
@@ -56,6 +73,7 @@ def contact_public(contact: Contact, *, topic_codes: dict[int | None, str]) -> C
         answered_at=contact.answered_at,
         ended_at=contact.ended_at,
         wrapup_ended_at=contact.wrapup_ended_at,
+        close_reason=contact.close_reason,
     )
 
 
@@ -118,6 +136,7 @@ def post_inbound(*, session: Session, data: ContactInbound) -> tuple[ContactPubl
         handoff=data.handoff.model_dump(exclude_none=True) if data.handoff else None,
         office_id=office_id,
         queued_at=data.queued_at or now,
+        recorded_at=now,
         citizen_id=identify_citizen(session=session, e164=caller) if caller else None,
     )
     session.add(contact)
@@ -200,10 +219,8 @@ def claim(
     """Answer a queued contact. Exactly one operator wins; the others get 409."""
     contact = get_contact(session=session, contact_id=contact_id)
     if contact.status != ContactStatus.queued.value:
-        mine = contact.operator_id == principal.staff_id
-        if contact.status == ContactStatus.active.value and mine:
-            return _public(session, contact)  # a retried claim of one's own contact
-        raise ConflictError(f"контакт {contact_id} уже не в очереди (статус {contact.status})")
+        _refuse_claim(contact, principal)
+        return _public(session, contact)  # a retried claim of one's own contact
     now = datetime.now(UTC)
     values: dict[str, object] = {
         "status": ContactStatus.active.value,
@@ -220,10 +237,30 @@ def claim(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        raise ConflictError(f"контакт {contact_id} уже принят другим оператором")
+        session.refresh(contact)
+        _refuse_claim(contact, principal)
     session.commit()
     session.refresh(contact)
     return _public(session, contact)
+
+
+def _refuse_claim(contact: Contact, principal: Principal) -> None:
+    """Why a contact that is no longer queued cannot be claimed; returns (does not raise)
+    only when it is the caller's own open contact (a claim retried after a lost answer)."""
+    status = contact.status
+    if contact.operator_id == principal.staff_id and status in OPEN_STATUSES:
+        return
+    if status == ContactStatus.abandoned.value:
+        raise ContactAbandonedError(
+            f"контакт {contact.id}: абонент положил трубку, не дождавшись ответа"
+        )
+    if status in OPEN_STATUSES:
+        raise ContactTakenError(f"контакт {contact.id} уже принят другим оператором")
+    raise ConflictError(f"контакт {contact.id} уже закрыт (статус {status})")
+
+
+#: statuses of a contact someone is still working on
+OPEN_STATUSES = (ContactStatus.active.value, ContactStatus.wrapup.value)
 
 
 def _check_citizen(session: Session, citizen_id: int) -> None:
@@ -237,10 +274,10 @@ def _check_citizen(session: Session, citizen_id: int) -> None:
 
 
 def start_outbound(
-    *, session: Session, principal: Principal, data: ContactOutbound
+    *, session: Session, principal: Principal, data: ContactOutbound, at: WriteTime
 ) -> ContactPublic:
+    """An outgoing call, active from the moment the operator started it (`at`)."""
     _check_citizen(session, data.citizen_id)
-    now = datetime.now(UTC)
     if data.callback_id is not None:
         task = session.get(CallbackTask, data.callback_id)
         if task is None:
@@ -256,8 +293,9 @@ def start_outbound(
         citizen_id=data.citizen_id,
         operator_id=principal.staff_id,
         callback_id=data.callback_id,
-        queued_at=now,
-        answered_at=now,
+        queued_at=at.occurred_at,
+        answered_at=at.occurred_at,
+        recorded_at=at.received_at,
     )
     session.add(contact)
     session.flush()
@@ -271,14 +309,17 @@ def _check_line(channel: Channel, line: Line | None) -> None:
         raise InvalidFieldError("линия указывается только для звонков", field="line")
 
 
-def start_manual(*, session: Session, principal: Principal, data: ContactManual) -> ContactPublic:
+def start_manual(
+    *, session: Session, principal: Principal, data: ContactManual, at: WriteTime
+) -> ContactPublic:
     """A conversation that reached the operator past telephony: active at once, theirs.
 
+    It started at `started_at` when given, else when the operator opened the card (`at`).
     Does not commit (the caller commits together with the idempotency record).
     """
     _check_line(data.channel, data.line)
-    now = datetime.now(UTC)
-    started_at = data.started_at or now
+    now = at.received_at
+    started_at = at.from_desk(data.started_at) if data.started_at else at.occurred_at
     if started_at > now + CLOCK_SKEW:
         raise InvalidFieldError("время начала разговора в будущем", field="started_at")
     caller = data.caller_e164()
@@ -303,14 +344,15 @@ def start_manual(*, session: Session, principal: Principal, data: ContactManual)
         office_id=principal.staff.office_id,
         queued_at=started_at,
         answered_at=started_at,
+        recorded_at=now,
     )
     session.add(contact)
     session.flush()
     return _public(session, contact)
 
 
-def end(*, session: Session, principal: Principal, contact_id: int) -> ContactPublic:
-    """The conversation is over; after-call work (wrap-up) starts now."""
+def end(*, session: Session, principal: Principal, contact_id: int, at: WriteTime) -> ContactPublic:
+    """The conversation is over (at `at`); after-call work (wrap-up) starts then."""
     contact = get_contact(session=session, contact_id=contact_id)
     _require_owner(contact, principal)
     if contact.status == ContactStatus.wrapup.value:
@@ -318,14 +360,20 @@ def end(*, session: Session, principal: Principal, contact_id: int) -> ContactPu
     if contact.status != ContactStatus.active.value:
         raise ConflictError(f"контакт {contact_id} нельзя завершить в статусе {contact.status}")
     contact.status = ContactStatus.wrapup.value
-    contact.ended_at = datetime.now(UTC)
+    contact.ended_at = at.not_before(contact.answered_at)
+    contact.ended_recorded_at = at.received_at
     session.add(contact)
     session.commit()
     return _public(session, contact)
 
 
 def wrap_up(
-    *, session: Session, principal: Principal, contact_id: int, data: ContactWrapUp
+    *,
+    session: Session,
+    principal: Principal,
+    contact_id: int,
+    data: ContactWrapUp,
+    at: WriteTime,
 ) -> ContactPublic:
     """Record topic, outcome and summary; the operator is free for the next contact."""
     contact = get_contact(session=session, contact_id=contact_id)
@@ -345,28 +393,96 @@ def wrap_up(
         raise InvalidFieldError(
             "результат «обращение зарегистрировано» требует обращения", field="appeal_id"
         )
-    now = datetime.now(UTC)
     contact.topic_id = topic.id
     contact.outcome = data.outcome.value
     contact.summary = data.summary
-    contact.ended_at = contact.ended_at or now
-    contact.wrapup_ended_at = now
-    contact.status = ContactStatus.done.value
+    _finish(contact, at)
     session.add(contact)
     session.flush()
     return _public(session, contact)
 
 
 def abandon(*, session: Session, contact_id: int) -> ContactPublic:
-    """The caller hung up while waiting (reported by telephony)."""
+    """The caller hung up while waiting (reported by telephony); 409 once answered."""
     contact = get_contact(session=session, contact_id=contact_id)
     if contact.status == ContactStatus.abandoned.value:
         return _public(session, contact)
     if contact.status != ContactStatus.queued.value:
         raise ConflictError(f"контакт {contact_id} уже принят (статус {contact.status})")
-    contact.status = ContactStatus.abandoned.value
-    contact.abandoned = True
-    contact.ended_at = datetime.now(UTC)
+    return hang_up(session=session, contact_id=contact_id)
+
+
+def hang_up(*, session: Session, contact_id: int) -> ContactPublic:
+    """The caller hung up, whenever that was (reported by telephony).
+
+    While waiting: the contact is abandoned. During the conversation: it ends there and
+    after-call work starts (the operator still wraps it up; a console that lost the answer
+    of its take finds it so). After that: nothing changes (a late or repeated report).
+    """
+    contact = get_contact(session=session, contact_id=contact_id)
+    now = datetime.now(UTC)
+    if contact.status == ContactStatus.queued.value:
+        contact.status = ContactStatus.abandoned.value
+        contact.abandoned = True
+    elif contact.status == ContactStatus.active.value:
+        contact.status = ContactStatus.wrapup.value
+    else:
+        return _public(session, contact)
+    contact.ended_at = max(now, contact.answered_at or now)
+    contact.ended_recorded_at = now
     session.add(contact)
     session.commit()
+    return _public(session, contact)
+
+
+def finish_values(contact: Contact, at: WriteTime) -> dict[str, object]:
+    """The changes that close an open contact at `at`: after-call work ends then, and the
+    conversation too if the operator never pressed F8."""
+    ended_at = contact.ended_at or at.not_before(contact.answered_at)
+    return {
+        "ended_at": ended_at,
+        "ended_recorded_at": contact.ended_recorded_at or at.received_at,
+        "wrapup_ended_at": at.not_before(ended_at),
+        "wrapup_recorded_at": at.received_at,
+        "status": ContactStatus.done.value,
+    }
+
+
+def _finish(contact: Contact, at: WriteTime) -> None:
+    for name, value in finish_values(contact, at).items():
+        setattr(contact, name, value)
+
+
+def mine(*, session: Session, principal: Principal) -> list[ContactPublic]:
+    """The caller's contacts still active or in after-call work, newest first."""
+    rows = session.exec(
+        select(Contact)
+        .where(Contact.operator_id == principal.staff_id, col(Contact.status).in_(OPEN_STATUSES))
+        .order_by(col(Contact.answered_at).desc(), col(Contact.id).desc())
+    ).all()
+    topic_codes, _ = code_maps(session=session)
+    return [contact_public(c, topic_codes=topic_codes) for c in rows]
+
+
+def close(
+    *, session: Session, principal: Principal, contact_id: int, data: ContactClose, at: WriteTime
+) -> ContactPublic:
+    """Close an open contact without a wrap-up, with a reason (the operator gives up a card
+    the server refused; a lead closes one left open). Audited. Does not commit."""
+    contact = get_contact(session=session, contact_id=contact_id)
+    if principal.role not in (Role.shift_lead, Role.admin):
+        _require_owner(contact, principal)
+    if contact.status not in OPEN_STATUSES:
+        raise ConflictError(f"контакт {contact_id} уже закрыт (статус {contact.status})")
+    contact.close_reason = data.reason.strip() or data.reason
+    _finish(contact, at)
+    session.add(contact)
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.close_contact,
+        citizen_id=contact.citizen_id,
+        details={"contact_id": contact_id, "reason": contact.close_reason},
+    )
+    session.flush()
     return _public(session, contact)

@@ -89,6 +89,51 @@ def run_once(
     return status_code, body
 
 
+def check_key(
+    *, session: Session, principal: Principal, key: str | None, endpoint: str, payload: BaseModel
+) -> bool:
+    """For a write that is idempotent by itself (a take): True when `key` was seen for this
+    very request before; 409 when it was used for another request."""
+    if key is None:
+        return False
+    existing = session.get(IdempotencyRecord, key)
+    if existing is None:
+        return False
+    _replay(existing, principal=principal, endpoint=endpoint, digest=request_hash(payload))
+    return True
+
+
+def remember_key(
+    *,
+    session: Session,
+    principal: Principal,
+    key: str | None,
+    endpoint: str,
+    payload: BaseModel,
+    summary: dict[str, Any],
+    status_code: int = 200,
+) -> None:
+    """Keep `key` (with a short `summary`, no personal data) so that it is never reused for
+    another request; a key kept already, or kept by a racing retry, is left as it is.
+    Commits."""
+    if key is None or session.get(IdempotencyRecord, key) is not None:
+        return
+    session.add(
+        IdempotencyRecord(
+            key=key,
+            staff_id=principal.staff_id,
+            endpoint=endpoint,
+            request_hash=request_hash(payload),
+            status_code=status_code,
+            response=summary,
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+
+
 def _replay(
     record: IdempotencyRecord, *, principal: Principal, endpoint: str, digest: str
 ) -> tuple[int, dict[str, Any]]:
