@@ -1227,6 +1227,8 @@ class EkcConsole(App[None]):
     def keep_draft(self) -> None:
         """Store the open card (typed text included) so a restart brings it back."""
         if self.card is not None:
+            with contextlib.suppress(NoMatches):  # what is typed, even if not yet seen
+                self.card.summary = self.main.query_one("#summary", TextArea).text
             self.desk.store.put(DRAFT, self.card.dump())
 
     @on(TextArea.Changed, "#summary")

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ekc_core.client import new_idempotency_key
+from ekc_core.enums import ContactStatus
 from ekc_core.errors import (
     ApiError,
     ConflictError,
@@ -80,7 +82,7 @@ def take(app: EkcConsole, contact: ContactPublic) -> None:
                 pause = min(pause * 2, TAKE_RETRY_MAX)
                 continue
             citizen = history.citizen if history else None
-            app.post_message(CardReady(Card.offered(claimed), citizen, history))
+            app.post_message(CardReady(card_for(claimed), citizen, history))
             return
     finally:
         app.taking = None
@@ -96,15 +98,29 @@ def held_one(app: EkcConsole, contact_id: int) -> ContactPublic | None:
     return next((c for c in mine if c.id == contact_id), None)
 
 
-def open_held(app: EkcConsole, contact: ContactPublic) -> None:
-    """Open a card for a contact the server says is this operator's (with the history)."""
+def card_for(contact: ContactPublic) -> Card:
+    """The card of a contact this operator holds, as the server has it: the times it knows,
+    and after-call work when the conversation has ended (F8 reached it, or the caller hung
+    up)."""
     card = Card.offered(contact)
+    now, clock = datetime.now(UTC), card.clock()
+
+    def ago(at: datetime) -> float:
+        return max(0.0, (now - at).total_seconds())
+
     if contact.answered_at is not None:
         card.started_at = contact.answered_at
-    if contact.ended_at is not None:  # F8 had reached the server: after-call work
-        card.end_now()
-        card.ended_at = contact.ended_at
+        card.started = clock - ago(contact.answered_at)
+    if contact.status == ContactStatus.wrapup or contact.ended_at is not None:
+        card.ended_at = contact.ended_at or now
+        card.ended = clock - ago(card.ended_at)
         card.end_sent = True
+    return card
+
+
+def open_held(app: EkcConsole, contact: ContactPublic) -> None:
+    """Open a card for a contact the server says is this operator's (with the history)."""
+    card = card_for(contact)
     citizen: CitizenPublic | None = None
     history: CitizenHistory | None = None
     cached = False
