@@ -228,6 +228,8 @@ class NewCitizenScreen(Dialog):
         self._hint = name_hint
         self._draft = draft
         self._errors = errors or {}
+        self._checked = ((draft.phone if draft else None) or phone or "").strip()
+        """The number whose reason is shown under the field (typing another clears it)."""
 
     def compose(self) -> ComposeResult:
         parts = self._hint.split()
@@ -293,6 +295,7 @@ class NewCitizenScreen(Dialog):
 
     def _check_phone(self, phone: str) -> str | None:
         """The number in E.164, or None with the reason shown under the field."""
+        self._checked = phone
         try:
             e164 = normalize_phone(phone)
         except InvalidPhoneError as exc:
@@ -302,8 +305,9 @@ class NewCitizenScreen(Dialog):
         return e164
 
     @on(Input.Changed, "#phone")
-    def _phone_changed(self) -> None:
-        self._show("#err-phone", "")
+    def _phone_changed(self, event: Input.Changed) -> None:
+        if event.value.strip() != self._checked:
+            self._show("#err-phone", "")  # a new number: its reason is no longer the same
 
     @on(Input.Submitted)
     def action_ok(self) -> None:
