@@ -13,10 +13,10 @@ from textual.widgets import Input
 from ekc_core.client import EkcClient, new_idempotency_key
 from ekc_core.enums import ContactStatus
 from ekc_tui.app import EkcConsole
+from ekc_tui.forms import NewCitizenScreen
 from ekc_tui.messages import OffersChanged
 from ekc_tui.screens import (
     ConfirmScreen,
-    NewCitizenScreen,
     OutboxScreen,
     PickerScreen,
 )
@@ -185,16 +185,17 @@ async def test_a_caller_who_hung_up_is_reported_as_such_not_as_taken(
             offers = {c.id: c for c in admin.queue(limit=50)}
             admin.abandon_contact(gone)  # hung up while the console still shows it
             admin.take_with_key(taken, new_idempotency_key())  # someone else answered
-        for contact_id, expected in (
-            (gone, "Абонент положил трубку, не дождавшись ответа"),
-            (taken, "Контакт уже принят другим оператором"),
-        ):
+
+        async def take(contact_id: int, expected: str) -> None:
             app.post_message(OffersChanged([offers[contact_id]]))
-            await wait_for(pilot, lambda cid=contact_id: [c.id for c in app.offers] == [cid])
+            await wait_for(pilot, lambda: [c.id for c in app.offers] == [contact_id])
             await pilot.press("f2")
-            await wait_for(pilot, lambda e=expected: e in said, what=expected)
+            await wait_for(pilot, lambda: expected in said, what=expected)
             await wait_for(pilot, lambda: app.taking is None)
             assert app.card is None
+
+        await take(gone, "Абонент положил трубку, не дождавшись ответа")
+        await take(taken, "Контакт уже принят другим оператором")
         assert not any("Не удалось принять" in n for n in said)
     with backend.admin() as admin:
         admin.close_contact(taken, "тест окончен")

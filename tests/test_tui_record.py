@@ -175,9 +175,7 @@ def manual_card_refused(store: LocalStore, server: Server) -> tuple[Card, int]:
     server.answer["/appeals"] = httpx.Response(
         422,
         json={
-            "detail": [
-                {"loc": ["body", "topic_code"], "msg": "неизвестная тематика", "type": "x"}
-            ],
+            "detail": [{"loc": ["body", "topic_code"], "msg": "неизвестная тематика", "type": "x"}],
             "code": "validation_error",
         },
     )

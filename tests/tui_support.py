@@ -21,9 +21,10 @@ from ekc_server.db import create_db_engine
 from ekc_server.models import ApiToken, Office, Staff
 from ekc_server.security import SESSION_PREFIX, hash_password, new_token, token_digest
 from ekc_server.services.kb import seed_shipped
-from ekc_tui.app import CardPanel, EkcConsole, StatusBar
+from ekc_tui.app import EkcConsole
 from ekc_tui.kbsync import LocalKb
 from ekc_tui.settings import ConsoleSettings
+from ekc_tui.widgets import CardPanel, StatusBar
 from tests.conftest import DATA_DIR
 
 PASSWORD = "oper-122-test"
