@@ -1161,6 +1161,7 @@ class EkcConsole(App[None]):
         store = self.desk.store
         item = store.item_by_id(item_id)
         if item is None or item.state != "failed":
+            self.notify("Эта запись не отклонена: она уйдёт на сервер, когда будет связь")
             return
         if what == "retry":
             store.retry(item_id)

@@ -200,6 +200,8 @@ def contact_target(store: LocalStore, items: list[OutboxItem]) -> tuple[str, dic
     server or its start is still waiting to be sent; ("", {}) when there is none."""
     for item in items:
         for st in item.steps:
+            if st["name"] == "close":
+                return "", {}  # giving up a refused close: nothing more to close
             try:
                 path, _ = resolve(store, item, st)
             except MissingReferenceError:

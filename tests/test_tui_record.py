@@ -274,14 +274,19 @@ def test_giving_up_discards_the_card_s_items_and_closes_its_contact(store: Local
     assert kept.card["new_citizen"]["last_name"] == "Жукова"
 
 
-def test_giving_up_a_refused_start_closes_nothing(store: LocalStore) -> None:
-    start = store.enqueue(
-        key=new_key(), title="Начало", steps=[step("contact", "/contacts/manual", {})]
-    )
-    store.finish(start.id, state="failed", error="нет линии")
-    refused = store.item_by_id(start.id)
-    assert refused is not None
-    assert correction.give_up(store, refused) is None
+@pytest.mark.parametrize(
+    "refused",
+    [step("contact", "/contacts/manual", {}), step("close", "/contacts/9/close", {"reason": "x"})],
+    ids=["a start", "a close"],
+)
+def test_giving_up_a_refused_start_or_close_closes_nothing(
+    store: LocalStore, refused: dict[str, Any]
+) -> None:
+    item = store.enqueue(key=new_key(), title="Запись", steps=[refused])
+    store.finish(item.id, state="failed", error="отклонено")
+    failed = store.item_by_id(item.id)
+    assert failed is not None
+    assert correction.give_up(store, failed) is None
     assert store.counts() == {"discarded": 1}
 
 
