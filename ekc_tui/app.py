@@ -652,9 +652,11 @@ class EkcConsole(App[None]):
         self.card.citizen_id = citizen.id
         self.card.citizen_name = citizen.full_name
         self.card.new_citizen = None
+        self.card.fix("citizen")
         self.citizen, self.history = citizen, history
         self._show_history(cached)
         self.show_card()
+        self._show_wrap()
         self.keep_draft()
 
     def _show_history(self, cached: bool) -> None:
