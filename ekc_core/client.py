@@ -42,6 +42,7 @@ from ekc_core.schemas import (
     CitizenListItem,
     CitizenPublic,
     CitizenUpdate,
+    ContactClose,
     ContactInbound,
     ContactManual,
     ContactOffers,
@@ -404,13 +405,12 @@ class EkcClient:
     ) -> ContactPublic:
         """Close a contact nobody will finish (no wrap-up), with the reason; 409 when it is
         closed already."""
-        response = self.request(
-            "POST",
+        return self._post(
             f"/contacts/{contact_id}/close",
-            json_body={"reason": reason},
-            idempotency_key=idempotency_key,
+            ContactPublic,
+            ContactClose(reason=reason),
+            idempotency_key,
         )
-        return ContactPublic.model_validate(response.json())
 
     def write_at(
         self,
