@@ -472,12 +472,16 @@ class EkcConsole(App[None]):
             with contextlib.suppress(CellDoesNotExist):  # a row removed meanwhile
                 table.update_cell(str(c.id), column, fmt_clock((now - c.queued_at).total_seconds()))
 
-    def action_take(self) -> None:
+    def _busy(self) -> bool:
+        """A card is open, or a take waits for its answer: no second card (say so)."""
         if self.card is not None:
             self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
-            return
-        if self.taking is not None:
+        elif self.taking is not None:
             self.notify("Ждём ответа сервера на принятие контакта", severity="warning")
+        return self.card is not None or self.taking is not None
+
+    def action_take(self) -> None:
+        if self._busy():
             return
         if not self.offers:
             self.notify("Очередь пуста", timeout=3)
@@ -1027,8 +1031,7 @@ class EkcConsole(App[None]):
     # --- a card opened by hand ----------------------------------------------------------
 
     def action_manual(self) -> None:
-        if self.card is not None:
-            self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
+        if self._busy():
             return
 
         def done(request: object) -> None:
@@ -1093,10 +1096,7 @@ class EkcConsole(App[None]):
     @on(DataTable.RowSelected, "#callbacks")
     def _callback_row(self, event: DataTable.RowSelected) -> None:
         cb = next((c for c in self.callback_list if str(c.id) == event.row_key.value), None)
-        if cb is None:
-            return
-        if self.card is not None:
-            self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
+        if cb is None or self._busy():
             return
         self._open_callback(cb)
 
