@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -42,6 +42,7 @@ from ekc_core.schemas import (
     CitizenListItem,
     CitizenPublic,
     CitizenUpdate,
+    ContactClose,
     ContactInbound,
     ContactManual,
     ContactOffers,
@@ -81,6 +82,18 @@ class _Cached:
 
 #: idle connections are kept this long (below the backend's keep-alive of 75 s)
 KEEPALIVE_SECONDS = 60.0
+
+
+#: when a write happened at the operator's desk, and when this attempt to send it left
+OCCURRED_AT = "X-Occurred-At"
+SENT_AT = "X-Sent-At"
+
+
+def _stamp_sent_at(request: httpx.Request) -> None:
+    """httpx request hook: every attempt of a write that says when it happened also says
+    when it was sent (the desk's clock now)."""
+    if OCCURRED_AT in request.headers:
+        request.headers[SENT_AT] = datetime.now(UTC).isoformat()
 
 
 def new_idempotency_key() -> str:
@@ -373,6 +386,55 @@ class EkcClient:
     def take(self, contact_id: int) -> ContactTaken:
         """Claim a contact and get the caller's history with it (one round trip)."""
         return self._post(f"/contacts/{contact_id}/take", ContactTaken)
+
+    def take_with_key(self, contact_id: int, idempotency_key: str) -> ContactTaken:
+        """`take` that can be asked again: one key per take attempt, so a take whose answer
+        was lost is sent again with the same key and the server replays its first answer
+        (also 200 when the contact is already this operator's). A 409 says why not in its
+        `code`: `contact_abandoned` (the caller hung up), `contact_taken` (another operator)
+        or `conflict`."""
+        return self._post(f"/contacts/{contact_id}/take", ContactTaken, None, idempotency_key)
+
+    def my_contacts(self) -> list[ContactPublic]:
+        """The contacts the server thinks this operator still holds (active or in after-call
+        work), newest first: after a take whose answer was lost, and at start-up."""
+        return self._get_list("/contacts/mine", ContactPublic)
+
+    def close_contact(
+        self, contact_id: int, reason: str, *, idempotency_key: str | None = None
+    ) -> ContactPublic:
+        """Close a contact nobody will finish (no wrap-up), with the reason; 409 when it is
+        closed already."""
+        return self._post(
+            f"/contacts/{contact_id}/close",
+            ContactPublic,
+            ContactClose(reason=reason),
+            idempotency_key,
+        )
+
+    def write_at(
+        self,
+        method: str,
+        path: str,
+        *,
+        occurred_at: datetime,
+        json_body: Any = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """A write the operator made at `occurred_at` (their desk's clock), sent now or
+        later: `X-Occurred-At` carries that time and `X-Sent-At` the desk's clock when each
+        attempt leaves (stamped by a request hook, so the waits between retries do not
+        count), from which the server corrects the desk clock."""
+        hooks = self._http.event_hooks
+        if _stamp_sent_at not in hooks["request"]:
+            hooks["request"] = [*hooks["request"], _stamp_sent_at]
+        return self.request(
+            method,
+            path,
+            json_body=json_body,
+            idempotency_key=idempotency_key,
+            headers={OCCURRED_AT: occurred_at.astimezone(UTC).isoformat()},
+        )
 
     def end_contact(self, contact_id: int) -> ContactPublic:
         return self._post(f"/contacts/{contact_id}/end", ContactPublic)

@@ -10,33 +10,28 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markup import escape
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
-from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import (
     DataTable,
-    Footer,
     Input,
     OptionList,
     Static,
     TabbedContent,
-    TabPane,
     TextArea,
 )
 from textual.widgets.data_table import CellDoesNotExist
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 if TYPE_CHECKING:
     from kb_index import SearchHit
@@ -44,7 +39,6 @@ if TYPE_CHECKING:
 from ekc_core.enums import Channel, ContactOutcome, Line
 from ekc_core.errors import (
     AuthenticationRequiredError,
-    ConflictError,
     EkcError,
     ServerError,
     ServerUnreachableError,
@@ -57,22 +51,34 @@ from ekc_core.schemas import (
     CitizenPublic,
     ContactPublic,
 )
+from ekc_tui import correction, failures, taking
 from ekc_tui.cards import Card, NewCitizen
 from ekc_tui.desk import Desk, OfflineError, Reference
+from ekc_tui.forms import (
+    AppealFormScreen,
+    CallbackFormScreen,
+    ManualCardScreen,
+    ManualRequest,
+    NewCitizenScreen,
+    split_lookup,
+)
+from ekc_tui.messages import (
+    CardReady,
+    HeldContacts,
+    KbResults,
+    LinkState,
+    NeedLogin,
+    OffersChanged,
+)
 from ekc_tui.outbox import new_key
 from ekc_tui.screens import (
-    AppealFormScreen,
     AppealViewScreen,
     ArticleScreen,
-    CallbackFormScreen,
     ConfirmScreen,
     ContactViewScreen,
     HelpScreen,
     LoginRequest,
     LoginScreen,
-    ManualCardScreen,
-    ManualRequest,
-    NewCitizenScreen,
     OutboxScreen,
     PickerScreen,
     PromptScreen,
@@ -81,130 +87,18 @@ from ekc_tui.screens import (
 )
 from ekc_tui.settings import ConsoleSettings
 from ekc_tui.text import (
-    CALLBACK_RESULTS,
     CHANNELS,
-    OUTCOMES,
-    STATUS_NAMES,
     fmt_clock,
     fmt_dt,
     highlight,
 )
+from ekc_tui.widgets import CardPanel, ConsoleScreen, StatusBar, short_name
 
 NEW_CITIZEN = "__new__"
 #: as-you-type search starts at the 3rd letter (shorter prefixes match half the base)
 MIN_QUERY = 3
 HEARTBEAT_SECONDS = 15.0
 DRAFT = "draft"
-
-
-def short_name(full_name: str) -> str:
-    """ "Романов Лев Романович" -> "Романов Л. Р." (the status bar is one line at 80 columns)."""
-    last, *rest = full_name.split() or [""]
-    return " ".join([last, *(f"{p[0]}." for p in rest if p)])
-
-
-# --- messages from workers --------------------------------------------------------------
-
-
-@dataclass
-class OffersChanged(Message):
-    contacts: list[ContactPublic]
-
-
-@dataclass
-class CardReady(Message):
-    card: Card
-    citizen: CitizenPublic | None
-    history: CitizenHistory | None
-    cached: bool = False
-    restored: bool = False
-
-
-@dataclass
-class KbResults(Message):
-    seq: int
-    query: str
-    hits: list[SearchHit]
-    suggested: bool = False
-
-
-@dataclass
-class LinkState(Message):
-    online: bool
-    unsent: int
-    failed: int
-
-
-@dataclass
-class NeedLogin(Message):
-    message: str
-
-
-# --- widgets ----------------------------------------------------------------------------
-
-
-class StatusBar(Static):
-    """Who is signed in, online/offline, unsent items, contacts waiting."""
-
-    def render_state(
-        self, *, who: str, online: bool, unsent: int, failed: int, waiting: int, kb: int
-    ) -> None:
-        link = "[green]● на связи[/]" if online else "[b red]● нет связи[/]"
-        parts = [escape(who), link]
-        if unsent:
-            parts.append(f"[yellow]не отправлено: {unsent}[/]")
-        else:
-            parts.append("всё отправлено")
-        if failed:
-            parts.append(f"[b red]отклонено: {failed} (Ctrl+O)[/]")
-        parts.append(f"в очереди: {waiting}")
-        parts.append(f"статей: {kb}")
-        self.update(" · ".join(parts))
-
-
-class CardPanel(Static):
-    """The current contact in two or three lines."""
-
-
-class ConsoleScreen(Screen[None]):
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 - Textual's type
-
-    def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
-        yield CardPanel(id="card")
-        with Horizontal(id="main"):
-            with Vertical(id="left"):
-                yield Static("История гражданина", classes="pane-title", id="history-title")
-                table: DataTable[str] = DataTable(
-                    id="history", cursor_type="row", zebra_stripes=True
-                )
-                yield table
-            with TabbedContent(id="work", initial="tab-kb"):
-                with TabPane("База знаний", id="tab-kb"):
-                    yield Input(placeholder="Поиск в базе знаний (F3)…", id="kb-query")
-                    yield Static("", id="kb-info", classes="dim")
-                    yield OptionList(id="kb-results")
-                with TabPane("Итог", id="tab-wrap"):
-                    yield Static("", id="wrap-message")
-                    yield Static("", id="wrap-topic")
-                    yield OptionList(id="outcomes")
-                    yield TextArea(id="summary", soft_wrap=True)
-                    yield Static("", id="wrap-extra")
-                with TabPane("Очередь", id="tab-queue"):
-                    queue: DataTable[str] = DataTable(id="queue", cursor_type="row")
-                    yield queue
-                with TabPane("Перезвоны", id="tab-callbacks"):
-                    cbs: DataTable[str] = DataTable(id="callbacks", cursor_type="row")
-                    yield cbs
-        yield Footer(compact=True, show_command_palette=False)
-
-    def on_mount(self) -> None:
-        app = self.app
-        assert isinstance(app, EkcConsole)
-        app.console_ready()
-
-
-# --- the app ----------------------------------------------------------------------------
 
 
 class EkcConsole(App[None]):
@@ -269,7 +163,7 @@ class EkcConsole(App[None]):
         self.kb_seq = 0
         self.kb_hits: list[SearchHit] = []
         self.kb_count = 0
-        self._stopping = False
+        self.stopping = False
         self._offer_version: str | None = None
         self._draft_timer: Timer | None = None
         self._kb_event = threading.Event()
@@ -280,6 +174,13 @@ class EkcConsole(App[None]):
         """time.perf_counter() when the last card with history was on screen (bench)."""
         self.last_kb_results: tuple[float, str] | None = None
         """time.perf_counter() and the query of the last search results shown (bench)."""
+        self.worker_failures: list[failures.Failure] = []
+        """Every worker that raised, as the failure handler saw it (tests read it)."""
+        self.loop_deaths: dict[str, int] = {}
+        self.loop_restart_seconds = 5.0
+        """Pause before a dead background loop is started again (doubles each time)."""
+        self.taking: int | None = None
+        """The contact a take is under way for (its answer may be lost: asked again)."""
 
     def get_key_display(self, binding: Binding) -> str:
         """F1 … F9 and ^T as operators know them (Textual writes f1)."""
@@ -317,13 +218,13 @@ class EkcConsole(App[None]):
         self.main.query_one("#callbacks", DataTable).add_columns(
             "Срок", "Гражданин", "Номер", "Обращение", "Причина"
         )
-        self._show_card()
+        self.show_card()
         self._show_wrap()
-        self._status()
+        self.refresh_status()
         self.set_interval(1.0, self._tick)
         self._start()
 
-    @work(thread=True, exclusive=True, group="login")
+    @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def _start(self) -> None:
         desk = self.desk
         if self._login is not None:
@@ -360,7 +261,7 @@ class EkcConsole(App[None]):
 
         self.push_screen(LoginScreen(server, username, message.message), done)
 
-    @work(thread=True, exclusive=True, group="login")
+    @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def _sign_in(self, request: LoginRequest) -> None:
         try:
             self.desk.sign_in(request.server, request.username, request.password)
@@ -373,7 +274,7 @@ class EkcConsole(App[None]):
         self.call_from_thread(self._signed_in)
 
     def _signed_in(self) -> None:
-        self._status()
+        self.refresh_status()
         self._restore_draft()
         self._load_reference()
         self._kb_pump()
@@ -385,24 +286,30 @@ class EkcConsole(App[None]):
         else:
             self._kb_open()
         self._load_callbacks()
+        self._check_held()
+
+    # --- a worker that fails does not end the console (ekc_tui.failures) ---------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        failures.handle(self, event)
 
     # --- background loops ---------------------------------------------------------------
 
-    def _alive(self) -> bool:
-        return not self._stopping and not get_current_worker().is_cancelled
+    def alive(self) -> bool:
+        return not self.stopping and not get_current_worker().is_cancelled
 
-    @work(thread=True, exclusive=True, group="offers")
+    @work(thread=True, exclusive=True, group="offers", exit_on_error=False)
     def _offers_loop(self) -> None:
         """Long poll: the backend answers when the queue changes (or after `offer_wait`)."""
         pause = 1.0
-        while self._alive():
+        while self.alive():
             try:
                 offers = self.desk.offers(self._offer_version)
             except AuthenticationRequiredError:
                 self.post_message(NeedLogin("Срок входа истёк: войдите снова"))
                 return
             except (EkcError, OfflineError):
-                self._post_link()
+                self.post_link()
                 time.sleep(min(pause, 15.0))
                 pause *= 2
                 continue
@@ -410,11 +317,11 @@ class EkcConsole(App[None]):
             if offers.version != self._offer_version:
                 self._offer_version = offers.version
                 self.post_message(OffersChanged(offers.contacts))
-            self._post_link()
+            self.post_link()
 
-    @work(thread=True, exclusive=True, group="outbox")
+    @work(thread=True, exclusive=True, group="outbox", exit_on_error=False)
     def _outbox_loop(self) -> None:
-        while self._alive():
+        while self.alive():
             if self.desk.unsent():
                 result = self.desk.flush()
                 if result.auth_needed:
@@ -433,62 +340,62 @@ class EkcConsole(App[None]):
                         severity="error",
                         timeout=10,
                     )
-                self._post_link()
+                self.post_link()
                 if result.offline or result.auth_needed:
                     time.sleep(self.settings.outbox_retry_seconds)
                     continue
             time.sleep(0.3)
 
-    @work(thread=True, exclusive=True, group="heartbeat")
+    @work(thread=True, exclusive=True, group="heartbeat", exit_on_error=False)
     def _heartbeat_loop(self) -> None:
         """While idle, a small request every HEARTBEAT_SECONDS: the status bar learns of a
         lost link within seconds, and a warm connection spares the next take a round trip."""
-        while self._alive():
+        while self.alive():
             try:
                 self.desk.heartbeat()
             except AuthenticationRequiredError:
                 self.post_message(NeedLogin("Срок входа истёк: войдите снова"))
                 return
-            self._post_link()
+            self.post_link()
             for _ in range(int(HEARTBEAT_SECONDS * 10)):
-                if not self._alive():
+                if not self.alive():
                     return
                 time.sleep(0.1)
 
-    def _post_link(self) -> None:
+    def post_link(self) -> None:
         self.post_message(LinkState(self.desk.online, self.desk.unsent(), self.desk.failed()))
 
-    @work(thread=True, exclusive=True, group="kb-sync")
+    @work(thread=True, exclusive=True, group="kb-sync", exit_on_error=False)
     def _kb_loop(self) -> None:
         self._kb_open_now()
-        while self._alive():
+        while self.alive():
             try:
                 result = self.desk.sync_kb()
                 self.kb_count = self.desk.kb.index.count()
                 if result.upserted or result.deleted:
-                    self.call_from_thread(self._status)
+                    self.call_from_thread(self.refresh_status)
             except (EkcError, OfflineError):
                 pass
             for _ in range(int(self.settings.kb_sync_seconds * 10)):
-                if not self._alive():
+                if not self.alive():
                     return
                 time.sleep(0.1)
 
-    @work(thread=True, group="kb-sync")
+    @work(thread=True, group="kb-sync", exit_on_error=False)
     def _kb_open(self) -> None:
         self._kb_open_now()
 
     def _kb_open_now(self) -> None:
         self.kb_count = self.desk.kb.index.count()
-        self.call_from_thread(self._status)
+        self.call_from_thread(self.refresh_status)
 
     def on_link_state(self, message: LinkState) -> None:
-        self._status()
+        self.refresh_status()
 
     # --- status and card panel ----------------------------------------------------------
 
-    def _status(self) -> None:
-        if self._stopping or not self.main.is_mounted:
+    def refresh_status(self) -> None:
+        if self.stopping or not self.main.is_mounted:
             return  # before the window is built, or while it is torn down
         with contextlib.suppress(NoMatches):
             self._draw_status()
@@ -506,77 +413,25 @@ class EkcConsole(App[None]):
         )
 
     def _tick(self) -> None:
-        if self._stopping:
+        if self.stopping:
             return
         with contextlib.suppress(NoMatches):  # the screen is being torn down
-            self._status()
+            self.refresh_status()
             if self.card is not None:
-                self._show_card()
+                self.show_card()
             if self.offers:
                 self._queue_waits()
 
-    def _show_card(self) -> None:
+    def show_card(self) -> None:
         self.refresh_bindings()
-        panel = self.main.query_one(CardPanel)
-        card = self.card
-        if card is None:
-            waiting = len(self.offers)
-            hint = "F2 — принять" if waiting else "ожидание контактов"
-            panel.update(
-                f"[b]Свободен[/b] · в очереди {waiting} · {hint} · Ctrl+N — карточка вручную"
-            )
-            return
-        arrow = "⇠ входящий" if card.direction == "in" else "⇢ исходящий"
-        channel = CHANNELS.get(card.channel.value, card.channel.value)
-        if card.line:
-            channel += f" {card.line.value}"
-        number = (
-            format_phone(card.number)
-            if card.number
-            else (card.sender or ("номер скрыт" if card.contact else "номер не указан"))
+        self.main.query_one(CardPanel).show(
+            self.card,
+            citizen=self.citizen,
+            history=self.history,
+            ref=self.ref,
+            offers=self.offers,
+            taking=self.taking is not None,
         )
-        if self.citizen is not None:
-            who = f"[b]{escape(self.citizen.full_name)}[/b]"
-            if self.citizen.settlement:
-                who += f" ({escape(self.citizen.settlement)})"
-        elif card.new_citizen is not None:
-            who = f"[b]{escape(card.new_citizen.full_name)}[/b] (новый)"
-        else:
-            who = "[yellow]гражданин не определён (Ctrl+G)[/]"
-        timer = f"разговор {fmt_clock(card.handle_seconds)}"
-        if card.ended is not None:
-            timer += f" · постобработка {fmt_clock(card.acw_seconds)}"
-        lines = [f"{arrow} {timer} · {channel} · {escape(number)} · {who}"]
-        counters = ""
-        if self.history is not None:
-            counters = (
-                f"открытых обращений {self.history.open_appeals}, просрочено "
-                f"{self.history.overdue_appeals}, перезвонов {self.history.open_callbacks}"
-            )
-        if card.callback is not None:
-            lines.append(
-                f"Перезвон: {escape(card.callback.reason)}"
-                + (
-                    f" · обращение {card.callback.appeal_number}"
-                    if card.callback.appeal_number
-                    else ""
-                )
-            )
-        handoff = card.contact.handoff if card.contact else None
-        if handoff and (handoff.transcript or handoff.detected_topic):
-            ref = self.ref
-            topic = ref.topic_name(handoff.detected_topic) if ref else handoff.detected_topic
-            emotion = handoff.detected_emotion
-            mood = f" · настроение: {escape(emotion)}" if emotion else ""
-            lines.append(
-                f"[i]Помощник[/i]: «{escape((handoff.transcript or '')[:300])}»{mood} · "
-                f"тема: {escape(topic or '—')}"
-            )
-        elif card.text:
-            lines.append(f"Сообщение: «{escape(card.text[:200])}»")
-        if counters:
-            lines.append(counters)
-        panel.update("\n".join(lines))
 
     # --- offers and taking a contact ----------------------------------------------------
 
@@ -603,8 +458,8 @@ class EkcConsole(App[None]):
         if new and self.card is None:
             self.bell()
             self.notify(f"Новый контакт в очереди ({len(self.offers)}). F2 — принять", timeout=4)
-        self._show_card()
-        self._status()
+        self.show_card()
+        self.refresh_status()
 
     def _queue_waits(self) -> None:
         """The "waiting" column counts up between queue changes."""
@@ -617,9 +472,16 @@ class EkcConsole(App[None]):
             with contextlib.suppress(CellDoesNotExist):  # a row removed meanwhile
                 table.update_cell(str(c.id), column, fmt_clock((now - c.queued_at).total_seconds()))
 
-    def action_take(self) -> None:
+    def _busy(self) -> bool:
+        """A card is open, or a take waits for its answer: no second card (say so)."""
         if self.card is not None:
             self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
+        elif self.taking is not None:
+            self.notify("Ждём ответа сервера на принятие контакта", severity="warning")
+        return self.card is not None or self.taking is not None
+
+    def action_take(self) -> None:
+        if self._busy():
             return
         if not self.offers:
             self.notify("Очередь пуста", timeout=3)
@@ -629,25 +491,34 @@ class EkcConsole(App[None]):
         if self.main.query_one("#work", TabbedContent).active == "tab-queue" and table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             contact = next((c for c in self.offers if str(c.id) == key), contact)
+        self.taking = contact.id
+        self.show_card()
         self._take(contact)
 
-    @work(thread=True, exclusive=True, group="card")
+    @work(thread=True, exclusive=True, group="card", exit_on_error=False)
     def _take(self, contact: ContactPublic) -> None:
-        try:
-            claimed, history = self.desk.take(contact)
-        except ConflictError:
-            self.call_from_thread(
-                self.notify, "Контакт уже принят другим оператором", severity="warning"
-            )
+        taking.take(self, contact)
+
+    @work(thread=True, exclusive=True, group="held", exit_on_error=False)
+    def _check_held(self) -> None:
+        taking.check_held(self)
+
+    def on_held_contacts(self, message: HeldContacts) -> None:
+        if self.card is not None or self.taking is not None:
             return
-        except AuthenticationRequiredError:
-            self.post_message(NeedLogin("Срок входа истёк: войдите снова"))
-            return
-        except (EkcError, OfflineError) as exc:
-            self.call_from_thread(self.notify, f"Не удалось принять: {exc}", severity="error")
-            return
-        card = Card.offered(claimed)
-        self.post_message(CardReady(card, history.citizen if history else None, history))
+
+        def answer(yes: object) -> None:
+            if yes and self.card is None:
+                self._open_held(message.contacts[0])
+
+        self.push_screen(ConfirmScreen(taking.held_question(message.contacts)), answer)
+
+    @work(thread=True, exclusive=True, group="card", exit_on_error=False)
+    def _open_held(self, contact: ContactPublic) -> None:
+        taking.open_held(self, contact)
+
+    def has_draft(self) -> bool:
+        return self.desk.store.get(DRAFT) is not None
 
     def on_card_ready(self, message: CardReady) -> None:
         self.clear_notifications()
@@ -663,12 +534,12 @@ class EkcConsole(App[None]):
             self.card.topic_code = self.card.topic_code or contact.handoff.detected_topic
         self.main.query_one("#summary", TextArea).text = self.card.summary
         self._show_history(message.cached)
-        self._show_card()
+        self.show_card()
         self._show_wrap()
         self.last_card_ready = time.perf_counter()
         self.main.query_one("#kb-query", Input).value = ""
         self._suggest()
-        self._keep_draft()
+        self.keep_draft()
         if self.card.citizen_id is None and self.card.new_citizen is None:
             if self.card.number:
                 self._identify(format_phone(self.card.number))
@@ -676,7 +547,25 @@ class EkcConsole(App[None]):
                 self._identify(self.card.lookup)
             elif self.card.direction == "in" and self.card.contact is not None:
                 self.notify("Гражданин не определён: Ctrl+G — найти или добавить", timeout=5)
-        self.action_kb()
+        if self.card.server_problems:
+            self._correct_card(self.card)
+        else:
+            self.action_kb()
+
+    def _correct_card(self, card: Card) -> None:
+        """A refused card reopened: say why, show the reasons by their fields (the wrap-up
+        tab; the citizen's form opens at once when the citizen was refused)."""
+        remarks = correction.remarks(card)
+        self.notify(
+            "Сервер отклонил карточку: " + "; ".join(remarks.values()) + ". Исправьте и "
+            "сохраните (F9): запись заменит отклонённую",
+            title="Исправление",
+            severity="warning",
+            timeout=15,
+        )
+        self.action_wrap()
+        if "citizen" in remarks and card.new_citizen is not None:
+            self._new_citizen(None)
 
     # --- citizen ------------------------------------------------------------------------
 
@@ -691,7 +580,7 @@ class EkcConsole(App[None]):
 
         self.push_screen(PromptScreen("Найти гражданина", "Телефон или ФИО"), typed)
 
-    @work(thread=True, exclusive=True, group="citizen")
+    @work(thread=True, exclusive=True, group="citizen", exit_on_error=False)
     def _identify(self, text: str) -> None:
         found, cached = self.desk.find_citizens(text)
         self.call_from_thread(self._choose_citizen, text, found, cached)
@@ -721,27 +610,36 @@ class EkcConsole(App[None]):
 
         def chosen(value: object) -> None:
             if value == NEW_CITIZEN:
-                self._new_citizen(
-                    phone or self.card.number if self.card else phone, "" if phone else text
-                )
+                # digits typed are a phone (even a wrong one: the form says why), never a name
+                typed_phone, name = split_lookup(text)
+                number = phone or (self.card.number if self.card else None)
+                self._new_citizen(format_phone(number) if number else typed_phone, name)
             elif isinstance(value, str):
                 self._open_citizen(int(value))
 
         self.push_screen(PickerScreen(title, items), chosen)
 
-    def _new_citizen(self, phone: str | None, name_hint: str) -> None:
+    def _new_citizen(self, phone: str | None, name_hint: str = "") -> None:
+        card = self.card
+
         def done(value: object) -> None:
             if isinstance(value, NewCitizen) and self.card is not None:
                 self.card.new_citizen = value
                 self.card.citizen_id = None
+                self.card.fix("citizen")
                 self.citizen, self.history = None, None
                 self._show_history(False)
-                self._show_card()
-                self._keep_draft()
+                self.show_card()
+                self._show_wrap()
+                self.keep_draft()
 
-        self.push_screen(NewCitizenScreen(format_phone(phone) if phone else None, name_hint), done)
+        draft = card.new_citizen if card else None
+        errors = correction.field_errors(card, "citizen") if card else {}
+        self.push_screen(
+            NewCitizenScreen(phone or None, name_hint, draft=draft, errors=errors), done
+        )
 
-    @work(thread=True, exclusive=True, group="citizen")
+    @work(thread=True, exclusive=True, group="citizen", exit_on_error=False)
     def _open_citizen(self, citizen_id: int) -> None:
         try:
             citizen, history, cached = self.desk.open_citizen(citizen_id)
@@ -758,58 +656,15 @@ class EkcConsole(App[None]):
         self.card.citizen_id = citizen.id
         self.card.citizen_name = citizen.full_name
         self.card.new_citizen = None
+        self.card.fix("citizen")
         self.citizen, self.history = citizen, history
         self._show_history(cached)
-        self._show_card()
-        self._keep_draft()
+        self.show_card()
+        self._show_wrap()
+        self.keep_draft()
 
     def _show_history(self, cached: bool) -> None:
-        table = self.main.query_one("#history", DataTable)
-        table.clear()
-        title = self.main.query_one("#history-title", Static)
-        if self.history is None:
-            title.update(
-                "История гражданина" + (" — новый" if self.card and self.card.new_citizen else "")
-            )
-            return
-        title.update(
-            f"История: {escape(self.history.citizen.full_name)}"
-            + (" [yellow](из памяти консоли)[/]" if cached else "")
-        )
-        ref = self.ref
-        current = self.card.contact if self.card else None
-        for item in self.history.page.items:
-            if item.appeal is not None:
-                a = item.appeal
-                due = fmt_dt(a.answer_due)
-                if a.overdue:
-                    due = f"[b red]⚠ {due}[/]"
-                table.add_row(
-                    fmt_dt(item.at),
-                    "обращение",
-                    STATUS_NAMES.get(a.status.value, a.status.value),
-                    due,
-                    escape(f"{a.number} {a.summary}"[:60]),
-                    escape(ref.agency_name(a.agency_code) if ref else a.agency_code or ""),
-                    key=f"a{a.id}",
-                )
-            elif item.contact is not None:
-                c = item.contact
-                channel = CHANNELS.get(c.channel.value, c.channel.value)
-                arrow = "⇠" if c.direction.value == "in" else "⇢"
-                what = OUTCOMES.get(c.outcome, "") if c.outcome else ""
-                topic = ref.topic_name(c.topic_code) if ref and c.topic_code else ""
-                table.add_row(
-                    fmt_dt(item.at),
-                    f"{arrow} {channel}",
-                    "идёт"
-                    if current is not None and c.id == current.id
-                    else STATUS_NAMES.get(c.status.value, c.status.value),
-                    "",
-                    escape(" — ".join(p for p in (topic, c.summary or what) if p)[:80]),
-                    "",
-                    key=f"c{c.id}",
-                )
+        self.main.show_history(self.history, card=self.card, ref=self.ref, cached=cached)
 
     @on(DataTable.RowSelected, "#history")
     def _history_row(self, event: DataTable.RowSelected) -> None:
@@ -824,7 +679,7 @@ class EkcConsole(App[None]):
             if item is not None and item.contact is not None:
                 self.push_screen(ContactViewScreen(item.contact, self.ref))
 
-    @work(thread=True, exclusive=True, group="appeal")
+    @work(thread=True, exclusive=True, group="appeal", exit_on_error=False)
     def _show_appeal(self, appeal_id: int) -> None:
         try:
             appeal = self.desk.appeal(appeal_id)
@@ -862,11 +717,11 @@ class EkcConsole(App[None]):
                 results.highlighted = 0
             self._open_article(self.kb_hits[results.highlighted or 0].id)
 
-    @work(thread=True, exclusive=True, group="kb-pump")
+    @work(thread=True, exclusive=True, group="kb-pump", exit_on_error=False)
     def _kb_pump(self) -> None:
         """One search at a time, always for the newest text: keystrokes typed while a search
         runs are folded into the next one instead of queueing behind it."""
-        while self._alive():
+        while self.alive():
             if not self._kb_event.wait(0.5):
                 continue
             self._kb_event.clear()
@@ -891,7 +746,7 @@ class EkcConsole(App[None]):
         self.kb_seq += 1
         self._kb_suggest(self.kb_seq, text, card.topic_code)
 
-    @work(thread=True, exclusive=True, group="kb")
+    @work(thread=True, exclusive=True, group="kb", exit_on_error=False)
     def _kb_suggest(self, seq: int, text: str, topic: str | None) -> None:
         from kb_index import SearchFilters  # after the first frame: the index is heavy
 
@@ -958,57 +813,7 @@ class EkcConsole(App[None]):
     # --- wrap-up ------------------------------------------------------------------------
 
     def _show_wrap(self) -> None:
-        card = self.card
-        message = self.main.query_one("#wrap-message", Static)
-        message.update(
-            f"[b]Сообщение:[/b] {escape(card.text)}" if card is not None and card.text else ""
-        )
-        message.display = bool(card is not None and card.text)
-        topic = self.main.query_one("#wrap-topic", Static)
-        outcomes = self.main.query_one("#outcomes", OptionList)
-        extra = self.main.query_one("#wrap-extra", Static)
-        if card is None:
-            topic.update("Нет открытой карточки")
-            outcomes.clear_options()
-            extra.update("")
-            return
-        self.main.query_one("#summary", TextArea).border_title = (
-            "Итог разговора" if card.channel == Channel.phone else "Ответ гражданину и итог"
-        )
-        ref = self.ref
-        name = ref.topic_path(card.topic_code) if ref and card.topic_code else ""
-        topic.update(f"Тематика: [b]{escape(name) or '— не выбрана'}[/b] (Ctrl+T)")
-        choices: Iterable[tuple[str, str]]
-        if card.callback is not None:
-            choices = ((r.value, label) for r, label in CALLBACK_RESULTS.items())
-            chosen = card.callback_result.value if card.callback_result else None
-        else:
-            choices = (
-                (o.value, label) for o, label in OUTCOMES.items() if o != ContactOutcome.no_answer
-            )
-            chosen = card.outcome.value if card.outcome else None
-        highlighted = outcomes.highlighted
-        outcomes.clear_options()
-        outcomes.add_options(
-            [
-                Option(f"{i}. {'●' if value == chosen else '○'} {label}", id=value)
-                for i, (value, label) in enumerate(choices, 1)
-            ]
-        )
-        if highlighted is not None:
-            outcomes.highlighted = highlighted
-        parts = []
-        if card.appeal is not None:
-            parts.append(f"Обращение: {escape(card.appeal.summary[:60])} (Ctrl+R — изменить)")
-        if card.callback_request is not None:
-            parts.append(f"Перезвон: {fmt_dt(card.callback_request.due_at)} (Ctrl+B — изменить)")
-        problems = card.problems()
-        parts.append(
-            "[yellow]Не заполнено: " + ", ".join(problems) + "[/]"
-            if problems
-            else "[green]Готово к сохранению: F9[/]"
-        )
-        extra.update("\n".join(parts))
+        self.main.show_wrap(self.card, self.ref)
 
     def action_wrap(self) -> None:
         self._narrow("work")
@@ -1055,6 +860,7 @@ class EkcConsole(App[None]):
             )
         else:
             card.outcome = ContactOutcome(value)
+            card.fix("outcome")
             if card.outcome == ContactOutcome.appeal_registered and card.appeal is None:
                 self._show_wrap()
                 self.action_appeal()
@@ -1064,7 +870,7 @@ class EkcConsole(App[None]):
                 self.action_callback()
                 return
         self._show_wrap()
-        self._keep_draft()
+        self.keep_draft()
         if not card.problems():
             self.main.query_one("#summary", TextArea).focus()
 
@@ -1077,9 +883,10 @@ class EkcConsole(App[None]):
         def chosen(code: object) -> None:
             if isinstance(code, str):
                 card.topic_code = code
+                card.fix("topic")
                 self._show_wrap()
-                self._show_card()
-                self._keep_draft()
+                self.show_card()
+                self.keep_draft()
                 if not self.main.query_one("#kb-query", Input).value:
                     self._suggest()
 
@@ -1101,14 +908,19 @@ class EkcConsole(App[None]):
 
             if isinstance(draft, AppealDraft):
                 card.appeal = draft
+                card.fix("appeal")
                 card.outcome = card.outcome or ContactOutcome.appeal_registered
                 if not card.has_citizen:
                     self.notify("Для обращения нужен гражданин: Ctrl+G", severity="warning")
             self._show_wrap()
-            self._keep_draft()
+            self.keep_draft()
 
         summary = self.main.query_one("#summary", TextArea).text
-        self.push_screen(AppealFormScreen(self.ref, card.topic_code, summary), done)
+        error = correction.remarks(card).get("appeal", "")
+        self.push_screen(
+            AppealFormScreen(self.ref, card.topic_code, summary, draft=card.appeal, error=error),
+            done,
+        )
 
     def action_callback(self) -> None:
         if self.card is None:
@@ -1121,24 +933,28 @@ class EkcConsole(App[None]):
 
             if isinstance(draft, CallbackDraft):
                 card.callback_request = draft
+                card.fix("callback")
                 card.outcome = card.outcome or ContactOutcome.callback_needed
             self._show_wrap()
-            self._keep_draft()
+            self.keep_draft()
 
-        self.push_screen(CallbackFormScreen(), done)
+        error = correction.remarks(card).get("callback", "")
+        self.push_screen(CallbackFormScreen(draft=card.callback_request, error=error), done)
 
     def action_end_call(self) -> None:
         card = self.card
         if card is None or card.ended is not None:
             return
-        card.ended = time.monotonic()
+        card.end_now()
         if card.contact is not None or card.start_item is not None:
-            key = new_key()
-            self.desk.enqueue(key, f"Конец разговора: {card.title()}", card.end_steps())
+            card.end_item = new_key()
             card.end_sent = True
-        self._status()
-        self._show_card()
-        self._keep_draft()
+            self.desk.enqueue(
+                card.end_item, f"Конец разговора: {card.title()}", card.end_steps(), card.dump()
+            )
+        self.refresh_status()
+        self.show_card()
+        self.keep_draft()
         self.action_wrap()
 
     def action_save(self) -> None:
@@ -1152,9 +968,8 @@ class EkcConsole(App[None]):
             self.notify("Не заполнено: " + ", ".join(problems), severity="warning")
             self.action_wrap()
             return
-        if card.ended is None:
-            card.ended = time.monotonic()
-        self.desk.enqueue(card.key, card.title(), card.save_steps())
+        card.end_now()
+        correction.enqueue_save(self.desk.store, card, datetime.now(UTC))
         if card.callback is not None:
             done_id = card.callback.id
             self._show_callbacks([c for c in self.callback_list if c.id != done_id], False)
@@ -1164,9 +979,9 @@ class EkcConsole(App[None]):
         self.main.query_one("#summary", TextArea).text = ""
         self.main.query_one("#kb-query", Input).value = ""
         self._show_history(False)
-        self._show_card()
+        self.show_card()
         self._show_wrap()
-        self._status()
+        self.refresh_status()
         self._suggest()
         self.notify(f"Карточка сохранена (постобработка {acw}). Вы свободны", timeout=4)
         if not self._background:
@@ -1175,9 +990,11 @@ class EkcConsole(App[None]):
 
     # --- the open card survives a crash or a quit ---------------------------------------
 
-    def _keep_draft(self) -> None:
+    def keep_draft(self) -> None:
         """Store the open card (typed text included) so a restart brings it back."""
         if self.card is not None:
+            with contextlib.suppress(NoMatches):  # what is typed, even if not yet seen
+                self.card.summary = self.main.query_one("#summary", TextArea).text
             self.desk.store.put(DRAFT, self.card.dump())
 
     @on(TextArea.Changed, "#summary")
@@ -1191,7 +1008,7 @@ class EkcConsole(App[None]):
 
     def _draft_due(self) -> None:
         self._draft_timer = None
-        self._keep_draft()
+        self.keep_draft()
 
     def _restore_draft(self) -> None:
         data = self.desk.store.get(DRAFT)
@@ -1206,16 +1023,15 @@ class EkcConsole(App[None]):
                 citizen, history = cached
         self.post_message(CardReady(card, citizen, history, cached=True, restored=True))
 
-    @work(thread=True, group="outbox-once")
+    @work(thread=True, group="outbox-once", exit_on_error=False)
     def _flush_now(self) -> None:
         self.desk.flush()
-        self._post_link()
+        self.post_link()
 
     # --- a card opened by hand ----------------------------------------------------------
 
     def action_manual(self) -> None:
-        if self.card is not None:
-            self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
+        if self._busy():
             return
 
         def done(request: object) -> None:
@@ -1238,7 +1054,8 @@ class EkcConsole(App[None]):
         self.desk.enqueue(
             card.start_item,
             f"Начало: {CHANNELS.get(card.channel.value, '')}",
-            card.manual_start_steps(datetime.now(UTC)),
+            card.manual_start_steps(),
+            card.dump(),
         )
         card.lookup = text if text and not phone else None
         self.post_message(CardReady(card, None, None))
@@ -1251,7 +1068,7 @@ class EkcConsole(App[None]):
         self.main.query_one("#callbacks", DataTable).focus()
         self._load_callbacks()
 
-    @work(thread=True, exclusive=True, group="callbacks")
+    @work(thread=True, exclusive=True, group="callbacks", exit_on_error=False)
     def _load_callbacks(self) -> None:
         try:
             items, cached = self.desk.callbacks()
@@ -1279,14 +1096,11 @@ class EkcConsole(App[None]):
     @on(DataTable.RowSelected, "#callbacks")
     def _callback_row(self, event: DataTable.RowSelected) -> None:
         cb = next((c for c in self.callback_list if str(c.id) == event.row_key.value), None)
-        if cb is None:
-            return
-        if self.card is not None:
-            self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
+        if cb is None or self._busy():
             return
         self._open_callback(cb)
 
-    @work(thread=True, exclusive=True, group="card")
+    @work(thread=True, exclusive=True, group="card", exit_on_error=False)
     def _open_callback(self, cb: CallbackPublic) -> None:
         try:
             task = self.desk.call(lambda c: c.callback(cb.id))
@@ -1295,7 +1109,10 @@ class EkcConsole(App[None]):
         card = Card.for_callback(task)
         card.start_item = new_key()
         self.desk.enqueue(
-            card.start_item, f"Звонок: {task.citizen_name}", card.outbound_start_steps()
+            card.start_item,
+            f"Звонок: {task.citizen_name}",
+            card.outbound_start_steps(),
+            card.dump(),
         )
         citizen: CitizenPublic | None = None
         history: CitizenHistory | None = None
@@ -1333,27 +1150,37 @@ class EkcConsole(App[None]):
 
     def action_outbox(self) -> None:
         items = self.desk.store.outbox(states=("pending", "failed"))
-        rows = [
-            (
-                i.id,
-                datetime.fromtimestamp(i.created_at).strftime("%d.%m %H:%M:%S"),
-                i.title,
-                {"pending": "ждёт отправки", "failed": "отклонено"}.get(i.state, i.state),
-                (i.last_error or "")[:120],
-            )
-            for i in items
-        ]
 
         def done(choice: object) -> None:
             if isinstance(choice, tuple):
-                what, item_id = choice
-                if what == "retry":
-                    self.desk.store.retry(item_id)
-                else:
-                    self.desk.store.discard(item_id)
-                self._status()
+                self._outbox_choice(*choice)
+                self.refresh_status()
 
-        self.push_screen(OutboxScreen(rows), done)
+        self.push_screen(OutboxScreen.of(items), done)
+
+    def _outbox_choice(self, what: str, item_id: int) -> None:
+        """Retry, give up (the contact is closed on the server) or correct a refused item."""
+        store = self.desk.store
+        item = store.item_by_id(item_id)
+        if item is None or item.state != "failed":
+            self.notify("Эта запись не отклонена: она уйдёт на сервер, когда будет связь")
+            return
+        if what == "retry":
+            store.retry(item_id)
+        elif what == "discard":
+            closing = correction.give_up(store, item)
+            if closing is not None:
+                self.notify("Запись отменена; контакт будет закрыт на сервере", timeout=5)
+        elif self.card is not None:
+            self.notify("Сначала сохраните текущую карточку (F9)", severity="warning")
+        else:
+            card = correction.reopen(store, item)
+            if card is None:
+                self.notify("Эту запись нельзя исправить: повторите или откажитесь")
+                return
+            cached = store.citizen(card.citizen_id) if card.citizen_id else None
+            citizen, history = cached if cached else (None, None)
+            self.post_message(CardReady(card, citizen, history, cached=True))
 
     def _binding_rows(self) -> list[tuple[str, str, str]]:
         rows = []
@@ -1425,7 +1252,7 @@ class EkcConsole(App[None]):
 
         self.push_screen(ConfirmScreen(question), answer)
 
-    @work(thread=True, exclusive=True, group="reference")
+    @work(thread=True, exclusive=True, group="reference", exit_on_error=False)
     def _load_reference(self) -> None:
         try:
             ref = self.desk.reference()
@@ -1437,11 +1264,11 @@ class EkcConsole(App[None]):
     def _reference_loaded(self, ref: Reference) -> None:
         self.ref = ref
         self._show_wrap()
-        self._show_card()
+        self.show_card()
 
     def on_unmount(self) -> None:
-        self._keep_draft()
-        self._stopping = True
+        self.keep_draft()
+        self.stopping = True
         self.workers.cancel_all()
         # a long poll may be waiting on the server: closing the client ends it at once
         self.desk.interrupt()

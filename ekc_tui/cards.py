@@ -76,9 +76,16 @@ class Card:
     new_citizen: NewCitizen | None = None
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """Wall-clock (UTC) start: the time a manual or outgoing start step carries."""
+    ended_at: datetime | None = None
+    """Wall-clock (UTC) F8 (or F9 without F8): the time the `end` step carries.
+    `started`/`ended` are monotonic, for the timers on screen."""
     start_item: str | None = None
     """Outbox key of the item that creates the contact (manual and outgoing cards)."""
     end_sent: bool = False
+    end_item: str | None = None
+    """Outbox key of the F8 item (the save sends the end again if it was refused)."""
     lookup: str | None = None
     """What the operator typed to find the citizen of a card opened by hand."""
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
@@ -91,6 +98,12 @@ class Card:
     appeal: AppealDraft | None = None
     callback_request: CallbackDraft | None = None
     callback_result: CallbackResult | None = None
+
+    # a card reopened to correct what the server refused (`ekc_tui.correction`)
+    server_problems: dict[str, str] = field(default_factory=dict)
+    """The server's reasons by the card field they name (`citizen.phone`, `topic`, …)."""
+    replaces: list[int] = field(default_factory=list)
+    """Outbox items (ids) this card's next save replaces."""
 
     @classmethod
     def offered(cls, contact: ContactPublic) -> Card:
@@ -120,6 +133,17 @@ class Card:
             **extra,
         )
 
+    def fix(self, where: str) -> None:
+        """The operator changed `where` (e.g. `topic`, `citizen`): its refusal is dealt with."""
+        for key in [k for k in self.server_problems if k == where or k.startswith(where + ".")]:
+            del self.server_problems[key]
+
+    def end_now(self) -> None:
+        """The conversation is over (F8, or F9 without F8): both clocks."""
+        if self.ended is None:
+            self.ended = self.clock()
+            self.ended_at = datetime.now(UTC)
+
     @property
     def handle_seconds(self) -> float:
         return (self.ended or self.clock()) - self.started
@@ -142,7 +166,8 @@ class Card:
 
     # --- items --------------------------------------------------------------------------
 
-    def manual_start_steps(self, started_at: datetime) -> list[dict[str, Any]]:
+    def manual_start_steps(self, started_at: datetime | None = None) -> list[dict[str, Any]]:
+        started_at = started_at or self.started_at
         body: dict[str, Any] = {
             "channel": self.channel.value,
             "started_at": started_at.isoformat(),
@@ -155,7 +180,7 @@ class Card:
             body["sender"] = self.sender
         if self.citizen_id:
             body["citizen_id"] = self.citizen_id
-        return [step(CONTACT, "/contacts/manual", body)]
+        return [step(CONTACT, "/contacts/manual", body, occurred_at=started_at)]
 
     def outbound_start_steps(self) -> list[dict[str, Any]]:
         assert self.callback is not None
@@ -164,10 +189,22 @@ class Card:
             "phone": self.callback.phone,
             "callback_id": self.callback.id,
         }
-        return [step(CONTACT, "/contacts/outbound", body)]
+        return [step(CONTACT, "/contacts/outbound", body, occurred_at=self.started_at)]
+
+    def start_steps(self) -> list[dict[str, Any]]:
+        """The item that creates this card's contact (manual or outgoing)."""
+        return self.outbound_start_steps() if self.callback else self.manual_start_steps()
 
     def end_steps(self) -> list[dict[str, Any]]:
-        return [step("end", self._path("end"), None, refs=self.contact_ref())]
+        return [
+            step(
+                "end",
+                self._path("end"),
+                None,
+                refs=self.contact_ref(),
+                occurred_at=self.ended_at or datetime.now(UTC),
+            )
+        ]
 
     def problems(self) -> list[str]:
         """What must be filled before saving (Russian, for the status line)."""
@@ -184,12 +221,14 @@ class Card:
             out.append("итог перезвона")
         return out
 
-    def save_steps(self) -> list[dict[str, Any]]:
-        """Everything the save key sends, in order, as one outbox item."""
+    def save_steps(self, saved_at: datetime | None = None) -> list[dict[str, Any]]:
+        """Everything the save key sends, in order, as one outbox item; each step carries
+        the time of F9 (`saved_at`), the `end` step the time of F8."""
+        at = saved_at or datetime.now(UTC)
         steps: list[dict[str, Any]] = []
         citizen_ref: dict[str, str] = {}
         if self.new_citizen is not None and self.citizen_id is None:
-            steps.append(step("citizen", "/citizens", self.new_citizen.body()))
+            steps.append(step("citizen", "/citizens", self.new_citizen.body(), occurred_at=at))
             citizen_ref = {"citizen_id": "citizen.id"}
         contact_ref = self.contact_ref()
         contact_id_ref = (
@@ -202,6 +241,7 @@ class Card:
                     "attempt",
                     f"/callbacks/{self.callback.id}/attempts",
                     {"result": self.callback_result.value, "note": self.summary[:4000]},
+                    occurred_at=at,
                 )
             )
         appeal_ref: dict[str, str] = {}
@@ -218,7 +258,15 @@ class Card:
                 body["agency_code"] = self.appeal.agency_code
             if self.contact is not None:
                 body["contact_id"] = self.contact.id
-            steps.append(step("appeal", "/appeals", body, refs={**citizen_ref, **contact_id_ref}))
+            steps.append(
+                step(
+                    "appeal",
+                    "/appeals",
+                    body,
+                    refs={**citizen_ref, **contact_id_ref},
+                    occurred_at=at,
+                )
+            )
             appeal_ref = {"appeal_id": "appeal.id"}
         if self.callback_request is not None:
             body = {
@@ -234,10 +282,19 @@ class Card:
                     "/callbacks",
                     body,
                     refs={**citizen_ref, **contact_id_ref, **appeal_ref},
+                    occurred_at=at,
                 )
             )
         if not self.end_sent:
-            steps.append(step("end", self._path("end"), None, refs=contact_ref))
+            steps.append(
+                step(
+                    "end",
+                    self._path("end"),
+                    None,
+                    refs=contact_ref,
+                    occurred_at=self.ended_at or at,
+                )
+            )
         wrap: dict[str, Any] = {
             **known,
             "topic_code": self.topic_code,
@@ -250,6 +307,7 @@ class Card:
                 self._path("wrapup"),
                 wrap,
                 refs={**contact_ref, **citizen_ref, **appeal_ref},
+                occurred_at=at,
             )
         )
         return steps
@@ -290,6 +348,11 @@ class Card:
                 else None
             ),
             "callback_result": self.callback_result.value if self.callback_result else None,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "server_problems": self.server_problems,
+            "replaces": self.replaces,
+            "end_item": self.end_item,
         }
 
     @classmethod
@@ -317,7 +380,14 @@ class Card:
             callback_result=(
                 CallbackResult(data["callback_result"]) if data.get("callback_result") else None
             ),
+            server_problems=dict(data.get("server_problems") or {}),
+            replaces=list(data.get("replaces") or []),
+            end_item=data.get("end_item"),
         )
+        if data.get("started_at"):
+            card.started_at = datetime.fromisoformat(data["started_at"])
+        if data.get("ended_at"):
+            card.ended_at = datetime.fromisoformat(data["ended_at"])
         if data.get("appeal"):
             card.appeal = AppealDraft(
                 **{**data["appeal"], "kind": AppealKind(data["appeal"]["kind"])}
@@ -327,10 +397,14 @@ class Card:
             card.callback_request = CallbackDraft(
                 due_at=datetime.fromisoformat(request["due_at"]), reason=request["reason"]
             )
+        # the timers go on from where they stood (the time the console was closed is not
+        # counted); `elapsed` is the talk time, `acw` the after-call time so far
         now = card.clock()
-        card.started = now - float(data.get("elapsed") or 0.0)
-        if data.get("acw") is not None:
-            card.ended = now - float(data["acw"])
+        acw = data.get("acw")
+        card.started = now - float(data.get("elapsed") or 0.0) - float(acw or 0.0)
+        if acw is not None:
+            card.ended = now - float(acw)
+            card.ended_at = card.ended_at or datetime.now(UTC)
         return card
 
     def title(self) -> str:

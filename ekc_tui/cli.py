@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.user and password:
         login = (args.user, password)
     from ekc_tui.app import EkcConsole
+    from ekc_tui.failures import setup_logging
 
+    setup_logging(settings.console_dir)
     app = EkcConsole(settings, login=login)
     try:
         app.run()

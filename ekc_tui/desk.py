@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
 from pydantic import TypeAdapter
 
-from ekc_core.client import EkcClient
+from ekc_core.client import EkcClient, new_idempotency_key
 from ekc_core.credentials import Credentials, load_credentials, save_credentials
 from ekc_core.deadlines import Deadlines, DeadlineTerms, compute_deadlines
 from ekc_core.enums import AppealKind
@@ -120,6 +121,9 @@ class Desk:
         self.username: str | None = None
         self.online = False
         self._flush_lock = threading.Lock()
+        self.transport: httpx.BaseTransport | None = None
+        """The HTTP transport of the clients made from now on (None: the network; tests put
+        a link that loses answers here)."""
 
     def interrupt(self) -> None:
         """End requests in flight (a long poll) so the console can quit at once."""
@@ -145,7 +149,7 @@ class Desk:
     def _make_client(self, url: str, token: str | None) -> EkcClient:
         if self.client is not None:
             self.client.close()
-        self.client = EkcClient(url, token=token, settings=self.settings)
+        self.client = EkcClient(url, token=token, settings=self.settings, transport=self.transport)
         return self.client
 
     def resume(self, creds: Credentials) -> bool:
@@ -263,12 +267,22 @@ class Desk:
             lambda c: c.offers(version=version, wait=self.settings.offer_wait, limit=20)
         )
 
-    def take(self, contact: ContactPublic) -> tuple[ContactPublic, CitizenHistory | None]:
-        """Claim the contact; the caller's history comes in the same answer (one round trip)."""
-        taken = self.call(lambda c: c.take(contact.id))
+    def take(
+        self, contact: ContactPublic, key: str | None = None
+    ) -> tuple[ContactPublic, CitizenHistory | None]:
+        """Claim the contact; the caller's history comes in the same answer (one round trip).
+
+        `key` names this take attempt: asked again with the same key after a lost answer,
+        the server replays its first answer instead of refusing a contact already ours."""
+        key = key or new_idempotency_key()
+        taken = self.call(lambda c: c.take_with_key(contact.id, key))
         if taken.history is not None:
             self.store.remember_citizen(taken.history.citizen, taken.history)
         return taken.contact, taken.history
+
+    def my_contacts(self) -> list[ContactPublic]:
+        """The contacts the server thinks this operator holds (active or after-call)."""
+        return self.call(lambda c: c.my_contacts())
 
     def heartbeat(self) -> bool:
         """A tiny request: keeps a connection warm and `online` current while idle."""
@@ -296,8 +310,14 @@ class Desk:
 
     # --- outbox -------------------------------------------------------------------------
 
-    def enqueue(self, key: str, title: str, steps: list[dict[str, Any]]) -> OutboxItem:
-        return self.store.enqueue(key=key, title=title, steps=steps)
+    def enqueue(
+        self,
+        key: str,
+        title: str,
+        steps: list[dict[str, Any]],
+        card: dict[str, Any] | None = None,
+    ) -> OutboxItem:
+        return self.store.enqueue(key=key, title=title, steps=steps, card=card)
 
     def flush(self) -> FlushResult:
         """Send what is pending (one sender at a time)."""

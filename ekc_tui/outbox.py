@@ -9,7 +9,11 @@ arrives; later steps refer to earlier answers (`refs`), also across items.
 
 A step is a dict: `{"name", "method", "path", "body", "refs"}`, where `refs` maps a dotted
 path in the body (or `path:<placeholder>` for the URL) to a reference `step.field` of the
-same item or `<item key>/step.field` of an earlier one.
+same item or `<item key>/step.field` of an earlier one. `occurred_at` (ISO 8601, UTC) is when
+the operator did it at the desk: sent as `X-Occurred-At`, with `X-Sent-At` per attempt, so
+the server stores the time of the work, not the time the link came back (an item stored
+before steps had it falls back to the item's creation time). `done_on_conflict` marks a step
+whose 409 means "nothing left to do" (closing a contact already closed).
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ import copy
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ekc_core.client import EkcClient
 from ekc_core.errors import (
     ApiError,
     AuthenticationRequiredError,
+    ConflictError,
     ServerError,
     ServerUnreachableError,
+    ValidationFailedError,
 )
 from ekc_tui.store import LocalStore, OutboxItem
 
@@ -47,8 +54,30 @@ def step(
     *,
     refs: dict[str, str] | None = None,
     method: str = "POST",
+    occurred_at: datetime | None = None,
+    done_on_conflict: bool = False,
 ) -> dict[str, Any]:
-    return {"name": name, "method": method, "path": path, "body": body, "refs": refs or {}}
+    st: dict[str, Any] = {
+        "name": name,
+        "method": method,
+        "path": path,
+        "body": body,
+        "refs": refs or {},
+    }
+    if occurred_at is not None:
+        st["occurred_at"] = occurred_at.astimezone(UTC).isoformat()
+    if done_on_conflict:
+        st["done_on_conflict"] = True
+    return st
+
+
+def occurred_at(item: OutboxItem, st: dict[str, Any]) -> datetime:
+    """When the operator did this step (the item's creation for items stored before steps
+    carried their own time)."""
+    stamp = st.get("occurred_at")
+    if stamp:
+        return datetime.fromisoformat(stamp)
+    return datetime.fromtimestamp(item.created_at, UTC)
 
 
 @dataclass
@@ -109,13 +138,20 @@ def send_item(client: EkcClient, store: LocalStore, item: OutboxItem) -> None:
         if name in item.results:
             continue
         path, body = resolve(store, item, st)
-        response = client.request(
-            st.get("method", "POST"),
-            path,
-            json_body=body,
-            idempotency_key=f"{item.key}-{name}",
-        )
-        result = response.json() if response.content else None
+        try:
+            response = client.write_at(
+                st.get("method", "POST"),
+                path,
+                occurred_at=occurred_at(item, st),
+                json_body=body,
+                idempotency_key=f"{item.key}-{name}",
+            )
+        except ConflictError:
+            if not st.get("done_on_conflict"):
+                raise
+            result: Any = None
+        else:
+            result = response.json() if response.content else None
         store.record_step(item.id, name, result)
         item.results[name] = result
 
@@ -138,7 +174,7 @@ def flush(client: EkcClient, store: LocalStore, *, limit: int | None = None) -> 
             # the server refused it for good (or it depends on something refused): keep it,
             # marked, for the operator to look at; later items go on
             log.warning("outbox item %s refused: %s", item.key, exc)
-            store.finish(item.id, state="failed", error=str(exc))
+            store.finish(item.id, state="failed", error=str(exc), problems=problems(item, exc))
             outcome.failed += 1
             outcome.errors.append(f"{item.title}: {exc}")
         else:
@@ -148,3 +184,13 @@ def flush(client: EkcClient, store: LocalStore, *, limit: int | None = None) -> 
             if isinstance(appeal, dict) and appeal.get("number"):
                 outcome.appeals.append(str(appeal["number"]))
     return outcome
+
+
+def problems(item: OutboxItem, exc: Exception) -> list[dict[str, str]]:
+    """The refusal field by field, with the step it came from (the first unanswered one):
+    what the console needs to show the reason next to the field when the card reopens."""
+    failed = next((st["name"] for st in item.steps if st["name"] not in item.results), "")
+    if isinstance(exc, ValidationFailedError) and exc.problems:
+        return [{"step": failed, "field": p.field, "message": p.message} for p in exc.problems]
+    message = exc.message if isinstance(exc, ApiError) else str(exc)
+    return [{"step": failed, "field": "", "message": message}]

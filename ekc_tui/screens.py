@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.align import Align
@@ -19,12 +19,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
-    Checkbox,
     DataTable,
     Input,
     Label,
     OptionList,
-    Select,
     Static,
 )
 from textual.widgets.option_list import Option
@@ -32,13 +30,10 @@ from textual.widgets.option_list import Option
 if TYPE_CHECKING:
     from kb_index import Article
 
-from ekc_core.enums import AppealKind, Channel, Line
 from ekc_core.schemas import AppealDetail, ContactPublic
-from ekc_tui.cards import AppealDraft, CallbackDraft, NewCitizen
 from ekc_tui.desk import Reference
+from ekc_tui.store import OutboxItem
 from ekc_tui.text import (
-    APPEAL_KINDS,
-    CHANNEL_CHOICES,
     CHANNELS,
     EVENT_TYPES,
     OUTCOMES,
@@ -186,209 +181,6 @@ def agency_items(ref: Reference) -> list[tuple[str, str]]:
     return [(a.code, a.name) for a in ref.agencies if a.active]
 
 
-# --- new citizen, appeal, callback ------------------------------------------------------
-
-
-class NewCitizenScreen(Dialog):
-    """The short form for a caller nobody knows yet."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "ok", "Готово", id="citizen.ok", tooltip="Принять данные")
-    ]
-
-    def __init__(self, phone: str | None, name_hint: str = "") -> None:
-        super().__init__()
-        self._phone = phone
-        self._hint = name_hint
-
-    def compose(self) -> ComposeResult:
-        parts = self._hint.split()
-        with Vertical(classes="dialog"):
-            yield Static("[b]Новый гражданин[/b]", classes="title")
-            with Horizontal(classes="row"):
-                yield Input(parts[0] if parts else "", placeholder="Фамилия", id="last")
-                yield Input(parts[1] if len(parts) > 1 else "", placeholder="Имя", id="first")
-            with Horizontal(classes="row"):
-                yield Input(parts[2] if len(parts) > 2 else "", placeholder="Отчество", id="middle")
-                yield Input(placeholder="Населённый пункт", id="settlement")
-            yield Input(self._phone or "", placeholder="Телефон", id="phone")
-            yield Checkbox("Согласие на обработку персональных данных", id="consent")
-            yield Static("", classes="error", id="citizen-error")
-            yield Static("Ctrl+S или Enter — готово, Esc — отмена", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#last", Input).focus()
-
-    @on(Input.Submitted)
-    def action_ok(self) -> None:
-        value = {i.id: i.value.strip() for i in self.query(Input)}
-        if not (value["last"] or value["first"]):
-            self.query_one("#citizen-error", Static).update("Укажите фамилию или имя")
-            return
-        self.dismiss(
-            NewCitizen(
-                last_name=value["last"],
-                first_name=value["first"],
-                middle_name=value["middle"],
-                phone=value["phone"] or None,
-                settlement=value["settlement"] or None,
-                consent_personal_data=self.query_one("#consent", Checkbox).value,
-            )
-        )
-
-
-class AppealFormScreen(Dialog):
-    """Register an appeal: kind, agency, summary; shows the deadlines it will get."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "ok", "Готово", id="appeal.ok", tooltip="Принять обращение"),
-        Binding("ctrl+g", "agency", "Ведомство", id="appeal.agency", tooltip="Выбрать ведомство"),
-    ]
-
-    def __init__(self, ref: Reference, topic_code: str | None, summary: str) -> None:
-        super().__init__()
-        self.ref = ref
-        self.topic_code = topic_code
-        topic = ref.topic_by_code.get(topic_code or "")
-        self.agency_code = topic.default_agency_code if topic else None
-        self._summary = summary
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            yield Static("[b]Регистрация обращения[/b]", classes="title")
-            yield Static(f"Тематика: {escape(self.ref.topic_path(self.topic_code)) or '—'}")
-            yield Select(
-                [(label, kind.value) for kind, label in APPEAL_KINDS.items()],
-                value=AppealKind.appeal_59fz.value,
-                allow_blank=False,
-                id="kind",
-            )
-            yield Static("", id="agency")
-            yield Input(self._summary[:500], placeholder="Кратко суть обращения", id="summary")
-            yield Checkbox("Сложное (контроль до решения ведомством)", id="complex")
-            yield Static("", id="deadlines")
-            yield Static("", classes="error", id="appeal-error")
-            yield Static("Ctrl+G — ведомство, Ctrl+S — готово, Esc — отмена", classes="hint")
-
-    def on_mount(self) -> None:
-        self._show()
-        self.query_one("#kind", Select).focus()
-
-    @on(Select.Changed)
-    def _show(self) -> None:
-        kind = AppealKind(str(self.query_one("#kind", Select).value))
-        self.query_one("#agency", Static).update(
-            f"Ведомство: {escape(self.ref.agency_name(self.agency_code)) or '— (Ctrl+G)'}"
-        )
-        terms = self.ref.deadlines(kind, self.topic_code)
-        if terms is None:
-            text = "Сроки: не установлены"
-        else:
-            parts = [
-                f"{label} до {fmt_dt(value)}"
-                for label, value in (
-                    ("регистрация", terms.register_due),
-                    ("направление", terms.forward_due),
-                    ("ответ", terms.answer_due),
-                )
-                if value
-            ]
-            text = "Сроки (59-ФЗ): " + ("; ".join(parts) or "нет")
-        self.query_one("#deadlines", Static).update(text)
-
-    def action_agency(self) -> None:
-        def chosen(code: object) -> None:
-            if isinstance(code, str):
-                self.agency_code = code
-                self._show()
-
-        self.app.push_screen(
-            PickerScreen("Ведомство", agency_items(self.ref), first=self.agency_code), chosen
-        )
-
-    @on(Input.Submitted)
-    def action_ok(self) -> None:
-        summary = self.query_one("#summary", Input).value.strip()
-        if not summary:
-            self.query_one("#appeal-error", Static).update("Укажите суть обращения")
-            return
-        self.dismiss(
-            AppealDraft(
-                kind=AppealKind(str(self.query_one("#kind", Select).value)),
-                summary=summary,
-                agency_code=self.agency_code,
-                complex=self.query_one("#complex", Checkbox).value,
-            )
-        )
-
-
-_WHEN = re.compile(r"^\s*(?:(\d{1,2})\.(\d{1,2})\s+)?(\d{1,2})[:.](\d{2})\s*$")
-
-
-def parse_due(text: str, now: datetime) -> datetime | None:
-    """ "+2" (hours), "+30м", "15:30" (today, or tomorrow if past), "29.11 10:00"."""
-    text = text.strip().lower()
-    plus = re.fullmatch(r"\+\s*(\d+)\s*(ч|м|д)?", text)
-    if plus:
-        n, unit = int(plus.group(1)), plus.group(2) or "ч"
-        return (
-            now + {"ч": timedelta(hours=n), "м": timedelta(minutes=n), "д": timedelta(days=n)}[unit]
-        )
-    m = _WHEN.match(text)
-    if not m:
-        return None
-    day, month, hour, minute = m.groups()
-    try:
-        due = now.replace(
-            day=int(day) if day else now.day,
-            month=int(month) if month else now.month,
-            hour=int(hour),
-            minute=int(minute),
-            second=0,
-            microsecond=0,
-        )
-    except ValueError:
-        return None
-    if due < now and not day:
-        due += timedelta(days=1)
-    return due
-
-
-class CallbackFormScreen(Dialog):
-    """When to call back and why."""
-
-    def __init__(self, reason: str = "") -> None:
-        super().__init__()
-        self._reason = reason
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static("[b]Запланировать перезвон[/b]", classes="title")
-            yield Label("Когда: «+2» (через 2 часа), «+30м», «15:30», «29.11 10:00»")
-            yield Input("+2", id="due")
-            yield Label("Причина")
-            yield Input(self._reason, placeholder="Что сообщить гражданину", id="reason")
-            yield Static("", classes="error", id="cb-error")
-            yield Static("Enter — готово, Esc — отмена", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#due", Input).focus()
-
-    @on(Input.Submitted)
-    def _ok(self, event: Input.Submitted) -> None:
-        if event.input.id == "due":
-            self.query_one("#reason", Input).focus()
-            return
-        now = datetime.now().astimezone()
-        due = parse_due(self.query_one("#due", Input).value, now)
-        if due is None or due < now:
-            self.query_one("#cb-error", Static).update("Не понял время перезвона")
-            self.query_one("#due", Input).focus()
-            return
-        reason = self.query_one("#reason", Input).value.strip() or "Перезвонить гражданину"
-        self.dismiss(CallbackDraft(due_at=due, reason=reason))
-
-
 class PromptScreen(Dialog):
     """One line of text (e.g. a phone or a name to look for)."""
 
@@ -408,45 +200,6 @@ class PromptScreen(Dialog):
     @on(Input.Submitted)
     def _ok(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
-
-
-# --- a card opened by hand --------------------------------------------------------------
-
-
-@dataclass
-class ManualRequest:
-    channel: Channel
-    line: Line | None
-    text: str
-
-
-class ManualCardScreen(Dialog):
-    """A call that came without the telephony link: channel and the phone or name."""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static("[b]Карточка вручную[/b]", classes="title")
-            yield Select(
-                [(label, value) for value, label in CHANNEL_CHOICES],
-                value=CHANNEL_CHOICES[0][0],
-                allow_blank=False,
-                id="channel",
-            )
-            yield Input(placeholder="Телефон или ФИО гражданина", id="who")
-            yield Static("Enter — найти, Esc — отмена", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#who", Input).focus()
-
-    @on(Input.Submitted)
-    def _ok(self) -> None:
-        choice = str(self.query_one("#channel", Select).value)
-        channel, _, line = choice.partition(":")
-        self.dismiss(
-            ManualRequest(
-                Channel(channel), Line(line) if line else None, self.query_one("#who", Input).value
-            )
-        )
 
 
 # --- viewers ----------------------------------------------------------------------------
@@ -651,7 +404,14 @@ class OutboxScreen(Dialog):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "r", "retry", "Повторить", id="outbox.retry", tooltip="Отправить отклонённое снова"
+            "r,к", "retry", "Повторить", id="outbox.retry", tooltip="Отправить отклонённое снова"
+        ),
+        Binding(
+            "e,у",
+            "correct",
+            "Исправить",
+            id="outbox.correct",
+            tooltip="Открыть карточку, исправить и сохранить снова",
         ),
         Binding(
             "delete",
@@ -666,13 +426,30 @@ class OutboxScreen(Dialog):
         super().__init__()
         self._rows = rows
 
+    @classmethod
+    def of(cls, items: Sequence[OutboxItem]) -> OutboxScreen:
+        return cls(
+            [
+                (
+                    i.id,
+                    datetime.fromtimestamp(i.created_at).strftime("%d.%m %H:%M:%S"),
+                    i.title,
+                    {"pending": "ждёт отправки", "failed": "отклонено"}.get(i.state, i.state),
+                    (i.last_error or "")[:120],
+                )
+                for i in items
+            ]
+        )
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog full"):
             yield Static("[b]Неотправленное[/b]", classes="title")
             table: DataTable[str] = DataTable(id="items", cursor_type="row")
             yield table
             yield Static(
-                "R — повторить отклонённое, Del — отказаться, Esc — закрыть", classes="hint"
+                "Enter или E — исправить отклонённое, R — повторить, Del — отказаться, "
+                "Esc — закрыть",
+                classes="hint",
             )
 
     def on_mount(self) -> None:
@@ -694,6 +471,12 @@ class OutboxScreen(Dialog):
         if item is not None:
             self.dismiss(("retry", item))
 
+    @on(DataTable.RowSelected, "#items")
+    def action_correct(self) -> None:
+        item = self._current()
+        if item is not None:
+            self.dismiss(("correct", item))
+
     def action_discard(self) -> None:
         item = self._current()
         if item is None:
@@ -704,5 +487,9 @@ class OutboxScreen(Dialog):
                 self.dismiss(("discard", item))
 
         self.app.push_screen(
-            ConfirmScreen("Не отправлять эту запись? Её данные останутся только здесь."), answer
+            ConfirmScreen(
+                "Отказаться от этой записи? Её данные останутся только в консоли, а контакт, "
+                "если он ещё открыт на сервере, будет закрыт с причиной отказа."
+            ),
+            answer,
         )

@@ -54,10 +54,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     created_at REAL NOT NULL,
-    sent_at REAL
+    sent_at REAL,
+    card TEXT,
+    problems TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state, id);
 """
+
+#: columns added after the first release: a store made before gets them on open
+_ADDED_COLUMNS = {
+    "card": "TEXT",  # the card the item was made from (to reopen it for correction)
+    "problems": "TEXT",  # the server's refusal field by field (JSON list)
+}
 
 
 @dataclass
@@ -74,9 +82,16 @@ class OutboxItem:
     last_error: str | None = None
     created_at: float = 0.0
     sent_at: float | None = None
+    card: dict[str, Any] | None = None
+    """The card as it was when the item was made (`Card.dump()`), to reopen it."""
+    problems: list[dict[str, str]] = field(default_factory=list)
+    """Why the server refused it: `{"step", "field", "message"}` per problem."""
 
 
-_ITEM_COLUMNS = "id, key, title, steps, results, state, attempts, last_error, created_at, sent_at"
+_ITEM_COLUMNS = (
+    "id, key, title, steps, results, state, attempts, last_error, created_at, sent_at, card, "
+    "problems"
+)
 
 
 def _item(row: tuple[Any, ...]) -> OutboxItem:
@@ -91,6 +106,8 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
         last_error=row[7],
         created_at=row[8],
         sent_at=row[9],
+        card=json.loads(row[10]) if row[10] else None,
+        problems=json.loads(row[11]) if row[11] else [],
     )
 
 
@@ -106,6 +123,10 @@ class LocalStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
         path.chmod(0o600)
 
     def close(self) -> None:
@@ -236,16 +257,53 @@ class LocalStore:
             ).rowcount
         return int(n)
 
-    def enqueue(self, *, key: str, title: str, steps: list[dict[str, Any]]) -> OutboxItem:
-        """Store a unit of work durably before anything is sent (returns it)."""
+    def enqueue(
+        self,
+        *,
+        key: str,
+        title: str,
+        steps: list[dict[str, Any]],
+        card: dict[str, Any] | None = None,
+        results: dict[str, Any] | None = None,
+        replaces: tuple[int, ...] = (),
+    ) -> OutboxItem:
+        """Store a unit of work durably before anything is sent (returns it).
+
+        `results` are answers already known (steps of a refused item that the server took
+        before refusing, carried into the item that corrects it); the items `replaces` names
+        are marked discarded in the same transaction, so the corrected work and the refused
+        one are never both waiting."""
         now = time.time()
+        results = dict(results or {})
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO outbox(key, title, steps, created_at) VALUES (?, ?, ?, ?)",
-                (key, title, json.dumps(steps, ensure_ascii=False), now),
+                "INSERT INTO outbox(key, title, steps, results, created_at, card) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    title,
+                    json.dumps(steps, ensure_ascii=False),
+                    json.dumps(results, ensure_ascii=False),
+                    now,
+                    json.dumps(card, ensure_ascii=False) if card is not None else None,
+                ),
             )
             item_id = int(cur.lastrowid or 0)
-        return OutboxItem(id=item_id, key=key, title=title, steps=steps, created_at=now)
+            for old in replaces:
+                db.execute(
+                    "UPDATE outbox SET state = 'discarded', last_error = ? "
+                    "WHERE id = ? AND state IN ('failed', 'pending')",
+                    (f"заменено исправленной записью «{title}»", old),
+                )
+        return OutboxItem(
+            id=item_id,
+            key=key,
+            title=title,
+            steps=steps,
+            results=results,
+            created_at=now,
+            card=card,
+        )
 
     def record_step(self, item_id: int, step: str, result: Any) -> None:
         """Keep one step's answer at once: a restart resumes after it."""
@@ -258,12 +316,27 @@ class LocalStore:
                 (json.dumps(results, ensure_ascii=False), item_id),
             )
 
-    def finish(self, item_id: int, *, state: str, error: str | None = None) -> None:
+    def finish(
+        self,
+        item_id: int,
+        *,
+        state: str,
+        error: str | None = None,
+        problems: list[dict[str, str]] | None = None,
+    ) -> None:
         with self._tx() as db:
             db.execute(
                 "UPDATE outbox SET state = ?, last_error = ?, attempts = attempts + 1, "
+                "problems = ?, "
                 "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
-                (state, error, state, time.time(), item_id),
+                (
+                    state,
+                    error,
+                    json.dumps(problems, ensure_ascii=False) if problems else None,
+                    state,
+                    time.time(),
+                    item_id,
+                ),
             )
 
     def note_attempt(self, item_id: int, error: str) -> None:
@@ -287,6 +360,13 @@ class LocalStore:
         with self._lock:
             row = self._db.execute(
                 f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE key = ?", (key,)
+            ).fetchone()
+        return _item(row) if row else None
+
+    def item_by_id(self, item_id: int) -> OutboxItem | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id = ?", (item_id,)
             ).fetchone()
         return _item(row) if row else None
 

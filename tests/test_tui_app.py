@@ -14,13 +14,12 @@ from ekc_core.schemas import CallbackCreate
 from ekc_server.db import create_db_engine
 from ekc_server.models import Contact
 from ekc_tui.app import EkcConsole
+from ekc_tui.forms import AppealFormScreen, NewCitizenScreen
 from ekc_tui.screens import (
-    AppealFormScreen,
     ArticleScreen,
     ConfirmScreen,
     HelpScreen,
     LoginScreen,
-    NewCitizenScreen,
     PickerScreen,
 )
 from tests.tui_support import (

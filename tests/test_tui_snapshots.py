@@ -27,8 +27,9 @@ from ekc_core.schemas import (
     HistoryItem,
     Page,
 )
-from ekc_tui.app import CardReady, EkcConsole
+from ekc_tui.app import EkcConsole
 from ekc_tui.cards import Card
+from ekc_tui.messages import CardReady
 from tests.tui_support import PASSWORD, settings_for, wait_for
 from tests.tui_support import citizen as make_citizen
 

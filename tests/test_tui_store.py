@@ -430,9 +430,12 @@ def test_an_offered_call_with_a_known_citizen_needs_no_references() -> None:
     card.callback_request = CallbackDraft(due_at=NOW + timedelta(days=1), reason="Сообщить номер")
     assert card.problems() == []
 
-    steps = card.save_steps()
+    saved_at = NOW + timedelta(minutes=7)
+    steps = card.save_steps(saved_at)
     assert names(steps) == ["appeal", "callback", "end", "wrapup"]
     appeal, callback, end, wrapup = steps
+    # F9 was pressed at `saved_at`, and without F8 the end is then too
+    assert {s["occurred_at"] for s in steps} == {"2025-03-14T09:37:00+00:00"}
     assert appeal["path"] == "/appeals" and appeal["refs"] == {}
     assert appeal["body"] == {
         "citizen_id": 12,
@@ -468,9 +471,17 @@ def test_an_offered_call_from_a_new_citizen_creates_the_citizen_first() -> None:
         last_name="Соколова", first_name="Анна", phone="+73952201122", consent_personal_data=True
     )
     card.topic_code, card.outcome = "housing.tko", ContactOutcome.consultation
+    card.end_now()
+    assert card.ended_at is not None
+    ended = card.ended_at
+    [end] = card.end_steps()  # F8: its own item, at the time F8 was pressed
+    assert end["occurred_at"] == ended.isoformat()
     card.end_sent = True  # the end went as its own item when the call ended
+    card.end_now()  # a second F8 (or F9 after it) does not move the end
+    assert card.ended_at == ended
 
-    steps = card.save_steps()
+    steps = card.save_steps(ended + timedelta(seconds=40))
+    assert [s["occurred_at"] for s in steps] == [(ended + timedelta(seconds=40)).isoformat()] * 2
     assert names(steps) == ["citizen", "wrapup"]
     assert steps[0]["body"] == {
         "last_name": "Соколова",
@@ -499,8 +510,10 @@ def test_a_manual_card_refers_to_its_start_item_everywhere(store: LocalStore) ->
                 "line": "122",
                 "caller_number": "+79148000001",
             },
+            occurred_at=NOW,
         )
     ]
+    assert start_steps[0]["occurred_at"] == "2025-03-14T09:30:00+00:00"
     assert card.problems() == ["тематика", "результат"]
     card.new_citizen = NewCitizen(last_name="Петров", phone="+79148000001")
     card.topic_code, card.outcome = "housing.tko", ContactOutcome.appeal_registered
@@ -548,12 +561,13 @@ def test_a_manual_card_refers_to_its_start_item_everywhere(store: LocalStore) ->
 
 def test_an_outgoing_callback_records_the_attempt_and_wraps_up() -> None:
     task = callback_task(31, citizen_id=12)
-    card = Card.for_callback(task, key="save", start_item="start")
+    card = Card.for_callback(task, key="save", start_item="start", started_at=NOW)
     assert card.outbound_start_steps() == [
         step(
             "contact",
             "/contacts/outbound",
             {"citizen_id": 12, "phone": "+79148000001", "callback_id": 31},
+            occurred_at=NOW,
         )
     ]
     card.topic_code, card.outcome = "housing.tko", ContactOutcome.consultation

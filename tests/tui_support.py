@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -20,9 +21,10 @@ from ekc_server.db import create_db_engine
 from ekc_server.models import ApiToken, Office, Staff
 from ekc_server.security import SESSION_PREFIX, hash_password, new_token, token_digest
 from ekc_server.services.kb import seed_shipped
-from ekc_tui.app import CardPanel, EkcConsole, StatusBar
+from ekc_tui.app import EkcConsole
 from ekc_tui.kbsync import LocalKb
 from ekc_tui.settings import ConsoleSettings
+from ekc_tui.widgets import CardPanel, StatusBar
 from tests.conftest import DATA_DIR
 
 PASSWORD = "oper-122-test"
@@ -86,11 +88,36 @@ def backend(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def empty_queue(backend: Backend) -> Iterator[None]:
-    """Each test starts with nobody waiting (a test's leftovers are abandoned)."""
+    """Each test starts with nobody waiting and nothing held by the operator (a test's
+    leftovers are abandoned or closed: a console signing in offers to reopen a contact the
+    operator still holds)."""
     yield
     with backend.admin() as admin:
         for contact in admin.queue(limit=100):
             admin.abandon_contact(contact.id)
+    release_held(backend)
+
+
+def release_held(backend: Backend) -> None:
+    """Close what the test operator still holds on the server."""
+    with EkcClient(backend.url) as op:
+        op.login(backend.operator, PASSWORD)
+        for contact in op.my_contacts():
+            op.close_contact(contact.id, "тест окончен")
+        op.logout()
+
+
+def record_notes(app: EkcConsole, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every message the console shows with `notify` (toasts expire and are cleared)."""
+    said: list[str] = []
+    show = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        said.append(str(message))
+        show(message, **kwargs)
+
+    monkeypatch.setattr(app, "notify", notify)
+    return said
 
 
 def settings_for(tmp_path: Path, url: str, *, kb_from: Path | None = None) -> ConsoleSettings:
