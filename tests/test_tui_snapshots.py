@@ -123,7 +123,7 @@ def fixed_card() -> tuple[Card, CitizenPublic, CitizenHistory]:
     )
     card = Card.offered(contact)
     card.key = "snapshot"
-    card.clock = lambda: card.started + 95.0
+    card.clock = lambda: card.started + 95.5  # 01:35 (.5: no float rounding down to 94)
     return card, citizen, history
 
 
