@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,14 +13,51 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 
-def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+def ensure_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file 0600 in a folder created 0700 (personal data,
+    152-FZ): SQLite and Alembic would create them readable by every local user. Existing
+    files and folders are left as they are; other databases are not touched."""
     parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(str(parsed.database))
+    if path.exists():
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.parent.chmod(0o700)  # mkdir's mode is masked by the umask
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process created it first
+        return
+    path.chmod(0o600)
+
+
+def create_db_engine(
+    url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, echo: bool = False
+) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+
+    A process keeps up to `pool_size` connections and opens as many again under load; a
+    request that finds all of them busy waits `pool_timeout` seconds, then
+    `sqlalchemy.exc.TimeoutError` is raised (the API answers 503, see `middleware.py`).
+    """
+    parsed = make_url(url)
+    pool_args: dict[str, Any] = {
+        "pool_size": pool_size,
+        "max_overflow": pool_size,
+        "pool_timeout": pool_timeout,
+    }
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            ensure_sqlite_file(url)
+        else:
+            pool_args = {}  # one in-memory database: SQLAlchemy's own single-connection pool
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **pool_args,
         )
 
         @event.listens_for(engine, "connect")
@@ -31,9 +69,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
             cursor.close()
 
         return engine
-    return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    return create_engine(url, echo=echo, pool_pre_ping=True, **pool_args)
 
 
 @contextmanager
