@@ -1,9 +1,10 @@
 """Load shedding and request size limits, as one pure ASGI middleware.
 
-- A request that waited `db_pool_timeout` seconds for a database connection (every
-  connection of this process's pool busy) is answered `503` with `Retry-After` and a
-  Russian message, instead of a 30-second stall that ends in a 500. Any other 503 gets a
-  `Retry-After` too, so clients always know when to come back.
+- A request that waited `db_pool_timeout` seconds for database capacity (every
+  connection of this process's pool busy, see `db.Admission`) is answered `503` with
+  `Retry-After` and a Russian message, instead of a 30-second stall that ends in a 500;
+  so is one whose database connection broke under it (the next request gets a new one).
+  Any other 503 gets a `Retry-After` too, so clients always know when to come back.
 - A request body larger than the limit of its route is answered `413` before the body is
   read (from `Content-Length`) or as soon as the streamed body passes the limit.
   `POST /api/v1/kb/imports` (a whole knowledge base in one transaction) has its own, larger
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,11 +50,22 @@ def busy_message(retry_after: int) -> str:
     )
 
 
-def _is_pool_timeout(exc: BaseException) -> bool:
-    """The pool gave no connection in time (alone or as the only kind in a group)."""
+def lost_message(retry_after: int) -> str:
+    return f"Соединение с базой данных прервано; повторите запрос через {retry_after} с"
+
+
+def _unavailable(exc: BaseException) -> str | None:
+    """Why the database could not serve the request, if that is what `exc` says: `busy`
+    (no connection came free in time) or `lost` (the connection broke and was dropped;
+    the next one is new). Exception groups count when every member says so."""
     if isinstance(exc, BaseExceptionGroup):
-        return all(_is_pool_timeout(e) for e in exc.exceptions)
-    return isinstance(exc, PoolTimeoutError)
+        kinds = {_unavailable(e) for e in exc.exceptions}
+        return kinds.pop() if len(kinds) == 1 else None
+    if isinstance(exc, PoolTimeoutError):
+        return "busy"
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return "lost"
+    return None
 
 
 class LoadLimitsMiddleware:
@@ -129,9 +142,11 @@ class LoadLimitsMiddleware:
             elif not replaced:
                 raise
         except BaseException as exc:
-            if started or not _is_pool_timeout(exc):
+            kind = None if started else _unavailable(exc)
+            if kind is None:
                 raise
-            await self._respond(send, 503, busy_message(self.retry_after), BUSY_CODE)
+            message = busy_message if kind == "busy" else lost_message
+            await self._respond(send, 503, message(self.retry_after), BUSY_CODE)
 
     async def _respond(self, send: Send, status: int, message: str, code: str) -> None:
         body = json.dumps({"detail": message, "code": code}, ensure_ascii=False).encode()

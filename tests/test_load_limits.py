@@ -3,6 +3,7 @@ limit, the client honouring Retry-After, and the SQLite file created private."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import time
@@ -23,7 +24,7 @@ from ekc_core.schemas import CitizenCreate
 from ekc_core.settings import ClientSettings, ServerSettings
 from ekc_server import migrate
 from ekc_server.app import create_app
-from ekc_server.db import create_db_engine
+from ekc_server.db import Admission, PoolBusyError, admission_for, create_db_engine
 from tests.conftest import StaffAccount
 
 API = "/api/v1"
@@ -69,6 +70,83 @@ def test_exhausted_pool_answers_503_with_retry_after(
     found = client.get(f"{API}/citizens", params={"name": "Петров"}, headers=operator.headers)
     assert found.status_code == 200
     assert found.json() == []
+
+
+def test_requests_past_the_pool_capacity_wait_then_get_503(
+    settings: ServerSettings, db_url: str, operator: StaffAccount
+) -> None:
+    """Capacity is taken before a thread or a connection is: a request past it waits on
+    the event loop for `db_pool_timeout`, then gets 503; a slot given back lets it in."""
+    quick = settings.model_copy(update={"db_pool_timeout": 0.2})
+    engine = create_db_engine(db_url, pool_size=1)
+    admission = admission_for(engine)
+    assert admission is not None and admission.capacity == 2
+    try:
+        with TestClient(create_app(quick, engine=engine)) as client:
+            for _ in range(2):  # what two requests in progress would hold
+                asyncio.run(admission.acquire(1.0))
+            r = client.get(f"{API}/me", headers=operator.headers)
+            assert r.status_code == 503, r.text
+            assert r.headers["retry-after"] == str(quick.busy_retry_after)
+            assert r.json()["code"] == "server_busy"
+
+            admission.release()
+            assert client.get(f"{API}/me", headers=operator.headers).status_code == 200
+            # each request gave its slot back: one free slot serves any number in turn
+            for _ in range(3):
+                assert client.get(f"{API}/me", headers=operator.headers).status_code == 200
+    finally:
+        engine.dispose()
+
+
+def test_a_waiting_request_gets_the_slot_given_back() -> None:
+    """Slots are handed over in arrival order, also when released from another thread."""
+    admission = Admission(1)
+
+    async def scenario() -> list[str]:
+        order: list[str] = []
+        await admission.acquire(1.0)
+
+        async def waiter(name: str) -> None:
+            await admission.acquire(5.0)
+            order.append(name)
+            await asyncio.to_thread(admission.release)
+
+        tasks = [asyncio.create_task(waiter(n)) for n in ("first", "second")]
+        await asyncio.sleep(0)
+        await asyncio.to_thread(admission.release)
+        await asyncio.gather(*tasks)
+        return order
+
+    assert asyncio.run(scenario()) == ["first", "second"]
+    # everything given back: the one slot is free again
+    asyncio.run(admission.acquire(0.01))
+    with pytest.raises(PoolBusyError):
+        asyncio.run(admission.acquire(0.01))
+
+
+def test_a_broken_connection_is_answered_503_and_replaced(
+    client: TestClient, engine, operator: StaffAccount
+) -> None:
+    """A pooled connection the database dropped (a restart, an idle timeout) fails the one
+    request that meets it with a 503 the clients retry, not a 500; the next gets a new one."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("an embedded SQLite file has no connection to lose")
+    assert client.get(f"{API}/me", headers=operator.headers).status_code == 200
+    killer = create_db_engine(engine.url.render_as_string(hide_password=False))
+    with killer.begin() as conn:  # what a database restart does to the pooled connections
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    killer.dispose()
+    r = client.get(f"{API}/me", headers=operator.headers)
+    assert r.status_code == 503, r.text
+    assert "Соединение с базой данных прервано" in r.json()["detail"]
+    assert "retry-after" in r.headers
+    assert client.get(f"{API}/me", headers=operator.headers).status_code == 200
 
 
 def test_other_503_gets_retry_after_too(settings: ServerSettings, engine) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, case, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from ekc_core.enums import OPEN_APPEAL_STATUSES, AuditAction, CallbackStatus
@@ -29,6 +30,7 @@ from ekc_server.models import (
     Citizen,
     CitizenPhone,
     Contact,
+    UTCDateTime,
 )
 from ekc_server.services import audit, idempotency
 from ekc_server.services.appeals import appeal_public, overdue_clause
@@ -42,13 +44,52 @@ def name_key(*parts: str) -> str:
     return " ".join(text.lower().replace("ё", "е").split())
 
 
+# statements of the hot read paths, built once (parameters bound per call)
+_PHONES = (
+    select(CitizenPhone.e164)
+    .where(col(CitizenPhone.citizen_id) == bindparam("citizen_id"))
+    .order_by(col(CitizenPhone.position), col(CitizenPhone.id))
+)
+_HISTORY_CONTACTS = (
+    select(Contact)
+    .where(col(Contact.citizen_id) == bindparam("citizen_id"))
+    .order_by(col(Contact.queued_at).desc(), col(Contact.id).desc())
+    .limit(bindparam("rows"))
+)
+_HISTORY_APPEALS = (
+    select(Appeal)
+    .where(col(Appeal.citizen_id) == bindparam("citizen_id"))
+    .order_by(col(Appeal.registered_at).desc(), col(Appeal.id).desc())
+    .limit(bindparam("rows"))
+)
+
+
+def _count(
+    model: type[Contact] | type[Appeal] | type[CallbackTask], *where: ColumnElement[bool]
+) -> ScalarSelect[int]:
+    return (
+        sa_select(func.count())
+        .select_from(model)
+        .where(col(model.citizen_id) == bindparam("citizen_id"), *where)
+        .scalar_subquery()
+    )
+
+
+# `now` as a bound parameter where the clause takes a datetime: the statement is built once
+_NOW = cast(datetime, bindparam("now", type_=UTCDateTime()))
+#: the card and its five counters in one round trip
+_HISTORY_HEAD = sa_select(
+    Citizen,
+    _count(Contact),
+    _count(Appeal),
+    _count(Appeal, col(Appeal.status).in_([s.value for s in OPEN_APPEAL_STATUSES])),
+    _count(Appeal, overdue_clause(_NOW)),
+    _count(CallbackTask, col(CallbackTask.status) == CallbackStatus.open.value),
+).where(col(Citizen.id) == bindparam("citizen_id"))
+
+
 def _phones(session: Session, citizen_id: int) -> list[str]:
-    rows = session.exec(
-        select(CitizenPhone.e164)
-        .where(CitizenPhone.citizen_id == citizen_id)
-        .order_by(col(CitizenPhone.position), col(CitizenPhone.id))
-    ).all()
-    return list(rows)
+    return list(session.exec(_PHONES, params={"citizen_id": citizen_id}).all())
 
 
 def citizen_public(session: Session, citizen: Citizen) -> CitizenPublic:
@@ -82,11 +123,12 @@ def get_citizen(*, session: Session, citizen_id: int) -> Citizen:
 
 def read_citizen(*, session: Session, principal: Principal, citizen_id: int) -> CitizenPublic:
     citizen = get_citizen(session=session, citizen_id=citizen_id)
+    card = citizen_public(session, citizen)
     audit.record(
         session=session, principal=principal, action=AuditAction.view_citizen, citizen_id=citizen_id
     )
     session.commit()
-    return citizen_public(session, citizen)
+    return card
 
 
 def search(
@@ -426,22 +468,16 @@ def history(
     *, session: Session, principal: Principal, citizen_id: int, offset: int, limit: int
 ) -> CitizenHistory:
     """Contacts and appeals of a citizen across all channels, newest first; audited."""
-    citizen = get_citizen(session=session, citizen_id=citizen_id)
-    topic_codes, agency_codes = code_maps(session=session)
     now = datetime.now(UTC)
+    head = session.execute(_HISTORY_HEAD, {"citizen_id": citizen_id, "now": now}).first()
+    if head is None:
+        raise NotFoundError(f"гражданин {citizen_id} не найден")
+    citizen, total_contacts, total_appeals, open_appeals, overdue_appeals, open_callbacks = head
+    topic_codes, agency_codes = code_maps(session=session)
 
-    contacts = session.exec(
-        select(Contact)
-        .where(Contact.citizen_id == citizen_id)
-        .order_by(col(Contact.queued_at).desc(), col(Contact.id).desc())
-        .limit(offset + limit)
-    ).all()
-    appeals = session.exec(
-        select(Appeal)
-        .where(Appeal.citizen_id == citizen_id)
-        .order_by(col(Appeal.registered_at).desc(), col(Appeal.id).desc())
-        .limit(offset + limit)
-    ).all()
+    params = {"citizen_id": citizen_id, "rows": offset + limit}
+    contacts = session.exec(_HISTORY_CONTACTS, params=params).all()
+    appeals = session.exec(_HISTORY_APPEALS, params=params).all()
     items = [
         HistoryItem(
             kind="contact", at=c.queued_at, contact=contact_public(c, topic_codes=topic_codes)
@@ -456,32 +492,10 @@ def history(
         for a in appeals
     ]
     items.sort(key=lambda i: i.at, reverse=True)
-    total_contacts = session.exec(
-        select(func.count()).select_from(Contact).where(Contact.citizen_id == citizen_id)
-    ).one()
-    total_appeals = session.exec(
-        select(func.count()).select_from(Appeal).where(Appeal.citizen_id == citizen_id)
-    ).one()
-    total = total_contacts + total_appeals
     page_items = items[offset : offset + limit]
-    open_statuses = [s.value for s in OPEN_APPEAL_STATUSES]
-    open_appeals = session.exec(
-        select(func.count())
-        .select_from(Appeal)
-        .where(Appeal.citizen_id == citizen_id, col(Appeal.status).in_(open_statuses))
-    ).one()
-    overdue_appeals = session.exec(
-        select(func.count())
-        .select_from(Appeal)
-        .where(Appeal.citizen_id == citizen_id, overdue_clause(now))
-    ).one()
-    open_callbacks = session.exec(
-        select(func.count())
-        .select_from(CallbackTask)
-        .where(
-            CallbackTask.citizen_id == citizen_id, CallbackTask.status == CallbackStatus.open.value
-        )
-    ).one()
+
+    total = total_contacts + total_appeals
+    card = citizen_public(session, citizen)
     audit.record(
         session=session,
         principal=principal,
@@ -491,7 +505,7 @@ def history(
     )
     session.commit()
     return CitizenHistory(
-        citizen=citizen_public(session, citizen),
+        citizen=card,
         open_appeals=open_appeals,
         overdue_appeals=overdue_appeals,
         open_callbacks=open_callbacks,
