@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, ScalarSelect, bindparam, case, func, or_, update
+from sqlalchemy import ColumnElement, ScalarSelect, Select, bindparam, case, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -131,6 +131,74 @@ def read_citizen(*, session: Session, principal: Principal, citizen_id: int) -> 
     return card
 
 
+#: open appeals of the citizen on the row, for search results
+_OPEN_APPEALS = (
+    sa_select(func.count())
+    .select_from(Appeal)
+    .where(
+        col(Appeal.citizen_id) == col(Citizen.id),
+        col(Appeal.status).in_([s.value for s in OPEN_APPEAL_STATUSES]),
+    )
+    .correlate(Citizen)
+    .scalar_subquery()
+)
+
+
+def _search_query(include_merged: bool) -> Select[tuple[Citizen, int]]:
+    query = sa_select(Citizen, _OPEN_APPEALS)
+    return query if include_merged else query.where(col(Citizen.merged_into_id).is_(None))
+
+
+_PHONES_OF = (
+    select(CitizenPhone.citizen_id, CitizenPhone.e164)
+    .where(col(CitizenPhone.citizen_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(CitizenPhone.position), col(CitizenPhone.id))
+)
+#: by phone alone, built once: {include_merged: statement}
+_BY_PHONE = {
+    merged: _search_query(merged)
+    .where(
+        col(Citizen.id).in_(
+            select(CitizenPhone.citizen_id).where(col(CitizenPhone.e164) == bindparam("e164"))
+        )
+    )
+    .order_by(col(Citizen.name_key), col(Citizen.id))
+    .limit(bindparam("limit"))
+    for merged in (False, True)
+}
+
+
+def _by_name(
+    e164: str | None, name_words: list[str], include_merged: bool
+) -> Select[tuple[Citizen, int]]:
+    """Name words (prefixes of any word of the name, in any order), maybe with a phone."""
+    query = _search_query(include_merged)
+    if e164 is not None:
+        query = query.where(
+            col(Citizen.id).in_(select(CitizenPhone.citizen_id).where(CitizenPhone.e164 == e164))
+        )
+    for word in name_words:
+        query = query.where(
+            or_(
+                col(Citizen.name_key).startswith(word, autoescape=True),
+                col(Citizen.name_key).contains(" " + word, autoescape=True),
+            )
+        )
+    order: list[Any] = []
+    if name_words:
+        # the first word as the whole surname first, then as its beginning, then elsewhere
+        first = name_words[0]
+        order.append(
+            case(
+                (col(Citizen.name_key).startswith(first + " ", autoescape=True), 0),
+                (col(Citizen.name_key) == first, 0),
+                (col(Citizen.name_key).startswith(first, autoescape=True), 1),
+                else_=2,
+            )
+        )
+    return query.order_by(*order, col(Citizen.name_key), col(Citizen.id))
+
+
 def search(
     *,
     session: Session,
@@ -144,59 +212,24 @@ def search(
         raise InvalidFieldError(
             "укажите телефон или имя для поиска", field="phone", location="query"
         )
-    query = select(Citizen)
+    e164: str | None = None
     if phone:
         try:
             e164 = normalize_phone(phone)
         except InvalidPhoneError as exc:  # says which number and why
             raise InvalidFieldError(str(exc), field="phone", location="query") from exc
-        query = query.where(
-            col(Citizen.id).in_(select(CitizenPhone.citizen_id).where(CitizenPhone.e164 == e164))
-        )
     name_words = name_key(name).split() if name else []
-    if name_words:
-        for word in name_words:
-            query = query.where(
-                or_(
-                    col(Citizen.name_key).startswith(word, autoescape=True),
-                    col(Citizen.name_key).contains(" " + word, autoescape=True),
-                )
-            )
-    if not include_merged:
-        query = query.where(col(Citizen.merged_into_id).is_(None))
-    order: list[Any] = []
-    if name_words:
-        # the first word as the whole surname first, then as its beginning, then elsewhere
-        first = name_words[0]
-        order.append(
-            case(
-                (col(Citizen.name_key).startswith(first + " ", autoescape=True), 0),
-                (col(Citizen.name_key) == first, 0),
-                (col(Citizen.name_key).startswith(first, autoescape=True), 1),
-                else_=2,
-            )
-        )
-    rows = session.exec(
-        query.order_by(*order, col(Citizen.name_key), col(Citizen.id)).limit(limit)
-    ).all()
-    ids = [c.id for c in rows]
+    if e164 is not None and not name_words:  # a caller identified by number: the hot path
+        rows = session.execute(_BY_PHONE[include_merged], {"e164": e164, "limit": limit}).all()
+    else:
+        rows = session.execute(_by_name(e164, name_words, include_merged).limit(limit)).all()
     phones: dict[int, list[str]] = {}
-    for cid, e164 in session.exec(
-        select(CitizenPhone.citizen_id, CitizenPhone.e164)
-        .where(col(CitizenPhone.citizen_id).in_(ids))
-        .order_by(col(CitizenPhone.position), col(CitizenPhone.id))
-    ).all():
-        phones.setdefault(cid, []).append(e164)
-    open_counts = dict(
-        session.exec(
-            select(Appeal.citizen_id, func.count())
-            .where(col(Appeal.citizen_id).in_(ids))
-            .where(col(Appeal.status).in_([s.value for s in OPEN_APPEAL_STATUSES]))
-            .group_by(col(Appeal.citizen_id))
-        ).all()
-    )
+    if rows:
+        ids = [c.id for c, _ in rows]
+        for cid, number in session.exec(_PHONES_OF, params={"ids": ids}).all():
+            phones.setdefault(cid, []).append(number)
     result = []
-    for c in rows:
+    for c, open_appeals in rows:
         assert c.id is not None
         result.append(
             CitizenListItem(
@@ -205,7 +238,7 @@ def search(
                 phones_masked=[mask_phone(p) for p in phones.get(c.id, [])],
                 settlement=c.settlement,
                 merged_into_id=c.merged_into_id,
-                open_appeals=open_counts.get(c.id, 0),
+                open_appeals=open_appeals,
             )
         )
     return result
