@@ -59,7 +59,9 @@ class ServerSettings(BaseSettings):
     """Responses larger than this many bytes are gzip-compressed for slow links."""
 
     db_pool_size: int = 10
-    """Connections per process in the database pool (and as many again in overflow)."""
+    """Connections per server process; at most this many of its requests work with the
+    database at once, the others wait `db_pool_timeout` (PostgreSQL `max_connections` ≥
+    processes × this)."""
 
     db_pool_timeout: float = Field(default=2.0, gt=0)
     """Seconds a request waits for a database connection when all of this process's are

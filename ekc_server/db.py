@@ -45,14 +45,16 @@ def create_db_engine(
 ) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
 
-    A process keeps up to `pool_size` connections and opens as many again under load; a
-    request that finds all of them busy waits `pool_timeout` seconds, then
-    `sqlalchemy.exc.TimeoutError` is raised (the API answers 503, see `middleware.py`).
+    A process opens at most `pool_size` connections and keeps them (no overflow: under
+    load, connections opened past the pool and closed again cost the database a process
+    each). The API admits as many requests at once (`Admission`); a statement that finds
+    every connection busy waits `pool_timeout` seconds, then `sqlalchemy.exc.TimeoutError`
+    is raised (the API answers 503, see `middleware.py`).
     """
     parsed = make_url(url)
     pool_args: dict[str, Any] = {
         "pool_size": pool_size,
-        "max_overflow": pool_size,
+        "max_overflow": 0,
         "pool_timeout": pool_timeout,
     }
     if parsed.get_backend_name() == "sqlite":
@@ -79,7 +81,7 @@ def create_db_engine(
         engine = create_engine(url, echo=echo, **pool_args)
         _ping_when_idle(engine)
     if pool_args:
-        _ADMISSIONS[engine] = Admission(pool_size + pool_args["max_overflow"])
+        _ADMISSIONS[engine] = Admission(pool_size)
     return engine
 
 

@@ -35,8 +35,8 @@ API = "/api/v1"
 
 @pytest.fixture
 def tight_client(settings: ServerSettings, db_url: str) -> Iterator[tuple[TestClient, ExitStack]]:
-    """The app on an engine of one pooled connection (and one overflow), waiting 0.2 s;
-    the ExitStack holds connections taken from it (closed at the end)."""
+    """The app on an engine of one pooled connection, waiting 0.2 s for it; the ExitStack
+    holds connections taken from it (closed at the end)."""
     engine = create_db_engine(db_url, pool_size=1, pool_timeout=0.2)
     held = ExitStack()
     with TestClient(create_app(settings, engine=engine)) as client:
@@ -51,9 +51,8 @@ def test_exhausted_pool_answers_503_with_retry_after(
     client, held = tight_client
     assert client.get(f"{API}/me", headers=operator.headers).status_code == 200
     engine = client.app.state.engine  # type: ignore[attr-defined]
-    for _ in range(2):  # the whole pool: pool_size + overflow
-        conn = held.enter_context(engine.connect())
-        conn.execute(text("SELECT 1"))
+    conn = held.enter_context(engine.connect())  # the whole pool
+    conn.execute(text("SELECT 1"))
 
     r = client.get(f"{API}/me", headers=operator.headers)
     assert r.status_code == 503, r.text
@@ -78,7 +77,7 @@ def test_requests_past_the_pool_capacity_wait_then_get_503(
     """Capacity is taken before a thread or a connection is: a request past it waits on
     the event loop for `db_pool_timeout`, then gets 503; a slot given back lets it in."""
     quick = settings.model_copy(update={"db_pool_timeout": 0.2})
-    engine = create_db_engine(db_url, pool_size=1)
+    engine = create_db_engine(db_url, pool_size=2)
     admission = admission_for(engine)
     assert admission is not None and admission.capacity == 2
     try:
