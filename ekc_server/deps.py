@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine, bindparam
+from sqlmodel import Session, col, select
 
 from ekc_core.enums import Role
 from ekc_core.settings import ServerSettings
@@ -83,6 +83,14 @@ class Principal:
         return Role(self.staff.role)
 
 
+#: the token and its account, built once (the statement of every signed-in request)
+_TOKEN = (
+    select(ApiToken, Staff)
+    .join(Staff, col(Staff.id) == col(ApiToken.staff_id))
+    .where(col(ApiToken.token_hash) == bindparam("digest"))
+)
+
+
 def get_principal(
     request: Request,
     session: SessionDep,
@@ -91,11 +99,7 @@ def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise UnauthorizedError("Требуется вход: передайте токен в заголовке Authorization")
-    row = session.exec(
-        select(ApiToken, Staff)
-        .join(Staff, Staff.id == ApiToken.staff_id)  # type: ignore[arg-type]
-        .where(ApiToken.token_hash == token_digest(credentials.credentials))
-    ).first()
+    row = session.exec(_TOKEN, params={"digest": token_digest(credentials.credentials)}).first()
     now = datetime.now(UTC)
     if row is None:
         raise UnauthorizedError("Токен не найден или отозван; войдите снова")
