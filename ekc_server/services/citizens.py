@@ -511,21 +511,20 @@ def history(
     params = {"citizen_id": citizen_id, "rows": offset + limit}
     contacts = session.exec(_HISTORY_CONTACTS, params=params).all()
     appeals = session.exec(_HISTORY_APPEALS, params=params).all()
-    items = [
-        HistoryItem(
-            kind="contact", at=c.queued_at, contact=contact_public(c, topic_codes=topic_codes)
-        )
-        for c in contacts
-    ] + [
-        HistoryItem(
+    # newest first (contacts before appeals at the same instant); only the page is rendered
+    rows: list[tuple[datetime, Contact | Appeal]] = [(c.queued_at, c) for c in contacts]
+    rows += [(a.registered_at, a) for a in appeals]
+    rows.sort(key=lambda r: r[0], reverse=True)
+    page_items = [
+        HistoryItem(kind="contact", at=at, contact=contact_public(row, topic_codes=topic_codes))
+        if isinstance(row, Contact)
+        else HistoryItem(
             kind="appeal",
-            at=a.registered_at,
-            appeal=appeal_public(a, topic_codes=topic_codes, agency_codes=agency_codes, now=now),
+            at=at,
+            appeal=appeal_public(row, topic_codes=topic_codes, agency_codes=agency_codes, now=now),
         )
-        for a in appeals
+        for at, row in rows[offset : offset + limit]
     ]
-    items.sort(key=lambda i: i.at, reverse=True)
-    page_items = items[offset : offset + limit]
 
     total = total_contacts + total_appeals
     card = citizen_public(session, citizen)
