@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, bindparam, case, func, or_, update
-from sqlalchemy import select as sa_select
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from ekc_core.enums import OPEN_APPEAL_STATUSES, AuditAction, CallbackStatus
+from ekc_core.enums import AuditAction, CallbackStatus
 from ekc_core.phones import InvalidPhoneError, mask_phone, normalize_phone
 from ekc_core.schemas import (
     NO_IDENTITY,
@@ -30,10 +28,10 @@ from ekc_server.models import (
     Citizen,
     CitizenPhone,
     Contact,
-    UTCDateTime,
 )
 from ekc_server.services import audit, idempotency
-from ekc_server.services.appeals import appeal_public, overdue_clause
+from ekc_server.services import citizen_queries as q
+from ekc_server.services.appeals import appeal_public
 from ekc_server.services.contacts import contact_public
 from ekc_server.services.reference import code_maps
 
@@ -44,52 +42,8 @@ def name_key(*parts: str) -> str:
     return " ".join(text.lower().replace("ё", "е").split())
 
 
-# statements of the hot read paths, built once (parameters bound per call)
-_PHONES = (
-    select(CitizenPhone.e164)
-    .where(col(CitizenPhone.citizen_id) == bindparam("citizen_id"))
-    .order_by(col(CitizenPhone.position), col(CitizenPhone.id))
-)
-_HISTORY_CONTACTS = (
-    select(Contact)
-    .where(col(Contact.citizen_id) == bindparam("citizen_id"))
-    .order_by(col(Contact.queued_at).desc(), col(Contact.id).desc())
-    .limit(bindparam("rows"))
-)
-_HISTORY_APPEALS = (
-    select(Appeal)
-    .where(col(Appeal.citizen_id) == bindparam("citizen_id"))
-    .order_by(col(Appeal.registered_at).desc(), col(Appeal.id).desc())
-    .limit(bindparam("rows"))
-)
-
-
-def _count(
-    model: type[Contact] | type[Appeal] | type[CallbackTask], *where: ColumnElement[bool]
-) -> ScalarSelect[int]:
-    return (
-        sa_select(func.count())
-        .select_from(model)
-        .where(col(model.citizen_id) == bindparam("citizen_id"), *where)
-        .scalar_subquery()
-    )
-
-
-# `now` as a bound parameter where the clause takes a datetime: the statement is built once
-_NOW = cast(datetime, bindparam("now", type_=UTCDateTime()))
-#: the card and its five counters in one round trip
-_HISTORY_HEAD = sa_select(
-    Citizen,
-    _count(Contact),
-    _count(Appeal),
-    _count(Appeal, col(Appeal.status).in_([s.value for s in OPEN_APPEAL_STATUSES])),
-    _count(Appeal, overdue_clause(_NOW)),
-    _count(CallbackTask, col(CallbackTask.status) == CallbackStatus.open.value),
-).where(col(Citizen.id) == bindparam("citizen_id"))
-
-
 def _phones(session: Session, citizen_id: int) -> list[str]:
-    return list(session.exec(_PHONES, params={"citizen_id": citizen_id}).all())
+    return list(session.exec(q.PHONES, params={"citizen_id": citizen_id}).all())
 
 
 def citizen_public(session: Session, citizen: Citizen) -> CitizenPublic:
@@ -131,74 +85,6 @@ def read_citizen(*, session: Session, principal: Principal, citizen_id: int) -> 
     return card
 
 
-#: open appeals of the citizen on the row, for search results
-_OPEN_APPEALS = (
-    sa_select(func.count())
-    .select_from(Appeal)
-    .where(
-        col(Appeal.citizen_id) == col(Citizen.id),
-        col(Appeal.status).in_([s.value for s in OPEN_APPEAL_STATUSES]),
-    )
-    .correlate(Citizen)
-    .scalar_subquery()
-)
-
-
-def _search_query(include_merged: bool) -> Select[tuple[Citizen, int]]:
-    query = sa_select(Citizen, _OPEN_APPEALS)
-    return query if include_merged else query.where(col(Citizen.merged_into_id).is_(None))
-
-
-_PHONES_OF = (
-    select(CitizenPhone.citizen_id, CitizenPhone.e164)
-    .where(col(CitizenPhone.citizen_id).in_(bindparam("ids", expanding=True)))
-    .order_by(col(CitizenPhone.position), col(CitizenPhone.id))
-)
-#: by phone alone, built once: {include_merged: statement}
-_BY_PHONE = {
-    merged: _search_query(merged)
-    .where(
-        col(Citizen.id).in_(
-            select(CitizenPhone.citizen_id).where(col(CitizenPhone.e164) == bindparam("e164"))
-        )
-    )
-    .order_by(col(Citizen.name_key), col(Citizen.id))
-    .limit(bindparam("limit"))
-    for merged in (False, True)
-}
-
-
-def _by_name(
-    e164: str | None, name_words: list[str], include_merged: bool
-) -> Select[tuple[Citizen, int]]:
-    """Name words (prefixes of any word of the name, in any order), maybe with a phone."""
-    query = _search_query(include_merged)
-    if e164 is not None:
-        query = query.where(
-            col(Citizen.id).in_(select(CitizenPhone.citizen_id).where(CitizenPhone.e164 == e164))
-        )
-    for word in name_words:
-        query = query.where(
-            or_(
-                col(Citizen.name_key).startswith(word, autoescape=True),
-                col(Citizen.name_key).contains(" " + word, autoescape=True),
-            )
-        )
-    order: list[Any] = []
-    if name_words:
-        # the first word as the whole surname first, then as its beginning, then elsewhere
-        first = name_words[0]
-        order.append(
-            case(
-                (col(Citizen.name_key).startswith(first + " ", autoescape=True), 0),
-                (col(Citizen.name_key) == first, 0),
-                (col(Citizen.name_key).startswith(first, autoescape=True), 1),
-                else_=2,
-            )
-        )
-    return query.order_by(*order, col(Citizen.name_key), col(Citizen.id))
-
-
 def search(
     *,
     session: Session,
@@ -220,13 +106,13 @@ def search(
             raise InvalidFieldError(str(exc), field="phone", location="query") from exc
     name_words = name_key(name).split() if name else []
     if e164 is not None and not name_words:  # a caller identified by number: the hot path
-        rows = session.execute(_BY_PHONE[include_merged], {"e164": e164, "limit": limit}).all()
+        rows = session.execute(q.BY_PHONE[include_merged], {"e164": e164, "limit": limit}).all()
     else:
-        rows = session.execute(_by_name(e164, name_words, include_merged).limit(limit)).all()
+        rows = session.execute(q.by_name(e164, name_words, include_merged).limit(limit)).all()
     phones: dict[int, list[str]] = {}
     if rows:
         ids = [c.id for c, _ in rows]
-        for cid, number in session.exec(_PHONES_OF, params={"ids": ids}).all():
+        for cid, number in session.exec(q.PHONES_OF, params={"ids": ids}).all():
             phones.setdefault(cid, []).append(number)
     result = []
     for c, open_appeals in rows:
@@ -502,15 +388,15 @@ def history(
 ) -> CitizenHistory:
     """Contacts and appeals of a citizen across all channels, newest first; audited."""
     now = datetime.now(UTC)
-    head = session.execute(_HISTORY_HEAD, {"citizen_id": citizen_id, "now": now}).first()
+    head = session.execute(q.HISTORY_HEAD, {"citizen_id": citizen_id, "now": now}).first()
     if head is None:
         raise NotFoundError(f"гражданин {citizen_id} не найден")
     citizen, total_contacts, total_appeals, open_appeals, overdue_appeals, open_callbacks = head
     topic_codes, agency_codes = code_maps(session=session)
 
     params = {"citizen_id": citizen_id, "rows": offset + limit}
-    contacts = session.exec(_HISTORY_CONTACTS, params=params).all()
-    appeals = session.exec(_HISTORY_APPEALS, params=params).all()
+    contacts = session.exec(q.HISTORY_CONTACTS, params=params).all()
+    appeals = session.exec(q.HISTORY_APPEALS, params=params).all()
     # newest first (contacts before appeals at the same instant); only the page is rendered
     rows: list[tuple[datetime, Contact | Appeal]] = [(c.queued_at, c) for c in contacts]
     rows += [(a.registered_at, a) for a in appeals]
