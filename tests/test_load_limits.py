@@ -17,6 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlmodel import Session, select
 
 from ekc_core.client import MAX_RETRY_AFTER, EkcClient
 from ekc_core.errors import ServerError
@@ -25,6 +26,7 @@ from ekc_core.settings import ClientSettings, ServerSettings
 from ekc_server import migrate
 from ekc_server.app import create_app
 from ekc_server.db import Admission, PoolBusyError, admission_for, create_db_engine
+from ekc_server.models import Topic
 from tests.conftest import StaffAccount
 
 API = "/api/v1"
@@ -146,6 +148,60 @@ def test_a_broken_connection_is_answered_503_and_replaced(
     assert "Соединение с базой данных прервано" in r.json()["detail"]
     assert "retry-after" in r.headers
     assert client.get(f"{API}/me", headers=operator.headers).status_code == 200
+
+
+def test_a_burst_past_the_capacity_gets_only_200_and_503(
+    settings: ServerSettings, db_url: str, operator: StaffAccount
+) -> None:
+    """Many requests at once against two connections: each is served or shed, none fails."""
+    quick = settings.model_copy(update={"db_pool_timeout": 0.05})
+    engine = create_db_engine(db_url, pool_size=2, pool_timeout=0.05)
+    app = create_app(quick, engine=engine)
+
+    async def burst() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ekc.test") as http:
+            answers = await asyncio.gather(
+                *(http.get(f"{API}/me", headers=operator.headers) for _ in range(40))
+            )
+        return [a.status_code for a in answers]
+
+    try:
+        statuses = asyncio.run(burst())
+    finally:
+        engine.dispose()
+    assert set(statuses) <= {200, 503}, statuses
+    assert 200 in statuses
+
+
+def test_codes_added_by_another_process_are_found(
+    client: TestClient, engine, operator: StaffAccount
+) -> None:
+    """Topic codes are cached per process; a topic added elsewhere (another worker, the
+    CLI) is read when a row first refers to it, not shown as missing."""
+    r = client.post(f"{API}/citizens", json={"last_name": "Кодов"}, headers=operator.headers)
+    citizen_id = r.json()["id"]
+    body = {"citizen_id": citizen_id, "kind": "appeal_59fz", "summary": "Вопрос"}
+    first = client.post(
+        f"{API}/appeals",
+        json={**body, "topic_code": "svo.family_payments"},
+        headers=operator.headers,
+    )
+    assert first.status_code == 201, first.text  # the codes are cached now
+    with Session(engine) as session:  # what another process does
+        parent = session.exec(select(Topic).where(Topic.code == "svo.family_payments")).one()
+        session.add(
+            Topic(code="svo.new_payment", name="Новая выплата", group_code=parent.group_code)
+        )
+        session.commit()
+    later = client.post(
+        f"{API}/appeals", json={**body, "topic_code": "svo.new_payment"}, headers=operator.headers
+    )
+    assert later.status_code == 201, later.text
+    assert later.json()["topic_code"] == "svo.new_payment"
+    history = client.get(f"{API}/citizens/{citizen_id}/history", headers=operator.headers)
+    codes = {i["appeal"]["topic_code"] for i in history.json()["page"]["items"]}
+    assert codes == {"svo.family_payments", "svo.new_payment"}
 
 
 def test_other_503_gets_retry_after_too(settings: ServerSettings, engine) -> None:
