@@ -35,10 +35,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# KB_SIZES="5000" make bench for a quicker run
+# KB_SIZES="5000" make bench for a quicker run; EKC_BENCH_DATABASE_URL (a scratch
+# PostgreSQL database: its schema is dropped) runs the backend benches on PostgreSQL
 KB_SIZES ?= 5000 50000
 bench: install
 	$(BIN)/python bench/api_bench.py
+	$(BIN)/python bench/load_bench.py --workers 2
 	$(BIN)/python bench/kb_relevance.py
 	$(BIN)/python bench/kb_search.py $(KB_SIZES)
 	$(BIN)/python bench/console_bench.py --kb-size $(lastword $(KB_SIZES))

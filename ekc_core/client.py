@@ -3,6 +3,7 @@ that maps HTTP failures to `ekc_core.errors`, ETag revalidation of reference dat
 
 from __future__ import annotations
 
+import email.utils
 import json
 import random
 import socket
@@ -94,6 +95,30 @@ def _stamp_sent_at(request: httpx.Request) -> None:
     when it was sent (the desk's clock now)."""
     if OCCURRED_AT in request.headers:
         request.headers[SENT_AT] = datetime.now(UTC).isoformat()
+
+
+#: the longest a client waits on a 503's `Retry-After` before its next attempt
+MAX_RETRY_AFTER = 10.0
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from `Retry-After` (delta-seconds or an HTTP date), at most `MAX_RETRY_AFTER`."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def new_idempotency_key() -> str:
@@ -196,15 +221,19 @@ class EkcClient:
                         f"нет связи с сервером {self.base_url}: {exc}"
                     ) from exc
             else:
-                if response.status_code in _RETRY_STATUS and not last:
-                    pass
-                else:
-                    return self._check(response)
+                if response.status_code not in _RETRY_STATUS or last:
+                    return self._check(response, attempts=attempt + 1)
+                # a busy server says when to come back: wait that (bounded), not less
+                wait = _retry_after(response)
+                if wait is not None:
+                    time.sleep(wait + random.random() / 2)
+                    continue
             time.sleep(min(8.0, 0.5 * 2**attempt) * (0.5 + random.random() / 2))
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _check(response: httpx.Response) -> httpx.Response:
+    def _check(response: httpx.Response, *, attempts: int = 1) -> httpx.Response:
+        """`response` if 2xx/3xx, else the typed error (`attempts`: how many were sent)."""
         status = response.status_code
         if status < 400:
             return response
@@ -242,8 +271,16 @@ class EkcClient:
             raise ConflictError(message, **kwargs)
         if status == 422:
             raise ValidationFailedError(message, problems=problems, **kwargs)
+        tried = f" (попыток: {attempts})" if attempts > 1 else ""
+        if status == 503:  # the backend sheds load (code server_busy), or a proxy says so
+            wait = _retry_after(response)
+            later = f"через {wait:.0f} с" if wait else "позже"
+            text = f"сервер перегружен (503){tried}; повторите {later}"
+            if code != "server_busy" and isinstance(body, dict) and detail:
+                text += f": {message}"
+            raise ServerError(text, **kwargs)
         if status >= 500:
-            raise ServerError(f"ошибка сервера ({status}): {message}", **kwargs)
+            raise ServerError(f"ошибка сервера ({status}){tried}: {message}", **kwargs)
         raise ApiError(message, **kwargs)
 
     def _get(self, path: str, model: type[M], **params: Any) -> M:

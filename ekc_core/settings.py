@@ -59,7 +59,23 @@ class ServerSettings(BaseSettings):
     """Responses larger than this many bytes are gzip-compressed for slow links."""
 
     db_pool_size: int = 10
-    """Connections per process in the PostgreSQL pool."""
+    """Connections per server process; at most this many of its requests work with the
+    database at once, the others wait `db_pool_timeout` (PostgreSQL `max_connections` ≥
+    processes × this)."""
+
+    db_pool_timeout: float = Field(default=2.0, gt=0)
+    """Seconds a request waits for a database connection when all of this process's are
+    busy; then it is answered 503 with `Retry-After` (load shedding, not a long stall)."""
+
+    busy_retry_after: int = Field(default=2, ge=1)
+    """Seconds a 503 (server busy) tells the client to wait before it tries again."""
+
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    """Largest request body of any request but a knowledge-base import (larger: 413)."""
+
+    max_kb_import_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    """Largest body of `POST /api/v1/kb/imports` (a whole knowledge base in one request:
+    50,000 articles of 100-500 words are ~230 MB of JSON)."""
 
     clock_skew_minutes: float = 5.0
     """How far ahead of the backend's clock a write's time (`X-Occurred-At`, a gateway's

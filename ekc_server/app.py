@@ -21,6 +21,7 @@ from ekc_core.validation import russian_message
 from ekc_server.db import create_db_engine
 from ekc_server.errors import DomainError, FieldErrorsError
 from ekc_server.kb_search import ServerKbIndex
+from ekc_server.middleware import LoadLimitsMiddleware
 from ekc_server.routes import (
     appeals,
     auth,
@@ -46,7 +47,9 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     settings = settings or ServerSettings()
     own_engine = engine is None
     db_engine = engine or create_db_engine(
-        settings.effective_database_url(), pool_size=settings.db_pool_size
+        settings.effective_database_url(),
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout,
     )
 
     @asynccontextmanager
@@ -68,6 +71,12 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     app.state.settings = settings
     app.state.engine = db_engine
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
+    app.add_middleware(
+        LoadLimitsMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        route_body_bytes={("POST", f"{API_PREFIX}/kb/imports"): settings.max_kb_import_bytes},
+        retry_after=settings.busy_retry_after,
+    )
 
     app.state.kb_index = ServerKbIndex(
         settings.data_dir / "kb-index", settings.reference_dir / "kb" / "synonyms.txt"

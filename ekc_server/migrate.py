@@ -19,11 +19,9 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision` (creates the SQLite file if needed)."""
-    from sqlalchemy.engine import make_url
+    from ekc_server.db import ensure_sqlite_file
 
-    parsed = make_url(database_url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+    ensure_sqlite_file(database_url)  # 0600 in a 0700 folder, not Alembic's 0644
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 from sqlmodel import select
 
@@ -21,6 +21,7 @@ from ekc_core.schemas import (
 )
 from ekc_server.deps import Admin, Lead, SessionDep, Staffer
 from ekc_server.models import Staff
+from ekc_server.responses import json_response
 from ekc_server.services import audit, citizens, idempotency
 
 router = APIRouter(tags=["citizens"])
@@ -40,7 +41,7 @@ def search_citizens(
     name: Annotated[str | None, Query(max_length=200, description="words of the full name")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     include_merged: bool = False,
-) -> list[CitizenListItem]:
+) -> Response:
     """Find citizens by phone and/or name. Phones in the list are masked (152-FZ); the
     search and the ids it showed are written to the audit log."""
     found = citizens.search(
@@ -57,7 +58,7 @@ def search_citizens(
         },
     )
     session.commit()
-    return found
+    return json_response(found)
 
 
 @router.post("/citizens", response_model=CitizenPublic, status_code=status.HTTP_201_CREATED)
@@ -114,10 +115,12 @@ def citizen_history(
     session: SessionDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 30,
-) -> CitizenHistory:
+) -> Response:
     """Card, counters and one page of contacts and appeals on all channels, newest first."""
-    return citizens.history(
-        session=session, principal=principal, citizen_id=citizen_id, offset=offset, limit=limit
+    return json_response(
+        citizens.history(
+            session=session, principal=principal, citizen_id=citizen_id, offset=offset, limit=limit
+        )
     )
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import insert
+from sqlmodel import Session, SQLModel
 
 from ekc_core.enums import AuditAction
 from ekc_server.deps import Principal
-from ekc_server.models import AuditLog
+from ekc_server.models import AuditLog, utcnow
+
+_INSERT = insert(SQLModel.metadata.tables[AuditLog.__tablename__])
 
 
 def record(
@@ -19,15 +22,22 @@ def record(
     citizen_id: int | None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Add an audit row to the caller's transaction (committed with the work it records)."""
-    session.add(
-        AuditLog(
-            staff_id=principal.staff_id,
-            workstation=principal.workstation,
-            action=action.value,
-            citizen_id=citizen_id,
-            details=details or {},
-        )
+    """Write an audit row in the caller's transaction (committed with the work it records,
+    gone if that work is rolled back).
+
+    One plain INSERT sent at once, not an ORM object flushed later: a read that is audited
+    (a history, a search) then costs one statement, not a unit-of-work flush.
+    """
+    session.execute(
+        _INSERT,
+        {
+            "at": utcnow(),
+            "staff_id": principal.staff_id,
+            "workstation": principal.workstation,
+            "action": action.value,
+            "citizen_id": citizen_id,
+            "details": details or {},
+        },
     )
 
 

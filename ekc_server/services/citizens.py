@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from ekc_core.enums import OPEN_APPEAL_STATUSES, AuditAction, CallbackStatus
+from ekc_core.enums import AuditAction, CallbackStatus
 from ekc_core.phones import InvalidPhoneError, mask_phone, normalize_phone
 from ekc_core.schemas import (
     NO_IDENTITY,
@@ -31,7 +30,8 @@ from ekc_server.models import (
     Contact,
 )
 from ekc_server.services import audit, idempotency
-from ekc_server.services.appeals import appeal_public, overdue_clause
+from ekc_server.services import citizen_queries as q
+from ekc_server.services.appeals import appeal_public
 from ekc_server.services.contacts import contact_public
 from ekc_server.services.reference import code_maps
 
@@ -43,12 +43,7 @@ def name_key(*parts: str) -> str:
 
 
 def _phones(session: Session, citizen_id: int) -> list[str]:
-    rows = session.exec(
-        select(CitizenPhone.e164)
-        .where(CitizenPhone.citizen_id == citizen_id)
-        .order_by(col(CitizenPhone.position), col(CitizenPhone.id))
-    ).all()
-    return list(rows)
+    return list(session.exec(q.PHONES, params={"citizen_id": citizen_id}).all())
 
 
 def citizen_public(session: Session, citizen: Citizen) -> CitizenPublic:
@@ -82,11 +77,12 @@ def get_citizen(*, session: Session, citizen_id: int) -> Citizen:
 
 def read_citizen(*, session: Session, principal: Principal, citizen_id: int) -> CitizenPublic:
     citizen = get_citizen(session=session, citizen_id=citizen_id)
+    card = citizen_public(session, citizen)
     audit.record(
         session=session, principal=principal, action=AuditAction.view_citizen, citizen_id=citizen_id
     )
     session.commit()
-    return citizen_public(session, citizen)
+    return card
 
 
 def search(
@@ -102,59 +98,24 @@ def search(
         raise InvalidFieldError(
             "укажите телефон или имя для поиска", field="phone", location="query"
         )
-    query = select(Citizen)
+    e164: str | None = None
     if phone:
         try:
             e164 = normalize_phone(phone)
         except InvalidPhoneError as exc:  # says which number and why
             raise InvalidFieldError(str(exc), field="phone", location="query") from exc
-        query = query.where(
-            col(Citizen.id).in_(select(CitizenPhone.citizen_id).where(CitizenPhone.e164 == e164))
-        )
     name_words = name_key(name).split() if name else []
-    if name_words:
-        for word in name_words:
-            query = query.where(
-                or_(
-                    col(Citizen.name_key).startswith(word, autoescape=True),
-                    col(Citizen.name_key).contains(" " + word, autoescape=True),
-                )
-            )
-    if not include_merged:
-        query = query.where(col(Citizen.merged_into_id).is_(None))
-    order: list[Any] = []
-    if name_words:
-        # the first word as the whole surname first, then as its beginning, then elsewhere
-        first = name_words[0]
-        order.append(
-            case(
-                (col(Citizen.name_key).startswith(first + " ", autoescape=True), 0),
-                (col(Citizen.name_key) == first, 0),
-                (col(Citizen.name_key).startswith(first, autoescape=True), 1),
-                else_=2,
-            )
-        )
-    rows = session.exec(
-        query.order_by(*order, col(Citizen.name_key), col(Citizen.id)).limit(limit)
-    ).all()
-    ids = [c.id for c in rows]
+    if e164 is not None and not name_words:  # a caller identified by number: the hot path
+        rows = session.execute(q.BY_PHONE[include_merged], {"e164": e164, "limit": limit}).all()
+    else:
+        rows = session.execute(q.by_name(e164, name_words, include_merged).limit(limit)).all()
     phones: dict[int, list[str]] = {}
-    for cid, e164 in session.exec(
-        select(CitizenPhone.citizen_id, CitizenPhone.e164)
-        .where(col(CitizenPhone.citizen_id).in_(ids))
-        .order_by(col(CitizenPhone.position), col(CitizenPhone.id))
-    ).all():
-        phones.setdefault(cid, []).append(e164)
-    open_counts = dict(
-        session.exec(
-            select(Appeal.citizen_id, func.count())
-            .where(col(Appeal.citizen_id).in_(ids))
-            .where(col(Appeal.status).in_([s.value for s in OPEN_APPEAL_STATUSES]))
-            .group_by(col(Appeal.citizen_id))
-        ).all()
-    )
+    if rows:
+        ids = [c.id for c, _ in rows]
+        for cid, number in session.exec(q.PHONES_OF, params={"ids": ids}).all():
+            phones.setdefault(cid, []).append(number)
     result = []
-    for c in rows:
+    for c, open_appeals in rows:
         assert c.id is not None
         result.append(
             CitizenListItem(
@@ -163,7 +124,7 @@ def search(
                 phones_masked=[mask_phone(p) for p in phones.get(c.id, [])],
                 settlement=c.settlement,
                 merged_into_id=c.merged_into_id,
-                open_appeals=open_counts.get(c.id, 0),
+                open_appeals=open_appeals,
             )
         )
     return result
@@ -426,62 +387,33 @@ def history(
     *, session: Session, principal: Principal, citizen_id: int, offset: int, limit: int
 ) -> CitizenHistory:
     """Contacts and appeals of a citizen across all channels, newest first; audited."""
-    citizen = get_citizen(session=session, citizen_id=citizen_id)
-    topic_codes, agency_codes = code_maps(session=session)
     now = datetime.now(UTC)
+    head = session.execute(q.HISTORY_HEAD, {"citizen_id": citizen_id, "now": now}).first()
+    if head is None:
+        raise NotFoundError(f"гражданин {citizen_id} не найден")
+    citizen, total_contacts, total_appeals, open_appeals, overdue_appeals, open_callbacks = head
+    topic_codes, agency_codes = code_maps(session=session)
 
-    contacts = session.exec(
-        select(Contact)
-        .where(Contact.citizen_id == citizen_id)
-        .order_by(col(Contact.queued_at).desc(), col(Contact.id).desc())
-        .limit(offset + limit)
-    ).all()
-    appeals = session.exec(
-        select(Appeal)
-        .where(Appeal.citizen_id == citizen_id)
-        .order_by(col(Appeal.registered_at).desc(), col(Appeal.id).desc())
-        .limit(offset + limit)
-    ).all()
-    items = [
-        HistoryItem(
-            kind="contact", at=c.queued_at, contact=contact_public(c, topic_codes=topic_codes)
-        )
-        for c in contacts
-    ] + [
-        HistoryItem(
+    params = {"citizen_id": citizen_id, "rows": offset + limit}
+    contacts = session.exec(q.HISTORY_CONTACTS, params=params).all()
+    appeals = session.exec(q.HISTORY_APPEALS, params=params).all()
+    # newest first (contacts before appeals at the same instant); only the page is rendered
+    rows: list[tuple[datetime, Contact | Appeal]] = [(c.queued_at, c) for c in contacts]
+    rows += [(a.registered_at, a) for a in appeals]
+    rows.sort(key=lambda r: r[0], reverse=True)
+    page_items = [
+        HistoryItem(kind="contact", at=at, contact=contact_public(row, topic_codes=topic_codes))
+        if isinstance(row, Contact)
+        else HistoryItem(
             kind="appeal",
-            at=a.registered_at,
-            appeal=appeal_public(a, topic_codes=topic_codes, agency_codes=agency_codes, now=now),
+            at=at,
+            appeal=appeal_public(row, topic_codes=topic_codes, agency_codes=agency_codes, now=now),
         )
-        for a in appeals
+        for at, row in rows[offset : offset + limit]
     ]
-    items.sort(key=lambda i: i.at, reverse=True)
-    total_contacts = session.exec(
-        select(func.count()).select_from(Contact).where(Contact.citizen_id == citizen_id)
-    ).one()
-    total_appeals = session.exec(
-        select(func.count()).select_from(Appeal).where(Appeal.citizen_id == citizen_id)
-    ).one()
+
     total = total_contacts + total_appeals
-    page_items = items[offset : offset + limit]
-    open_statuses = [s.value for s in OPEN_APPEAL_STATUSES]
-    open_appeals = session.exec(
-        select(func.count())
-        .select_from(Appeal)
-        .where(Appeal.citizen_id == citizen_id, col(Appeal.status).in_(open_statuses))
-    ).one()
-    overdue_appeals = session.exec(
-        select(func.count())
-        .select_from(Appeal)
-        .where(Appeal.citizen_id == citizen_id, overdue_clause(now))
-    ).one()
-    open_callbacks = session.exec(
-        select(func.count())
-        .select_from(CallbackTask)
-        .where(
-            CallbackTask.citizen_id == citizen_id, CallbackTask.status == CallbackStatus.open.value
-        )
-    ).one()
+    card = citizen_public(session, citizen)
     audit.record(
         session=session,
         principal=principal,
@@ -491,7 +423,7 @@ def history(
     )
     session.commit()
     return CitizenHistory(
-        citizen=citizen_public(session, citizen),
+        citizen=card,
         open_appeals=open_appeals,
         overdue_appeals=overdue_appeals,
         open_callbacks=open_callbacks,

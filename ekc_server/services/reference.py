@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from ekc_core.deadlines import DeadlineTerms
@@ -188,8 +191,55 @@ def get_topic(*, session: Session, topic_id: int) -> Topic:
     return topic
 
 
+class CodeMap(dict[int | None, str]):
+    """id → code of topics or agencies. An id it does not hold (a row added since, maybe by
+    another process) reloads the table once through the caller's session."""
+
+    def __init__(
+        self, codes: dict[int | None, str], reload: Callable[[], dict[int | None, str]]
+    ) -> None:
+        super().__init__(codes)
+        self._reload = reload
+
+    def __missing__(self, key: int | None) -> str:
+        if key is not None:
+            self.update(self._reload())
+            if key in self:
+                return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def get(self, key: int | None, default: str | None = None) -> str | None:  # type: ignore[override]
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+#: per engine (database): the id → code maps read so far
+_CODES: weakref.WeakKeyDictionary[
+    Engine, dict[type[Topic] | type[Agency], dict[int | None, str]]
+] = weakref.WeakKeyDictionary()
+
+
+def _codes(session: Session, model: type[Topic] | type[Agency]) -> CodeMap:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    cache = _CODES.setdefault(engine, {})
+
+    def reload() -> dict[int | None, str]:
+        codes: dict[int | None, str] = dict(session.exec(select(model.id, model.code)).all())
+        cache[model] = codes
+        return codes
+
+    known = cache.get(model)
+    return CodeMap(known if known is not None else reload(), reload)
+
+
 def code_maps(*, session: Session) -> tuple[dict[int | None, str], dict[int | None, str]]:
-    """(topic id → code, agency id → code), for rendering rows with codes."""
-    topics = {t.id: t.code for t in session.exec(select(Topic)).all()}
-    agencies = {a.id: a.code for a in session.exec(select(Agency)).all()}
-    return topics, agencies
+    """(topic id → code, agency id → code), for rendering rows with codes.
+
+    Read once per process and database, not per request: topic and agency rows are never
+    deleted (retired ones are marked inactive) and their codes never change, so a known id
+    keeps its code; an id not known yet reloads its table (see `CodeMap`).
+    """
+    return _codes(session, Topic), _codes(session, Agency)
