@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from sqlmodel import col, select
 
 from ekc_core.enums import Role
+from ekc_core.fields import Id
 from ekc_core.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
@@ -17,6 +18,7 @@ from ekc_core.schemas import (
     TokenPublic,
 )
 from ekc_server.deps import PrincipalDep, SessionDep, SettingsDep
+from ekc_server.error_handlers import SIGNED_IN_ERRORS
 from ekc_server.errors import ForbiddenError, InvalidFieldError, NotFoundError, UnauthorizedError
 from ekc_server.models import ApiToken, Office, Staff
 from ekc_server.security import (
@@ -27,7 +29,7 @@ from ekc_server.security import (
     verify_password,
 )
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=SIGNED_IN_ERRORS)
 
 
 def staff_public(staff: Staff, office_code: str | None) -> StaffPublic:
@@ -131,7 +133,7 @@ def create_token(
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: int, principal: PrincipalDep, session: SessionDep) -> None:
+def revoke_token(token_id: Id, principal: PrincipalDep, session: SessionDep) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.kind != "personal":
         raise NotFoundError(f"токен {token_id} не найден")

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from ekc_core.enums import Channel, Line
+from ekc_core.fields import Id, Text
 from ekc_core.schemas import (
     ContactClaim,
     ContactInbound,
@@ -25,13 +26,14 @@ from ekc_core.schemas import (
     ContactWrapUp,
 )
 from ekc_server.deps import ContactPoster, SessionDep, Staffer
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.routes.citizens import IdempotencyKey
 from ekc_server.services import citizens, contacts, idempotency
 
 #: history items sent with a taken contact (the card shows the newest)
 TAKE_HISTORY_LIMIT = 50
 
-router = APIRouter(tags=["contacts"])
+router = APIRouter(tags=["contacts"], responses=SIGNED_IN_ERRORS)
 
 #: how often a waiting long poll looks at the queue. Every worker reads the database itself,
 #: so it works with any number of server processes and needs no notification channel.
@@ -75,7 +77,7 @@ async def contact_offers(
     _: Staffer,
     session: SessionDep,
     version: Annotated[
-        str | None, Query(max_length=64, description="the version the client already shows")
+        Text | None, Query(max_length=64, description="the version the client already shows")
     ] = None,
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to wait for a change")] = 25.0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -108,7 +110,12 @@ async def contact_offers(
     return await run_in_threadpool(current)
 
 
-@router.post("/contacts/manual", response_model=ContactPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/contacts/manual",
+    response_model=ContactPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+)
 def start_manual(
     body: ContactManual, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -126,13 +133,13 @@ def start_manual(
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactPublic)
-def get_contact(contact_id: int, _: Staffer, session: SessionDep) -> ContactPublic:
+def get_contact(contact_id: Id, _: Staffer, session: SessionDep) -> ContactPublic:
     return contacts.read_contact(session=session, contact_id=contact_id)
 
 
-@router.post("/contacts/{contact_id}/claim", response_model=ContactPublic)
+@router.post("/contacts/{contact_id}/claim", response_model=ContactPublic, responses=CONFLICT)
 def claim_contact(
-    contact_id: int, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
+    contact_id: Id, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
 ) -> ContactPublic:
     """Take a waiting contact (answer the call); 409 when another operator was first."""
     return contacts.claim(
@@ -140,9 +147,9 @@ def claim_contact(
     )
 
 
-@router.post("/contacts/{contact_id}/take", response_model=ContactTaken)
+@router.post("/contacts/{contact_id}/take", response_model=ContactTaken, responses=CONFLICT)
 def take_contact(
-    contact_id: int, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
+    contact_id: Id, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
 ) -> ContactTaken:
     """Claim, and read the caller's history in the same request (the card in one round trip).
 
@@ -164,15 +171,15 @@ def take_contact(
     return ContactTaken(contact=contact, history=history)
 
 
-@router.post("/contacts/{contact_id}/end", response_model=ContactPublic)
-def end_contact(contact_id: int, principal: Staffer, session: SessionDep) -> ContactPublic:
+@router.post("/contacts/{contact_id}/end", response_model=ContactPublic, responses=CONFLICT)
+def end_contact(contact_id: Id, principal: Staffer, session: SessionDep) -> ContactPublic:
     """The conversation ended; after-call work starts."""
     return contacts.end(session=session, principal=principal, contact_id=contact_id)
 
 
-@router.post("/contacts/{contact_id}/wrapup", response_model=ContactPublic)
+@router.post("/contacts/{contact_id}/wrapup", response_model=ContactPublic, responses=CONFLICT)
 def wrap_up_contact(
-    contact_id: int,
+    contact_id: Id,
     body: ContactWrapUp,
     principal: Staffer,
     session: SessionDep,
@@ -193,14 +200,17 @@ def wrap_up_contact(
     return JSONResponse(payload, status_code=code)
 
 
-@router.post("/contacts/{contact_id}/abandon", response_model=ContactPublic)
-def abandon_contact(contact_id: int, _: ContactPoster, session: SessionDep) -> ContactPublic:
+@router.post("/contacts/{contact_id}/abandon", response_model=ContactPublic, responses=CONFLICT)
+def abandon_contact(contact_id: Id, _: ContactPoster, session: SessionDep) -> ContactPublic:
     """The caller hung up while waiting (telephony reports it)."""
     return contacts.abandon(session=session, contact_id=contact_id)
 
 
 @router.post(
-    "/contacts/outbound", response_model=ContactPublic, status_code=status.HTTP_201_CREATED
+    "/contacts/outbound",
+    response_model=ContactPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
 )
 def start_outbound(
     body: ContactOutbound, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
