@@ -8,7 +8,7 @@ README, "Input limits"):
   sort orders and seeds: 0 (or the negative 32-bit bound) … 2 147 483 647;
 - dates and points in time: years 2000 … 2100, points in time with a time zone;
 - text: no control characters other than tab, line feed and carriage return (a NUL cannot
-  be stored by PostgreSQL; the others are never typed by a person).
+  be stored by PostgreSQL; the others are never typed by a person), no lone surrogates.
 """
 
 from __future__ import annotations
@@ -31,14 +31,18 @@ DATE_MAX = date(YEAR_MAX, 12, 31)
 DATE_RANGE_MESSAGE = f"дата вне допустимого диапазона: годы {YEAR_MIN}–{YEAR_MAX}"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: half of a UTF-16 surrogate pair: JSON can carry one (`"\ud800"`), UTF-8 cannot store it
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def check_text(value: str) -> str:
-    """Refuse control characters (tab, line feed and carriage return are allowed)."""
-    found = _CONTROL.search(value)
-    if found is not None:
-        code = f"U+{ord(found.group()):04X}"
-        raise ValueError(f"недопустимый управляющий символ {code} в позиции {found.start() + 1}")
+    """Refuse control characters (tab, line feed and carriage return are allowed) and lone
+    surrogates."""
+    for pattern, what in ((_CONTROL, "управляющий символ"), (_SURROGATE, "символ")):
+        found = pattern.search(value)
+        if found is not None:
+            code = f"U+{ord(found.group()):04X}"
+            raise ValueError(f"недопустимый {what} {code} в позиции {found.start() + 1}")
     return value
 
 

@@ -150,6 +150,12 @@ def test_nul_and_control_characters_are_refused_everywhere(
         f"{API}/citizens", json={"last_name": "Ли", "address": "ул.\u001b[31m"}, headers=h
     )
     assert "address" in problems(r)
+    r = client.post(
+        f"{API}/citizens",
+        content=rb'{"last_name": "\ud800"}',
+        headers={**h, "Content-Type": "application/json"},
+    )
+    assert problems(r)["last_name"] == "недопустимый символ U+D800 в позиции 1"
     assert "username" in problems(client.get(f"{API}/staff/%00", headers=h))
     assert "article_id" in problems(client.get(f"{API}/kb/articles/a%01b", headers=h))
     assert "name" in problems(client.get(f"{API}/citizens?name=%00", headers=h))
