@@ -22,6 +22,8 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 #: a month as the API and the CLI take it: `YYYY-MM`, years 2000–2100 (`ekc_core.fields`)
 MONTH_PATTERN = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"
 _MONTH = re.compile(MONTH_PATTERN)
+#: what a refused month is told
+MONTH_FORMAT = f"месяц в формате ГГГГ-ММ, например 2026-12 (годы {YEAR_MIN}–{YEAR_MAX})"
 
 
 def _hhmm(value: str) -> str:
@@ -32,7 +34,7 @@ def _hhmm(value: str) -> str:
 
 def _month(value: str) -> str:
     if not _MONTH.match(value):
-        raise ValueError(f"месяц в формате ГГГГ-ММ, например 2026-12 (годы {YEAR_MIN}–{YEAR_MAX})")
+        raise ValueError(MONTH_FORMAT)
     return value
 
 

@@ -59,9 +59,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return documented
 
 
-#: what every operation may answer: bad input, an oversized body, an overloaded server
-COMMON_ERRORS = error_responses(422, 413, 503)
-#: what every operation behind sign-in may answer on top of that
+#: what every operation behind sign-in may answer: no or a dead token, a role that does not
+#: allow it, bad input, an oversized body, an overloaded server
 SIGNED_IN_ERRORS = error_responses(401, 403, 422, 413, 503)
 #: for an operation that may meet a state that does not allow it (or a reused idempotency key)
 CONFLICT = error_responses(409)

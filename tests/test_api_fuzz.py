@@ -4,11 +4,12 @@ As an admin, every operation is sent its examples, boundary values (the coverage
 numbers, NUL and other control characters, calendar edges, missing, extra and wrongly typed
 fields) and random valid and invalid input; as an operator, a few valid random cases. A 5xx,
 a status code the OpenAPI does not document, or a body, header or content type that does not
-match the documented response fails the test. Generation is derandomized (the same cases on
-every run) and bounded: `EKC_FUZZ_EXAMPLES` random cases per operation and mode (default 12;
-a deeper search: `EKC_FUZZ_EXAMPLES=100`). All cases of a backend share one database.
+match the documented response fails the test. All cases of a backend share one database.
 
-Run alone: `pytest -m fuzz` (with `EKC_TEST_DATABASE_URL=…` on PostgreSQL too).
+Generation is derandomized (the same cases on every run) and bounded: `EKC_FUZZ_EXAMPLES`
+random cases per operation and mode (default 12). A deeper search: `EKC_FUZZ_EXAMPLES=100`;
+other cases: `EKC_FUZZ_SEED=…`. Run alone: `pytest -m fuzz` (with `EKC_TEST_DATABASE_URL=…`
+on PostgreSQL too).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ pytestmark = pytest.mark.fuzz
 EXAMPLES = int(os.environ.get("EKC_FUZZ_EXAMPLES", "12"))
 #: valid random cases per operation in the operator's pass (mostly 403s and their own data)
 OPERATOR_EXAMPLES = 4
+#: the seed of the derandomized generation (another one explores other cases)
+SEED = int(os.environ.get("EKC_FUZZ_SEED", "122"))
 
 CHECKS = [
     not_a_server_error,
@@ -87,7 +90,7 @@ def _config(*, examples: int, full: bool) -> schemathesis.Config:
         phases["coverage"] = phases["examples"] = {"enabled": False}
     return schemathesis.Config.from_dict(
         {
-            "seed": 122,
+            "seed": SEED,
             "base-url": f"http://{asgi.HOST}",
             "generation": {
                 "mode": "all" if full else "positive",
