@@ -308,8 +308,12 @@ def test_the_connection_survives_a_500(
         assert first.status_code == 200
         ports = [port(first)]
         with engine.begin() as conn:  # the database loses a table under the running server
-            conn.execute(text("DROP TABLE audit_log"))
-        broken = http.get(f"{API}/citizens", params={"name": "Ли"})  # writes an audit row
+            conn.execute(text("ALTER TABLE audit_log RENAME TO audit_log_away"))
+        try:
+            broken = http.get(f"{API}/citizens", params={"name": "Ли"})  # writes an audit row
+        finally:
+            with engine.begin() as conn:
+                conn.execute(text("ALTER TABLE audit_log_away RENAME TO audit_log"))
         assert broken.status_code == 500, broken.text
         assert broken.json()["code"] == "internal_error"
         ports.append(port(broken))
