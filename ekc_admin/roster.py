@@ -32,6 +32,7 @@ from ekc_admin.csvfile import CsvFileError, read_csv
 from ekc_core.errors import ValidationFailedError
 from ekc_core.localtime import CENTRE_TZ
 from ekc_core.workforce import (
+    MONTH_FORMAT,
     MONTH_PATTERN,
     CoverageGap,
     RosterAssignRequest,
@@ -69,7 +70,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Вывести JSON.")]
 
 def _month_ok(month: str) -> str:
     if not re.match(MONTH_PATTERN, month):
-        fail(f"месяц «{month}»: нужен формат ГГГГ-ММ, например 2026-12", 2)
+        fail(f"«{month}»: {MONTH_FORMAT}", 2)
     return month
 
 

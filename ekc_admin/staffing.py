@@ -11,7 +11,13 @@ from typing import Annotated, Any
 import typer
 
 from ekc_admin.context import api_client, out, print_json
-from ekc_core.workforce import MONTH_PATTERN, ForecastProfile, RequirementsPublic, month_bounds
+from ekc_core.workforce import (
+    MONTH_FORMAT,
+    MONTH_PATTERN,
+    ForecastProfile,
+    RequirementsPublic,
+    month_bounds,
+)
 
 app = typer.Typer(
     help="Прогноз звонков по часам и потребность в операторах (Эрланг C / A).",
@@ -299,7 +305,7 @@ def show(
     as_json: AsJson = False,
 ) -> None:
     if not re.match(MONTH_PATTERN, month):
-        raise typer.BadParameter("месяц в формате ГГГГ-ММ, например 2026-12", param_hint="--month")
+        raise typer.BadParameter(MONTH_FORMAT, param_hint="--month")
     with api_client() as client:
         response = client.request("GET", f"/staffing/requirements/{month}")
     result = RequirementsPublic.model_validate(response.json())

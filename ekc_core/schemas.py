@@ -33,6 +33,7 @@ from ekc_core.enums import (
     Line,
     Role,
 )
+from ekc_core.fields import Code, Id, InputDatetime, Int32, Text
 from ekc_core.phones import normalize_phone, try_normalize_phone
 
 T = TypeVar("T")
@@ -45,17 +46,11 @@ def _phone(value: str) -> str:
 #: a phone number written any way a person writes it, normalised to E.164 on input
 Phone = Annotated[str, AfterValidator(_phone)]
 
-NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+NonEmpty = Annotated[Text, Field(min_length=1, max_length=200)]
 
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("укажите часовой пояс времени (например, 2026-03-01T10:00:00+08:00)")
-    return value
-
-
-#: a point in time sent by a client: naive values are ambiguous (Irkutsk is UTC+8) → 422
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+#: a point in time sent by a client: naive values are ambiguous (Irkutsk is UTC+8) → 422;
+#: years 2000–2100 (see `ekc_core.fields`)
+AwareDatetime = InputDatetime
 
 
 class Wire(BaseModel):
@@ -79,7 +74,7 @@ class Page(Wire, Generic[T]):
 
 class LoginRequest(Wire):
     username: NonEmpty
-    password: Annotated[str, Field(min_length=1, max_length=200)]
+    password: Annotated[Text, Field(min_length=1, max_length=200)]
 
 
 class TokenPublic(Wire):
@@ -93,9 +88,9 @@ class ApiTokenCreate(Wire):
     themselves."""
 
     name: NonEmpty
-    staff_id: int | None = None
+    staff_id: Id | None = None
     """The gateway account (e.g. the telephony); without it (and `username`), the admin's own."""
-    username: Annotated[str, Field(max_length=60)] | None = None
+    username: Annotated[Text, Field(max_length=60)] | None = None
     """The gateway account by login instead of `staff_id`."""
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     """Lifetime; by default the server's `gateway_token_days` (365) for a gateway and
@@ -169,20 +164,20 @@ class TopicPublic(Wire):
 class TopicCreate(Wire):
     code: Annotated[str, Field(pattern=r"^[a-z0-9_.]+$", max_length=80)]
     name: NonEmpty
-    parent_code: str | None = None
+    parent_code: Code | None = None
     group: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=40)] | None = None
-    default_agency_code: str | None = None
+    default_agency_code: Code | None = None
     pos_answer_days: Annotated[int, Field(ge=1, le=30)] | None = None
-    sort_order: int | None = None
+    sort_order: Int32 | None = None
 
 
 class TopicUpdate(Wire):
     name: NonEmpty | None = None
-    parent_code: str | None = None
+    parent_code: Code | None = None
     group: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=40)] | None = None
-    default_agency_code: str | None = None
+    default_agency_code: Code | None = None
     pos_answer_days: Annotated[int, Field(ge=1, le=30)] | None = None
-    sort_order: int | None = None
+    sort_order: Int32 | None = None
     active: bool | None = None
 
 
@@ -200,12 +195,12 @@ class DeadlineRulePublic(Wire):
 
 
 class CitizenBase(Wire):
-    last_name: Annotated[str, Field(max_length=100)] = ""
-    first_name: Annotated[str, Field(max_length=100)] = ""
-    middle_name: Annotated[str, Field(max_length=100)] = ""
+    last_name: Annotated[Text, Field(max_length=100)] = ""
+    first_name: Annotated[Text, Field(max_length=100)] = ""
+    middle_name: Annotated[Text, Field(max_length=100)] = ""
     email: EmailStr | None = None
-    settlement: Annotated[str, Field(max_length=120)] | None = None
-    address: Annotated[str, Field(max_length=300)] | None = None
+    settlement: Annotated[Text, Field(max_length=120)] | None = None
+    address: Annotated[Text, Field(max_length=300)] | None = None
     consent_personal_data: bool = False
     """Consent to processing of personal data (152-FZ)."""
     consent_disclosure: bool = False
@@ -228,13 +223,13 @@ class CitizenCreate(CitizenBase):
 class CitizenUpdate(Wire):
     """A partial change; `version` must be the one the client read (409 when stale)."""
 
-    version: int
-    last_name: Annotated[str, Field(max_length=100)] | None = None
-    first_name: Annotated[str, Field(max_length=100)] | None = None
-    middle_name: Annotated[str, Field(max_length=100)] | None = None
+    version: Int32
+    last_name: Annotated[Text, Field(max_length=100)] | None = None
+    first_name: Annotated[Text, Field(max_length=100)] | None = None
+    middle_name: Annotated[Text, Field(max_length=100)] | None = None
     email: EmailStr | None = None
-    settlement: Annotated[str, Field(max_length=120)] | None = None
-    address: Annotated[str, Field(max_length=300)] | None = None
+    settlement: Annotated[Text, Field(max_length=120)] | None = None
+    address: Annotated[Text, Field(max_length=300)] | None = None
     consent_personal_data: bool | None = None
     consent_disclosure: bool | None = None
     phones: list[Phone] | None = Field(default=None, max_length=10)
@@ -288,7 +283,7 @@ class CitizenListItem(Wire):
 
 
 class CitizenMerge(Wire):
-    source_id: int
+    source_id: Id
     """This citizen record is merged into the target and marked `merged_into`."""
 
 
@@ -298,9 +293,9 @@ class CitizenMerge(Wire):
 class Handoff(Wire):
     """What the voice assistant passes on with a call."""
 
-    transcript: Annotated[str, Field(max_length=20000)] | None = None
-    detected_topic: Annotated[str, Field(max_length=200)] | None = None
-    detected_emotion: Annotated[str, Field(max_length=60)] | None = None
+    transcript: Annotated[Text, Field(max_length=20000)] | None = None
+    detected_topic: Annotated[Text, Field(max_length=200)] | None = None
+    detected_emotion: Annotated[Text, Field(max_length=60)] | None = None
 
 
 class ContactInbound(Wire):
@@ -308,17 +303,24 @@ class ContactInbound(Wire):
 
     channel: Channel
     line: Line | None = None
-    caller_number: Annotated[str, Field(max_length=40)] | None = None
+    caller_number: Annotated[Text, Field(max_length=40)] | None = None
     """The caller's number as telephony sends it; a hidden or unreadable one ("anonymous")
     does not stop the call: it is queued without a number and the raw value kept."""
-    sender: Annotated[str, Field(max_length=200)] | None = None
+    sender: Annotated[Text, Field(max_length=200)] | None = None
     """Sender address on written channels (profile, e-mail, chat id)."""
-    external_id: Annotated[str, Field(max_length=120)] | None = None
+    external_id: Annotated[Text, Field(max_length=120)] | None = None
+    """The gateway's own id of the contact; empty or blank means none."""
     queued_at: AwareDatetime | None = None
-    text: Annotated[str, Field(max_length=20000)] | None = None
+    text: Annotated[Text, Field(max_length=20000)] | None = None
     """The message text on written channels."""
     handoff: Handoff | None = None
-    office_code: str | None = None
+    office_code: Code | None = None
+
+    @field_validator("external_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        # an empty id is no id: two contacts without one are never "the same contact"
+        return None if isinstance(value, str) and not value.strip() else value
 
     def caller_e164(self) -> str | None:
         """The caller's number in E.164, or None when hidden or unreadable."""
@@ -352,7 +354,7 @@ class ContactPublic(Wire):
 
 
 class ContactClaim(Wire):
-    citizen_id: int | None = None
+    citizen_id: Id | None = None
 
 
 class ContactTaken(Wire):
@@ -365,23 +367,23 @@ class ContactTaken(Wire):
 class ContactWrapUp(Wire):
     topic_code: NonEmpty
     outcome: ContactOutcome
-    summary: Annotated[str, Field(max_length=4000)] = ""
-    citizen_id: int | None = None
-    appeal_id: int | None = None
+    summary: Annotated[Text, Field(max_length=4000)] = ""
+    citizen_id: Id | None = None
+    appeal_id: Id | None = None
 
 
 class ContactClose(Wire):
     """Close a contact without a wrap-up (the operator gives up a card the server refused)."""
 
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[Text, Field(min_length=1, max_length=500)]
 
 
 class ContactOutbound(Wire):
     """An outgoing call the operator starts (e.g. a callback)."""
 
-    citizen_id: int
+    citizen_id: Id
     phone: Phone
-    callback_id: int | None = None
+    callback_id: Id | None = None
 
 
 class ContactManual(Wire):
@@ -391,12 +393,12 @@ class ContactManual(Wire):
     channel: Channel = Channel.phone
     line: Line | None = None
     """Required for calls (122 or 117), absent on written channels."""
-    caller_number: Annotated[str, Field(max_length=40)] | None = None
+    caller_number: Annotated[Text, Field(max_length=40)] | None = None
     """As the operator wrote it; stored in E.164 when readable."""
-    sender: Annotated[str, Field(max_length=200)] | None = None
-    citizen_id: int | None = None
+    sender: Annotated[Text, Field(max_length=200)] | None = None
+    citizen_id: Id | None = None
     """The citizen when known; otherwise identified by number (exactly one match)."""
-    text: Annotated[str, Field(max_length=20000)] | None = None
+    text: Annotated[Text, Field(max_length=20000)] | None = None
     started_at: AwareDatetime | None = None
     """When the conversation began; default now, not in the future."""
 
@@ -417,25 +419,25 @@ class ContactOffers(Wire):
 
 
 class AppealCreate(Wire):
-    citizen_id: int
+    citizen_id: Id
     kind: AppealKind
     topic_code: NonEmpty
-    summary: Annotated[str, Field(min_length=1, max_length=500)]
-    description: Annotated[str, Field(max_length=20000)] = ""
-    agency_code: str | None = None
+    summary: Annotated[Text, Field(min_length=1, max_length=500)]
+    description: Annotated[Text, Field(max_length=20000)] = ""
+    agency_code: Code | None = None
     complex: bool = False
-    contact_id: int | None = None
+    contact_id: Id | None = None
     received_at: AwareDatetime | None = None
     """When the appeal reached the centre; default now. Deadlines count from here."""
-    assignee_id: int | None = None
+    assignee_id: Id | None = None
 
 
 class AppealEventCreate(Wire):
     """An event on an appeal. Which fields a type needs: see the API docs of the route."""
 
     type: AppealEventType
-    text: Annotated[str, Field(max_length=20000)] = ""
-    agency_code: str | None = None
+    text: Annotated[Text, Field(max_length=20000)] = ""
+    agency_code: Code | None = None
     extension_days: Annotated[int, Field(ge=1, le=365)] | None = None
     status: AppealStatus | None = None
 
@@ -507,20 +509,20 @@ class CitizenHistory(Wire):
 
 
 class CallbackCreate(Wire):
-    citizen_id: int
+    citizen_id: Id
     phone: Phone | None = None
     """Number to call; default the citizen's first phone."""
-    appeal_id: int | None = None
-    contact_id: int | None = None
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    appeal_id: Id | None = None
+    contact_id: Id | None = None
+    reason: Annotated[Text, Field(min_length=1, max_length=500)]
     due_at: AwareDatetime
-    assignee_id: int | None = None
-    group: Annotated[str, Field(max_length=40)] | None = None
+    assignee_id: Id | None = None
+    group: Annotated[Text, Field(max_length=40)] | None = None
 
 
 class CallbackAttempt(Wire):
     result: CallbackResult
-    note: Annotated[str, Field(max_length=4000)] = ""
+    note: Annotated[Text, Field(max_length=4000)] = ""
     retry_at: AwareDatetime | None = None
     """When to try again after no answer / busy; default in one hour."""
 
@@ -572,6 +574,8 @@ class ErrorDetail(Wire):
 class ErrorResponse(Wire):
     detail: str | list[ErrorDetail]
     code: str | None = None
+    field: str | None = None
+    """The field a domain rule refused, when there is one."""
 
 
 # --- knowledge base ---------------------------------------------------------------------
@@ -581,16 +585,16 @@ class KbArticleIn(Wire):
     """One article as imported (the JSONL / CSV columns)."""
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")]
-    title: Annotated[str, Field(min_length=1, max_length=300)]
-    body: Annotated[str, Field(min_length=1, max_length=100_000)]
-    topic: str | None = None
-    agency: str | None = None
-    tags: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
-    audience: str | None = None
+    title: Annotated[Text, Field(min_length=1, max_length=300)]
+    body: Annotated[Text, Field(min_length=1, max_length=100_000)]
+    topic: Code | None = None
+    agency: Code | None = None
+    tags: list[Annotated[Text, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    audience: Code | None = None
 
 
 class KbImportRequest(Wire):
-    source_name: Annotated[str, Field(min_length=1, max_length=300)]
+    source_name: Annotated[Text, Field(min_length=1, max_length=300)]
     articles: list[KbArticleIn]
     sync: bool = False
     """Articles absent from this import are removed (a full replacement of the KB)."""
@@ -666,10 +670,10 @@ class KbChanges(Wire):
 class KbSimilarRequest(Wire):
     """Free text (a call transcript, an appeal summary) to find fitting articles for."""
 
-    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    text: Annotated[Text, Field(min_length=1, max_length=20_000)]
     limit: Annotated[int, Field(ge=1, le=20)] = 5
-    topic: str | None = None
-    audience: str | None = None
+    topic: Code | None = None
+    audience: Code | None = None
 
 
 class KbSearchHit(Wire):

@@ -15,12 +15,15 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, EmailStr, Field, model_validator
 
 from ekc_core.enums import Role
+from ekc_core.fields import YEAR_MAX, YEAR_MIN, InputDate, Int32, Text
 from ekc_core.schemas import NonEmpty, Phone, Wire
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-#: a month as the API and the CLI take it: `YYYY-MM`
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: a month as the API and the CLI take it: `YYYY-MM`, years 2000–2100 (`ekc_core.fields`)
+MONTH_PATTERN = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"
 _MONTH = re.compile(MONTH_PATTERN)
+#: what a refused month is told
+MONTH_FORMAT = f"месяц в формате ГГГГ-ММ, например 2026-12 (годы {YEAR_MIN}–{YEAR_MAX})"
 
 
 def _hhmm(value: str) -> str:
@@ -31,7 +34,7 @@ def _hhmm(value: str) -> str:
 
 def _month(value: str) -> str:
     if not _MONTH.match(value):
-        raise ValueError("месяц в формате ГГГГ-ММ, например 2026-12")
+        raise ValueError(MONTH_FORMAT)
     return value
 
 
@@ -40,7 +43,7 @@ ClockTime = Annotated[str, AfterValidator(_hhmm)]
 #: a calendar month, `YYYY-MM`
 Month = Annotated[str, AfterValidator(_month)]
 #: a short shift code shown in roster grids (`Д`, `Н`, `Р8`)
-TemplateCode = Annotated[str, Field(min_length=1, max_length=10, pattern=r"^\S+$")]
+TemplateCode = Annotated[Text, Field(min_length=1, max_length=10, pattern=r"^\S+$")]
 Username = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
@@ -70,8 +73,8 @@ class StaffFields(Wire):
 
     full_name: NonEmpty | None = None
     role: Role | None = None
-    office_code: Annotated[str, Field(max_length=60)] | None = None
-    skills: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = None
+    office_code: Annotated[Text, Field(max_length=60)] | None = None
+    skills: list[Annotated[Text, Field(min_length=1, max_length=40)]] | None = None
     """Topic groups the person handles (`svo`, `medicine`, …; see `ekc-admin topics list`)."""
     phone: Phone | None = None
     email: EmailStr | None = None
@@ -87,12 +90,12 @@ class StaffCreate(StaffFields):
     username: Username
     full_name: NonEmpty
     role: Role = Role.operator
-    password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
+    password: Annotated[Text, Field(min_length=8, max_length=200)] | None = None
     """Without a password the person cannot sign in until an admin sets one."""
 
 
 class StaffUpdate(StaffFields):
-    password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
+    password: Annotated[Text, Field(min_length=8, max_length=200)] | None = None
     active: bool | None = None
 
 
@@ -122,7 +125,7 @@ class StaffImportRequest(Wire):
     Rows are matched by `username`: new ones are created, existing ones updated.
     """
 
-    source: Annotated[str, Field(max_length=300)] = ""
+    source: Annotated[Text, Field(max_length=300)] = ""
     rows: Annotated[list[StaffCreate], Field(min_length=1, max_length=5000)]
 
 
@@ -186,9 +189,9 @@ class AbsenceKind(StrEnum):
 
 class AbsenceCreate(Wire):
     kind: AbsenceKind
-    start_date: date
-    end_date: date
-    note: Annotated[str, Field(max_length=300)] = ""
+    start_date: InputDate
+    end_date: InputDate
+    note: Annotated[Text, Field(max_length=300)] = ""
 
     @model_validator(mode="after")
     def _ordered(self) -> AbsenceCreate:
@@ -213,11 +216,11 @@ class PreferenceKind(StrEnum):
 
 class PreferenceCreate(Wire):
     kind: PreferenceKind
-    on_date: date | None = None
+    on_date: InputDate | None = None
     weekday: Annotated[int, Field(ge=0, le=6)] | None = None
     """0 = Monday … 6 = Sunday; every such day."""
     template_code: TemplateCode | None = None
-    note: Annotated[str, Field(max_length=300)] = ""
+    note: Annotated[Text, Field(max_length=300)] = ""
 
     @model_validator(mode="after")
     def _one_day(self) -> PreferenceCreate:
@@ -315,15 +318,17 @@ class RosterRules(Wire):
 class RosterGenerateRequest(Wire):
     rules: RosterRules = RosterRules()
     time_limit_seconds: Annotated[float, Field(gt=0, le=600)] = 20.0
-    seed: int = 0
+    seed: Int32 = 0
     replace: bool = False
     """Overwrite an existing draft (a published roster is never overwritten)."""
 
 
 class RosterShiftPublic(Wire):
-    username: str
-    on_date: date
-    template_code: str
+    """One shift; also what a hand-made roster is imported as (hence the input types)."""
+
+    username: Text
+    on_date: InputDate
+    template_code: Text
 
 
 class RosterViolation(Wire):
@@ -391,8 +396,8 @@ class RosterPublic(Wire):
 class RosterSwapRequest(Wire):
     first: Username
     second: Username
-    on_date: date
-    version: int | None = None
+    on_date: InputDate
+    version: Int32 | None = None
     """The roster version the change was made against (409 when it moved on)."""
     force: bool = False
     """Save even when the change breaks a rule (the violations are returned)."""
@@ -400,10 +405,10 @@ class RosterSwapRequest(Wire):
 
 class RosterAssignRequest(Wire):
     username: Username
-    on_date: date
+    on_date: InputDate
     template_code: TemplateCode | None
     """None: a day off."""
-    version: int | None = None
+    version: Int32 | None = None
     force: bool = False
 
 

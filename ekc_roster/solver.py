@@ -12,6 +12,7 @@ person's norm, nights / weekends / public holidays away from each person's fair 
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import defaultdict
@@ -69,8 +70,10 @@ class Outcome:
         return {
             "phase": self.phase,
             "status": self.status,
-            "objective": self.objective,
-            "best_bound": self.best_bound,
+            # NaN when the solver found nothing better than the first roster: JSON has no
+            # NaN (PostgreSQL refuses it in a JSON column, and so does a JSON answer)
+            "objective": _finite(self.objective),
+            "best_bound": _finite(self.best_bound),
             "wall_seconds": round(self.wall_seconds, 3),
             "first_solution_seconds": _round(self.first_solution_seconds),
             "first_gap_free_seconds": _round(self.first_gap_free_seconds),
@@ -82,6 +85,10 @@ class Outcome:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 class _Watch(cp_model.CpSolverSolutionCallback):

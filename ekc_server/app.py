@@ -8,18 +8,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from sqlalchemy import Engine, text
 from starlette.middleware.gzip import GZipMiddleware
 
 from ekc_core import __version__
 from ekc_core.settings import ServerSettings
-from ekc_core.validation import russian_message
 from ekc_server.db import create_db_engine
-from ekc_server.errors import DomainError, FieldErrorsError
+from ekc_server.error_handlers import install_error_handlers
 from ekc_server.kb_search import ServerKbIndex
 from ekc_server.middleware import LoadLimitsMiddleware
 from ekc_server.routes import (
@@ -95,33 +91,5 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
-    @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        if isinstance(exc, FieldErrorsError):
-            detail: Any = [
-                {"loc": ["body", *loc], "msg": msg, "type": exc.code} for loc, msg in exc.problems
-            ]
-        elif exc.status_code == 422:
-            loc = [exc.location, exc.field] if exc.field else [exc.location]
-            detail = [{"loc": loc, "msg": exc.message, "type": exc.code}]
-        else:
-            detail = exc.message
-        body = {"detail": detail, "code": exc.code}
-        if exc.field:
-            body["field"] = exc.field
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(body, status_code=exc.status_code, headers=headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for err in exc.errors():
-            msg = russian_message(dict(err))
-            errors.append(
-                {"loc": list(err.get("loc", ())), "msg": msg, "type": str(err.get("type", ""))}
-            )
-        return JSONResponse(
-            jsonable_encoder({"detail": errors, "code": "validation_error"}), status_code=422
-        )
-
+    install_error_handlers(app)
     return app

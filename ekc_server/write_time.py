@@ -28,6 +28,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
+from ekc_core.fields import InputDatetime
 from ekc_server.deps import SettingsDep
 from ekc_server.errors import InvalidFieldError
 
@@ -120,12 +121,18 @@ def resolve_write_time(
 def get_write_time(
     settings: SettingsDep,
     x_occurred_at: Annotated[
-        datetime | None,
-        Header(description="when the operator did it, by the desk's clock (ISO 8601 with zone)"),
+        InputDatetime | None,
+        Header(
+            alias=OCCURRED_HEADER,
+            description="when the operator did it, by the desk's clock (ISO 8601 with zone)",
+        ),
     ] = None,
     x_sent_at: Annotated[
-        datetime | None,
-        Header(description="the desk's clock when this request was sent (ISO 8601 with zone)"),
+        InputDatetime | None,
+        Header(
+            alias=SENT_HEADER,
+            description="the desk's clock when this request was sent (ISO 8601 with zone)",
+        ),
     ] = None,
 ) -> WriteTime:
     return resolve_write_time(

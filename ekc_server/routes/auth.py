@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
 from ekc_core.enums import AuditAction, Role
+from ekc_core.fields import Id
 from ekc_core.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
@@ -18,11 +19,12 @@ from ekc_core.schemas import (
     TokenPublic,
 )
 from ekc_server.deps import Admin, PrincipalDep, SessionDep, SettingsDep
+from ekc_server.error_handlers import SIGNED_IN_ERRORS
 from ekc_server.errors import ForbiddenError, NotFoundError
 from ekc_server.models import ApiToken, Office, Staff
 from ekc_server.services import audit, auth
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=SIGNED_IN_ERRORS)
 
 
 def staff_public(staff: Staff, office_code: str | None) -> StaffPublic:
@@ -118,7 +120,7 @@ def create_token(
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: int, principal: PrincipalDep, session: SessionDep) -> None:
+def revoke_token(token_id: Id, principal: PrincipalDep, session: SessionDep) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.kind != "personal":
         raise NotFoundError(f"токен {token_id} не найден")

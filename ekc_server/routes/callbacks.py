@@ -8,13 +8,15 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from ekc_core.enums import CallbackStatus
+from ekc_core.fields import Id
 from ekc_core.schemas import AwareDatetime, CallbackAttempt, CallbackCreate, CallbackPublic
 from ekc_server.deps import SessionDep, Staffer
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.routes.citizens import IdempotencyKey
 from ekc_server.services import callbacks, idempotency
 from ekc_server.write_time import WriteTimeDep
 
-router = APIRouter(tags=["callbacks"])
+router = APIRouter(tags=["callbacks"], responses=SIGNED_IN_ERRORS)
 
 
 @router.get("/callbacks", response_model=list[CallbackPublic])
@@ -38,12 +40,17 @@ def list_callbacks(
 
 
 @router.get("/callbacks/{task_id}", response_model=CallbackPublic)
-def get_callback(task_id: int, principal: Staffer, session: SessionDep) -> CallbackPublic:
+def get_callback(task_id: Id, principal: Staffer, session: SessionDep) -> CallbackPublic:
     """One callback task with the full number to call (the view is audited)."""
     return callbacks.read_task(session=session, principal=principal, task_id=task_id)
 
 
-@router.post("/callbacks", response_model=CallbackPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/callbacks",
+    response_model=CallbackPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+)
 def create_callback(
     body: CallbackCreate, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -58,9 +65,9 @@ def create_callback(
     return JSONResponse(payload, status_code=code)
 
 
-@router.post("/callbacks/{task_id}/attempts", response_model=CallbackPublic)
+@router.post("/callbacks/{task_id}/attempts", response_model=CallbackPublic, responses=CONFLICT)
 def record_attempt(
-    task_id: int,
+    task_id: Id,
     body: CallbackAttempt,
     principal: Staffer,
     session: SessionDep,

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime
 from sqlmodel import select
 
 from ekc_core.enums import AuditAction
+from ekc_core.fields import Id, Offset, Text
 from ekc_core.schemas import (
     AuditPublic,
+    AwareDatetime,
     CitizenCreate,
     CitizenHistory,
     CitizenListItem,
@@ -20,14 +21,15 @@ from ekc_core.schemas import (
     CitizenUpdate,
 )
 from ekc_server.deps import Admin, Lead, SessionDep, Staffer
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.models import Staff
 from ekc_server.responses import json_response
 from ekc_server.services import audit, citizens, idempotency
 
-router = APIRouter(tags=["citizens"])
+router = APIRouter(tags=["citizens"], responses=SIGNED_IN_ERRORS)
 
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=8, max_length=120)
+    Text | None, Header(alias="Idempotency-Key", min_length=8, max_length=120)
 ]
 
 
@@ -36,9 +38,11 @@ def search_citizens(
     principal: Staffer,
     session: SessionDep,
     phone: Annotated[
-        str | None, Query(max_length=40, description="any way a person writes it")
+        Text | None, Query(max_length=40, description="any way a person writes it")
     ] = None,
-    name: Annotated[str | None, Query(max_length=200, description="words of the full name")] = None,
+    name: Annotated[
+        Text | None, Query(max_length=200, description="words of the full name")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     include_merged: bool = False,
 ) -> Response:
@@ -61,7 +65,12 @@ def search_citizens(
     return json_response(found)
 
 
-@router.post("/citizens", response_model=CitizenPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/citizens",
+    response_model=CitizenPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+)
 def create_citizen(
     body: CitizenCreate, principal: Staffer, session: SessionDep, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -77,14 +86,14 @@ def create_citizen(
 
 
 @router.get("/citizens/{citizen_id}", response_model=CitizenPublic)
-def get_citizen(citizen_id: int, principal: Staffer, session: SessionDep) -> CitizenPublic:
+def get_citizen(citizen_id: Id, principal: Staffer, session: SessionDep) -> CitizenPublic:
     """The full card (phones unmasked); the view is written to the audit log."""
     return citizens.read_citizen(session=session, principal=principal, citizen_id=citizen_id)
 
 
-@router.patch("/citizens/{citizen_id}", response_model=CitizenPublic)
+@router.patch("/citizens/{citizen_id}", response_model=CitizenPublic, responses=CONFLICT)
 def update_citizen(
-    citizen_id: int, body: CitizenUpdate, principal: Staffer, session: SessionDep
+    citizen_id: Id, body: CitizenUpdate, principal: Staffer, session: SessionDep
 ) -> CitizenPublic:
     """Partial update; `version` must match (409 `stale_version` otherwise)."""
     return citizens.update_citizen(
@@ -92,9 +101,9 @@ def update_citizen(
     )
 
 
-@router.post("/citizens/{citizen_id}/merge", response_model=CitizenPublic)
+@router.post("/citizens/{citizen_id}/merge", response_model=CitizenPublic, responses=CONFLICT)
 def merge_citizens(
-    citizen_id: int, body: CitizenMerge, principal: Lead, session: SessionDep
+    citizen_id: Id, body: CitizenMerge, principal: Lead, session: SessionDep
 ) -> CitizenPublic:
     """Merge `source_id` into this record: every phone, contact, appeal and callback moves."""
     return citizens.merge(
@@ -102,18 +111,18 @@ def merge_citizens(
     )
 
 
-@router.post("/citizens/{citizen_id}/anonymise", response_model=CitizenPublic)
-def anonymise_citizen(citizen_id: int, principal: Admin, session: SessionDep) -> CitizenPublic:
+@router.post("/citizens/{citizen_id}/anonymise", response_model=CitizenPublic, responses=CONFLICT)
+def anonymise_citizen(citizen_id: Id, principal: Admin, session: SessionDep) -> CitizenPublic:
     """Remove personal data (152-FZ); contacts and appeals stay for statistics."""
     return citizens.anonymise(session=session, principal=principal, citizen_id=citizen_id)
 
 
 @router.get("/citizens/{citizen_id}/history", response_model=CitizenHistory)
 def citizen_history(
-    citizen_id: int,
+    citizen_id: Id,
     principal: Staffer,
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 30,
 ) -> Response:
     """Card, counters and one page of contacts and appeals on all channels, newest first."""
@@ -128,11 +137,11 @@ def citizen_history(
 def audit_log(
     _: Admin,
     session: SessionDep,
-    citizen_id: int | None = None,
-    staff_id: int | None = None,
+    citizen_id: Id | None = None,
+    staff_id: Id | None = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditPublic]:
     """Who viewed or changed personal data (admins), newest first."""

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from ekc_core.enums import AuditAction, Channel, Line, Role
+from ekc_core.fields import Id, Text
 from ekc_core.schemas import (
     ContactClaim,
     ContactClose,
@@ -26,6 +27,7 @@ from ekc_core.schemas import (
     ContactWrapUp,
 )
 from ekc_server.deps import ContactPoster, Principal, SessionDep, Staffer, require_roles
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.routes.citizens import IdempotencyKey
 from ekc_server.services import citizens, contact_access, contacts, idempotency
 from ekc_server.write_time import WriteTimeDep
@@ -33,7 +35,7 @@ from ekc_server.write_time import WriteTimeDep
 #: history items sent with a taken contact (the card shows the newest)
 TAKE_HISTORY_LIMIT = 50
 
-router = APIRouter(tags=["contacts"])
+router = APIRouter(tags=["contacts"], responses=SIGNED_IN_ERRORS)
 
 #: how often a waiting long poll looks at the queue. Every worker reads the database itself,
 #: so it works with any number of server processes and needs no notification channel.
@@ -77,7 +79,7 @@ async def contact_offers(
     _: Staffer,
     session: SessionDep,
     version: Annotated[
-        str | None, Query(max_length=64, description="the version the client already shows")
+        Text | None, Query(max_length=64, description="the version the client already shows")
     ] = None,
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to wait for a change")] = 25.0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -110,7 +112,12 @@ async def contact_offers(
     return await run_in_threadpool(current)
 
 
-@router.post("/contacts/manual", response_model=ContactPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/contacts/manual",
+    response_model=ContactPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+)
 def start_manual(
     body: ContactManual,
     principal: Staffer,
@@ -148,16 +155,16 @@ def my_contacts(principal: Staffer, session: SessionDep) -> list[ContactPublic]:
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactPublic)
-def get_contact(contact_id: int, principal: Staffer, session: SessionDep) -> ContactPublic:
+def get_contact(contact_id: Id, principal: Staffer, session: SessionDep) -> ContactPublic:
     """One contact; audited. An operator sees the number, sender and texts only of a
     contact they hold (or of one of the citizen they hold a contact of), others masked;
     shift leads and admins see it in full."""
     return contacts.read_contact(session=session, principal=principal, contact_id=contact_id)
 
 
-@router.post("/contacts/{contact_id}/claim", response_model=ContactPublic)
+@router.post("/contacts/{contact_id}/claim", response_model=ContactPublic, responses=CONFLICT)
 def claim_contact(
-    contact_id: int, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
+    contact_id: Id, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
 ) -> ContactPublic:
     """Take a waiting contact (answer the call); 409 when another operator was first.
     The contact comes in full (the number): audited."""
@@ -177,12 +184,13 @@ def claim_contact(
     responses={
         409: {
             "description": "`contact_abandoned`: the caller hung up before the answer; "
-            "`contact_taken`: another operator was first; `conflict`: closed"
+            "`contact_taken`: another operator was first; `conflict`: closed or a key "
+            "used for another request"
         }
     },
 )
 def take_contact(
-    contact_id: int,
+    contact_id: Id,
     principal: Staffer,
     session: SessionDep,
     body: ContactClaim | None = None,
@@ -228,18 +236,18 @@ def take_contact(
     return ContactTaken(contact=contact, history=history)
 
 
-@router.post("/contacts/{contact_id}/end", response_model=ContactPublic)
+@router.post("/contacts/{contact_id}/end", response_model=ContactPublic, responses=CONFLICT)
 def end_contact(
-    contact_id: int, principal: Staffer, session: SessionDep, at: WriteTimeDep
+    contact_id: Id, principal: Staffer, session: SessionDep, at: WriteTimeDep
 ) -> ContactPublic:
     """The conversation ended (at `X-Occurred-At`, when the console sends it); after-call
     work starts."""
     return contacts.end(session=session, principal=principal, contact_id=contact_id, at=at)
 
 
-@router.post("/contacts/{contact_id}/wrapup", response_model=ContactPublic)
+@router.post("/contacts/{contact_id}/wrapup", response_model=ContactPublic, responses=CONFLICT)
 def wrap_up_contact(
-    contact_id: int,
+    contact_id: Id,
     body: ContactWrapUp,
     principal: Staffer,
     session: SessionDep,
@@ -261,9 +269,9 @@ def wrap_up_contact(
     return JSONResponse(payload, status_code=code)
 
 
-@router.post("/contacts/{contact_id}/close", response_model=ContactPublic)
+@router.post("/contacts/{contact_id}/close", response_model=ContactPublic, responses=CONFLICT)
 def close_contact(
-    contact_id: int,
+    contact_id: Id,
     body: ContactClose,
     principal: Staffer,
     session: SessionDep,
@@ -291,14 +299,14 @@ Abandoner = Annotated[Principal, Depends(require_roles(Role.gateway, Role.shift_
 gateway never reported); not operators."""
 
 
-@router.post("/contacts/{contact_id}/abandon", response_model=ContactPublic)
-def abandon_contact(contact_id: int, _: Abandoner, session: SessionDep) -> ContactPublic:
+@router.post("/contacts/{contact_id}/abandon", response_model=ContactPublic, responses=CONFLICT)
+def abandon_contact(contact_id: Id, _: Abandoner, session: SessionDep) -> ContactPublic:
     """The caller hung up while waiting (telephony reports it)."""
     return contacts.abandon(session=session, contact_id=contact_id)
 
 
 @router.post("/contacts/{contact_id}/hangup", response_model=ContactPublic)
-def hang_up_contact(contact_id: int, _: Abandoner, session: SessionDep) -> ContactPublic:
+def hang_up_contact(contact_id: Id, _: Abandoner, session: SessionDep) -> ContactPublic:
     """The caller hung up, at any point (telephony reports it): while waiting the contact is
     abandoned; during the conversation it ends and after-call work starts; later, or
     reported again, nothing changes (200)."""
@@ -306,7 +314,10 @@ def hang_up_contact(contact_id: int, _: Abandoner, session: SessionDep) -> Conta
 
 
 @router.post(
-    "/contacts/outbound", response_model=ContactPublic, status_code=status.HTTP_201_CREATED
+    "/contacts/outbound",
+    response_model=ContactPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
 )
 def start_outbound(
     body: ContactOutbound,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from ekc_core.enums import Role
+from ekc_core.fields import Code, Id, Offset, Text
 from ekc_core.schemas import (
     KbArticlePublic,
     KbBatchPublic,
@@ -21,11 +22,12 @@ from ekc_core.schemas import (
     KbVersionPublic,
 )
 from ekc_server.deps import Admin, Principal, SessionDep, Staffer, require_roles
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.kb_search import ServerKbIndex
 from ekc_server.services import kb
 from kb_index import SearchFilters
 
-router = APIRouter(prefix="/kb", tags=["knowledge base"])
+router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=SIGNED_IN_ERRORS)
 
 Searcher = Annotated[
     Principal,
@@ -59,9 +61,9 @@ def batches(
     return kb.list_batches(session=session, limit=limit)
 
 
-@router.post("/batches/{batch_id}/rollback", response_model=KbBatchPublic)
+@router.post("/batches/{batch_id}/rollback", response_model=KbBatchPublic, responses=CONFLICT)
 def rollback(
-    batch_id: int, principal: Admin, session: SessionDep, request: Request
+    batch_id: Id, principal: Admin, session: SessionDep, request: Request
 ) -> KbBatchPublic:
     """Restore what a batch changed; 409 when later changes touched the same articles."""
     result = kb.rollback(session=session, principal=principal, batch_id=batch_id)
@@ -70,12 +72,12 @@ def rollback(
 
 
 @router.get("/articles/{article_id}", response_model=KbArticlePublic)
-def article(article_id: str, _: Searcher, session: SessionDep) -> KbArticlePublic:
+def article(article_id: Code, _: Searcher, session: SessionDep) -> KbArticlePublic:
     return kb.get_article(session=session, article_id=article_id)
 
 
 @router.get("/articles/{article_id}/history", response_model=list[KbVersionPublic])
-def history(article_id: str, _: Staffer, session: SessionDep) -> list[KbVersionPublic]:
+def history(article_id: Code, _: Staffer, session: SessionDep) -> list[KbVersionPublic]:
     """Every version, newest first: who, when, from which batch, what it said."""
     return kb.history(session=session, article_id=article_id)
 
@@ -84,14 +86,23 @@ def history(article_id: str, _: Staffer, session: SessionDep) -> list[KbVersionP
 def changes(
     _: Staffer,
     session: SessionDep,
-    since: Annotated[int, Query(ge=0)] = 0,
+    since: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> KbChanges:
     """The change feed a console syncs its local index from (gzip on the wire)."""
     return kb.changes(session=session, since=since, limit=limit)
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One JSON article per line",
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def export(_: Admin, session: SessionDep) -> StreamingResponse:
     """The whole knowledge base as JSON Lines (one article per line)."""
 
@@ -107,11 +118,11 @@ def search(
     _: Searcher,
     session: SessionDep,
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=500)],
+    q: Annotated[Text, Query(min_length=1, max_length=500)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-    topic: str | None = None,
-    agency: str | None = None,
-    audience: str | None = None,
+    topic: Code | None = None,
+    agency: Code | None = None,
+    audience: Code | None = None,
     prefix: bool = False,
 ) -> list[KbSearchHit]:
     """Search the backend's index (for chat bots and the voice assistant)."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 from sqlmodel import select
 
+from ekc_core.fields import Id
 from ekc_core.schemas import (
     AgencyPublic,
     DeadlineRulePublic,
@@ -19,11 +20,12 @@ from ekc_core.schemas import (
     TopicUpdate,
 )
 from ekc_server.deps import Admin, PrincipalDep, SessionDep
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.errors import ConflictError, InvalidFieldError
 from ekc_server.models import Topic
 from ekc_server.services import reference
 
-router = APIRouter(tags=["reference"])
+router = APIRouter(tags=["reference"], responses=SIGNED_IN_ERRORS)
 
 _CACHE_CONTROL = "private, no-cache"  # always revalidate; a 304 costs one small round trip
 
@@ -82,7 +84,9 @@ def _topic_out(session: SessionDep, topic: Topic) -> TopicPublic:
     return next(t for t in reference.list_topics(session=session) if t.id == topic.id)
 
 
-@router.post("/topics", response_model=TopicPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/topics", response_model=TopicPublic, status_code=status.HTTP_201_CREATED, responses=CONFLICT
+)
 def create_topic(body: TopicCreate, _: Admin, session: SessionDep) -> TopicPublic:
     """Add a topic (admins): e.g. a new sub-topic when an event brings new questions."""
     if session.exec(select(Topic).where(Topic.code == body.code)).first() is not None:
@@ -115,8 +119,8 @@ def create_topic(body: TopicCreate, _: Admin, session: SessionDep) -> TopicPubli
     return _topic_out(session, topic)
 
 
-@router.patch("/topics/{topic_id}", response_model=TopicPublic)
-def update_topic(topic_id: int, body: TopicUpdate, _: Admin, session: SessionDep) -> TopicPublic:
+@router.patch("/topics/{topic_id}", response_model=TopicPublic, responses=CONFLICT)
+def update_topic(topic_id: Id, body: TopicUpdate, _: Admin, session: SessionDep) -> TopicPublic:
     """Rename, move, regroup or deactivate a topic (admins). Appeals keep their topic."""
     topic = reference.get_topic(session=session, topic_id=topic_id)
     changes = body.model_dump(exclude_unset=True)

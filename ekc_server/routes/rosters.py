@@ -17,13 +17,14 @@ from ekc_core.workforce import (
     RosterSwapRequest,
 )
 from ekc_server.deps import Lead, SessionDep, Staffer
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.routes.staffing import CalendarDep, MonthPath
 from ekc_server.services import rosters
 
-router = APIRouter(tags=["rosters"])
+router = APIRouter(tags=["rosters"], responses=SIGNED_IN_ERRORS)
 
 
-@router.post("/rosters/{month}/generate", response_model=RosterPublic)
+@router.post("/rosters/{month}/generate", response_model=RosterPublic, responses=CONFLICT)
 def generate_roster(
     month: MonthPath,
     body: RosterGenerateRequest,
@@ -60,7 +61,7 @@ def check_roster(
     return rosters.check_roster(session=session, calendar=calendar, month=month, roster_import=body)
 
 
-@router.put("/rosters/{month}", response_model=RosterPublic)
+@router.put("/rosters/{month}", response_model=RosterPublic, responses=CONFLICT)
 def import_roster(
     month: MonthPath,
     body: RosterImport,
@@ -74,7 +75,7 @@ def import_roster(
     )
 
 
-@router.post("/rosters/{month}/swap", response_model=RosterPublic)
+@router.post("/rosters/{month}/swap", response_model=RosterPublic, responses=CONFLICT)
 def swap(
     month: MonthPath,
     body: RosterSwapRequest,
@@ -88,7 +89,7 @@ def swap(
     )
 
 
-@router.post("/rosters/{month}/assign", response_model=RosterPublic)
+@router.post("/rosters/{month}/assign", response_model=RosterPublic, responses=CONFLICT)
 def assign(
     month: MonthPath,
     body: RosterAssignRequest,
@@ -102,7 +103,7 @@ def assign(
     )
 
 
-@router.post("/rosters/{month}/publish", response_model=RosterPublic)
+@router.post("/rosters/{month}/publish", response_model=RosterPublic, responses=CONFLICT)
 def publish(
     month: MonthPath,
     body: RosterPublishRequest,

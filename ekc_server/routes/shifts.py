@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from ekc_core.fields import Code, Id
 from ekc_core.workforce import (
     AbsenceCreate,
     AbsencePublic,
@@ -15,9 +16,10 @@ from ekc_core.workforce import (
     ShiftTemplateUpdate,
 )
 from ekc_server.deps import Lead, SessionDep, Staffer
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.services import shifts
 
-router = APIRouter(tags=["shifts"])
+router = APIRouter(tags=["shifts"], responses=SIGNED_IN_ERRORS)
 
 
 @router.get("/shift-templates", response_model=list[ShiftTemplatePublic])
@@ -29,7 +31,10 @@ def list_templates(
 
 
 @router.post(
-    "/shift-templates", response_model=ShiftTemplatePublic, status_code=status.HTTP_201_CREATED
+    "/shift-templates",
+    response_model=ShiftTemplatePublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
 )
 def create_template(body: ShiftTemplateCreate, _: Lead, session: SessionDep) -> ShiftTemplatePublic:
     """A new kind of shift; a code already taken is refused (409)."""
@@ -38,7 +43,7 @@ def create_template(body: ShiftTemplateCreate, _: Lead, session: SessionDep) -> 
 
 @router.patch("/shift-templates/{code}", response_model=ShiftTemplatePublic)
 def update_template(
-    code: str, body: ShiftTemplateUpdate, _: Lead, session: SessionDep
+    code: Code, body: ShiftTemplateUpdate, _: Lead, session: SessionDep
 ) -> ShiftTemplatePublic:
     """Rename, move, change the break, or switch a template off (`active: false`)."""
     return shifts.update_template(session=session, code=code, data=body)
@@ -54,7 +59,7 @@ def list_all_absences(
 
 @router.get("/staff/{username}/absences", response_model=list[AbsencePublic])
 def list_absences(
-    username: str, principal: Staffer, session: SessionDep, month: Month | None = None
+    username: Code, principal: Staffer, session: SessionDep, month: Month | None = None
 ) -> list[AbsencePublic]:
     """One person's absences (an operator may read only their own)."""
     return shifts.list_absences(
@@ -66,16 +71,17 @@ def list_absences(
     "/staff/{username}/absences",
     response_model=AbsencePublic,
     status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
 )
 def create_absence(
-    username: str, body: AbsenceCreate, principal: Lead, session: SessionDep
+    username: Code, body: AbsenceCreate, principal: Lead, session: SessionDep
 ) -> AbsencePublic:
     """Vacation, sick leave, a day off…: refused (409) when it overlaps another one."""
     return shifts.create_absence(session=session, principal=principal, username=username, data=body)
 
 
 @router.delete("/absences/{absence_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_absence(absence_id: int, _: Lead, session: SessionDep) -> None:
+def delete_absence(absence_id: Id, _: Lead, session: SessionDep) -> None:
     shifts.delete_absence(session=session, absence_id=absence_id)
 
 
@@ -87,7 +93,7 @@ def list_all_preferences(principal: Staffer, session: SessionDep) -> list[Prefer
 
 @router.get("/staff/{username}/preferences", response_model=list[PreferencePublic])
 def list_preferences(
-    username: str, principal: Staffer, session: SessionDep
+    username: Code, principal: Staffer, session: SessionDep
 ) -> list[PreferencePublic]:
     return shifts.list_preferences(session=session, principal=principal, username=username)
 
@@ -96,9 +102,10 @@ def list_preferences(
     "/staff/{username}/preferences",
     response_model=PreferencePublic,
     status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
 )
 def create_preference(
-    username: str, body: PreferenceCreate, principal: Staffer, session: SessionDep
+    username: Code, body: PreferenceCreate, principal: Staffer, session: SessionDep
 ) -> PreferencePublic:
     """A wish the roster tries to honour; an operator adds only their own."""
     return shifts.create_preference(
@@ -107,5 +114,5 @@ def create_preference(
 
 
 @router.delete("/preferences/{preference_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_preference(preference_id: int, principal: Staffer, session: SessionDep) -> None:
+def delete_preference(preference_id: Id, principal: Staffer, session: SessionDep) -> None:
     shifts.delete_preference(session=session, principal=principal, preference_id=preference_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from ekc_core.enums import Role
+from ekc_core.fields import Code
 from ekc_core.workforce import (
     StaffCreate,
     StaffImportRequest,
@@ -13,9 +14,10 @@ from ekc_core.workforce import (
     StaffUpdate,
 )
 from ekc_server.deps import Admin, Lead, SessionDep
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.services import staff
 
-router = APIRouter(tags=["staff"])
+router = APIRouter(tags=["staff"], responses=SIGNED_IN_ERRORS)
 
 
 @router.get("/staff", response_model=list[StaffRecord])
@@ -23,8 +25,8 @@ def list_staff(
     _: Lead,
     session: SessionDep,
     role: Role | None = None,
-    office: str | None = None,
-    skill: str | None = None,
+    office: Code | None = None,
+    skill: Code | None = None,
     active: bool | None = None,
 ) -> list[StaffRecord]:
     """Staff by login; `office` is an office code, `skill` a topic group (`svo`, …);
@@ -32,7 +34,7 @@ def list_staff(
     return staff.list_staff(session=session, role=role, office=office, skill=skill, active=active)
 
 
-@router.post("/staff/import", response_model=StaffImportResult)
+@router.post("/staff/import", response_model=StaffImportResult, responses=CONFLICT)
 def import_staff(
     body: StaffImportRequest, principal: Admin, session: SessionDep, dry_run: bool = False
 ) -> StaffImportResult:
@@ -42,27 +44,29 @@ def import_staff(
     return staff.import_rows(session=session, principal=principal, data=body, dry_run=dry_run)
 
 
-@router.post("/staff", response_model=StaffRecord, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/staff", response_model=StaffRecord, status_code=status.HTTP_201_CREATED, responses=CONFLICT
+)
 def create_staff(body: StaffCreate, principal: Admin, session: SessionDep) -> StaffRecord:
     """A new account; without a password the person cannot sign in yet."""
     return staff.create(session=session, principal=principal, data=body)
 
 
 @router.get("/staff/{username}", response_model=StaffRecord)
-def get_staff(username: str, _: Lead, session: SessionDep) -> StaffRecord:
+def get_staff(username: Code, _: Lead, session: SessionDep) -> StaffRecord:
     return staff.read(session=session, username=username)
 
 
 @router.patch("/staff/{username}", response_model=StaffRecord)
 def edit_staff(
-    username: str, body: StaffUpdate, principal: Admin, session: SessionDep
+    username: Code, body: StaffUpdate, principal: Admin, session: SessionDep
 ) -> StaffRecord:
     """Change the given fields; `null` clears the office, phone or e-mail; `active: false`
     also revokes the person's tokens."""
     return staff.edit(session=session, principal=principal, username=username, data=body)
 
 
-@router.post("/staff/{username}/deactivate", response_model=StaffRecord)
-def deactivate_staff(username: str, principal: Admin, session: SessionDep) -> StaffRecord:
+@router.post("/staff/{username}/deactivate", response_model=StaffRecord, responses=CONFLICT)
+def deactivate_staff(username: Code, principal: Admin, session: SessionDep) -> StaffRecord:
     """Switch the account off and revoke all its tokens (its history is kept)."""
     return staff.deactivate(session=session, principal=principal, username=username)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from ekc_core.fields import InputDate
 from ekc_core.workforce import (
     MONTH_PATTERN,
     ForecastProfile,
@@ -15,9 +15,10 @@ from ekc_core.workforce import (
 )
 from ekc_roster.calendar import ProductionCalendar
 from ekc_server.deps import Lead, SessionDep, SettingsDep
+from ekc_server.error_handlers import SIGNED_IN_ERRORS
 from ekc_server.services import staffing
 
-router = APIRouter(tags=["staffing"])
+router = APIRouter(tags=["staffing"], responses=SIGNED_IN_ERRORS)
 
 MonthPath = Annotated[
     str, Path(pattern=MONTH_PATTERN, description="Месяц ГГГГ-ММ", examples=["2026-12"])
@@ -38,7 +39,7 @@ def get_forecast(
     session: SessionDep,
     calendar: CalendarDep,
     weeks: Annotated[int, Query(ge=1, le=52)] = 8,
-    until: date | None = None,
+    until: InputDate | None = None,
 ) -> ForecastProfile:
     """Mean offered calls per weekday × hour (local time) over the `weeks` whole weeks before
     `until` (default: today in Irkutsk, not included), public holidays apart; handle times,
