@@ -25,7 +25,10 @@ MAX_AGE = timedelta(days=14)
 SLACK = timedelta(seconds=20)
 
 
-def desk(at: datetime, sent: datetime) -> dict[str, str]:
+def desk(at: datetime, slow: timedelta = timedelta(0)) -> dict[str, str]:
+    """The headers a console sends: when it happened and, stamped as the request leaves,
+    the desk's clock now (`slow` behind the server's)."""
+    sent = datetime.now(UTC) - slow
     return {"X-Occurred-At": at.isoformat(), "X-Sent-At": sent.isoformat()}
 
 
@@ -108,11 +111,10 @@ def test_a_card_saved_during_a_30_minute_outage_keeps_its_desk_times(
     started = now - timedelta(minutes=38)  # true times
     ended = started + timedelta(minutes=5)
     saved = ended + timedelta(minutes=2)
-    sent = now - slow  # the desk's clock when the outbox finally sends
 
     r = client.post(
         f"{API}/contacts/manual",
-        headers={**operator.headers, **desk(started - slow, sent), "Idempotency-Key": "k-start-1"},
+        headers={**operator.headers, **desk(started - slow, slow), "Idempotency-Key": "k-start-1"},
         json={
             "channel": "phone",
             "line": "122",
@@ -131,14 +133,14 @@ def test_a_card_saved_during_a_30_minute_outage_keeps_its_desk_times(
         json={"last_name": "Белова", "first_name": "Анна", "phones": ["89025550011"]},
     ).json()
     r = client.post(
-        f"{API}/contacts/{cid}/end", headers={**operator.headers, **desk(ended - slow, sent)}
+        f"{API}/contacts/{cid}/end", headers={**operator.headers, **desk(ended - slow, slow)}
     )
     assert r.status_code == 200, r.text
     assert close_to(r.json()["ended_at"], ended)
 
     r = client.post(
         f"{API}/appeals",
-        headers={**operator.headers, **desk(saved - slow, sent), "Idempotency-Key": "k-appeal-1"},
+        headers={**operator.headers, **desk(saved - slow, slow), "Idempotency-Key": "k-appeal-1"},
         json={
             "citizen_id": citizen["id"],
             "kind": "appeal_59fz",
@@ -154,7 +156,7 @@ def test_a_card_saved_during_a_30_minute_outage_keeps_its_desk_times(
 
     r = client.post(
         f"{API}/contacts/{cid}/wrapup",
-        headers={**operator.headers, **desk(saved - slow, sent), "Idempotency-Key": "k-wrap-1"},
+        headers={**operator.headers, **desk(saved - slow, slow), "Idempotency-Key": "k-wrap-1"},
         json={
             "topic_code": "housing",
             "outcome": "appeal_registered",
@@ -212,7 +214,7 @@ def test_appeal_events_and_callback_attempts_keep_their_desk_time(
     ).json()
     appeal = client.post(
         f"{API}/appeals",
-        headers={**operator.headers, **desk(now - timedelta(minutes=40), now)},
+        headers={**operator.headers, **desk(now - timedelta(minutes=40))},
         json={
             "citizen_id": citizen["id"],
             "kind": "appeal_59fz",
@@ -223,7 +225,7 @@ def test_appeal_events_and_callback_attempts_keep_their_desk_time(
     happened = now - timedelta(minutes=25)
     r = client.post(
         f"{API}/appeals/{appeal['id']}/events",
-        headers={**operator.headers, **desk(happened, now)},
+        headers={**operator.headers, **desk(happened)},
         json={"type": "comment", "text": "Позвонил в управляющую компанию"},
     )
     assert r.status_code == 201, r.text
@@ -239,7 +241,7 @@ def test_appeal_events_and_callback_attempts_keep_their_desk_time(
     ).json()
     r = client.post(
         f"{API}/callbacks/{task['id']}/attempts",
-        headers={**operator.headers, **desk(happened, now)},
+        headers={**operator.headers, **desk(happened)},
         json={"result": "reached", "note": "Сообщил"},
     )
     assert r.status_code == 200, r.text
