@@ -34,6 +34,8 @@ from ekc_server.errors import InvalidFieldError
 
 OCCURRED_HEADER = "X-Occurred-At"
 SENT_HEADER = "X-Sent-At"
+#: how far ahead of the backend's clock a time may be (`EKC_CLOCK_SKEW_MINUTES` sets it)
+DEFAULT_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,19 @@ class WriteTime:
     received_at: datetime
     desk_offset: timedelta = timedelta(0)
     """How far the desk's clock is behind the backend's (from `X-Sent-At`; 0 without it)."""
+    skew: timedelta = DEFAULT_SKEW
+    """How far ahead of arrival a time given in the body may be (clocks differ a little)."""
 
     @classmethod
     def now(cls) -> WriteTime:
         """A write that happens here and now (the backend's own jobs, tests)."""
         now = datetime.now(UTC)
         return cls(occurred_at=now, received_at=now)
+
+    def refuse_future(self, value: datetime, *, field: str, what: str) -> None:
+        """422 naming `field` when `value` is later than arrival plus the allowed skew."""
+        if value > self.received_at + self.skew:
+            raise InvalidFieldError(f"{what} в будущем", field=field)
 
     def from_desk(self, value: datetime) -> datetime:
         """A time the desk wrote in the body (a manual card's start) on the backend's clock."""
@@ -90,7 +99,7 @@ def resolve_write_time(
     if occurred is None:
         if sent is not None:
             _aware(sent, SENT_HEADER)
-        return WriteTime(occurred_at=received, received_at=received)
+        return WriteTime(occurred_at=received, received_at=received, skew=skew)
     occurred = _aware(occurred, OCCURRED_HEADER)
     offset = timedelta(0)
     if sent is not None:
@@ -115,7 +124,7 @@ def resolve_write_time(
             field=OCCURRED_HEADER,
             location="header",
         )
-    return WriteTime(occurred_at=occurred, received_at=received, desk_offset=offset)
+    return WriteTime(occurred_at=occurred, received_at=received, desk_offset=offset, skew=skew)
 
 
 def get_write_time(

@@ -153,6 +153,22 @@ def test_a_lead_closes_a_contact_left_open_by_an_operator(client, operator, lead
 # --- the backend closes what nobody finishes ----------------------------------------------
 
 
+def _held(
+    engine: Engine, operator, answered: datetime, status: str = "active", **fields: Any
+) -> int:
+    """A phone call on line 122 that `operator` answered at `answered` and still holds."""
+    return _contact(
+        engine,
+        channel="phone",
+        line="122",
+        status=status,
+        operator_id=operator.id,
+        queued_at=answered,
+        answered_at=answered,
+        **fields,
+    )
+
+
 def _contact(engine: Engine, **fields: Any) -> int:
     with Session(engine) as session:
         contact = Contact(direction="in", **fields)
@@ -168,34 +184,9 @@ def test_stale_contacts_are_closed_with_a_reason_at_the_limit(
     now = datetime.now(UTC)
     h = timedelta(hours=1)
     answered = now - 5 * h
-    old_active = _contact(
-        engine,
-        channel="phone",
-        line="122",
-        status="active",
-        operator_id=operator.id,
-        queued_at=answered,
-        answered_at=answered,
-    )
-    old_wrapup = _contact(
-        engine,
-        channel="phone",
-        line="122",
-        status="wrapup",
-        operator_id=operator.id,
-        queued_at=now - 9 * h,
-        answered_at=now - 9 * h,
-        ended_at=now - 4.5 * h,
-    )
-    fresh = _contact(
-        engine,
-        channel="phone",
-        line="122",
-        status="active",
-        operator_id=operator.id,
-        queued_at=now - 3 * h,
-        answered_at=now - 3 * h,
-    )
+    old_active = _held(engine, operator, answered)
+    old_wrapup = _held(engine, operator, now - 9 * h, "wrapup", ended_at=now - 4.5 * h)
+    fresh = _held(engine, operator, now - 3 * h)
     old_call = _contact(
         engine, channel="phone", line="117", status="queued", queued_at=now - 25 * h
     )
@@ -238,15 +229,7 @@ def test_stale_contacts_are_closed_with_a_reason_at_the_limit(
 
 def test_close_stale_from_the_command_line(engine: Engine, db_url: str, tmp_path, operator) -> None:
     now = datetime.now(UTC)
-    cid = _contact(
-        engine,
-        channel="phone",
-        line="122",
-        status="active",
-        operator_id=operator.id,
-        queued_at=now - timedelta(hours=3),
-        answered_at=now - timedelta(hours=3),
-    )
+    cid = _held(engine, operator, now - timedelta(hours=3))
     env = {"EKC_DATABASE_URL": db_url, "EKC_DATA_DIR": str(tmp_path)}
     kept = CliRunner().invoke(server_cli, ["contacts", "close-stale"], env=env)
     assert kept.exit_code == 0, kept.output
@@ -268,15 +251,8 @@ async def test_the_server_closes_stale_contacts_by_itself(
     from ekc_server.services.housekeeping import run_periodically
 
     now = datetime.now(UTC)
-    cid = _contact(
-        engine,
-        channel="phone",
-        line="122",
-        status="wrapup",
-        operator_id=operator.id,
-        queued_at=now - timedelta(hours=6),
-        answered_at=now - timedelta(hours=6),
-        ended_at=now - timedelta(hours=5),
+    cid = _held(
+        engine, operator, now - timedelta(hours=6), "wrapup", ended_at=now - timedelta(hours=5)
     )
     fast = settings.model_copy(update={"stale_check_minutes": 0.002})
 

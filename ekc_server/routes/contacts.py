@@ -48,13 +48,15 @@ OFFERS_POLL_SECONDS = 0.4
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "Already known (same channel and external_id)"}},
 )
-def post_inbound(body: ContactInbound, _: ContactPoster, session: SessionDep) -> JSONResponse:
+def post_inbound(
+    body: ContactInbound, _: ContactPoster, session: SessionDep, at: WriteTimeDep
+) -> JSONResponse:
     """An inbound contact from telephony or a channel gateway; it joins the queue.
 
     The caller is identified by number when exactly one citizen has it. A repeat post with
     the same `(channel, external_id)` returns the first contact with 200.
     """
-    contact, created = contacts.post_inbound(session=session, data=body)
+    contact, created = contacts.post_inbound(session=session, data=body, at=at)
     return JSONResponse(
         contact.model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

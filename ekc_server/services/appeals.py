@@ -201,10 +201,7 @@ def create(
         raise InvalidFieldError(f"сотрудник {data.assignee_id} не найден", field="assignee_id")
     now = at.occurred_at
     received_at = (data.received_at or now).astimezone(UTC)
-    if received_at.tzinfo is None:
-        raise InvalidFieldError("укажите часовой пояс в received_at", field="received_at")
-    if received_at > at.received_at + timedelta(minutes=5):
-        raise InvalidFieldError("дата поступления в будущем", field="received_at")
+    at.refuse_future(received_at, field="received_at", what="дата поступления")
     received_at = min(received_at, now)  # received before it was registered, not after
     terms = deadline_terms(session=session, kind=data.kind)
     dues = compute_deadlines(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -43,9 +43,6 @@ from ekc_server.models import Appeal, CallbackTask, Citizen, CitizenPhone, Conta
 from ekc_server.services import audit, contact_access
 from ekc_server.services.reference import active_topic_by_code, code_maps, office_by_code
 from ekc_server.write_time import WriteTime
-
-#: how far ahead of our clock a gateway's timestamp may be
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 def contact_public(contact: Contact, *, topic_codes: dict[int | None, str]) -> ContactPublic:
@@ -109,15 +106,17 @@ def identify_citizen(*, session: Session, e164: str) -> int | None:
     return ids[0] if len(ids) == 1 else None
 
 
-def post_inbound(*, session: Session, data: ContactInbound) -> tuple[ContactPublic, bool]:
+def post_inbound(
+    *, session: Session, data: ContactInbound, at: WriteTime
+) -> tuple[ContactPublic, bool]:
     """Register an inbound contact; a repeat of the same (channel, external_id) is not new.
 
     Returns (contact, created).
     """
     _check_line(data.channel, data.line)
-    now = datetime.now(UTC)
-    if data.queued_at is not None and data.queued_at > now + CLOCK_SKEW:
-        raise InvalidFieldError("время поступления в будущем", field="queued_at")
+    now = at.received_at
+    if data.queued_at is not None:
+        at.refuse_future(data.queued_at, field="queued_at", what="время поступления")
     if data.external_id:
         existing = _by_external_id(session, data.channel, data.external_id)
         if existing is not None:
@@ -321,8 +320,7 @@ def start_manual(
     _check_line(data.channel, data.line)
     now = at.received_at
     started_at = at.from_desk(data.started_at) if data.started_at else at.occurred_at
-    if started_at > now + CLOCK_SKEW:
-        raise InvalidFieldError("время начала разговора в будущем", field="started_at")
+    at.refuse_future(started_at, field="started_at", what="время начала разговора")
     caller = data.caller_e164()
     sender = data.sender
     if data.caller_number and caller is None and not sender:

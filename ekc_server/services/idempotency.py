@@ -114,9 +114,9 @@ def remember_key(
     status_code: int = 200,
 ) -> None:
     """Keep `key` (with a short `summary`, no personal data) so that it is never reused for
-    another request; a key kept already, or kept by a racing retry, is left as it is.
-    Commits."""
-    if key is None or session.get(IdempotencyRecord, key) is not None:
+    another request. Call it only when `check_key` found the key new; a racing retry that
+    kept it first is left as it is. Commits."""
+    if key is None:
         return
     session.add(
         IdempotencyRecord(
