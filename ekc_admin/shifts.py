@@ -209,10 +209,7 @@ TBreak = Annotated[
 
 def _list_templates(include_inactive: bool, as_json: bool) -> None:
     with api_client() as client:
-        rows = [
-            ShiftTemplatePublic.model_validate(t)
-            for t in client.request("GET", "/shift-templates").json()
-        ]
+        rows = client.shift_templates()
     if not include_inactive:
         rows = [t for t in rows if t.active]
     if as_json:
@@ -258,8 +255,7 @@ def add_template(
         },
     )
     with api_client() as client:
-        response = client.request("POST", "/shift-templates", json_body=body.model_dump())
-    template = ShiftTemplatePublic.model_validate(response.json())
+        template = client.create_shift_template(body)
     if as_json:
         print_json(template)
         return
@@ -273,10 +269,7 @@ def add_template(
 def _patch_template(code: str, fields: dict[str, Any], as_json: bool, done: str) -> None:
     body: ShiftTemplateUpdate = _body(ShiftTemplateUpdate, fields)
     with api_client() as client:
-        response = client.request(
-            "PATCH", f"/shift-templates/{code}", json_body=body.model_dump(exclude_unset=True)
-        )
-    template = ShiftTemplatePublic.model_validate(response.json())
+        template = client.update_shift_template(code, body)
     if as_json:
         print_json(template)
         return
@@ -350,10 +343,7 @@ def add_absence(
         },
     )
     with api_client() as client:
-        response = client.request(
-            "POST", f"/staff/{username}/absences", json_body=body.model_dump(mode="json")
-        )
-    absence = AbsencePublic.model_validate(response.json())
+        absence = client.create_absence(username, body)
     if as_json:
         print_json(absence)
         return
@@ -378,12 +368,8 @@ def list_absences(
     wanted = _optional(parse_month, month)
     if username is None and wanted is None:
         wanted = datetime.now(CENTRE_TZ).strftime("%Y-%m")
-    path = f"/staff/{username}/absences" if username else "/absences"
     with api_client() as client:
-        rows = [
-            AbsencePublic.model_validate(a)
-            for a in client.request("GET", path, params={"month": wanted}).json()
-        ]
+        rows = client.absences(username=username, month=wanted)
     if as_json:
         print_json(rows)
         return
@@ -399,7 +385,7 @@ def list_absences(
 @absence_app.command("remove", help="Удалить отсутствие по номеру (из absence list).")
 def remove_absence(absence_id: Annotated[int, typer.Argument(help="Номер отсутствия.")]) -> None:
     with api_client() as client:
-        client.request("DELETE", f"/absences/{absence_id}")
+        client.delete_absence(absence_id)
     out.print(f"Отсутствие №{absence_id} удалено.")
 
 
@@ -438,12 +424,7 @@ def prefer(
         },
     )
     with api_client() as client:
-        response = client.request(
-            "POST",
-            f"/staff/{username}/preferences",
-            json_body=body.model_dump(mode="json", exclude_none=True),
-        )
-    pref = PreferencePublic.model_validate(response.json())
+        pref = client.create_preference(username, body)
     if as_json:
         print_json(pref)
         return
@@ -456,9 +437,8 @@ def preferences(
     username: Annotated[str | None, typer.Argument(help="Логин (без него — все).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    path = f"/staff/{username}/preferences" if username else "/preferences"
     with api_client() as client:
-        rows = [PreferencePublic.model_validate(p) for p in client.request("GET", path).json()]
+        rows = client.preferences(username=username)
     if as_json:
         print_json(rows)
         return
@@ -471,5 +451,5 @@ def preferences(
 @app.command("unprefer", help="Удалить пожелание по номеру (из shifts preferences).")
 def unprefer(preference_id: Annotated[int, typer.Argument(help="Номер пожелания.")]) -> None:
     with api_client() as client:
-        client.request("DELETE", f"/preferences/{preference_id}")
+        client.delete_preference(preference_id)
     out.print(f"Пожелание №{preference_id} удалено.")

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from pydantic import ValidationError
 from rich import box
@@ -19,8 +18,6 @@ from ekc_core.enums import Role
 from ekc_core.errors import ValidationFailedError
 from ekc_core.validation import russian_message
 from ekc_core.workforce import (
-    AbsencePublic,
-    PreferencePublic,
     StaffCreate,
     StaffImportRequest,
     StaffImportResult,
@@ -339,10 +336,7 @@ def add(
     )
     body: StaffCreate = _model(StaffCreate, {"username": username, **fields})
     with api_client() as client:
-        response = client.request(
-            "POST", "/staff", json_body=body.model_dump(mode="json", exclude_none=True)
-        )
-    record = StaffRecord.model_validate(response.json())
+        record = client.create_staff(body)
     if as_json:
         print_json(record)
         return
@@ -361,17 +355,14 @@ def list_staff(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    params = {
-        "role": _role_option(role),
-        "office": office,
-        "skill": skill,
-        "active": None if include_inactive else True,
-    }
+    wanted_role = _role_option(role)
     with api_client() as client:
-        rows = [
-            StaffRecord.model_validate(s)
-            for s in client.request("GET", "/staff", params=params).json()
-        ]
+        rows = client.staff_list(
+            role=wanted_role,
+            office=office,
+            skill=skill,
+            active=None if include_inactive else True,
+        )
     if as_json:
         print_json(rows)
         return
@@ -384,15 +375,9 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     with api_client() as client:
-        record = StaffRecord.model_validate(client.request("GET", f"/staff/{username}").json())
-        absences = [
-            AbsencePublic.model_validate(a)
-            for a in client.request("GET", f"/staff/{username}/absences").json()
-        ]
-        preferences = [
-            PreferencePublic.model_validate(p)
-            for p in client.request("GET", f"/staff/{username}/preferences").json()
-        ]
+        record = client.staff_record(username)
+        absences = client.absences(username=username)
+        preferences = client.preferences(username=username)
     if as_json:
         print_json(
             {
@@ -446,12 +431,7 @@ def edit(
         fail("нечего менять: укажите хотя бы один параметр (см. --help)", 2)
     body: StaffUpdate = _model(StaffUpdate, fields)
     with api_client() as client:
-        response = client.request(
-            "PATCH",
-            f"/staff/{username}",
-            json_body=body.model_dump(mode="json", exclude_unset=True),
-        )
-    record = StaffRecord.model_validate(response.json())
+        record = client.update_staff(username, body)
     if as_json:
         print_json(record)
         return
@@ -465,13 +445,13 @@ def deactivate(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Не спрашивать подтверждения.")] = False,
 ) -> None:
     with api_client() as client:
-        record = StaffRecord.model_validate(client.request("GET", f"/staff/{username}").json())
+        record = client.staff_record(username)
         if not yes and not typer.confirm(
             f"Отключить {record.username} ({record.full_name})? Войти будет нельзя.",
             default=False,
         ):
             fail("отменено: ничего не изменено")
-        client.request("POST", f"/staff/{username}/deactivate")
+        client.deactivate_staff(username)
     out.print(f"Учётная запись {username} отключена, токены отозваны.")
 
 
@@ -575,14 +555,9 @@ def import_(
 
     with api_client() as client:
 
-        def send(check_only: bool) -> httpx.Response:
+        def send(check_only: bool) -> StaffImportResult:
             assert request is not None
-            return client.request(
-                "POST",
-                "/staff/import",
-                json_body=request.model_dump(mode="json", exclude_unset=True),
-                params={"dry_run": True} if check_only else None,
-            )
+            return client.import_staff(request, dry_run=check_only)
 
         if table.problems:
             # what only the server can check (offices, skills, existing accounts) for the
@@ -595,10 +570,9 @@ def import_(
                     problems += server_problems(exc)
             _report(problems)
         try:
-            response = send(check_only=dry_run)
+            result = send(check_only=dry_run)
         except ValidationFailedError as exc:
             _report(server_problems(exc))
-    result = StaffImportResult.model_validate(response.json())
     counts = (
         f"создано {result.created}, обновлено {result.updated}, без изменений {result.unchanged}"
     )

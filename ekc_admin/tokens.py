@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ekc_admin.context import api_client, out, print_json
-from ekc_core.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
+from ekc_core.schemas import ApiTokenCreate
 
 app = typer.Typer(
     help="Токены API для интеграций (телефония, шлюзы каналов); выдаёт администратор.",
@@ -46,14 +46,7 @@ def create(
 ) -> None:
     """Issue a personal API token; the server keeps only its hash."""
     with api_client() as client:
-        response = client.request(
-            "POST",
-            "/tokens",
-            json_body=ApiTokenCreate(name=name, username=user, expires_in_days=days).model_dump(
-                exclude_none=True
-            ),
-        )
-    token = ApiTokenCreated.model_validate(response.json())
+        token = client.create_token(ApiTokenCreate(name=name, username=user, expires_in_days=days))
     if as_json:
         print_json(token)
         return
@@ -69,7 +62,7 @@ def list_tokens(
     as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
 ) -> None:
     with api_client() as client:
-        rows = [ApiTokenPublic.model_validate(t) for t in client.request("GET", "/tokens").json()]
+        rows = client.tokens()
     if as_json:
         print_json(rows)
         return
@@ -97,5 +90,5 @@ def list_tokens(
 @app.command("revoke", help="Отозвать токен по id.")
 def revoke(token_id: Annotated[int, typer.Argument(help="id токена из tokens list.")]) -> None:
     with api_client() as client:
-        client.request("DELETE", f"/tokens/{token_id}")
+        client.revoke_token(token_id)
     out.print(f"Токен {token_id} отозван.")
