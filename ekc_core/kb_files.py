@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,10 @@ import yaml
 
 FIELDS = ("id", "title", "body", "topic", "agency", "tags", "audience")
 REQUIRED = ("id", "title", "body")
-AUDIENCES = (
-    "citizens",
-    "svo_families",
-    "pensioners",
-    "families_with_children",
-    "disabled",
-    "business",
-    "operators",
-)
+#: the audience codes an article may name are the index's vocabulary (`kb_index.AUDIENCES`):
+#: a caller that knows them passes them as `audiences` (None: not checked here, the
+#: server checks them on import); ekc_core does not import kb_index (see README "Code layout")
+Audiences = Collection[str] | None
 
 #: header names people write in Russian Excel files → our field names
 HEADER_ALIASES = {
@@ -150,7 +145,9 @@ def _split_tags(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t.strip() for t in items if t.strip()))
 
 
-def _record(raw: dict[str, Any], source: str, line: int, problems: list[str]) -> KbRecord | None:
+def _record(
+    raw: dict[str, Any], source: str, line: int, problems: list[str], audiences: Audiences
+) -> KbRecord | None:
     """Validate one row; append `file:line: field: reason` lines for every problem."""
     ok = True
 
@@ -176,8 +173,8 @@ def _record(raw: dict[str, Any], source: str, line: int, problems: list[str]) ->
     if len(body) > MAX_BODY:
         bad("body", f"длиннее {MAX_BODY} знаков ({len(body)})")
     audience = _clean(values["audience"]) or None
-    if audience and audience not in AUDIENCES:
-        bad("audience", f"«{audience}»: допустимо {', '.join(AUDIENCES)}")
+    if audience and audiences is not None and audience not in audiences:
+        bad("audience", f"«{audience}»: допустимо {', '.join(audiences)}")
     if not ok:
         return None
     return KbRecord(
@@ -234,7 +231,7 @@ def csv_rows(
         line = getattr(reader, "line_num", line) + 1
 
 
-def read_csv_text(text: str, source: str) -> ReadResult:
+def read_csv_text(text: str, source: str, audiences: Audiences = None) -> ReadResult:
     result = ReadResult()
     first_line = text.split("\n", 1)[0]
     try:
@@ -261,13 +258,13 @@ def read_csv_text(text: str, source: str) -> ReadResult:
             )
         else:
             raw = {h: v for h, v in zip(header, row, strict=False) if h}
-            record = _record(raw, source, line_start, result.problems)
+            record = _record(raw, source, line_start, result.problems, audiences)
             if record:
                 result.records.append(record)
     return result
 
 
-def read_xlsx(path: Path) -> ReadResult:
+def read_xlsx(path: Path, audiences: Audiences = None) -> ReadResult:
     from openpyxl import load_workbook
 
     result = ReadResult()
@@ -289,14 +286,14 @@ def read_xlsx(path: Path) -> ReadResult:
         if not any(_clean(c) for c in row):
             continue
         raw = {h: v for h, v in zip(header, row, strict=False) if h}
-        record = _record(raw, source, number, result.problems)
+        record = _record(raw, source, number, result.problems, audiences)
         if record:
             result.records.append(record)
     workbook.close()
     return result
 
 
-def read_jsonl_text(text: str, source: str) -> ReadResult:
+def read_jsonl_text(text: str, source: str, audiences: Audiences = None) -> ReadResult:
     result = ReadResult()
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -309,13 +306,13 @@ def read_jsonl_text(text: str, source: str) -> ReadResult:
         if not isinstance(data, dict):
             result.problems.append(f"{source}:{number}: ожидался объект JSON")
             continue
-        record = _record(data, source, number, result.problems)
+        record = _record(data, source, number, result.problems, audiences)
         if record:
             result.records.append(record)
     return result
 
 
-def read_json_text(text: str, source: str) -> ReadResult:
+def read_json_text(text: str, source: str, audiences: Audiences = None) -> ReadResult:
     result = ReadResult()
     try:
         data = json.loads(text)
@@ -334,7 +331,7 @@ def read_json_text(text: str, source: str) -> ReadResult:
         if not isinstance(item, dict):
             result.problems.append(f"{source}:{line}: ожидался объект статьи")
             continue
-        record = _record(item, source, line, result.problems)
+        record = _record(item, source, line, result.problems, audiences)
         if record:
             result.records.append(record)
     return result
@@ -365,7 +362,7 @@ def _object_lines(text: str) -> list[int]:
     return lines
 
 
-def read_markdown_folder(folder: Path) -> ReadResult:
+def read_markdown_folder(folder: Path, audiences: Audiences = None) -> ReadResult:
     """Every `*.md` below `folder`: YAML front matter (id, title, …) and the body."""
     import frontmatter
 
@@ -393,28 +390,29 @@ def read_markdown_folder(folder: Path) -> ReadResult:
         raw["body"] = post.content
         if "id" not in raw:
             raw["id"] = path.stem
-        record = _record(raw, source, 1, result.problems)
+        record = _record(raw, source, 1, result.problems, audiences)
         if record:
             result.records.append(record)
     return result
 
 
-def read_path(path: Path) -> ReadResult:
-    """Read any supported input; also reports duplicate ids across the whole input."""
+def read_path(path: Path, *, audiences: Audiences = None) -> ReadResult:
+    """Read any supported input; also reports duplicate ids across the whole input, and
+    audience codes not in `audiences` when given (`kb_index.AUDIENCES`)."""
     if not path.exists():
         raise KbFileError(f"{path}: файл или папка не найдены")
     if path.is_dir():
-        result = read_markdown_folder(path)
+        result = read_markdown_folder(path, audiences)
     else:
         suffix = path.suffix.lower()
         if suffix == ".xlsx":
-            result = read_xlsx(path)
+            result = read_xlsx(path, audiences)
         elif suffix in (".csv", ".txt"):
-            result = read_csv_text(decode(path.read_bytes(), str(path)), str(path))
+            result = read_csv_text(decode(path.read_bytes(), str(path)), str(path), audiences)
         elif suffix == ".jsonl":
-            result = read_jsonl_text(decode(path.read_bytes(), str(path)), str(path))
+            result = read_jsonl_text(decode(path.read_bytes(), str(path)), str(path), audiences)
         elif suffix == ".json":
-            result = read_json_text(decode(path.read_bytes(), str(path)), str(path))
+            result = read_json_text(decode(path.read_bytes(), str(path)), str(path), audiences)
         elif suffix == ".xls":
             raise KbFileError(
                 f"{path}: старый формат XLS не поддерживается; сохраните как XLSX или CSV"

@@ -7,12 +7,12 @@
     index.search("не вывозят мусор", as_you_type=True)
     index.more_like_this(transcript)
 
-Imports no textual, typer or fastapi; usable alone (`python -m kb_index`).
+Imports no textual, typer or fastapi, and no package of ours; usable alone
+(`python -m kb_index`).
 """
 
-from ekc_core.kb_files import AUDIENCES  # one list for imports and the index
 from kb_index.index import ChangeStats, IndexBusyError, KbIndex, Tuning
-from kb_index.models import Article, SearchHit
+from kb_index.models import AUDIENCES, Article, SearchHit
 from kb_index.query import SearchFilters
 from kb_index.synonyms import SynonymFileError, Synonyms
 

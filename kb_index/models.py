@@ -7,6 +7,18 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+#: who an article is written for: the codes the `audience` field and filter accept (one list
+#: for the index, the server's import check and the admin CLI's file check)
+AUDIENCES = (
+    "citizens",
+    "svo_families",
+    "pensioners",
+    "families_with_children",
+    "disabled",
+    "business",
+    "operators",
+)
+
 
 @dataclass(frozen=True)
 class Article:

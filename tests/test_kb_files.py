@@ -9,6 +9,7 @@ import pytest
 from openpyxl import Workbook
 
 from ekc_core.kb_files import KbFileError, read_path
+from kb_index import AUDIENCES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +61,7 @@ def test_every_problem_is_reported_with_file_line_and_field(tmp_path: Path):
         "ok-1;Повтор;текст;\n",
         encoding="utf-8",
     )
-    result = read_path(path)
+    result = read_path(path, audiences=AUDIENCES)
     assert result.problems == [
         f"{path}:4: id: «bad id»: только латинские буквы, цифры, «-», «_», «.», до 80 знаков",
         f"{path}:5: title: поле обязательно",
@@ -143,7 +144,7 @@ def test_unsupported_formats_are_named(tmp_path: Path):
 
 
 def test_the_shipped_knowledge_base_reads_clean():
-    result = read_path(ROOT / "data" / "kb" / "articles")
+    result = read_path(ROOT / "data" / "kb" / "articles", audiences=AUDIENCES)
     assert result.problems == []
     assert len(result.records) >= 150
     topics = {r.topic.split(".")[0] for r in result.records if r.topic}

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
 
-from ekc_core.kb_files import AUDIENCES
 from ekc_core.schemas import (
     KbArticleIn,
     KbArticlePublic,
@@ -26,6 +25,7 @@ from ekc_server.deps import Principal
 from ekc_server.errors import ConflictError, FieldErrorsError, NotFoundError
 from ekc_server.models import Agency, KbArticle, KbArticleVersion, KbImportBatch, Staff, Topic
 from ekc_server.services.reference import code_maps
+from kb_index import AUDIENCES
 
 #: PostgreSQL advisory lock key that serialises writers of the change feed
 _FEED_LOCK = 1_220_001
@@ -421,7 +421,7 @@ def seed_shipped(*, session: Session, data_dir: Path) -> KbDiff:
     folder = data_dir / "kb" / "articles"
     if not folder.is_dir():
         return KbDiff(added=[], changed=[], unchanged=0, removed=[])
-    result = read_path(folder)
+    result = read_path(folder, audiences=AUDIENCES)
     if result.problems:
         raise ReferenceDataError(result.problems)
     request = KbImportRequest(
