@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from ekc_admin import simulate
+from ekc_admin import simulate, simulate_arrivals, simulate_mix
 from ekc_admin.main import app
 from ekc_core.client import EkcClient
 from ekc_core.enums import Channel, Role
@@ -114,7 +114,7 @@ def test_posts_contacts_the_way_a_gateway_does(runner, signed_in, engine, live_s
             assert c.sender and c.text and c.text.startswith("Добрый день!")
         if c.handoff:
             assert c.handoff["detected_topic"] in codes
-            assert c.handoff["detected_emotion"] in simulate.EMOTIONS
+            assert c.handoff["detected_emotion"] in simulate_mix.EMOTIONS
             sentences = [s for s in re.split(r"[.?!]", c.handoff["transcript"]) if s.strip()]
             assert 1 <= len(sentences) <= 3
         assert f"№{c.id} " in result.stdout
@@ -348,10 +348,10 @@ def test_generated_numbers_are_valid_and_written_like_telephony() -> None:
     rng = random.Random(1)
     forms = set()
     for _ in range(300):
-        e164 = simulate.new_number(rng)
+        e164 = simulate_arrivals.new_number(rng)
         assert normalize_phone(e164) == e164
         assert e164.startswith(("+79", "+7395"))
-        written = simulate.written_number(rng, e164)
+        written = simulate_arrivals.written_number(rng, e164)
         assert normalize_phone(written) == e164
         forms.add(written)
     assert any(re.fullmatch(r"8 \(3952\) \d\d-\d\d-\d\d", f) for f in forms)

@@ -48,10 +48,8 @@ def cli(client, admin, tmp_path, monkeypatch):
         tmp_path / "config",
         Credentials(server_url=SERVER, username=admin.username, token=admin.token),
     )
-    real = context.EkcClient
-
     def in_process(url, **kwargs):
-        return real(url, transport=client._transport, **kwargs)
+        return EkcClient(url, transport=client._transport, **kwargs)
 
     monkeypatch.setattr(context, "EkcClient", in_process)
     return CliRunner()
