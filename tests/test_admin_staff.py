@@ -330,7 +330,8 @@ def test_templates_absences_and_preferences(cli, engine):
 
 def test_utf8_bom_comma_file_with_english_headers(tmp_path):
     from ekc_admin.csvfile import read_csv
-    from ekc_admin.staff import COLUMNS, rows_of
+    from ekc_admin.staff import rows_of
+    from ekc_admin.staff_values import COLUMNS
 
     source = tmp_path / "staff.csv"
     source.write_bytes(
