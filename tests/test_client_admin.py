@@ -48,6 +48,7 @@ def cli(client, admin, tmp_path, monkeypatch):
         tmp_path / "config",
         Credentials(server_url=SERVER, username=admin.username, token=admin.token),
     )
+
     def in_process(url, **kwargs):
         return EkcClient(url, transport=client._transport, **kwargs)
 
