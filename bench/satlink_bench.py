@@ -12,9 +12,9 @@ application round trips (how often data changed direction), as the wire counts t
         --label before      # the same steps against another tree's code (client + server)
 
 Needs root (namespaces). One satlink can exist per machine: always run it under the flock
-above (another user of the wire waits for the lock). Contacts and the admin's token are made from the
-server's side of the wire, so they are not counted. The steps use only what the headless
-core has had since before the link work, so one script measures both trees.
+above (another user of the wire waits for the lock). Contacts and the admin's token are
+made from the server's side of the wire, so they are not counted. The steps use only what
+the headless core has had since before the link work, so one script measures both trees.
 """
 
 from __future__ import annotations
@@ -51,8 +51,20 @@ def _python(code: Path) -> str:
 def _seed(db: Path, code: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(code), "EKC_DATA_DIR": str(db.parent)}
     subprocess.run(
-        [_python(code), "-m", "ekc_server.cli", "db", "seed", "--demo", "--citizens", "300"]
-        + ["--contacts", "3000", "--days", "30"],
+        [
+            _python(code),
+            "-m",
+            "ekc_server.cli",
+            "db",
+            "seed",
+            "--demo",
+            "--citizens",
+            "300",
+            "--contacts",
+            "3000",
+            "--days",
+            "30",
+        ],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -73,9 +85,27 @@ def orchestrate(args: argparse.Namespace) -> None:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         link = subprocess.Popen(
-            [sys.executable, str(SATLINK / "satlink.py"), "run", "--up-kbit", "64"]
-            + ["--down-kbit", "256", "--rtt-ms", "600", "--loss", "2", "--qlimit-kb", "64"]
-            + ["--cc", "cubic", "--seed", str(args.seed), "--ctl", sock],
+            [
+                sys.executable,
+                str(SATLINK / "satlink.py"),
+                "run",
+                "--up-kbit",
+                "64",
+                "--down-kbit",
+                "256",
+                "--rtt-ms",
+                "600",
+                "--loss",
+                "2",
+                "--qlimit-kb",
+                "64",
+                "--cc",
+                "cubic",
+                "--seed",
+                str(args.seed),
+                "--ctl",
+                sock,
+            ],
             stdout=subprocess.PIPE,
         )
         procs.append(link)
@@ -88,17 +118,43 @@ def orchestrate(args: argparse.Namespace) -> None:
             "EKC_REFERENCE_DIR": str(code / "data"),
         }
         server = subprocess.Popen(
-            ["ip", "netns", "exec", "sat-srv", _python(code), "-m", "ekc_server.cli", "run"]
-            + ["--host", SERVER_IP, "--port", str(args.port)],
+            [
+                "ip",
+                "netns",
+                "exec",
+                "sat-srv",
+                _python(code),
+                "-m",
+                "ekc_server.cli",
+                "run",
+                "--host",
+                SERVER_IP,
+                "--port",
+                str(args.port),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open(work / "server.log", "w"),  # noqa: SIM115
+            stderr=(work / "server.log").open("w"),
         )
         procs.append(server)
         client = subprocess.run(
-            ["ip", "netns", "exec", "sat-cli", _python(code), __file__, "--client"]
-            + ["--server", f"http://{SERVER_IP}:{args.port}", "--ctl", sock]
-            + ["--console", str(work / "console"), "--label", args.label],
+            [
+                "ip",
+                "netns",
+                "exec",
+                "sat-cli",
+                _python(code),
+                __file__,
+                "--client",
+                "--server",
+                f"http://{SERVER_IP}:{args.port}",
+                "--ctl",
+                sock,
+                "--console",
+                str(work / "console"),
+                "--label",
+                args.label,
+            ],
             env={**os.environ, "PYTHONPATH": str(code)},
             capture_output=True,
             text=True,
@@ -145,11 +201,10 @@ class Wire:
         return result
 
 
-def client(args: argparse.Namespace) -> None:  # noqa: PLR0915 - one scripted walk
+def client(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(SATLINK))
-    from netns import netns  # type: ignore[import-not-found]
-
     import httpx
+    from netns import netns  # type: ignore[import-not-found]
 
     from ekc_tui.cards import Card
     from ekc_tui.desk import Desk
@@ -246,7 +301,7 @@ def client(args: argparse.Namespace) -> None:  # noqa: PLR0915 - one scripted wa
         while not stop.is_set():
             try:
                 offers = desk.offers(version["v"])
-            except Exception:  # noqa: BLE001 - the loop goes on, as the console's does
+            except Exception:
                 time.sleep(1)
                 continue
             version["v"] = offers.version
@@ -256,18 +311,19 @@ def client(args: argparse.Namespace) -> None:  # noqa: PLR0915 - one scripted wa
         while not stop.wait(15.0):
             desk.heartbeat()
 
-    desk.offers(None)
+    # 34 waiting (the issue's count): how many the console's queue gets
+    for i in range(34):
+        post_contact(i)
+    offers = desk.offers(None)
     loops = [threading.Thread(target=offers_loop), threading.Thread(target=heartbeat_loop)]
     for t in loops:
         t.start()
     time.sleep(2)
-    measure(f"idle, {IDLE_SECONDS:.0f} s (long poll + heartbeat)", lambda: time.sleep(IDLE_SECONDS))
-
-    # 34 waiting: how many the console's queue gets
-    for i in range(34):
-        post_contact(i)
-    time.sleep(4)
-    offers = desk.offers(None)
+    measure(
+        f"idle {IDLE_SECONDS:.0f} s, 34 waiting (long poll + heartbeat)",
+        lambda: time.sleep(IDLE_SECONDS),
+        lambda _: f"{polls['n']} polls",
+    )
     steps.append(
         {
             "step": "queue of 34 waiting",
@@ -290,7 +346,7 @@ def client(args: argparse.Namespace) -> None:  # noqa: PLR0915 - one scripted wa
     from ekc_core.schemas import ContactPublic
 
     offered = ContactPublic.model_validate(contact)
-    taken, history = measure(
+    taken, _history = measure(
         "take -> card", lambda: desk.take(offered), lambda th: f"history {th[1] is not None}"
     )
     card = Card.offered(taken)
@@ -331,7 +387,7 @@ def client(args: argparse.Namespace) -> None:  # noqa: PLR0915 - one scripted wa
         try:
             _, _, cached = desk.open_citizen(cid)
             note = f"cached={cached}"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             note = f"failed: {exc}"
         steps.append(
             {
