@@ -9,15 +9,15 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from ekc_core import __version__
+from ekc_core import __version__, kb_feed
 from ekc_core.client_admin import AdminApi
 from ekc_core.errors import (
     ApiError,
@@ -50,6 +50,7 @@ from ekc_core.schemas import (
     ContactOffers,
     ContactOutbound,
     ContactPublic,
+    ContactSave,
     ContactTaken,
     ContactWrapUp,
     DeadlineRulePublic,
@@ -84,6 +85,39 @@ class _Cached:
 
 #: idle connections are kept this long (below the backend's keep-alive of 75 s)
 KEEPALIVE_SECONDS = 60.0
+
+#: TCP keep-alive on the client's sockets: a connection whose peer stops answering (the
+#: satellite link went down while a long poll waits) fails after about
+#: TCP_KEEPIDLE + TCP_KEEPCNT x TCP_KEEPINTVL seconds (~8 s) instead of the read timeout.
+#: While the link is up a probe goes only every TCP_KEEPIDLE s (one 52-byte packet and its
+#: ACK); four lost in a row (2 % loss each way) is a false alarm about once in 10 shifts.
+TCP_KEEPIDLE = 4
+TCP_KEEPINTVL = 1
+TCP_KEEPCNT = 4
+#: how long sent data may stay unacknowledged before the kernel gives the connection up
+TCP_USER_TIMEOUT_MS = 10_000
+
+
+def _socket_options() -> list[tuple[int, int, int]]:
+    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    for name, value in (
+        ("TCP_KEEPIDLE", TCP_KEEPIDLE),
+        ("TCP_KEEPINTVL", TCP_KEEPINTVL),
+        ("TCP_KEEPCNT", TCP_KEEPCNT),
+        ("TCP_USER_TIMEOUT", TCP_USER_TIMEOUT_MS),
+    ):
+        if hasattr(socket, name):  # Linux; other systems keep their defaults
+            options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
+    return options
+
+
+class EtagStore(Protocol):
+    """Where revalidated GET bodies are kept with their ETags across runs (the console's
+    local store): a start sends `If-None-Match` and a 304 reuses the kept body."""
+
+    def etag_get(self, path: str) -> tuple[str, Any] | None: ...
+
+    def etag_put(self, path: str, etag: str, body: Any) -> None: ...
 
 
 #: when a write happened at the operator's desk, and when this attempt to send it left
@@ -142,11 +176,16 @@ class EkcClient(AdminApi):
         settings: ClientSettings | None = None,
         transport: httpx.BaseTransport | None = None,
         workstation: str | None = None,
+        etag_store: EtagStore | None = None,
     ) -> None:
         self.settings = settings or ClientSettings()
         self.base_url = base_url.rstrip("/")
         self.token = token
         self._etags: dict[str, _Cached] = {}
+        self.etag_store = etag_store
+        self.on_link: Callable[[bool], None] | None = None
+        """Told True after every answer and False at the first network failure of a
+        request (before its retries): the console's link state, without the retries' wait."""
         headers = {
             "User-Agent": f"ekc122/{__version__}",
             "Accept-Encoding": "gzip",
@@ -158,7 +197,9 @@ class EkcClient(AdminApi):
             timeout=httpx.Timeout(
                 self.settings.read_timeout, connect=self.settings.connect_timeout
             ),
-            transport=transport,
+            transport=transport
+            if transport is not None
+            else httpx.HTTPTransport(socket_options=_socket_options()),
             # keep connections across an operator's pauses: a new one costs a round trip
             # (or three, with TLS) on a satellite link; the backend keeps them 75 s
             limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
@@ -186,15 +227,20 @@ class EkcClient(AdminApi):
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
         timeout: float | None = None,
+        retries: int | None = None,
     ) -> httpx.Response:
-        """Send one request (with retries when safe) and return a 2xx/304 response."""
+        """Send one request (with retries when safe) and return a 2xx/304 response.
+
+        `retries` overrides the settings' count for this request (0: fail at once, for
+        reads the caller can answer from a local copy)."""
         send_headers = dict(headers or {})
         if auth and self.token:
             send_headers["Authorization"] = f"Bearer {self.token}"
         if idempotency_key:
             send_headers["Idempotency-Key"] = idempotency_key
         safe = method == "GET" or idempotency_key is not None
-        attempts = 1 + (self.settings.retries if safe else 0)
+        tries = self.settings.retries if retries is None else retries
+        attempts = 1 + (tries if safe else 0)
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         for attempt in range(attempts):
             last = attempt == attempts - 1
@@ -212,16 +258,19 @@ class EkcClient(AdminApi):
                     ),
                 )
             except httpx.TimeoutException as exc:
+                self._link(False)
                 if last:
                     raise ServerUnreachableError(
                         f"сервер {self.base_url} не ответил вовремя"
                     ) from exc
             except httpx.TransportError as exc:
+                self._link(False)
                 if last:
                     raise ServerUnreachableError(
                         f"нет связи с сервером {self.base_url}: {exc}"
                     ) from exc
             else:
+                self._link(response.status_code not in _RETRY_STATUS)
                 if response.status_code not in _RETRY_STATUS or last:
                     return self._check(response, attempts=attempt + 1)
                 # a busy server says when to come back: wait that (bounded), not less
@@ -231,6 +280,10 @@ class EkcClient(AdminApi):
                     continue
             time.sleep(min(8.0, 0.5 * 2**attempt) * (0.5 + random.random() / 2))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _link(self, up: bool) -> None:
+        if self.on_link is not None:
+            self.on_link(up)
 
     @staticmethod
     def _check(response: httpx.Response, *, attempts: int = 1) -> httpx.Response:
@@ -303,11 +356,16 @@ class EkcClient(AdminApi):
         response = self.request("POST", path, json_body=payload, idempotency_key=idempotency_key)
         return model.model_validate(response.json())
 
-    def _cached_list(self, path: str, model: type[M]) -> list[M]:
-        """GET with If-None-Match: a 304 reuses the body already held."""
+    def _cached_list(self, path: str, model: type[M], *, retries: int | None = None) -> list[M]:
+        """GET with If-None-Match: a 304 reuses the body already held (in memory, or in the
+        `etag_store` from an earlier run)."""
         cached = self._etags.get(path)
+        if cached is None and self.etag_store is not None:
+            kept = self.etag_store.etag_get(path)
+            if kept is not None:
+                cached = self._etags[path] = _Cached(etag=kept[0], body=kept[1])
         headers = {"If-None-Match": cached.etag} if cached else None
-        response = self.request("GET", path, headers=headers)
+        response = self.request("GET", path, headers=headers, retries=retries)
         if response.status_code == 304 and cached is not None:
             body = cached.body
         else:
@@ -315,6 +373,8 @@ class EkcClient(AdminApi):
             etag = response.headers.get("etag")
             if etag:
                 self._etags[path] = _Cached(etag=etag, body=body)
+                if self.etag_store is not None:
+                    self.etag_store.etag_put(path, etag, body)
         return TypeAdapter(list[model]).validate_python(body)  # type: ignore[valid-type]
 
     # --- auth ---------------------------------------------------------------------------
@@ -339,17 +399,17 @@ class EkcClient(AdminApi):
 
     # --- reference data -----------------------------------------------------------------
 
-    def topics(self) -> list[TopicPublic]:
-        return self._cached_list("/topics", TopicPublic)
+    def topics(self, *, retries: int | None = None) -> list[TopicPublic]:
+        return self._cached_list("/topics", TopicPublic, retries=retries)
 
-    def agencies(self) -> list[AgencyPublic]:
-        return self._cached_list("/agencies", AgencyPublic)
+    def agencies(self, *, retries: int | None = None) -> list[AgencyPublic]:
+        return self._cached_list("/agencies", AgencyPublic, retries=retries)
 
     def offices(self) -> list[OfficePublic]:
         return self._cached_list("/offices", OfficePublic)
 
-    def deadline_rules(self) -> list[DeadlineRulePublic]:
-        return self._cached_list("/deadline-rules", DeadlineRulePublic)
+    def deadline_rules(self, *, retries: int | None = None) -> list[DeadlineRulePublic]:
+        return self._cached_list("/deadline-rules", DeadlineRulePublic, retries=retries)
 
     # --- citizens -----------------------------------------------------------------------
 
@@ -374,10 +434,24 @@ class EkcClient(AdminApi):
         )
         return CitizenPublic.model_validate(response.json())
 
-    def history(self, citizen_id: int, *, offset: int = 0, limit: int = 30) -> CitizenHistory:
-        return self._get(
-            f"/citizens/{citizen_id}/history", CitizenHistory, offset=offset, limit=limit
+    def history(
+        self,
+        citizen_id: int,
+        *,
+        offset: int = 0,
+        limit: int = 30,
+        retries: int | None = None,
+        timeout: float | None = None,
+    ) -> CitizenHistory:
+        """`retries`/`timeout`: a console with the citizen in its local copy fails fast."""
+        response = self.request(
+            "GET",
+            f"/citizens/{citizen_id}/history",
+            params={"offset": offset, "limit": limit},
+            retries=retries,
+            timeout=timeout,
         )
+        return CitizenHistory.model_validate(response.json())
 
     # --- contacts -----------------------------------------------------------------------
 
@@ -388,16 +462,31 @@ class EkcClient(AdminApi):
         return self._get_list("/contacts/queue", ContactPublic, limit=limit)
 
     def offers(
-        self, *, version: str | None = None, wait: float = 25.0, limit: int = 20
+        self,
+        *,
+        version: str | None = None,
+        wait: float = 25.0,
+        limit: int = 20,
+        shown: ContactOffers | None = None,
+        retries: int | None = None,
     ) -> ContactOffers:
         """Long poll of the queue: returns at once when it differs from `version`, else
-        when it changes or after `wait` seconds (the read timeout covers the wait)."""
+        when it changes or after `wait` seconds (the read timeout covers the wait).
+
+        With `shown` (the answer the caller holds) the poll sends its version as
+        `If-None-Match`, and an unchanged queue comes back as a bodiless 304: `shown` is
+        returned as it is."""
+        headers = {"If-None-Match": f'"{shown.version}"'} if shown is not None else None
         response = self.request(
             "GET",
             "/contacts/offers",
             params={"version": version, "wait": wait, "limit": limit},
+            headers=headers,
             timeout=wait + self.settings.read_timeout,
+            retries=retries,
         )
+        if response.status_code == 304 and shown is not None:
+            return shown
         return ContactOffers.model_validate(response.json())
 
     def contact(self, contact_id: int) -> ContactPublic:
@@ -482,6 +571,35 @@ class EkcClient(AdminApi):
     ) -> ContactPublic:
         return self._post(f"/contacts/{contact_id}/wrapup", ContactPublic, data, idempotency_key)
 
+    def save_contact(
+        self,
+        contact_id: int,
+        data: ContactSave,
+        *,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> ContactPublic:
+        """A card's save in one request: end (at `data.ended_at`) and wrap up. With
+        `occurred_at` it is sent as a desk write (`X-Occurred-At`, see `write_at`)."""
+        path, body = self.save_contact_request(contact_id, data)
+        if occurred_at is None:
+            response = self.request("POST", path, json_body=body, idempotency_key=idempotency_key)
+        else:
+            response = self.write_at(
+                "POST",
+                path,
+                occurred_at=occurred_at,
+                json_body=body,
+                idempotency_key=idempotency_key,
+            )
+        return ContactPublic.model_validate(response.json())
+
+    @staticmethod
+    def save_contact_request(contact_id: int | str, data: ContactSave) -> tuple[str, Any]:
+        """The path and JSON body of `save_contact` (the console's outbox stores them; a
+        `"{contact_id}"` placeholder is filled when the contact's id is known)."""
+        return f"/contacts/{contact_id}/save", data.model_dump(mode="json", exclude_none=True)
+
     # --- appeals ------------------------------------------------------------------------
 
     def create_appeal(
@@ -551,6 +669,12 @@ class EkcClient(AdminApi):
 
     def kb_changes(self, *, since: int, limit: int = 1000) -> KbChanges:
         return self._get("/kb/changes", KbChanges, since=since, limit=limit)
+
+    def kb_feed(self, *, since: int, limit: int = 1000) -> kb_feed.FeedPage:
+        """The change feed in its compact form (xz NDJSON; ~25 % fewer bytes than gzip'd
+        JSON): what the console's first sync downloads."""
+        response = self.request("GET", "/kb/feed", params={"since": since, "limit": limit})
+        return kb_feed.decode(response.content)
 
     def kb_export(self) -> list[KbArticlePublic]:
         response = self.request("GET", "/kb/export", timeout=LONG_TIMEOUT)

@@ -372,6 +372,15 @@ class ContactWrapUp(Wire):
     appeal_id: Id | None = None
 
 
+class ContactSave(ContactWrapUp):
+    """The save of a call card in one request: the conversation ends (if the operator's F8
+    has not reached the server yet) and the wrap-up is recorded, in one transaction."""
+
+    ended_at: AwareDatetime | None = None
+    """When the conversation ended at the desk (F8); default the time of the save. Ignored
+    when the contact is already in after-call work."""
+
+
 class ContactClose(Wire):
     """Close a contact without a wrap-up (the operator gives up a card the server refused)."""
 

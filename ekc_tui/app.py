@@ -152,6 +152,8 @@ class EkcConsole(App[None]):
         super().__init__()
         self.settings = settings
         self.desk = Desk(settings)
+        # the status bar learns of a lost (or regained) link at the first failed request
+        self.desk.add_link_listener(lambda _up: self.post_link())
         self._login = login
         self._background = background
         self.ref: Reference | None = None

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
+from pydantic import ValidationError
+
+from ekc_core.client import EkcClient
 from ekc_core.enums import AppealKind, CallbackResult, Channel, ContactOutcome, Line
-from ekc_core.schemas import CallbackPublic, ContactPublic
+from ekc_core.schemas import CallbackPublic, ContactPublic, ContactSave
 from ekc_tui.outbox import new_key, step
 from ekc_tui.text import CHANNELS as CHANNEL_NAMES
 
 CONTACT = "contact"
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(type(value).__name__)
 
 
 @dataclass
@@ -285,32 +298,36 @@ class Card:
                     occurred_at=at,
                 )
             )
-        if not self.end_sent:
-            steps.append(
-                step(
-                    "end",
-                    self._path("end"),
-                    None,
-                    refs=contact_ref,
-                    occurred_at=self.ended_at or at,
-                )
-            )
-        wrap: dict[str, Any] = {
+        steps.append(self._save_step(at, known, {**contact_ref, **citizen_ref, **appeal_ref}))
+        return steps
+
+    def _save_step(
+        self, at: datetime, known: dict[str, Any], refs: dict[str, str]
+    ) -> dict[str, Any]:
+        """End (unless F8 was sent on its own) and wrap up in one request (`POST
+        /contacts/{id}/save`), its body a `ContactSave`. The step keeps the name `wrapup`
+        (the correction of a refused card maps its fields by that name)."""
+        fields: dict[str, Any] = {
             **known,
             "topic_code": self.topic_code,
-            "outcome": self.outcome.value if self.outcome else None,
+            "outcome": self.outcome,
             "summary": self.summary[:4000],
+            "ended_at": None if self.end_sent else (self.ended_at or at),
         }
-        steps.append(
-            step(
-                "wrapup",
-                self._path("wrapup"),
-                wrap,
-                refs={**contact_ref, **citizen_ref, **appeal_ref},
-                occurred_at=at,
-            )
-        )
-        return steps
+        later = {name.split(".")[-1] for name in refs if not name.startswith("path:")}
+        contact_id = str(self.contact.id) if self.contact else "{contact_id}"
+        try:
+            # ids that earlier steps will give are checked with a stand-in, then left out
+            data = ContactSave.model_validate({**fields, **dict.fromkeys(later, 1)})
+        except ValidationError:
+            # the server names the refused field in Russian; the card is reopened with it
+            path = f"/contacts/{contact_id}/save"
+            body = {k: v for k, v in fields.items() if v is not None and k not in later}
+            body = json.loads(json.dumps(body, default=_json_default))
+        else:
+            path, body = EkcClient.save_contact_request(contact_id, data)
+            body = {k: v for k, v in body.items() if k not in later}
+        return step("wrapup", path, body, refs=refs, occurred_at=at)
 
     # --- the draft kept in the local store (restored after a crash or a quit) ----------
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ekc_tui.cards import CONTACT, Card
-from ekc_tui.outbox import MissingReferenceError, new_key, resolve, step
+from ekc_tui.outbox import MissingReferenceError, new_key, resolve, resolve_path, step
 from ekc_tui.store import LocalStore, OutboxItem
 
 #: the server's step and field -> the card's field (what the operator edits)
@@ -203,7 +203,7 @@ def contact_target(store: LocalStore, items: list[OutboxItem]) -> tuple[str, dic
             if st["name"] == "close":
                 return "", {}  # giving up a refused close: nothing more to close
             try:
-                path, _ = resolve(store, item, st)
+                path = resolve_path(store, item, st)
             except MissingReferenceError:
                 ref = (st.get("refs") or {}).get("path:contact_id", "")
                 start = store.item(ref.partition("/")[0]) if "/" in ref else None

@@ -3,6 +3,13 @@
 Every method may block (HTTP, SQLite, Whoosh): the UI calls them from worker threads only.
 Reads fall back to the local store when the backend does not answer; writes go through the
 outbox. `online` reflects the outcome of the last request.
+
+The link signal: `online` turns False at the first network failure of any request (before
+its retries; a long poll's socket fails within ~8 s of the link going quiet through TCP
+keep-alive, see `ekc_core.client`), and True at any answer. Each change calls the
+functions given to `add_link_listener(fn)` with the new state, from the thread that saw it
+(a UI posts itself a message there). While the link is known down, reads that have a local
+copy answer from it at once; while it is up, they fail over to it after one attempt.
 """
 
 from __future__ import annotations
@@ -52,7 +59,11 @@ T = TypeVar("T")
 
 
 #: seconds a heartbeat may take before the console shows "no link" (600 ms RTT + slack)
-HEARTBEAT_TIMEOUT = 8.0
+HEARTBEAT_TIMEOUT = 4.0
+#: seconds a read with a local copy to fall back on may take (one attempt, no retries)
+QUICK_TIMEOUT = 8.0
+#: the most waiting contacts the queue view asks for (the server's limit is 1000)
+OFFER_LIMIT = 500
 
 
 class OfflineError(Exception):
@@ -119,11 +130,35 @@ class Desk:
         self.client: EkcClient | None = None
         self.me: StaffPublic | None = None
         self.username: str | None = None
-        self.online = False
+        self._online = False
+        self._link_listeners: list[Callable[[bool], None]] = []
+        self._shown: ContactOffers | None = None
+        """The last queue the backend sent: an unchanged one comes back as a bodiless 304."""
         self._flush_lock = threading.Lock()
         self.transport: httpx.BaseTransport | None = None
         """The HTTP transport of the clients made from now on (None: the network; tests put
         a link that loses answers here)."""
+
+    # --- the link signal ----------------------------------------------------------------
+
+    @property
+    def online(self) -> bool:
+        return self._online
+
+    @online.setter
+    def online(self, up: bool) -> None:
+        changed = up != self._online
+        self._online = up
+        if changed:
+            for listener in list(self._link_listeners):
+                listener(up)
+
+    def add_link_listener(self, listener: Callable[[bool], None]) -> None:
+        """`listener(up)` on every change of `online`, from the thread that saw it."""
+        self._link_listeners.append(listener)
+
+    def _on_link(self, up: bool) -> None:
+        self.online = up
 
     def interrupt(self) -> None:
         """End requests in flight (a long poll) so the console can quit at once."""
@@ -149,7 +184,15 @@ class Desk:
     def _make_client(self, url: str, token: str | None) -> EkcClient:
         if self.client is not None:
             self.client.close()
-        self.client = EkcClient(url, token=token, settings=self.settings, transport=self.transport)
+        self.client = EkcClient(
+            url,
+            token=token,
+            settings=self.settings,
+            transport=self.transport,
+            etag_store=self.store,
+        )
+        self.client.on_link = self._on_link
+        self._shown = None
         return self.client
 
     def resume(self, creds: Credentials) -> bool:
@@ -206,6 +249,10 @@ class Desk:
         return result
 
     def _cached(self, key: str, fn: Callable[[EkcClient], T], adapter: TypeAdapter[T]) -> T:
+        if not self.online:
+            cached = self.store.get(key)
+            if cached is not None:  # the link is known down: the local copy, at once
+                return adapter.validate_python(cached)
         try:
             value = self.call(fn)
         except (ServerUnreachableError, ServerError, OfflineError):
@@ -220,12 +267,16 @@ class Desk:
 
     def reference(self) -> Reference:
         return Reference(
-            topics=self._cached("ref:topics", lambda c: c.topics(), TypeAdapter(list[TopicPublic])),
+            topics=self._cached(
+                "ref:topics", lambda c: c.topics(retries=0), TypeAdapter(list[TopicPublic])
+            ),
             agencies=self._cached(
-                "ref:agencies", lambda c: c.agencies(), TypeAdapter(list[AgencyPublic])
+                "ref:agencies", lambda c: c.agencies(retries=0), TypeAdapter(list[AgencyPublic])
             ),
             rules=self._cached(
-                "ref:deadlines", lambda c: c.deadline_rules(), TypeAdapter(list[DeadlineRulePublic])
+                "ref:deadlines",
+                lambda c: c.deadline_rules(retries=0),
+                TypeAdapter(list[DeadlineRulePublic]),
             ),
         )
 
@@ -234,6 +285,8 @@ class Desk:
     def find_citizens(self, text: str) -> tuple[list[CitizenListItem], bool]:
         """By phone (any form) or by name; the flag is True when answered from the cache."""
         phone = try_normalize_phone(text) if any(ch.isdigit() for ch in text) else None
+        if not self.online:
+            return self.store.find_citizens(phone=phone, name=None if phone else text), True
         try:
             if phone:
                 found = self.call(lambda c: c.find_citizens(phone=phone))
@@ -244,11 +297,18 @@ class Desk:
         return found, False
 
     def open_citizen(self, citizen_id: int) -> tuple[CitizenPublic, CitizenHistory | None, bool]:
-        """The citizen with the history (one request); from the cache when offline."""
+        """The citizen with the history (one request); from the local copy at once while the
+        link is known down, and after one failed attempt (no retries) while it is up."""
+        cached = self.store.citizen(citizen_id)
+        if cached is not None and not self.online:
+            return cached[0], cached[1], True
+        retries = 0 if cached is not None else None
+        timeout = QUICK_TIMEOUT if cached is not None else None
         try:
-            history = self.call(lambda c: c.history(citizen_id, limit=50))
+            history = self.call(
+                lambda c: c.history(citizen_id, limit=50, retries=retries, timeout=timeout)
+            )
         except (ServerUnreachableError, ServerError, OfflineError):
-            cached = self.store.citizen(citizen_id)
             if cached is None:
                 raise OfflineError(
                     "нет связи с сервером; этого гражданина нет в памяти консоли"
@@ -263,9 +323,21 @@ class Desk:
     # --- contacts -----------------------------------------------------------------------
 
     def offers(self, version: str | None) -> ContactOffers:
-        return self.call(
-            lambda c: c.offers(version=version, wait=self.settings.offer_wait, limit=20)
+        """The long poll of the queue (every waiting contact, up to `OFFER_LIMIT`). The
+        queue last received goes as `If-None-Match`: unchanged, it costs a bodiless 304.
+        One attempt: the caller's loop waits and asks again."""
+        shown = self._shown if self._shown and self._shown.version == version else None
+        offers = self.call(
+            lambda c: c.offers(
+                version=version,
+                wait=self.settings.offer_wait,
+                limit=OFFER_LIMIT,
+                shown=shown,
+                retries=0,
+            )
         )
+        self._shown = offers
+        return offers
 
     def take(
         self, contact: ContactPublic, key: str | None = None
@@ -287,7 +359,7 @@ class Desk:
     def heartbeat(self) -> bool:
         """A tiny request: keeps a connection warm and `online` current while idle."""
         try:
-            self.call(lambda c: c.request("GET", "/me", timeout=HEARTBEAT_TIMEOUT))
+            self.call(lambda c: c.request("GET", "/me", timeout=HEARTBEAT_TIMEOUT, retries=0))
         except (ServerUnreachableError, ServerError, OfflineError):
             return False
         except AuthenticationRequiredError:

@@ -53,20 +53,23 @@ class LocalKb:
             first = since == 0
             collected: dict[str, Article] = {}
             while True:
-                page = client.kb_changes(since=since, limit=PAGE)
+                # the compact feed (xz NDJSON of what the index needs): the first sync of a
+                # console on a satellite link downloads a quarter less than the JSON feed
+                page = client.kb_feed(since=since, limit=PAGE)
                 if page.reset:
                     log.info("KB feed reset (server behind us): syncing from the start")
                     since, first, collected = 0, True, {}
                     continue
                 if first:
-                    for a in page.upserts:
-                        collected[a.id] = to_article(a)
+                    for data in page.upserts:
+                        article = Article.from_dict(data)
+                        collected[article.id] = article
                     for article_id in page.deletions:
                         collected.pop(article_id, None)
                 else:
                     try:
                         stats = self.index.apply(
-                            [to_article(a) for a in page.upserts],
+                            [Article.from_dict(data) for data in page.upserts],
                             page.deletions,
                             position=page.next_since,
                         )

@@ -131,6 +131,16 @@ def resolve(store: LocalStore, item: OutboxItem, st: dict[str, Any]) -> tuple[st
     return path, body
 
 
+def resolve_path(store: LocalStore, item: OutboxItem, st: dict[str, Any]) -> str:
+    """The step's URL path with its `path:` references filled in (the body's may still be
+    unanswered: e.g. which contact a save works on, before its appeal is registered)."""
+    path: str = st["path"]
+    for target, ref in (st.get("refs") or {}).items():
+        if target.startswith("path:"):
+            path = path.replace("{" + target[5:] + "}", str(_lookup(store, item, ref)))
+    return path
+
+
 def send_item(client: EkcClient, store: LocalStore, item: OutboxItem) -> None:
     """Send the item's remaining steps in order, storing each answer as it arrives."""
     for st in item.steps:

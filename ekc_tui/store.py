@@ -111,6 +111,10 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
     )
 
 
+#: kv keys of the bodies kept with their ETags (reference data), by request path
+ETAG_PREFIX = "etag:"
+
+
 class LocalStore:
     """Thread-safe access to the console's SQLite file (one connection, one lock)."""
 
@@ -159,6 +163,17 @@ class LocalStore:
         with self._lock:
             row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
+
+    # --- revalidated GET bodies with their ETags (`ekc_core.client.EtagStore`) ----------
+
+    def etag_get(self, path: str) -> tuple[str, Any] | None:
+        kept = self.get(ETAG_PREFIX + path)
+        if not isinstance(kept, dict) or not kept.get("etag"):
+            return None
+        return str(kept["etag"]), kept.get("body")
+
+    def etag_put(self, path: str, etag: str, body: Any) -> None:
+        self.put(ETAG_PREFIX + path, {"etag": etag, "body": body})
 
     # --- citizens seen recently ---------------------------------------------------------
 

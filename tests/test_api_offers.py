@@ -201,7 +201,7 @@ def test_waiting_polls_hold_no_database_connection(
         ({"wait": 31}, "wait"),
         ({"wait": -1}, "wait"),
         ({"limit": 0}, "limit"),
-        ({"limit": 101}, "limit"),
+        ({"limit": 1001}, "limit"),
     ],
 )
 def test_bad_parameters_are_422(client: TestClient, operator, params, field) -> None:

@@ -59,6 +59,7 @@ POST    /contacts/{contact_id}/claim                401   ok    ok    ok    403
 POST    /contacts/{contact_id}/take                 401   ok    ok    ok    403
 POST    /contacts/{contact_id}/end                  401   ok    ok    ok    403
 POST    /contacts/{contact_id}/wrapup               401   ok    ok    ok    403
+POST    /contacts/{contact_id}/save                 401   ok    ok    ok    403
 POST    /contacts/{contact_id}/abandon              401   403   ok    ok    ok
 POST    /contacts/{contact_id}/hangup               401   403   ok    ok    ok
 POST    /contacts/{contact_id}/close                401   ok    ok    ok    403
@@ -78,6 +79,7 @@ POST    /kb/batches/{batch_id}/rollback             401   403   403   ok    403
 GET     /kb/articles/{article_id}                   401   ok    ok    ok    ok
 GET     /kb/articles/{article_id}/history           401   ok    ok    ok    403
 GET     /kb/changes                                 401   ok    ok    ok    403
+GET     /kb/feed                                    401   ok    ok    ok    403
 GET     /kb/export                                  401   403   403   ok    403
 GET     /kb/search                                  401   ok    ok    ok    ok
 POST    /kb/similar                                 401   ok    ok    ok    ok

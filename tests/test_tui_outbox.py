@@ -448,7 +448,7 @@ def test_a_refused_item_is_kept_with_the_reason_and_later_work_still_goes(
         retried = desk.store.item(refused.save_key)
         assert retried is not None
         assert (retried.state, retried.attempts) == ("sent", 2)
-        assert set(retried.results) == {"citizen", "appeal", "callback", "end", "wrapup"}
+        assert set(retried.results) == {"citizen", "appeal", "callback", "wrapup"}
         # the citizen answered before the refusal was not created a second time
         assert retried.results["citizen"] == bad.results["citizen"]
 

@@ -432,8 +432,8 @@ def test_an_offered_call_with_a_known_citizen_needs_no_references() -> None:
 
     saved_at = NOW + timedelta(minutes=7)
     steps = card.save_steps(saved_at)
-    assert names(steps) == ["appeal", "callback", "end", "wrapup"]
-    appeal, callback, end, wrapup = steps
+    assert names(steps) == ["appeal", "callback", "wrapup"]  # end and wrap-up: one request
+    appeal, callback, wrapup = steps
     # F9 was pressed at `saved_at`, and without F8 the end is then too
     assert {s["occurred_at"] for s in steps} == {"2025-03-14T09:37:00+00:00"}
     assert appeal["path"] == "/appeals" and appeal["refs"] == {}
@@ -453,13 +453,13 @@ def test_an_offered_call_with_a_known_citizen_needs_no_references() -> None:
         "contact_id": 7,
     }
     assert callback["refs"] == {"appeal_id": "appeal.id"}
-    assert (end["path"], end["body"], end["refs"]) == ("/contacts/7/end", None, {})
-    assert wrapup["path"] == "/contacts/7/wrapup"
+    assert wrapup["path"] == "/contacts/7/save"
     assert wrapup["body"] == {
         "citizen_id": 12,
         "topic_code": "housing.tko",
         "outcome": "appeal_registered",
         "summary": "Не вывозят мусор третий день",
+        "ended_at": "2025-03-14T09:37:00Z",
     }
     assert wrapup["refs"] == {"appeal_id": "appeal.id"}
     assert all(s["method"] == "POST" for s in steps)
@@ -492,6 +492,7 @@ def test_an_offered_call_from_a_new_citizen_creates_the_citizen_first() -> None:
     }
     assert steps[1]["refs"] == {"citizen_id": "citizen.id"}
     assert "citizen_id" not in steps[1]["body"]
+    assert "ended_at" not in steps[1]["body"]  # F8 went on its own: the save does not end
     assert card.title() == "Входящий: Телефон Соколова Анна"
 
 
@@ -522,7 +523,7 @@ def test_a_manual_card_refers_to_its_start_item_everywhere(store: LocalStore) ->
     card.summary = "Жалоба на управляющую компанию"
 
     steps = card.save_steps()
-    assert names(steps) == ["citizen", "appeal", "callback", "end", "wrapup"]
+    assert names(steps) == ["citizen", "appeal", "callback", "wrapup"]
     by_name = {s["name"]: s for s in steps}
     assert by_name["appeal"]["refs"] == {
         "citizen_id": "citizen.id",
@@ -531,8 +532,8 @@ def test_a_manual_card_refers_to_its_start_item_everywhere(store: LocalStore) ->
     assert by_name["appeal"]["body"]["agency_code"] == "min_housing"
     assert by_name["appeal"]["body"]["summary"] == "Жалоба на управляющую компанию"
     assert by_name["callback"]["body"]["reason"] == "Перезвонить гражданину"
-    assert by_name["end"]["path"] == "/contacts/{contact_id}/end"
-    assert by_name["end"]["refs"] == {"path:contact_id": "start/contact.id"}
+    assert by_name["wrapup"]["path"] == "/contacts/{contact_id}/save"
+    assert by_name["wrapup"]["refs"]["path:contact_id"] == "start/contact.id"
 
     # with the answers the server would give, every step resolves to a concrete request
     start = store.enqueue(key="start", title="Начало", steps=start_steps)
@@ -546,13 +547,13 @@ def test_a_manual_card_refers_to_its_start_item_everywhere(store: LocalStore) ->
     assert resolved["callback"][1]["citizen_id"] == 5
     assert resolved["callback"][1]["contact_id"] == 41
     assert resolved["callback"][1]["appeal_id"] == 9
-    assert resolved["end"] == ("/contacts/41/end", None)
     assert resolved["wrapup"] == (
-        "/contacts/41/wrapup",
+        "/contacts/41/save",
         {
             "topic_code": "housing.tko",
             "outcome": "appeal_registered",
             "summary": "Жалоба на управляющую компанию",
+            "ended_at": by_name["wrapup"]["occurred_at"].replace("+00:00", "Z"),  # F9, no F8
             "citizen_id": 5,
             "appeal_id": 9,
         },
@@ -577,12 +578,12 @@ def test_an_outgoing_callback_records_the_attempt_and_wraps_up() -> None:
     assert card.problems() == []
 
     steps = card.save_steps()
-    assert names(steps) == ["attempt", "end", "wrapup"]
+    assert names(steps) == ["attempt", "wrapup"]
     assert steps[0]["path"] == "/callbacks/31/attempts"
     assert steps[0]["body"] == {"result": "reached", "note": "Адрес уточнён"}
-    assert steps[2]["path"] == "/contacts/{contact_id}/wrapup"
-    assert steps[2]["refs"] == {"path:contact_id": "start/contact.id"}
-    assert steps[2]["body"]["citizen_id"] == 12
+    assert steps[1]["path"] == "/contacts/{contact_id}/save"
+    assert steps[1]["refs"] == {"path:contact_id": "start/contact.id"}
+    assert steps[1]["body"]["citizen_id"] == 12
     assert card.title() == "Исходящий: Телефон Соколова Анна"
 
 

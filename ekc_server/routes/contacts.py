@@ -7,7 +7,7 @@ import time
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -23,6 +23,7 @@ from ekc_core.schemas import (
     ContactOffers,
     ContactOutbound,
     ContactPublic,
+    ContactSave,
     ContactTaken,
     ContactWrapUp,
 )
@@ -40,6 +41,8 @@ router = APIRouter(tags=["contacts"], responses=SIGNED_IN_ERRORS)
 #: how often a waiting long poll looks at the queue. Every worker reads the database itself,
 #: so it works with any number of server processes and needs no notification channel.
 OFFERS_POLL_SECONDS = 0.4
+#: the most waiting contacts one offers answer lists (a console shows all that wait)
+OFFERS_MAX = 1000
 
 
 @router.post(
@@ -75,7 +78,16 @@ def contact_queue(
     return contacts.queue(session=session, channel=channel, line=line, limit=limit)
 
 
-@router.get("/contacts/offers", response_model=ContactOffers)
+@router.get(
+    "/contacts/offers",
+    response_model=ContactOffers,
+    responses={
+        304: {
+            "description": "`If-None-Match` named the current version and it did not change "
+            "while waiting: no body (the `ETag` header repeats the version)"
+        }
+    },
+)
 async def contact_offers(
     request: Request,
     _: Staffer,
@@ -84,14 +96,25 @@ async def contact_offers(
         Text | None, Query(max_length=64, description="the version the client already shows")
     ] = None,
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to wait for a change")] = 25.0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> ContactOffers:
+    limit: Annotated[int, Query(ge=1, le=OFFERS_MAX)] = 20,
+    if_none_match: Annotated[
+        Text | None,
+        Header(max_length=80, description="the version the client shows, as an ETag"),
+    ] = None,
+) -> Response:
     """The waiting queue for a console, as a long poll (numbers masked, oldest first).
 
     Without `version`, or when the queue differs from it, answers at once. Otherwise waits
     until the queue changes or `wait` seconds pass, then answers with the current queue
     (the same version when nothing changed). No database connection is held while waiting.
+
+    A client that sends the version it shows as `If-None-Match: "<version>"` (with or
+    without `version`) gets `304 Not Modified` without a body when nothing changed: on a
+    satellite link an unchanged queue costs a few bytes instead of the whole list again.
+    The answer carries the version as its `ETag`.
     """
+    shown = _etag_version(if_none_match)
+    version = version if version is not None else shown
     # the sign-in check is done: give its connection back to the pool for the wait
     await run_in_threadpool(session.close)
     engine: Engine = request.app.state.engine
@@ -104,14 +127,28 @@ async def contact_offers(
         with Session(engine, expire_on_commit=False) as read:
             return contacts.offers(session=read, limit=limit)
 
-    if version is not None and wait > 0:
+    now: str | None = None
+    if version is not None:
         deadline = time.monotonic() + wait
-        while await run_in_threadpool(current_version) == version:
+        while (now := await run_in_threadpool(current_version)) == version:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or await request.is_disconnected():
                 break
             await anyio.sleep(min(OFFERS_POLL_SECONDS, remaining))
-    return await run_in_threadpool(current)
+    if shown is not None and now == shown:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": f'"{now}"'})
+    offers = await run_in_threadpool(current)
+    return JSONResponse(offers.model_dump(mode="json"), headers={"ETag": f'"{offers.version}"'})
+
+
+def _etag_version(value: str | None) -> str | None:
+    """The version in an `If-None-Match` header (`"v"`, `W/"v"` or bare `v`)."""
+    if not value:
+        return None
+    value = value.strip().split(",")[0].strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"') or None
 
 
 @router.post(
@@ -265,6 +302,37 @@ def wrap_up_contact(
         payload=body,
         status_code=200,
         action=lambda: contacts.wrap_up(
+            session=session, principal=principal, contact_id=contact_id, data=body, at=at
+        ),
+    )
+    return JSONResponse(payload, status_code=code)
+
+
+@router.post(
+    "/contacts/{contact_id}/save",
+    response_model=ContactPublic,
+    responses=CONFLICT,
+)
+def save_contact(
+    contact_id: Id,
+    body: ContactSave,
+    principal: Staffer,
+    session: SessionDep,
+    at: WriteTimeDep,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A call card's save in one request: ends the conversation (at `ended_at`, the desk's
+    F8, when it is still active) and records topic, outcome and summary, closing the
+    contact. With an `Idempotency-Key` a repeat answers as the first time did. The same as
+    `/end` then `/wrapup`, in one round trip and one transaction."""
+    code, payload = idempotency.run_once(
+        session=session,
+        principal=principal,
+        key=key,
+        endpoint=f"POST /contacts/{contact_id}/save",
+        payload=body,
+        status_code=200,
+        action=lambda: contacts.save(
             session=session, principal=principal, contact_id=contact_id, data=body, at=at
         ),
     )

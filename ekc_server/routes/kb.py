@@ -6,9 +6,10 @@ import json
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from ekc_core import kb_feed
 from ekc_core.enums import Role
 from ekc_core.fields import Code, Id, Offset, Text
 from ekc_core.schemas import (
@@ -91,6 +92,40 @@ def changes(
 ) -> KbChanges:
     """The change feed a console syncs its local index from (gzip on the wire)."""
     return kb.changes(session=session, since=since, limit=limit)
+
+
+@router.get(
+    "/feed",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The change feed in the console's compact form: xz-compressed "
+            "NDJSON (see `ekc_core.kb_feed`): a page line, then one article array per line",
+            "content": {kb_feed.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+def feed(
+    _: Staffer,
+    session: SessionDep,
+    since: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> Response:
+    """The same changes as `/changes`, in a lean compressed form for consoles on thin
+    links: only what a local index needs (no versions, positions or times), xz."""
+    page = kb.changes(session=session, since=since, limit=limit)
+    body = kb_feed.encode(
+        kb_feed.page_of(
+            since=page.since,
+            next_since=page.next_since,
+            more=page.more,
+            reset=page.reset,
+            deletions=page.deletions,
+            upserts=(a.model_dump(include=set(kb_feed.FIELDS)) for a in page.upserts),
+        )
+    )
+    # `identity`: compressed already, the gzip middleware leaves it as it is
+    return Response(body, media_type=kb_feed.MEDIA_TYPE, headers={"Content-Encoding": "identity"})
 
 
 @router.get(

@@ -28,6 +28,7 @@ from ekc_core.schemas import (
     ContactOffers,
     ContactOutbound,
     ContactPublic,
+    ContactSave,
     ContactWrapUp,
     Handoff,
 )
@@ -399,6 +400,36 @@ def wrap_up(
     session.add(contact)
     session.flush()
     return _public(session, contact)
+
+
+def save(
+    *,
+    session: Session,
+    principal: Principal,
+    contact_id: int,
+    data: ContactSave,
+    at: WriteTime,
+) -> ContactPublic:
+    """End the conversation (at `data.ended_at`, else at `at`) unless it has ended, and wrap
+    it up: a card's save in one transaction. Does not commit."""
+    contact = get_contact(session=session, contact_id=contact_id)
+    _require_owner(contact, principal)
+    if contact.status == ContactStatus.active.value:
+        ended = at.occurred_at
+        if data.ended_at is not None:
+            at.refuse_future(data.ended_at, field="ended_at", what="конец разговора")
+            ended = at.from_desk(data.ended_at)
+            if ended > at.occurred_at:
+                raise InvalidFieldError(
+                    "конец разговора позже сохранения карточки", field="ended_at"
+                )
+        if contact.answered_at is not None and ended < contact.answered_at:
+            ended = contact.answered_at
+        contact.status = ContactStatus.wrapup.value
+        contact.ended_at = ended
+        contact.ended_recorded_at = at.received_at
+    wrap = ContactWrapUp.model_validate(data.model_dump(exclude={"ended_at"}))
+    return wrap_up(session=session, principal=principal, contact_id=contact_id, data=wrap, at=at)
 
 
 def abandon(*, session: Session, contact_id: int) -> ContactPublic:
