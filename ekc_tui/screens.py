@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kb_index import Article
 
 from ekc_core.schemas import AppealDetail, ContactPublic
+from ekc_tui import topic_match
 from ekc_tui.desk import Reference
 from ekc_tui.store import OutboxItem
 from ekc_tui.text import (
@@ -138,12 +139,18 @@ class PickerScreen(Dialog):
     def on_mount(self) -> None:
         self._fill("")
         self.query_one("#filter", Input).focus()
+        self.run_worker(self._warm, thread=True, group="picker-warm", exit_on_error=False)
+
+    def _warm(self) -> None:
+        """Word forms of every label before the first key (the analysis loads lazily)."""
+        for _value, label in self._items:
+            topic_match.label_forms(label)
 
     def _fill(self, text: str) -> None:
-        words = text.lower().split()
+        words = text.split()
         options = self.query_one("#choices", OptionList)
         options.clear_options()
-        items = [(v, label) for v, label in self._items if all(w in label.lower() for w in words)]
+        items = topic_match.filter_items(self._items, text)  # word forms: «скорая» → «скорой»
         if self._first and not words:
             items.sort(key=lambda item: item[0] != self._first)
         options.add_options([Option(escape(label), id=value) for value, label in items[:300]])
