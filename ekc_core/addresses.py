@@ -40,3 +40,11 @@ def sender_kind(channel: Channel, sender: str | None) -> str | None:
     if channel == Channel.email or looks_like_email(address_key(sender)):
         return "email"
     return "messenger"
+
+
+def email_of(sender: str | None) -> str | None:
+    """The e-mail address in a sender («Анна <anna@mail.ru>» → anna@mail.ru), or None."""
+    if not sender:
+        return None
+    key = address_key(sender)
+    return key if looks_like_email(key) else None

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
+from weakref import WeakKeyDictionary
 
 from rich.align import Align
 from rich.markup import escape
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import CommandList, CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -65,13 +66,22 @@ class LoginRequest:
 
 
 class LoginScreen(Dialog):
-    """Server URL, login and password; the app signs in and closes it on success."""
+    """Server URL, login and password; the app signs in and closes it on success.
+
+    A failed attempt opens the form again: it shows the server and login typed last in
+    this console (not the defaults), with the cursor in the password."""
+
+    #: the last attempt of each console app (the password is never kept)
+    typed: ClassVar[WeakKeyDictionary[App[object], tuple[str, str]]] = WeakKeyDictionary()
 
     def __init__(self, server: str, username: str = "", message: str = "") -> None:
         super().__init__(id="login")
         self._server, self._username, self._message = server, username, message
 
     def compose(self) -> ComposeResult:
+        last = self.typed.get(self.app)
+        if last is not None:
+            self._server, self._username = last
         with Vertical(classes="dialog"):
             yield Static("[b]ЕКЦ 122 — вход оператора[/b]", classes="title")
             yield Label("Адрес сервера")
@@ -103,6 +113,7 @@ class LoginScreen(Dialog):
                 self.query_one(nxt, Input).focus()
             return
         self.show_error("Вход…")
+        self.typed[self.app] = (server, username)
         self.dismiss(LoginRequest(server, username, password))
 
     def show_error(self, text: str) -> None:
