@@ -414,9 +414,16 @@ class EkcClient(AdminApi):
     # --- citizens -----------------------------------------------------------------------
 
     def find_citizens(
-        self, *, phone: str | None = None, name: str | None = None, limit: int = 20
+        self,
+        *,
+        phone: str | None = None,
+        name: str | None = None,
+        limit: int = 20,
+        email: str | None = None,
     ) -> list[CitizenListItem]:
-        return self._get_list("/citizens", CitizenListItem, phone=phone, name=name, limit=limit)
+        return self._get_list(
+            "/citizens", CitizenListItem, phone=phone, name=name, email=email, limit=limit
+        )
 
     def citizen(self, citizen_id: int) -> CitizenPublic:
         return self._get(f"/citizens/{citizen_id}", CitizenPublic)

@@ -83,8 +83,57 @@ def mask_phone(e164: str) -> str:
     return f"+{digits[0]} {digits[1:4]} ***-**-{digits[-2:]}"
 
 
+#: Russian geographic area codes longer than the 3-digit ABC zone, with the digits that
+#: follow them being the local number (10 digits in all). The longest listed prefix wins.
+#: Irkutsk region (zone 395): the three cities with 6-digit local numbers, the district
+#: centres inside their blocks, and every other 395x as a 5-digit district code (Bodaibo
+#: 39561, Kirensk 39568, Mama 39569, Erbogachen 39560, Ust-Kut 39565, ...); a few
+#: neighbouring regional centres. Zones not listed keep the 3-digit split with a 7-digit
+#: local number (Moscow 495/499, St Petersburg 812, Krasnoyarsk 391, Novosibirsk 383),
+#: which is also the split of every mobile (DEF) code.
+AREA_CODE_DIGITS: dict[str, int] = {
+    "395": 5,
+    "3952": 4,  # Irkutsk
+    "3953": 4,  # Bratsk
+    "39530": 5,  # Tulun
+    "39535": 5,  # Ust-Ilimsk
+    "3955": 4,  # Angarsk
+    "39550": 5,  # Shelekhov
+    "39553": 5,  # Sayansk
+    "39554": 5,  # Zima
+    "3012": 4,  # Ulan-Ude
+    "3022": 4,  # Chita
+    "3902": 4,  # Abakan
+    "3942": 4,  # Kyzyl
+    "4112": 4,  # Yakutsk
+}
+_LONGEST_PREFIX = max(len(p) for p in AREA_CODE_DIGITS)
+
+
+def ru_area_code(national: str) -> str:
+    """The area (or mobile operator) code of a 10-digit Russian national number."""
+    for size in range(_LONGEST_PREFIX, 2, -1):
+        digits = AREA_CODE_DIGITS.get(national[:size])
+        if digits is not None:
+            return national[:digits]
+    return national[:3]
+
+
+def _group_local(local: str) -> str:
+    """A local number as Russians write it: 123-45-67, 12-34-56, 1-23-45."""
+    head = local[: len(local) - 4]
+    return f"{head}-{local[-4:-2]}-{local[-2:]}" if head else f"{local[-4:-2]}-{local[-2:]}"
+
+
 def format_phone(e164: str) -> str:
-    """Human form of an E.164 number for the full (unmasked) view."""
+    """Human form of an E.164 number for the full (unmasked) view: the Russian area code
+    split as written locally (`+73952991234` → `+7 3952 99-12-34`, a mobile `+7 914
+    000-12-34`, Bodaibo `+7 39561 2-34-56`); other countries in the international form."""
+    digits = e164[1:] if e164.startswith("+") else ""
+    if digits.isdigit() and len(digits) == 1 + RU_NATIONAL_DIGITS and digits[0] == "7":
+        national = digits[1:]
+        code = ru_area_code(national)
+        return f"+7 {code} {_group_local(national[len(code) :])}"
     try:
         parsed = phonenumbers.parse(e164, DEFAULT_REGION)
     except phonenumbers.NumberParseException:

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from ekc_core.addresses import address_key
 from ekc_core.enums import (
     AppealEventType,
     AppealKind,
@@ -47,6 +48,17 @@ def _phone(value: str) -> str:
 Phone = Annotated[str, AfterValidator(_phone)]
 
 NonEmpty = Annotated[Text, Field(min_length=1, max_length=200)]
+
+
+def _messenger(value: str) -> str:
+    key = address_key(value)
+    if not key or any(ch.isspace() for ch in key):
+        raise ValueError("идентификатор в мессенджере: одно слово без пробелов (vk.com/id123)")
+    return key
+
+
+#: a messenger / social-network id, kept trimmed and in lower case (see ekc_core.addresses)
+Messenger = Annotated[Text, Field(max_length=200), AfterValidator(_messenger)]
 
 #: a point in time sent by a client: naive values are ambiguous (Irkutsk is UTC+8) → 422;
 #: years 2000–2100 (see `ekc_core.fields`)
@@ -199,6 +211,9 @@ class CitizenBase(Wire):
     first_name: Annotated[Text, Field(max_length=100)] = ""
     middle_name: Annotated[Text, Field(max_length=100)] = ""
     email: EmailStr | None = None
+    messenger_id: Messenger | None = None
+    """A messenger or social-network id as the gateway sends it (vk.com/id123,
+    tg:@ivan_petrov): written contacts from it are identified as this citizen."""
     settlement: Annotated[Text, Field(max_length=120)] | None = None
     address: Annotated[Text, Field(max_length=300)] | None = None
     consent_personal_data: bool = False
@@ -207,7 +222,9 @@ class CitizenBase(Wire):
     """Consent to pass the appeal's contents to the responsible agency."""
 
 
-NO_IDENTITY = "укажите фамилию или имя, телефон или e-mail: запись без них не найти"
+NO_IDENTITY = (
+    "укажите фамилию или имя, телефон или e-mail (или мессенджер): запись без них не найти"
+)
 
 
 class CitizenCreate(CitizenBase):
@@ -215,7 +232,8 @@ class CitizenCreate(CitizenBase):
 
     @model_validator(mode="after")
     def _identifiable(self) -> CitizenCreate:
-        if not (self.last_name.strip() or self.first_name.strip() or self.phones or self.email):
+        names = self.last_name.strip() or self.first_name.strip()
+        if not (names or self.phones or self.email or self.messenger_id):
             raise ValueError(NO_IDENTITY)
         return self
 
@@ -228,6 +246,7 @@ class CitizenUpdate(Wire):
     first_name: Annotated[Text, Field(max_length=100)] | None = None
     middle_name: Annotated[Text, Field(max_length=100)] | None = None
     email: EmailStr | None = None
+    messenger_id: Messenger | None = None
     settlement: Annotated[Text, Field(max_length=120)] | None = None
     address: Annotated[Text, Field(max_length=300)] | None = None
     consent_personal_data: bool | None = None
@@ -260,6 +279,7 @@ class CitizenPublic(Wire):
     full_name: str
     phones: list[str]
     email: str | None
+    messenger_id: str | None = None
     settlement: str | None
     address: str | None
     consent_personal_data: bool

@@ -192,6 +192,8 @@ class Citizen(SQLModel, table=True):
     name_key: str = Field(default="", max_length=320, index=True)
     """Lower-case "фамилия имя отчество" with ё→е: SQLite's lower() knows no Cyrillic."""
     email: str | None = Field(default=None, max_length=200)
+    messenger_id: str | None = Field(default=None, max_length=200, index=True)
+    """Messenger / social-network id in lower case (ekc_core.addresses.address_key)."""
     settlement: str | None = Field(default=None, max_length=120)
     address: str | None = Field(default=None, max_length=300)
     consent_personal_data: bool = False

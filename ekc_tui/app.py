@@ -36,6 +36,7 @@ from textual.worker import Worker, get_current_worker
 if TYPE_CHECKING:
     from kb_index import SearchHit
 
+from ekc_core.addresses import email_of
 from ekc_core.enums import Channel, ContactOutcome, Line
 from ekc_core.errors import (
     AuthenticationRequiredError,
@@ -547,6 +548,8 @@ class EkcConsole(App[None]):
                 self._identify(format_phone(self.card.number))
             elif self.card.lookup:
                 self._identify(self.card.lookup)
+            elif email_of(self.card.sender):  # an e-mail the server could not tie to one card
+                self._identify(email_of(self.card.sender) or "")
             elif self.card.direction == "in" and self.card.contact is not None:
                 self.notify("Гражданин не определён: Ctrl+G — найти или добавить", timeout=5)
         if self.card.server_problems:
@@ -580,7 +583,7 @@ class EkcConsole(App[None]):
             if isinstance(text, str) and text.strip():
                 self._identify(text.strip())
 
-        self.push_screen(PromptScreen("Найти гражданина", "Телефон или ФИО"), typed)
+        self.push_screen(PromptScreen("Найти гражданина", "Телефон, e-mail или ФИО"), typed)
 
     @work(thread=True, exclusive=True, group="citizen", exit_on_error=False)
     def _identify(self, text: str) -> None:
@@ -920,7 +923,15 @@ class EkcConsole(App[None]):
         summary = self.main.query_one("#summary", TextArea).text
         error = correction.remarks(card).get("appeal", "")
         self.push_screen(
-            AppealFormScreen(self.ref, card.topic_code, summary, draft=card.appeal, error=error),
+            AppealFormScreen(
+                self.ref,
+                card.topic_code,
+                summary,
+                draft=card.appeal,
+                error=error,
+                card_key=card.key,
+                has_citizen=card.has_citizen,
+            ),
             done,
         )
 

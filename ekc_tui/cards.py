@@ -37,6 +37,8 @@ class NewCitizen:
     phone: str | None = None
     settlement: str | None = None
     consent_personal_data: bool = False
+    email: str | None = None
+    messenger_id: str | None = None
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -48,6 +50,10 @@ class NewCitizen:
         }
         if self.settlement:
             body["settlement"] = self.settlement
+        if self.email:
+            body["email"] = self.email
+        if self.messenger_id:
+            body["messenger_id"] = self.messenger_id
         return body
 
     @property

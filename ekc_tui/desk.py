@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from pydantic import TypeAdapter
 
+from ekc_core.addresses import looks_like_email
 from ekc_core.client import EkcClient, new_idempotency_key
 from ekc_core.credentials import Credentials, load_credentials, save_credentials
 from ekc_core.deadlines import Deadlines, DeadlineTerms, compute_deadlines
@@ -283,13 +284,15 @@ class Desk:
     # --- citizens -----------------------------------------------------------------------
 
     def find_citizens(self, text: str) -> tuple[list[CitizenListItem], bool]:
-        """By phone (any form) or by name; the flag is True when answered from the cache."""
+        """By phone (any form), e-mail or name; the flag is True when answered from the cache."""
         phone = try_normalize_phone(text) if any(ch.isdigit() for ch in text) else None
         if not self.online:
             return self.store.find_citizens(phone=phone, name=None if phone else text), True
         try:
             if phone:
                 found = self.call(lambda c: c.find_citizens(phone=phone))
+            elif looks_like_email(text):
+                found = self.call(lambda c: c.find_citizens(email=text.strip()))
             else:
                 found = self.call(lambda c: c.find_citizens(name=text))
         except (ServerUnreachableError, ServerError, OfflineError):

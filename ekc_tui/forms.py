@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
+from ekc_core.addresses import looks_like_email
 from ekc_core.enums import AppealKind, Channel, Line
 from ekc_core.phones import InvalidPhoneError, normalize_phone
 from ekc_tui.cards import AppealDraft, CallbackDraft, NewCitizen
@@ -22,13 +23,34 @@ from ekc_tui.screens import Dialog, PickerScreen, agency_items
 from ekc_tui.text import APPEAL_KINDS, CHANNEL_CHOICES, fmt_dt
 
 
+def _address(word: str) -> bool:
+    """An e-mail or a messenger id (vk.com/id123, tg:@name), not a phone or a name."""
+    return looks_like_email(word) or any(ch in word for ch in "@/:")
+
+
 def split_lookup(text: str) -> tuple[str, str]:
     """What the operator typed to find a caller, as (phone, name): the words with digits
-    are the phone, the others the name ("8 914 12" is a phone, even a wrong one)."""
+    are the phone, the others the name ("8 914 12" is a phone, even a wrong one); an
+    e-mail or a messenger id stays with the name (the new-citizen form takes it out)."""
     words = text.split()
-    phone = " ".join(w for w in words if any(ch.isdigit() for ch in w))
-    name = " ".join(w for w in words if not any(ch.isdigit() for ch in w))
+    phone = " ".join(w for w in words if any(ch.isdigit() for ch in w) and not _address(w))
+    name = " ".join(w for w in words if not any(ch.isdigit() for ch in w) or _address(w))
     return phone, name
+
+
+def split_hint(hint: str) -> tuple[list[str], str | None, str | None]:
+    """A name hint as (name words, e-mail, messenger id)."""
+    names: list[str] = []
+    email: str | None = None
+    messenger: str | None = None
+    for word in hint.split():
+        if looks_like_email(word):
+            email = email or word
+        elif _address(word):
+            messenger = messenger or word
+        else:
+            names.append(word)
+    return names, email, messenger
 
 
 class NewCitizenScreen(Dialog):
@@ -44,6 +66,9 @@ class NewCitizenScreen(Dialog):
         "middle_name": "middle",
         "settlement": "settlement",
         "phone": "phone",
+        "phones": "phone",
+        "email": "email",
+        "messenger_id": "messenger",
     }
 
     def __init__(
@@ -63,8 +88,10 @@ class NewCitizenScreen(Dialog):
         """The number whose reason is shown under the field (typing another clears it)."""
 
     def compose(self) -> ComposeResult:
-        parts = self._hint.split()
+        parts, email, messenger = split_hint(self._hint)
         d = self._draft
+        email = (d.email if d else None) or email or ""
+        messenger = (d.messenger_id if d else None) or messenger or ""
         last = d.last_name if d else (parts[0] if parts else "")
         first = d.first_name if d else (parts[1] if len(parts) > 1 else "")
         middle = d.middle_name if d else (parts[2] if len(parts) > 2 else "")
@@ -83,8 +110,12 @@ class NewCitizenScreen(Dialog):
                     id="settlement",
                 )
             yield Static("", classes="error", id="err-more")
-            yield Input(phone, placeholder="Телефон", id="phone")
+            with Horizontal(classes="row"):
+                yield Input(phone, placeholder="Телефон", id="phone")
+                yield Input(email, placeholder="E-mail", id="email")
+                yield Input(messenger, placeholder="Мессенджер: vk.com/id…", id="messenger")
             yield Static("", classes="error", id="err-phone")
+            yield Static("", classes="error", id="err-address")
             yield Checkbox(
                 "Согласие на обработку персональных данных",
                 d.consent_personal_data if d else False,
@@ -109,10 +140,15 @@ class NewCitizenScreen(Dialog):
                 more.append(f"{labels[box]}: {message}")
             elif box == "phone":
                 self._show("#err-phone", f"Телефон: {message}")
+            elif box in ("email", "messenger"):
+                label = "E-mail" if box == "email" else "Мессенджер"
+                self._show("#err-address", f"{label}: {message}")
             else:
                 self._show("#citizen-error", f"Сервер: {message}")
         self._show("#err-names", "; ".join(names))
         self._show("#err-more", "; ".join(more))
+        if not any(self.FIELDS.get(f) in ("email", "messenger") for f in self._errors):
+            self._show("#err-address", "")
         phone = self.query_one("#phone", Input).value.strip()
         if phone and "phone" not in self._errors:
             self._check_phone(phone)
@@ -157,6 +193,15 @@ class NewCitizenScreen(Dialog):
             if phone is None:
                 self.query_one("#phone", Input).focus()
                 return
+        if value["email"] and not looks_like_email(value["email"]):
+            self._show("#err-address", "E-mail: нужен адрес вида имя@почта.ru")
+            self.query_one("#email", Input).focus()
+            return
+        if any(ch.isspace() for ch in value["messenger"]):
+            self._show("#err-address", "Мессенджер: одно слово без пробелов (vk.com/id123)")
+            self.query_one("#messenger", Input).focus()
+            return
+        self._show("#err-address", "")
         self.dismiss(
             NewCitizen(
                 last_name=value["last"],
@@ -165,6 +210,8 @@ class NewCitizenScreen(Dialog):
                 phone=phone,
                 settlement=value["settlement"] or None,
                 consent_personal_data=self.query_one("#consent", Checkbox).value,
+                email=value["email"] or None,
+                messenger_id=value["messenger"] or None,
             )
         )
 
@@ -177,6 +224,10 @@ class AppealFormScreen(Dialog):
         Binding("ctrl+g", "agency", "Ведомство", id="appeal.agency", tooltip="Выбрать ведомство"),
     ]
 
+    #: what was typed in a form closed without Ctrl+S, by card key (the latest few cards)
+    unsaved: ClassVar[dict[str, AppealDraft]] = {}
+    UNSAVED_KEPT: ClassVar[int] = 20
+
     def __init__(
         self,
         ref: Reference,
@@ -185,6 +236,8 @@ class AppealFormScreen(Dialog):
         *,
         draft: AppealDraft | None = None,
         error: str = "",
+        card_key: str | None = None,
+        has_citizen: bool = True,
     ) -> None:
         super().__init__()
         self.ref = ref
@@ -192,6 +245,10 @@ class AppealFormScreen(Dialog):
         topic = ref.topic_by_code.get(topic_code or "")
         self.agency_code = topic.default_agency_code if topic else None
         self._summary = summary
+        self._card_key = card_key
+        self._has_citizen = has_citizen
+        # what was typed and not accepted comes back before what was accepted last time
+        draft = (self.unsaved.get(card_key) if card_key else None) or draft
         self._draft = draft
         self._error = error
         if draft is not None:
@@ -221,10 +278,36 @@ class AppealFormScreen(Dialog):
 
     def on_mount(self) -> None:
         self._show()
+        if not self._has_citizen and not self._error:
+            self.query_one("#appeal-error", Static).update(NEEDS_CITIZEN)
         self.query_one("#kind", Select).focus()
+
+    def typed(self) -> AppealDraft:
+        """The form as it is now (accepted or not)."""
+        return AppealDraft(
+            kind=AppealKind(str(self.query_one("#kind", Select).value)),
+            summary=self.query_one("#summary", Input).value.strip(),
+            agency_code=self.agency_code,
+            description=self._draft.description if self._draft else "",
+            complex=self.query_one("#complex", Checkbox).value,
+        )
+
+    def _keep(self) -> None:
+        if self._card_key is None:
+            return
+        self.unsaved.pop(self._card_key, None)
+        self.unsaved[self._card_key] = self.typed()
+        while len(self.unsaved) > self.UNSAVED_KEPT:
+            self.unsaved.pop(next(iter(self.unsaved)))
+
+    def action_cancel(self) -> None:
+        self._keep()  # Esc loses nothing: reopened, the form shows it again
+        self.dismiss(None)
 
     @on(Select.Changed)
     def _show(self) -> None:
+        if not self.query("#kind"):
+            return  # a change that arrived after the form was closed
         kind = AppealKind(str(self.query_one("#kind", Select).value))
         self.query_one("#agency", Static).update(
             f"Ведомство: {escape(self.ref.agency_name(self.agency_code)) or '— (Ctrl+G)'}"
@@ -257,19 +340,23 @@ class AppealFormScreen(Dialog):
 
     @on(Input.Submitted)
     def action_ok(self) -> None:
-        summary = self.query_one("#summary", Input).value.strip()
-        if not summary:
+        draft = self.typed()
+        if not draft.summary:
             self.query_one("#appeal-error", Static).update("Укажите суть обращения")
+            self.query_one("#summary", Input).focus()
             return
-        self.dismiss(
-            AppealDraft(
-                kind=AppealKind(str(self.query_one("#kind", Select).value)),
-                summary=summary,
-                agency_code=self.agency_code,
-                description=self._draft.description if self._draft else "",
-                complex=self.query_one("#complex", Checkbox).value,
-            )
-        )
+        if not self._has_citizen:
+            self._keep()
+            self.query_one("#appeal-error", Static).update(NEEDS_CITIZEN)
+            return
+        if self._card_key is not None:
+            self.unsaved.pop(self._card_key, None)
+        self.dismiss(draft)
+
+
+NEEDS_CITIZEN = (
+    "Для обращения нужен гражданин: Esc, затем Ctrl+G — найти или добавить. Набранное сохранится"
+)
 
 
 _WHEN = re.compile(r"^\s*(?:(\d{1,2})\.(\d{1,2})\s+)?(\d{1,2})[:.](\d{2})\s*$")

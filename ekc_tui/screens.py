@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
+from weakref import WeakKeyDictionary
 
 from rich.align import Align
 from rich.markup import escape
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import CommandList, CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from kb_index import Article
 
 from ekc_core.schemas import AppealDetail, ContactPublic
+from ekc_tui import topic_match
 from ekc_tui.desk import Reference
 from ekc_tui.store import OutboxItem
 from ekc_tui.text import (
@@ -64,13 +66,22 @@ class LoginRequest:
 
 
 class LoginScreen(Dialog):
-    """Server URL, login and password; the app signs in and closes it on success."""
+    """Server URL, login and password; the app signs in and closes it on success.
+
+    A failed attempt opens the form again: it shows the server and login typed last in
+    this console (not the defaults), with the cursor in the password."""
+
+    #: the last attempt of each console app (the password is never kept)
+    typed: ClassVar[WeakKeyDictionary[App[object], tuple[str, str]]] = WeakKeyDictionary()
 
     def __init__(self, server: str, username: str = "", message: str = "") -> None:
         super().__init__(id="login")
         self._server, self._username, self._message = server, username, message
 
     def compose(self) -> ComposeResult:
+        last = self.typed.get(self.app)
+        if last is not None:
+            self._server, self._username = last
         with Vertical(classes="dialog"):
             yield Static("[b]ЕКЦ 122 — вход оператора[/b]", classes="title")
             yield Label("Адрес сервера")
@@ -102,6 +113,7 @@ class LoginScreen(Dialog):
                 self.query_one(nxt, Input).focus()
             return
         self.show_error("Вход…")
+        self.typed[self.app] = (server, username)
         self.dismiss(LoginRequest(server, username, password))
 
     def show_error(self, text: str) -> None:
@@ -138,12 +150,18 @@ class PickerScreen(Dialog):
     def on_mount(self) -> None:
         self._fill("")
         self.query_one("#filter", Input).focus()
+        self.run_worker(self._warm, thread=True, group="picker-warm", exit_on_error=False)
+
+    def _warm(self) -> None:
+        """Word forms of every label before the first key (the analysis loads lazily)."""
+        for _value, label in self._items:
+            topic_match.label_forms(label)
 
     def _fill(self, text: str) -> None:
-        words = text.lower().split()
+        words = text.split()
         options = self.query_one("#choices", OptionList)
         options.clear_options()
-        items = [(v, label) for v, label in self._items if all(w in label.lower() for w in words)]
+        items = topic_match.filter_items(self._items, text)  # word forms: «скорая» → «скорой»
         if self._first and not words:
             items.sort(key=lambda item: item[0] != self._first)
         options.add_options([Option(escape(label), id=value) for value, label in items[:300]])

@@ -93,18 +93,27 @@ def fmt_clock(seconds: float) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
-_MARK = re.compile(r"\*\*(.+?)\*\*")
+_MARK = "**"
 
 
-def highlight(fragment: str) -> str:
-    """`**word**` from kb_index -> Rich markup with the word highlighted (rest escaped)."""
-    fragment = re.sub(r"\s+", " ", fragment).strip()
-    if fragment.count("**") % 2:  # a cut-off mark at an edge of the fragment
-        fragment = fragment.replace("**", "")
-    out, pos = [], 0
-    for m in _MARK.finditer(fragment):
-        out.append(escape(fragment[pos : m.start()]))
-        out.append(f"[b reverse]{escape(m.group(1))}[/]")
-        pos = m.end()
-    out.append(escape(fragment[pos:]))
+def highlight(fragment: str, limit: int | None = None) -> str:
+    """`**word**` from kb_index -> Rich markup with the word highlighted (rest escaped).
+
+    `limit` cuts the visible text (marks not counted) to that many characters. A fragment
+    cut before it got here (a mark split in half at its end, "…пункт **отбора*") still
+    shows no asterisks: the cut mark is dropped and an open one runs to the end.
+    """
+    text = re.sub(r"\s+", " ", fragment).strip()
+    if text.endswith("*") and not text.endswith(_MARK):
+        text = text[:-1]  # half of a mark cut off at the end
+    parts = text.split(_MARK)  # even indexes plain, odd ones marked
+    out: list[str] = []
+    left = limit if limit is not None else len(text)
+    for i, part in enumerate(parts):
+        if left <= 0:
+            break
+        piece, left = part[:left], left - len(part)
+        if not piece:
+            continue
+        out.append(f"[b reverse]{escape(piece)}[/]" if i % 2 else escape(piece))
     return "".join(out)

@@ -20,7 +20,6 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh import query as Q  # noqa: N812  (Whoosh docs spell it so)
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.highlight import ContextFragmenter, Formatter, get_text
 from whoosh.index import LockError
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
@@ -100,15 +99,6 @@ def _document(article: Article) -> dict[str, Any]:
         "agency": article.agency or "",
         "audience": article.audience or "",
     }
-
-
-class _MarkFormatter(Formatter):  # type: ignore[misc]  # Whoosh is untyped
-    """Matched words wrapped in `**` (Markdown bold), fragments joined by " … "."""
-
-    between = " … "
-
-    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
-        return f"**{get_text(text, token, replace)}**"
 
 
 class KbIndex:
@@ -439,19 +429,13 @@ class KbIndex:
         highlights: bool,
     ) -> list[SearchHit]:
         flt = filters.to_query() if filters else None
-        results = searcher.search(query, limit=limit, filter=flt, terms=highlights)
-        if highlights:
-            results.fragmenter = ContextFragmenter(maxchars=160, surround=40)
-            results.formatter = _MarkFormatter()
+        results = searcher.search(query, limit=limit, filter=flt)
+        # the same highlighter as `search`: Whoosh's kept the Markdown `**` of the body,
+        # which then read as marks ("****Документы****" showed as stray asterisks)
+        terms = {leaf.text for leaf in query.leaves() if isinstance(leaf, Q.Term)}
         hits = []
         for hit in results:
-            marked: list[str] = []
-            if highlights:
-                for fieldname in ("body", "title"):
-                    fragment = hit.highlights(fieldname, top=2)
-                    if fragment:
-                        marked.append(fragment)
-                        break
+            marked = self._highlight(hit.fields(), terms) if highlights else []
             hits.append(
                 SearchHit(
                     id=hit["id"],

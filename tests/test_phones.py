@@ -86,5 +86,24 @@ def test_mask_phone_of_a_short_value_hides_everything() -> None:
     assert mask_phone("+7123") == "***"
 
 
-def test_format_phone_is_readable() -> None:
-    assert format_phone("+73952123456") == "+7 395 212-34-56"
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("8 (3952) 99-12-34", "+7 3952 99-12-34"),  # Irkutsk: 4-digit code, 6-digit number
+        ("8 (3953) 41-23-45", "+7 3953 41-23-45"),  # Bratsk
+        ("8 (39535) 5-12-34", "+7 39535 5-12-34"),  # Ust-Ilimsk inside Bratsk's block
+        ("8 (3955) 52-12-34", "+7 3955 52-12-34"),  # Angarsk
+        ("8 (39561) 2-34-56", "+7 39561 2-34-56"),  # Bodaibo: 5-digit district code
+        ("8 (39569) 2-11-22", "+7 39569 2-11-22"),  # Mama
+        ("8 (495) 123-45-67", "+7 495 123-45-67"),  # Moscow: 3-digit code, 7 digits
+        ("8 914 000-12-34", "+7 914 000-12-34"),  # mobile
+        ("+1 202 555 0100", "+1 202-555-0100"),
+    ],
+)
+def test_format_phone_splits_the_area_code_as_written_locally(raw: str, shown: str) -> None:
+    assert format_phone(normalize_phone(raw)) == shown
+    assert normalize_phone(shown) == normalize_phone(raw)  # what is shown reads back the same
+
+
+def test_format_phone_keeps_what_it_cannot_read() -> None:
+    assert format_phone("anonymous") == "anonymous"

@@ -45,11 +45,19 @@ def search_citizens(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     include_merged: bool = False,
+    email: Annotated[
+        Text | None, Query(max_length=200, description="e-mail address, any case")
+    ] = None,
 ) -> Response:
-    """Find citizens by phone and/or name. Phones in the list are masked (152-FZ); the
-    search and the ids it showed are written to the audit log."""
+    """Find citizens by phone, e-mail and/or name. Phones in the list are masked
+    (152-FZ); the search and the ids it showed are written to the audit log."""
     found = citizens.search(
-        session=session, phone=phone, name=name, limit=limit, include_merged=include_merged
+        session=session,
+        phone=phone,
+        name=name,
+        limit=limit,
+        include_merged=include_merged,
+        email=email,
     )
     audit.record(
         session=session,
@@ -57,7 +65,7 @@ def search_citizens(
         action=AuditAction.search_citizens,
         citizen_id=found[0].id if len(found) == 1 else None,
         details={
-            "by": [k for k, v in (("phone", phone), ("name", name)) if v],
+            "by": [k for k, v in (("phone", phone), ("name", name), ("email", email)) if v],
             "found": [c.id for c in found],
         },
     )

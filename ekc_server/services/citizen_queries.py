@@ -98,10 +98,13 @@ BY_PHONE = {
 
 
 def by_name(
-    e164: str | None, name_words: list[str], include_merged: bool
+    e164: str | None, name_words: list[str], include_merged: bool, email: str | None = None
 ) -> Select[tuple[Citizen, int]]:
-    """Name words (prefixes of any word of the name, in any order), maybe with a phone."""
+    """Name words (prefixes of any word of the name, in any order), maybe with a phone
+    and an e-mail (folded, see ekc_core.addresses)."""
     query = _search_query(include_merged)
+    if email is not None:
+        query = query.where(func.lower(col(Citizen.email)) == email)
     if e164 is not None:
         query = query.where(
             col(Citizen.id).in_(select(CitizenPhone.citizen_id).where(CitizenPhone.e164 == e164))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from ekc_core.addresses import address_key, looks_like_email
 from ekc_core.enums import AuditAction, CallbackStatus
 from ekc_core.phones import InvalidPhoneError, mask_phone, normalize_phone
 from ekc_core.schemas import (
@@ -56,6 +57,7 @@ def citizen_public(session: Session, citizen: Citizen) -> CitizenPublic:
         full_name=citizen.display_name,
         phones=_phones(session, citizen.id),
         email=citizen.email,
+        messenger_id=citizen.messenger_id,
         settlement=citizen.settlement,
         address=citizen.address,
         consent_personal_data=citizen.consent_personal_data,
@@ -92,12 +94,21 @@ def search(
     name: str | None,
     limit: int,
     include_merged: bool = False,
+    email: str | None = None,
 ) -> list[CitizenListItem]:
-    """Citizens by phone (written any way) and/or by name words (prefixes, any order)."""
-    if not phone and not name:
+    """Citizens by phone (written any way), e-mail (any case) and/or by name words
+    (prefixes, any order)."""
+    if not phone and not name and not email:
         raise InvalidFieldError(
-            "укажите телефон или имя для поиска", field="phone", location="query"
+            "укажите телефон, e-mail или имя для поиска", field="phone", location="query"
         )
+    email_key: str | None = None
+    if email:
+        if not looks_like_email(email):
+            raise InvalidFieldError(
+                f"«{email}» — не адрес электронной почты", field="email", location="query"
+            )
+        email_key = address_key(email)
     e164: str | None = None
     if phone:
         try:
@@ -105,10 +116,11 @@ def search(
         except InvalidPhoneError as exc:  # says which number and why
             raise InvalidFieldError(str(exc), field="phone", location="query") from exc
     name_words = name_key(name).split() if name else []
-    if e164 is not None and not name_words:  # a caller identified by number: the hot path
+    if e164 is not None and not name_words and email_key is None:  # by number: the hot path
         rows = session.execute(q.BY_PHONE[include_merged], {"e164": e164, "limit": limit}).all()
     else:
-        rows = session.execute(q.by_name(e164, name_words, include_merged).limit(limit)).all()
+        query = q.by_name(e164, name_words, include_merged, email_key)
+        rows = session.execute(query.limit(limit)).all()
     phones: dict[int, list[str]] = {}
     if rows:
         ids = [c.id for c, _ in rows]
@@ -188,6 +200,7 @@ def update_citizen(
         citizen.last_name.strip()
         or citizen.first_name.strip()
         or citizen.email
+        or citizen.messenger_id
         or _phones(session, citizen.id)
     ):
         session.rollback()
@@ -276,7 +289,15 @@ def merge(
             update(model).where(col(model.citizen_id) == source_id).values(citizen_id=target_id)
         )
         moved[model.__tablename__] = result.rowcount  # type: ignore[attr-defined]
-    for field in ("last_name", "first_name", "middle_name", "email", "settlement", "address"):
+    for field in (
+        "last_name",
+        "first_name",
+        "middle_name",
+        "email",
+        "messenger_id",
+        "settlement",
+        "address",
+    ):
         if not getattr(target, field) and getattr(source, field):
             setattr(target, field, getattr(source, field))
     target.consent_personal_data = target.consent_personal_data or source.consent_personal_data
@@ -347,7 +368,7 @@ def _anonymise_one(session: Session, citizen: Citizen) -> None:
     assert citizen_id is not None
     for field in ("last_name", "first_name", "middle_name", "name_key"):
         setattr(citizen, field, "")
-    citizen.email = citizen.settlement = citizen.address = None
+    citizen.email = citizen.messenger_id = citizen.settlement = citizen.address = None
     citizen.consent_personal_data = citizen.consent_disclosure = False
     now = datetime.now(UTC)
     citizen.anonymised_at = now

@@ -7,10 +7,11 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from ekc_core.addresses import address_key, sender_kind
 from ekc_core.enums import (
     AuditAction,
     Channel,
@@ -107,6 +108,30 @@ def identify_citizen(*, session: Session, e164: str) -> int | None:
     return ids[0] if len(ids) == 1 else None
 
 
+def identify_sender(*, session: Session, channel: Channel, sender: str | None) -> int | None:
+    """The citizen whose e-mail (e-mail channel) or messenger id (other written channels)
+    is this sender, when exactly one (not merged) has it: like a phone shared by two, an
+    address on two cards is left to the operator (Ctrl+G lists both)."""
+    kind = sender_kind(channel, sender)
+    if kind is None or sender is None:
+        return None
+    key = address_key(sender)
+    field = func.lower(col(Citizen.email)) if kind == "email" else col(Citizen.messenger_id)
+    ids = session.exec(
+        select(Citizen.id).where(field == key, col(Citizen.merged_into_id).is_(None)).limit(2)
+    ).all()
+    return ids[0] if len(ids) == 1 else None
+
+
+def identify(
+    *, session: Session, channel: Channel, caller: str | None, sender: str | None
+) -> int | None:
+    """A new contact's citizen: by the caller's number, else by the written sender."""
+    if caller:
+        return identify_citizen(session=session, e164=caller)
+    return identify_sender(session=session, channel=channel, sender=sender)
+
+
 def post_inbound(
     *, session: Session, data: ContactInbound, at: WriteTime
 ) -> tuple[ContactPublic, bool]:
@@ -142,7 +167,7 @@ def post_inbound(
         office_id=office_id,
         queued_at=data.queued_at or now,
         recorded_at=now,
-        citizen_id=identify_citizen(session=session, e164=caller) if caller else None,
+        citizen_id=identify(session=session, channel=data.channel, caller=caller, sender=sender),
     )
     session.add(contact)
     try:
@@ -330,7 +355,7 @@ def start_manual(
         _check_citizen(session, data.citizen_id)
         citizen_id: int | None = data.citizen_id
     else:
-        citizen_id = identify_citizen(session=session, e164=caller) if caller else None
+        citizen_id = identify(session=session, channel=data.channel, caller=caller, sender=sender)
     contact = Contact(
         channel=data.channel.value,
         line=data.line.value if data.line else None,
