@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel
 
 from ekc_admin.context import (
     api_client,
@@ -36,7 +35,6 @@ from ekc_core.workforce import (
     MONTH_PATTERN,
     CoverageGap,
     RosterAssignRequest,
-    RosterCheck,
     RosterGenerateRequest,
     RosterImport,
     RosterPublic,
@@ -130,13 +128,7 @@ def generate(
     if not as_json:
         err.print(f"Строю график на {month} (до {time_limit:g} с)…", style="dim")
     with api_client() as client:
-        response = client.request(
-            "POST",
-            f"/rosters/{month}/generate",
-            json_body=body.model_dump(mode="json"),
-            timeout=time_limit + 60,
-        )
-    roster = RosterPublic.model_validate(response.json())
+        roster = client.generate_roster(month, body)
     if as_json:
         print_json(roster)
         return
@@ -291,6 +283,8 @@ def _print_findings(
             out.print(
                 f"  {g.on_date:%d.%m.%Y} {WEEKDAYS[g.on_date.weekday()]} "
                 f"{g.from_hour:02d}:00–{g.to_hour:02d}:00 не хватает до {g.short}"
+                + (f" — {g.note}" if g.note else ""),
+                markup=False,
             )
     if not violations and not gaps:
         out.print("[green]Нарушений ТК РФ нет, потребность покрыта.[/]")
@@ -298,7 +292,7 @@ def _print_findings(
 
 def _fetch(month: str) -> RosterPublic:
     with api_client() as client:
-        return RosterPublic.model_validate(client.request("GET", f"/rosters/{month}").json())
+        return client.roster(month)
 
 
 @app.command("show", help="Сетка месяца по сотрудникам, покрытие по часам и проверка.")
@@ -399,14 +393,13 @@ def check_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     _month_ok(month)
-    body: dict[str, Any] | None = None
+    body: RosterImport | None = None
     lines: dict[tuple[str, date], int] = {}
     if file is not None:
         shifts, lines = read_roster_csv(file)
-        body = RosterImport(shifts=shifts).model_dump(mode="json")
+        body = RosterImport(shifts=shifts)
     with api_client() as client:
-        response = client.request("POST", f"/rosters/{month}/check", json_body=body)
-    result = RosterCheck.model_validate(response.json())
+        result = client.check_roster(month, body)
     if as_json:
         print_json(result)
     else:
@@ -428,12 +421,7 @@ def import_cmd(
     _month_ok(month)
     shifts, _ = read_roster_csv(file)
     with api_client() as client, _rules_refusal(FORCE_HINT):
-        response = client.request(
-            "PUT",
-            f"/rosters/{month}",
-            json_body=RosterImport(shifts=shifts, force=force).model_dump(mode="json"),
-        )
-    roster = RosterPublic.model_validate(response.json())
+        roster = client.import_roster(month, RosterImport(shifts=shifts, force=force))
     out.print(f"Черновик графика на {month} сохранён из {file}: {len(roster.shifts)} смен.")
     _print_findings(roster.violations, roster.gaps, roster.warnings)
 
@@ -466,13 +454,13 @@ ForceOpt = Annotated[
 DayArg = Annotated[str, typer.Argument(help="Дата: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ.")]
 
 
-def _change(action: str, on: date, body: BaseModel) -> RosterPublic:
+def _change(on: date, body: RosterSwapRequest | RosterAssignRequest) -> RosterPublic:
     """Send one day's edit; a refusal lists the violations (exit 1), nothing is saved."""
+    month = f"{on:%Y-%m}"
     with api_client() as client, _rules_refusal(FORCE_HINT):
-        response = client.request(
-            "POST", f"/rosters/{on:%Y-%m}/{action}", json_body=body.model_dump(mode="json")
-        )
-    return RosterPublic.model_validate(response.json())
+        if isinstance(body, RosterSwapRequest):
+            return client.swap_shifts(month, body)
+        return client.assign_shift(month, body)
 
 
 def _after_change(roster: RosterPublic, on: date, *people: str) -> None:
@@ -492,7 +480,7 @@ def swap(
 ) -> None:
     on = parse_day(day)
     body = RosterSwapRequest(first=first, second=second, on_date=on, force=force)
-    _after_change(_change("swap", on, body), on, first, second)
+    _after_change(_change(on, body), on, first, second)
 
 
 @app.command("assign", help="Назначить сотруднику смену (или выходной) на дату.")
@@ -505,7 +493,7 @@ def assign(
     on = parse_day(day)
     code = None if shift in ("-", "выходной", "off") else shift
     body = RosterAssignRequest(username=person, on_date=on, template_code=code, force=force)
-    _after_change(_change("assign", on, body), on, person)
+    _after_change(_change(on, body), on, person)
 
 
 @app.command("publish", help="Опубликовать график (по ст.103 — не позднее чем за месяц).")
@@ -518,12 +506,7 @@ def publish(
     _month_ok(month)
     hint = "Исправьте (roster assign/swap) или опубликуйте с --force."
     with api_client() as client, _rules_refusal(hint):
-        response = client.request(
-            "POST",
-            f"/rosters/{month}/publish",
-            json_body=RosterPublishRequest(force=force).model_dump(mode="json"),
-        )
-    roster = RosterPublic.model_validate(response.json())
+        roster = client.publish_roster(month, RosterPublishRequest(force=force))
     out.print(f"График на {month} опубликован (версия {roster.version}).")
     for w in roster.warnings:
         out.print(f"[yellow]Внимание:[/] {w}")

@@ -18,6 +18,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from ekc_core import __version__
+from ekc_core.client_rosters import RosterApi
 from ekc_core.errors import (
     ApiError,
     AuthenticationRequiredError,
@@ -126,7 +127,7 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
-class EkcClient:
+class EkcClient(RosterApi):
     """A synchronous client of REST API v1 (the console calls it from worker threads).
 
     Safe requests (GET, and writes carrying an idempotency key) are retried on network

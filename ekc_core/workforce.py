@@ -349,6 +349,19 @@ class CoverageGap(Wire):
     """Exclusive; 24 = midnight."""
     short: int
     """Most operators missing in any hour of the gap."""
+    previous_roster: bool = False
+    """Only the previous month's roster can close it (the night shift of its last day staffs
+    the first hours of the 1st)."""
+    note: str = ""
+    """Why the gap is there and where to close it, when that is not this roster (Russian)."""
+
+    def text(self) -> str:
+        """One line for a shift lead: `01.01.2027 00–08 ч: не хватает 3 (…)`."""
+        line = (
+            f"{self.on_date:%d.%m.%Y} {self.from_hour:02d}–{self.to_hour:02d} ч: "
+            f"не хватает {self.short}"
+        )
+        return f"{line} ({self.note})" if self.note else line
 
 
 class RosterPersonSummary(Wire):

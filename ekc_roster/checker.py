@@ -14,10 +14,10 @@ from ekc_roster.rules import (
     RULES,
     Span,
     absence_overlap,
+    in_reach,
     night_forbidden,
     overlaps,
     pair_conflict,
-    required_in_reach,
     required_rest_minutes,
     weekly_rest_windows,
 )
@@ -214,27 +214,52 @@ def _coverage(problem: Problem, by_person: dict[str, list[tuple[date, Span]]]) -
 
 
 def gaps_of(problem: Problem, covered: list[int]) -> list[CoverageGap]:
-    """Runs of hours of one day with fewer operators than required."""
+    """Runs of hours of one day with fewer operators than the stored requirement, every hour
+    of the month; a run is split where only the previous month's roster can staff the hours
+    (the night of the 1st), and such a gap says so."""
     gaps: list[CoverageGap] = []
-    required = required_in_reach(problem)
+    required = problem.required
     if required is None:
         return gaps
+    reach = in_reach(problem)
     for d in range(problem.days):
         day = problem.first + timedelta(days=d)
-        run: tuple[int, int] | None = None  # (from hour, most short)
+        run: tuple[int, int, bool] | None = None  # (from hour, most short, in reach)
         for hour in range(25):
-            short = 0
+            short, ok = 0, True
             if hour < 24:
                 h = d * 24 + hour
-                short = max(0, required[h] - covered[h])
-            if short and run is None:
-                run = (hour, short)
-            elif short and run is not None:
-                run = (run[0], max(run[1], short))
-            elif not short and run is not None:
-                gaps.append(CoverageGap(on_date=day, from_hour=run[0], to_hour=hour, short=run[1]))
+                short, ok = max(0, required[h] - covered[h]), reach[h]
+            if run is not None and (not short or ok != run[2]):
+                gaps.append(_gap(problem, day, run[0], hour, run[1], previous=not run[2]))
                 run = None
+            if short and run is None:
+                run = (hour, short, ok)
+            elif short and run is not None:
+                run = (run[0], max(run[1], short), ok)
     return gaps
+
+
+def _gap(
+    problem: Problem, day: date, from_hour: int, to_hour: int, short: int, *, previous: bool
+) -> CoverageGap:
+    note = ""
+    if previous:
+        eve = problem.first - timedelta(days=1)
+        month = f"{eve.year:04d}-{eve.month:02d}"
+        note = f"эти часы закрывает ночная смена {eve:%d.%m} по графику на {month}" + (
+            f": его нет в системе (ekc-admin roster generate --month {month})"
+            if not (problem.before or problem.previous_known)
+            else f": добавьте её там (ekc-admin roster assign … {eve:%Y-%m-%d} …)"
+        )
+    return CoverageGap(
+        on_date=day,
+        from_hour=from_hour,
+        to_hour=to_hour,
+        short=short,
+        previous_roster=previous,
+        note=note,
+    )
 
 
 def _summary(

@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from ortools.sat.python import cp_model
 
+from ekc_core.workforce import CoverageGap
 from ekc_roster.checker import CheckResult, check
 from ekc_roster.greedy import first_roster
 from ekc_roster.model import DAY, LOOKBACK_DAYS, Assignment, Problem, RosterInfeasibleError
@@ -324,6 +325,10 @@ def _assignments(problem: Problem, built: _Model, solver: cp_model.CpSolver) -> 
     return sorted(result)
 
 
+def _own_gaps(result: CheckResult) -> list[CoverageGap]:
+    return [g for g in result.gaps if not g.previous_roster]
+
+
 def generate(
     problem: Problem,
     *,
@@ -342,15 +347,11 @@ def generate(
     workers = workers or max(1, os.cpu_count() or 1)
     started = time.perf_counter()
     notes: list[str] = []
-    if problem.required is not None and required_in_reach(problem) != problem.required:
-        notes.append(
-            "первые часы 1-го числа закрывает ночная смена прошлого месяца; его графика "
-            "нет в системе, эти часы не планируются"
-        )
-
     start = first_roster(problem)
     start_check = check(problem, start)
-    start_ok = start_check.lawful and not start_check.gaps
+    # gaps only the previous month's roster can close (the night of the 1st) stay reported,
+    # but no roster of this month can do better there
+    start_ok = start_check.lawful and not _own_gaps(start_check)
     elapsed = time.perf_counter() - started
     first: float | None = elapsed if start_check.lawful else None
     first_gap_free: float | None = elapsed if start_ok else None

@@ -39,7 +39,7 @@ from ekc_roster.model import (
     RosterInputError,
     Template,
 )
-from ekc_roster.rules import impossible_requirement, required_in_reach
+from ekc_roster.rules import impossible_requirement
 from ekc_server.deps import Principal
 from ekc_server.errors import (
     ConflictError,
@@ -173,6 +173,7 @@ def load_problem(
             absences=absences,
             preferences=preferences,
             before=before,
+            previous_known=previous is not None,
         )
     except RosterInputError as exc:
         raise InvalidFieldError(str(exc), field="month", location="path") from exc
@@ -217,7 +218,7 @@ def _public(
             template_public(t) for t in sorted(templates, key=lambda t: (t.starts_at, t.code))
         ],
         people=result.people,
-        required=required_in_reach(problem) or [0] * (problem.days * 24),
+        required=list(problem.required or [0] * (problem.days * 24)),
         covered=result.covered,
         violations=result.violations,
         gaps=result.gaps,
@@ -233,7 +234,7 @@ def _surplus_warning(problem: Problem, result: CheckResult) -> list[str]:
     """Everyone works their norm: a staff much larger than the requirement shows up as
     hours on shift beyond it, mostly at night (12-hour shifts with twice their length of
     rest leave no other way to work a full month)."""
-    required = sum(required_in_reach(problem) or [])
+    required = sum(problem.required or [])
     covered = sum(result.covered)
     if not required or covered < 1.5 * required:
         return []
@@ -641,13 +642,7 @@ def publish(
     result = check(problem, shifts)
     if (result.violations or result.gaps) and not force:
         problems = _violation_problems(result.violations)
-        problems += [
-            (
-                ["gaps", g.on_date.isoformat()],
-                f"{g.on_date:%d.%m.%Y} {g.from_hour:02d}–{g.to_hour:02d} ч: не хватает {g.short}",
-            )
-            for g in result.gaps
-        ]
+        problems += [(["gaps", g.on_date.isoformat()], g.text()) for g in result.gaps]
         raise RosterRulesBrokenError(problems)
     warnings = _calendar_warnings(problem) + notice_warning(problem.first)
     roster.status = "published"

@@ -1,0 +1,124 @@
+"""`ekc-admin roster …` as a shift lead meets it, in-process (the CLI's client talks to the
+app through the test client's transport): every gap reported every time, edits and
+absences that open gaps say so, the solver's verdict on its own search."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from ekc_admin import context
+from ekc_admin.main import app
+from ekc_core.client import EkcClient
+from ekc_core.credentials import Credentials, save_credentials
+from ekc_core.enums import Role
+from ekc_server.models import Roster, RosterShift, Staff, StaffingRequirement
+
+JANUARY = "2027-01"  # 31 days; 1 January 2027 is a Friday and a public holiday
+FEBRUARY = "2027-02"
+
+
+def require(engine: Engine, month: str, hourly: list[int]) -> None:
+    with Session(engine) as session:
+        session.merge(StaffingRequirement(month=month, hourly=hourly, params={}))
+        session.commit()
+
+
+@pytest.fixture
+def cli(client: TestClient, make_staff, tmp_path: Path, monkeypatch) -> Iterator[CliRunner]:
+    """A shift lead signed in; the CLI's `EkcClient` goes through the in-process app."""
+    lead = make_staff(Role.shift_lead, username="lead")
+    for i in range(8):
+        make_staff(Role.operator, username=f"op{i}")
+    config = tmp_path / "config"
+    save_credentials(
+        config, Credentials(server_url="http://testserver", username="lead", token=lead.token)
+    )
+    monkeypatch.setenv("EKC_CONFIG_DIR", str(config))
+    monkeypatch.delenv("EKC_SERVER_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(
+        context,
+        "EkcClient",
+        functools.partial(EkcClient, transport=client._transport),  # noqa: SLF001
+    )
+    yield CliRunner()
+
+
+def test_the_first_night_is_held_to_the_stored_requirement(cli, engine) -> None:
+    """January without a December roster: 1 January 00–08 has nobody on shift against a
+    stored requirement of 2; check, show and publish all say so (they used to say
+    «потребность покрыта» and draw those hours as exactly covered)."""
+    require(engine, JANUARY, [2] * 8 + [1] * (31 * 24 - 8))
+    made = cli.invoke(app, ["roster", "generate", "-m", JANUARY, "--time-limit", "2"])
+    assert made.exit_code == 0, made.output
+    assert "потребность покрыта" not in made.stdout
+    assert "01.01.2027 пт 00:00–08:00 не хватает до 2" in made.stdout
+    assert "ночная смена 31.12 по графику на 2026-12: его нет в системе" in made.stdout
+
+    for _ in range(2):  # every time, not only at generation
+        checked = cli.invoke(app, ["roster", "check", "-m", JANUARY])
+        assert checked.exit_code == 6, checked.output
+        assert "потребность покрыта" not in checked.stdout
+        assert "01.01.2027 пт 00:00–08:00 не хватает до 2" in checked.stdout
+
+    shown = cli.invoke(app, ["roster", "show", "-m", JANUARY])
+    assert shown.exit_code == 0, shown.output
+    first_day = next(line for line in shown.stdout.splitlines() if line.startswith("01 пт"))
+    cells = first_day.split()[2]
+    assert cells[:8] == "!" * 8, first_day  # short, not «·» (exactly covered)
+    assert "01.01.2027 пт 00:00–08:00 не хватает до 2" in shown.stdout
+
+    as_json = json.loads(cli.invoke(app, ["roster", "show", "-m", JANUARY, "--json"]).stdout)
+    assert as_json["required"][:8] == [2] * 8 and as_json["covered"][:8] == [0] * 8
+    first_gap = as_json["gaps"][0]
+    assert (first_gap["on_date"], first_gap["from_hour"], first_gap["to_hour"]) == (
+        "2027-01-01",
+        0,
+        8,
+    )
+    assert first_gap["previous_roster"] is True
+
+    refused = cli.invoke(app, ["roster", "publish", "-m", JANUARY])
+    assert refused.exit_code == 1
+    assert "01.01.2027 00–08 ч: не хватает 2" in refused.stderr
+    forced = cli.invoke(app, ["roster", "publish", "-m", JANUARY, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "01.01.2027 пт 00:00–08:00 не хватает до 2" in forced.stdout
+
+
+def test_the_previous_rosters_night_shift_closes_the_first_night(cli, engine) -> None:
+    """With December's roster in the system, its 31 December night shift staffs 1 January
+    00–08; one operator there against a requirement of 2 is a gap named as December's."""
+    require(engine, JANUARY, [1] * (31 * 24))
+    with Session(engine) as session:
+        op1 = session.exec(select(Staff).where(Staff.username == "op1")).one()
+        december = Roster(month="2026-12", status="published")
+        session.add(december)
+        session.flush()
+        session.add(
+            RosterShift(
+                roster_id=december.id or 0,
+                staff_id=op1.id or 0,
+                on_date=date(2026, 12, 31),
+                template_code="Н",
+            )
+        )
+        session.commit()
+    made = cli.invoke(app, ["roster", "generate", "-m", JANUARY, "--time-limit", "2"])
+    assert made.exit_code == 0, made.output
+    assert "Нарушений ТК РФ нет, потребность покрыта." in made.stdout
+    require(engine, JANUARY, [2] * 8 + [1] * (31 * 24 - 8))
+    checked = cli.invoke(app, ["roster", "check", "-m", JANUARY])
+    assert checked.exit_code == 6
+    assert "01.01.2027 пт 00:00–08:00 не хватает до 1" in checked.stdout
+    assert "добавьте её там (ekc-admin roster assign … 2026-12-31 …)" in checked.stdout
