@@ -17,6 +17,7 @@ from ekc_core.localtime import CENTRE_TZ
 from ekc_core.validation import russian_message
 from ekc_core.workforce import (
     AbsenceCreate,
+    AbsenceCreated,
     AbsenceKind,
     AbsencePublic,
     PreferenceCreate,
@@ -353,7 +354,7 @@ def add_absence(
         response = client.request(
             "POST", f"/staff/{username}/absences", json_body=body.model_dump(mode="json")
         )
-    absence = AbsencePublic.model_validate(response.json())
+    absence = AbsenceCreated.model_validate(response.json())
     if as_json:
         print_json(absence)
         return
@@ -361,6 +362,8 @@ def add_absence(
         f"Внесено №{absence.id}: {ABSENCE_NAMES[absence.kind]} "
         f"{_period(absence.start_date, absence.end_date)} — {absence.username}."
     )
+    for warning in absence.warnings:  # the roster's shifts it falls on, the gaps it opens
+        out.print(f"[yellow]Внимание:[/] {warning}", highlight=False)
 
 
 @absence_app.command(

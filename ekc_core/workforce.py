@@ -398,6 +398,9 @@ class RosterPublic(Wire):
     violations: list[RosterViolation]
     gaps: list[CoverageGap]
     warnings: list[str] = Field(default_factory=list)
+    opened_gaps: list[CoverageGap] = Field(default_factory=list)
+    """After an edit (assign, swap): the gaps it opened or deepened (`short`: how many
+    more are missing than before the edit)."""
     days_off: list[date] = Field(default_factory=list)
     """Days of the month that are not working days by the production calendar."""
     holidays: list[date] = Field(default_factory=list)
@@ -436,3 +439,14 @@ class RosterImport(Wire):
     shifts: list[RosterShiftPublic]
     rules: RosterRules = RosterRules()
     force: bool = False
+
+
+class AbsenceCreated(AbsencePublic):
+    """A new absence and what it does to the rosters already made for its days."""
+
+    warnings: list[str] = Field(default_factory=list)
+    """Per roster: the shifts it falls on, the gaps taking them off would open (Russian)."""
+    shifts: list[RosterShiftPublic] = Field(default_factory=list)
+    """Shifts of the person's rosters (draft or published) that run into the absence."""
+    opened_gaps: list[CoverageGap] = Field(default_factory=list)
+    """Gaps that taking those shifts off would open."""

@@ -240,6 +240,19 @@ def gaps_of(problem: Problem, covered: list[int]) -> list[CoverageGap]:
     return gaps
 
 
+def opened_gaps(problem: Problem, before: list[int], after: list[int]) -> list[CoverageGap]:
+    """The gaps a change of coverage `before` → `after` opens or deepens: runs of hours where
+    fewer operators than required are on shift after it than before (`short`: most added)."""
+    required = problem.required
+    if required is None:
+        return []
+    added = [
+        max(0, need - now) - max(0, need - was)
+        for need, was, now in zip(required, before, after, strict=True)
+    ]
+    return gaps_of(problem, [need - a for need, a in zip(required, added, strict=True)])
+
+
 def _gap(
     problem: Problem, day: date, from_hour: int, to_hour: int, short: int, *, previous: bool
 ) -> CoverageGap:

@@ -21,7 +21,7 @@ from ekc_admin.main import app
 from ekc_core.client import EkcClient
 from ekc_core.credentials import Credentials, save_credentials
 from ekc_core.enums import Role
-from ekc_server.models import Roster, RosterShift, Staff, StaffingRequirement
+from ekc_server.models import Roster, RosterShift, ShiftTemplate, Staff, StaffingRequirement
 
 JANUARY = "2027-01"  # 31 days; 1 January 2027 is a Friday and a public holiday
 FEBRUARY = "2027-02"
@@ -49,7 +49,7 @@ def cli(client: TestClient, make_staff, tmp_path: Path, monkeypatch) -> Iterator
     monkeypatch.setattr(
         context,
         "EkcClient",
-        functools.partial(EkcClient, transport=client._transport),  # noqa: SLF001
+        functools.partial(EkcClient, transport=client._transport),
     )
     yield CliRunner()
 
@@ -122,3 +122,88 @@ def test_the_previous_rosters_night_shift_closes_the_first_night(cli, engine) ->
     assert checked.exit_code == 6
     assert "01.01.2027 пт 00:00–08:00 не хватает до 1" in checked.stdout
     assert "добавьте её там (ekc-admin roster assign … 2026-12-31 …)" in checked.stdout
+
+
+def _published_february(cli: CliRunner, engine: Engine) -> dict[tuple[str, str], str]:
+    """A published, gap-free February needing exactly one operator every hour (the first
+    night aside), day and night shifts only. Returns (username, date) → shift."""
+    require(engine, FEBRUARY, [0] * 8 + [1] * (28 * 24 - 8))
+    with Session(engine) as session:
+        office_hours = session.exec(select(ShiftTemplate).where(ShiftTemplate.code == "Р")).one()
+        office_hours.active = False
+        session.add(office_hours)
+        session.commit()
+    made = cli.invoke(app, ["roster", "generate", "-m", FEBRUARY, "--time-limit", "2"])
+    assert made.exit_code == 0, made.output
+    published = cli.invoke(app, ["roster", "publish", "-m", FEBRUARY, "--force"])
+    assert published.exit_code == 0, published.output
+    roster = json.loads(cli.invoke(app, ["roster", "show", "-m", FEBRUARY, "--json"]).stdout)
+    assert roster["status"] == "published" and roster["gaps"] == []
+    return {(s["username"], s["on_date"]): s["template_code"] for s in roster["shifts"]}
+
+
+def _alone(shifts: dict[tuple[str, str], str], code: str) -> tuple[str, str]:
+    """A person alone on shift `code` on a day from the 4th on (nobody else covers it)."""
+    for (who, day), c in sorted(shifts.items()):
+        same = [u for (u, d), cc in shifts.items() if d == day and cc == c]
+        if c == code and day >= "2027-02-04" and same == [who]:
+            return who, day
+    raise AssertionError(f"nobody alone on «{code}»")
+
+
+def test_an_edit_that_opens_a_gap_says_so_at_once(cli, engine, client) -> None:
+    shifts = _published_february(cli, engine)
+    who, day = _alone(shifts, "Д")
+    off = cli.invoke(app, ["roster", "assign", who, day, "-"])
+    assert off.exit_code == 0, off.output
+    text = " ".join(off.stdout.split())
+    when = f"{day[8:]}.02.2027"
+    assert f"правка открывает нехватку: {when} 08–20 ч: не хватает 1" in text
+    assert "график уже опубликован" in text
+
+    # the API answer carries the same: `opened_gaps`
+    token = cli_token(client)
+    back = client.post(
+        "/api/v1/rosters/2027-02/assign",
+        json={"username": who, "on_date": day, "template_code": "Д"},
+        headers=token,
+    )
+    assert back.status_code == 200 and back.json()["opened_gaps"] == []
+    again = client.post(
+        "/api/v1/rosters/2027-02/assign",
+        json={"username": who, "on_date": day, "template_code": None},
+        headers=token,
+    )
+    gaps = again.json()["opened_gaps"]
+    assert [(g["on_date"], g["from_hour"], g["to_hour"], g["short"]) for g in gaps] == [
+        (day, 8, 20, 1)
+    ]
+
+
+def test_an_absence_over_a_published_roster_names_its_shifts_and_gaps(cli, engine) -> None:
+    shifts = _published_february(cli, engine)
+    who, day = _alone(shifts, "Д")
+    added = cli.invoke(
+        app, ["shifts", "absence", "add", who, "--kind", "sick", "--from", day, "--to", day]
+    )
+    assert added.exit_code == 0, added.output
+    text = " ".join(added.stdout.split())
+    when = f"{day[8:]}.02"
+    assert f"график на 2027-02 (опубликован): больничный приходится на смены {who}" in text
+    assert f"{when} «Д»" in text and f"ekc-admin roster assign {who} {day} -" in text
+    assert f"без этих смен нехватка: {when}.2027 08–20 ч: не хватает 1" in text
+    as_json = cli.invoke(
+        app,
+        ["shifts", "absence", "add", "op0", "--kind", "day_off", "--from", "2027-03-10", "--json"],
+    )
+    assert json.loads(as_json.stdout)["warnings"] == []  # no roster for March
+
+
+def cli_token(client: TestClient) -> dict[str, str]:
+    """The lead's session token the CLI saved (the `cli` fixture signs in as `lead`)."""
+    from ekc_core.credentials import load_credentials
+    from ekc_core.settings import ClientSettings
+
+    creds = load_credentials(ClientSettings().config_dir)
+    assert creds is not None
+    return {"Authorization": f"Bearer {creds.token}"}

@@ -79,7 +79,7 @@ def test_too_few_people_give_a_roster_with_every_gap_reported() -> None:
     # (January's night shift staffs it, and January has no roster here)
     assert required_in_reach(problem) == [0] * 8 + (problem.required or [])[8:]
     required = problem.required or []
-    assert [g.previous_roster for g in result.gaps if g.on_date.day == 1][0]
+    assert next(g.previous_roster for g in result.gaps if g.on_date.day == 1)
     short_hours = sum(1 for need, have in zip(required, result.covered, strict=True) if have < need)
     assert sum(g.to_hour - g.from_hour for g in result.gaps) == short_hours
     # both still work their norm (the roster does as much as the law allows)

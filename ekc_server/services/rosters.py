@@ -16,6 +16,7 @@ from sqlmodel import Session, col, delete, select
 from ekc_core.enums import AuditAction, Role
 from ekc_core.localtime import CENTRE_TZ
 from ekc_core.workforce import (
+    CoverageGap,
     RosterAssignRequest,
     RosterCheck,
     RosterGenerateRequest,
@@ -27,7 +28,7 @@ from ekc_core.workforce import (
     RosterViolation,
 )
 from ekc_roster.calendar import CalendarMissingError, ProductionCalendar
-from ekc_roster.checker import CheckResult, check
+from ekc_roster.checker import CheckResult, check, opened_gaps
 from ekc_roster.model import (
     LOOKBACK_DAYS,
     Absence,
@@ -196,6 +197,7 @@ def _public(
     shifts: list[Assignment],
     result: CheckResult,
     warnings: list[str] | None = None,
+    opened: list[CoverageGap] | None = None,
 ) -> RosterPublic:
     used = {s.template_code for s in shifts}
     templates = [
@@ -223,6 +225,7 @@ def _public(
         violations=result.violations,
         gaps=result.gaps,
         warnings=[*(warnings or []), *_surplus_warning(problem, result)],
+        opened_gaps=opened or [],
         days_off=[d for d in problem.month_dates if not problem.calendar.is_working_day(d)],
         holidays=[d for d in problem.month_dates if problem.is_holiday(d)],
         updated_at=roster.updated_at,
@@ -532,6 +535,7 @@ def _change(
     added = [v for v in new.violations if (v.username, v.on_date, v.rule) not in old_keys]
     if added and not force:
         raise _violations_error(added)
+    opened = opened_gaps(problem, old.covered, new.covered)
     for (username, day), code in edit.items():
         row = session.exec(
             select(RosterShift).where(
@@ -564,14 +568,19 @@ def _change(
         month,
         edits=[[u, d.isoformat(), c] for (u, d), c in edit.items()],
         violations=[v.rule for v in added],
+        opened_gaps=[g.text() for g in opened],
     )
     session.commit()
-    warnings = [f"{v.username} {v.on_date:%d.%m}: {v.message} ({v.article})" for v in added]
+    warnings = [
+        f"правка нарушает ТК РФ: {v.username} {v.on_date:%d.%m}: {v.message} ({v.article})"
+        for v in added
+    ]
+    warnings += [f"правка открывает нехватку: {g.text()}" for g in opened]
     if roster.status == "published":
         warnings.append(
             "график уже опубликован: сообщите сотрудникам об изменении под подпись (ст.103 ТК РФ)"
         )
-    return _public(session, roster, problem, sorted(after), new, warnings)
+    return _public(session, roster, problem, sorted(after), new, warnings, opened)
 
 
 def swap(
