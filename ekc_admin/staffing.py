@@ -19,6 +19,7 @@ from ekc_core.workforce import (
     ForecastProfile,
     RequirementsPublic,
     RequirementsRequest,
+    holiday_profile_source,
     month_bounds,
 )
 
@@ -71,6 +72,7 @@ def _render_forecast(p: ForecastProfile) -> None:
     out.print("Среднее число входящих звонков в час (местное время, Иркутск):")
     for line in _grid([*p.calls, p.holiday_calls], fmt=".1f", total_label="За день"):
         out.print(line)
+    out.print(f"Праздники: {holiday_profile_source(p.holiday_dates)}.")
     out.print(f"Время обслуживания (разговор + поствызывная обработка): {p.aht_seconds:.0f} с")
     if p.patience_seconds is None:
         out.print("Терпение звонящих: не оценить (брошенных звонков нет)")
@@ -181,7 +183,11 @@ def _render_requirements(r: RequirementsPublic) -> None:
         name = WEEKDAYS[day.weekday()] + ("*" if day.isoformat() in holidays else " ")
         out.print(f"{day:%d.%m.%Y}  {name:<4}  {calls:7.1f}  {max(hours):3d}  {sum(hours):11d}")
     if holidays:
-        out.print("* — праздничный день (профиль праздников)")
+        source = params.get("profile", {}).get("holiday_source")
+        out.print(
+            "* — праздничный день, рассчитан по профилю праздников"
+            + (f": {source}" if source else "")
+        )
     out.print()
     out.print("Наибольшая потребность по дням недели и часам:")
     columns: list[list[float]] = []

@@ -252,6 +252,9 @@ class ForecastProfile(Wire):
     """7 × 24: mean offered calls per hour, Monday first, local time."""
     holiday_calls: list[float]
     """24: mean per hour on public holidays (the Sunday profile when history has none)."""
+    holiday_dates: list[date] = Field(default_factory=list)
+    """The public holidays `holiday_calls` is the mean of: every one of the year before
+    `to_date` that the history covers; empty: the Sunday profile stands in."""
     inbound_calls: int
     answered_calls: int
     abandoned_calls: int
@@ -450,3 +453,15 @@ class AbsenceCreated(AbsencePublic):
     """Shifts of the person's rosters (draft or published) that run into the absence."""
     opened_gaps: list[CoverageGap] = Field(default_factory=list)
     """Gaps that taking those shifts off would open."""
+
+
+def holiday_profile_source(dates: list[date]) -> str:
+    """Where the holiday profile came from, for a shift lead (Russian)."""
+    if not dates:
+        return (
+            "праздничных дней в истории звонков за год нет: праздники считаются по профилю "
+            "воскресений"
+        )
+    days = ", ".join(f"{d:%d.%m.%Y}" for d in dates)
+    count = f"{len(dates)} праздничн{'ому дню' if len(dates) == 1 else 'ым дням'}"
+    return f"профиль праздников — среднее по {count} истории за год: {days}"

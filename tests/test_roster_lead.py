@@ -22,6 +22,7 @@ from ekc_core.client import EkcClient
 from ekc_core.credentials import Credentials, save_credentials
 from ekc_core.enums import Role
 from ekc_server.models import Roster, RosterShift, ShiftTemplate, Staff, StaffingRequirement
+from ekc_server.services import staffing
 
 JANUARY = "2027-01"  # 31 days; 1 January 2027 is a Friday and a public holiday
 FEBRUARY = "2027-02"
@@ -207,3 +208,25 @@ def cli_token(client: TestClient) -> dict[str, str]:
     creds = load_credentials(ClientSettings().config_dir)
     assert creds is not None
     return {"Authorization": f"Bearer {creds.token}"}
+
+
+def test_the_requirement_names_the_days_of_its_holiday_profile(cli, engine, monkeypatch) -> None:
+    """January's eight holidays come from the history's holidays of the past year, and the
+    lead is told which days (it used to be one day, applied to 1–8 January silently)."""
+    from tests.test_staffing import contact, insert_rows, local
+
+    monkeypatch.setattr(staffing, "_today_local", lambda: date(2026, 11, 23))
+    rows = [contact(local(date(2026, 6, 12), 12, m)) for m in range(4)]
+    rows += [contact(local(date(2026, 11, 4), 12, m)) for m in range(2)]
+    rows += [contact(local(date(2026, 11, 16), h)) for h in range(8, 20)]
+    insert_rows(engine, rows)
+    result = cli.invoke(app, ["staffing", "requirements", "--month", JANUARY, "--weeks", "3"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    source = (
+        "профиль праздников — среднее по 2 праздничным дням истории за год: 12.06.2026, 04.11.2026"
+    )
+    assert f"* — праздничный день, рассчитан по профилю праздников: {source}" in text
+    assert "мало для надёжного профиля" in text  # 2 days for 8 holidays
+    forecast = cli.invoke(app, ["staffing", "forecast", "--weeks", "3", "--until", "2026-11-23"])
+    assert f"Праздники: {source}." in " ".join(forecast.stdout.split())
