@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -133,23 +133,44 @@ def generate(
         print_json(roster)
         return
     s = roster.solver
-    how = "покрытие полное" if s.get("phase") == "hard" else "покрытие с нехваткой"
+    how = "покрытие полное" if not roster.gaps else "покрытие с нехваткой"
     out.print(
         f"Черновик графика на {month} сохранён (версия {roster.version}): "
         f"{len(roster.shifts)} смен, {len(roster.people)} сотрудников, {how}."
     )
-    first = s.get("first_gap_free_seconds")
+    out.print(_search_summary(s))
+    _print_findings(roster.violations, roster.gaps, roster.warnings)
+    suggested = s.get("suggested_time_limit")
+    if suggested:
+        out.print(
+            "[yellow]Дольше поиск, вероятно, сократит недобор часов:[/] ekc-admin roster "
+            f"generate --month {month} --replace --time-limit {float(suggested):.0f}"
+        )
+    out.print(f"Просмотр: ekc-admin roster show --month {month}")
+
+
+def _search_summary(s: dict[str, Any]) -> str:
+    """How the solver did: time, whether the roster is proven best, the distance from the
+    proven bound, hours under the norms and when the first gap-free roster came."""
+    status = str(s.get("status"))
     quality = {
         "OPTIMAL": "лучший из возможных (доказано)",
         "FEASIBLE": "лучший найденный за отведённое время",
-    }.get(str(s.get("status")), str(s.get("status")))
-    out.print(
-        f"Поиск: {_num(float(s.get('wall_seconds') or 0))} с на {s.get('workers')} ядрах, график "
-        f"{quality}, штраф {s.get('objective'):.0f}"
-        + (f"; первый график без нехватки — за {_num(first)} с" if first is not None else "")
+    }.get(status, status)
+    line = (
+        f"Поиск: {_num(float(s.get('wall_seconds') or 0))} с на {s.get('workers')} ядрах, "
+        f"график {quality}"
     )
-    _print_findings(roster.violations, roster.gaps, roster.warnings)
-    out.print(f"Просмотр: ekc-admin roster show --month {month}")
+    if s.get("objective") is not None:
+        line += f", штраф {float(s['objective']):.0f}"
+    if status != "OPTIMAL" and s.get("gap") is not None:
+        line += f", до доказанной нижней оценки {float(s['gap']):.0%}"
+    if s.get("under_norm_hours") is not None:
+        line += f"; ниже норм {_num(float(s['under_norm_hours']))} ч в сумме"
+    first = s.get("first_gap_free_seconds")
+    if first is not None:
+        line += f"; первый график без нехватки — за {_num(float(first))} с"
+    return line
 
 
 # --- show -----------------------------------------------------------------------------------
@@ -430,15 +451,16 @@ def import_cmd(
 
 
 @contextmanager
-def _rules_refusal(hint: str) -> Iterator[None]:
-    """A change the backend refused because it breaks the labour code: one line per
-    violation (the message names person, date, rule and article), exit 1, nothing saved."""
+def _rules_refusal(hint: str, title: str = "не сохранено — нарушения:") -> Iterator[None]:
+    """A change the backend refused because it breaks the labour code (or, for publishing,
+    leaves gaps): one line per finding (person, date, rule and article; or the gap's hours),
+    exit 1, nothing saved."""
     try:
         yield
     except ValidationFailedError as exc:
         if exc.code != "roster_rules":
             raise
-        err.print("[bold red]Ошибка:[/] не сохранено — нарушения:")
+        err.print(f"[bold red]Ошибка:[/] {title}")
         for p in exc.problems:
             err.print(f"  {p.message}", markup=False)
         err.print(hint, style="dim")
@@ -505,7 +527,7 @@ def publish(
 ) -> None:
     _month_ok(month)
     hint = "Исправьте (roster assign/swap) или опубликуйте с --force."
-    with api_client() as client, _rules_refusal(hint):
+    with api_client() as client, _rules_refusal(hint, "не опубликовано — нарушения и нехватка:"):
         roster = client.publish_roster(month, RosterPublishRequest(force=force))
     out.print(f"График на {month} опубликован (версия {roster.version}).")
     for w in roster.warnings:

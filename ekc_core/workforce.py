@@ -364,7 +364,7 @@ class CoverageGap(Wire):
             f"{self.on_date:%d.%m.%Y} {self.from_hour:02d}–{self.to_hour:02d} ч: "
             f"не хватает {self.short}"
         )
-        return f"{line} ({self.note})" if self.note else line
+        return f"{line} — {self.note}" if self.note else line
 
 
 class RosterPersonSummary(Wire):

@@ -261,9 +261,9 @@ def _gap(
         eve = problem.first - timedelta(days=1)
         month = f"{eve.year:04d}-{eve.month:02d}"
         note = f"эти часы закрывает ночная смена {eve:%d.%m} по графику на {month}" + (
-            f": его нет в системе (ekc-admin roster generate --month {month})"
+            f": его нет в системе — ekc-admin roster generate --month {month}"
             if not (problem.before or problem.previous_known)
-            else f": добавьте её там (ekc-admin roster assign … {eve:%Y-%m-%d} …)"
+            else f": добавьте её там — ekc-admin roster assign <логин> {eve:%Y-%m-%d} Н"
         )
     return CoverageGap(
         on_date=day,

@@ -91,7 +91,8 @@ def test_the_first_night_is_held_to_the_stored_requirement(cli, engine) -> None:
 
     refused = cli.invoke(app, ["roster", "publish", "-m", JANUARY])
     assert refused.exit_code == 1
-    assert "01.01.2027 00–08 ч: не хватает 2" in refused.stderr
+    assert "не опубликовано — нарушения и нехватка:" in refused.stderr
+    assert "01.01.2027 00–08 ч: не хватает 2 — эти часы закрывает" in refused.stderr
     forced = cli.invoke(app, ["roster", "publish", "-m", JANUARY, "--force"])
     assert forced.exit_code == 0, forced.output
     assert "01.01.2027 пт 00:00–08:00 не хватает до 2" in forced.stdout
@@ -122,7 +123,7 @@ def test_the_previous_rosters_night_shift_closes_the_first_night(cli, engine) ->
     checked = cli.invoke(app, ["roster", "check", "-m", JANUARY])
     assert checked.exit_code == 6
     assert "01.01.2027 пт 00:00–08:00 не хватает до 1" in checked.stdout
-    assert "добавьте её там (ekc-admin roster assign … 2026-12-31 …)" in checked.stdout
+    assert "добавьте её там — ekc-admin roster assign <логин> 2026-12-31 Н" in checked.stdout
 
 
 def _published_february(cli: CliRunner, engine: Engine) -> dict[tuple[str, str], str]:

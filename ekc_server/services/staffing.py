@@ -368,8 +368,8 @@ def requirements(
     if month_holidays and 0 < len(profile.holiday_dates) < MIN_HOLIDAY_DAYS:
         warnings.append(
             f"{holiday_profile_source(profile.holiday_dates)}; по нему рассчитаны "
-            f"{len(month_holidays)} праздничн. дн. месяца — мало для надёжного профиля, "
-            "проверьте потребность этих дней (--growth, или пересчитайте позже)"
+            f"праздничные дни месяца ({len(month_holidays)}) — мало дней для надёжного "
+            "профиля, проверьте их потребность"
         )
     if profile.answered_calls == 0 and request.aht_seconds is None:
         warnings.append(
