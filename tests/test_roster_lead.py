@@ -228,6 +228,25 @@ def test_the_requirement_names_the_days_of_its_holiday_profile(cli, engine, monk
         "профиль праздников — среднее по 2 праздничным дням истории за год: 12.06.2026, 04.11.2026"
     )
     assert f"* — праздничный день, рассчитан по профилю праздников: {source}" in text
-    assert "мало для надёжного профиля" in text  # 2 days for 8 holidays
+    assert "праздничные дни месяца (8) — мало дней для надёжного профиля" in text
     forecast = cli.invoke(app, ["staffing", "forecast", "--weeks", "3", "--until", "2026-11-23"])
     assert f"Праздники: {source}." in " ".join(forecast.stdout.split())
+
+
+def test_roster_and_staffing_commands_use_the_typed_client_only() -> None:
+    """No raw `client.request(…)` beside the typed client (`RosterApi`) in these commands."""
+    import ast
+
+    import ekc_admin.roster
+    import ekc_admin.staffing
+
+    for module in (ekc_admin.roster, ekc_admin.staffing):
+        tree = ast.parse(Path(module.__file__ or "").read_text(encoding="utf-8"))
+        raw = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "request"
+        ]
+        assert raw == [], f"{module.__name__}: raw requests on lines {raw}"
