@@ -260,10 +260,13 @@ def _gap(
     if previous:
         eve = problem.first - timedelta(days=1)
         month = f"{eve.year:04d}-{eve.month:02d}"
+        # the kinds of shift starting on the eve that staff these hours (the night shift)
+        codes = [t.code for t in problem.templates.values() if 24 + from_hour in t.covered_hours()]
+        code = codes[0] if codes else "<смена>"
         note = f"эти часы закрывает ночная смена {eve:%d.%m} по графику на {month}" + (
             f": его нет в системе — ekc-admin roster generate --month {month}"
             if not (problem.before or problem.previous_known)
-            else f": добавьте её там — ekc-admin roster assign <логин> {eve:%Y-%m-%d} Н"
+            else f": добавьте её там — ekc-admin roster assign <логин> {eve:%Y-%m-%d} {code}"
         )
     return CoverageGap(
         on_date=day,

@@ -452,10 +452,11 @@ def generate(
 
 #: a search is worth extending when the objective is this far from the proven bound …
 MATERIAL_GAP = 0.05
-#: … and it was still improving: its last better roster in the final quarter of the time,
-LATE_SHARE = 0.75
-#: or this much better over the second half of the time than at its middle
+#: … and it was still improving: this much better over the second half of the time than at
+#: its middle,
 HALF_GAIN = 0.02
+#: or, when its first roster came after half time, a better one in the final quarter
+LATE_SHARE = 0.75
 #: hours under the norms below this are not worth a longer wait
 MATERIAL_UNDER_HOURS = 8.0
 #: the longest search a generate request may ask for (`RosterGenerateRequest`)
@@ -474,7 +475,9 @@ def _judge_search(
     last = trace[-1][0]
     middle = [value for t, value in trace if t <= seconds / 2]
     gain = (middle[-1] - trace[-1][1]) / middle[-1] if middle and middle[-1] > 0 else 0.0
-    still_improving = last >= LATE_SHARE * seconds or gain >= HALF_GAIN
+    # no roster by half time: the search is young if it still found one late; otherwise it
+    # must have gained materially over its second half (a trickle of tiny gains is not it)
+    still_improving = gain >= HALF_GAIN if middle else last >= LATE_SHARE * seconds
     if gap >= MATERIAL_GAP and still_improving and under >= MATERIAL_UNDER_HOURS:
         suggested = float(min(MAX_TIME_LIMIT, max(60, round(3 * time_limit))))
         if suggested <= time_limit:

@@ -156,3 +156,13 @@ def test_a_search_stopped_while_improving_far_from_its_bound_suggests_more_time(
     longest = _outcome(16_000, 9_000, under_hours=266)  # already the longest search allowed
     _judge_search(longest, [(1.0, 30_000.0), (590.0, 16_000.0)], seconds=599, time_limit=600)
     assert longest.suggested_time_limit is None
+
+
+def test_a_late_first_roster_suggests_more_time_and_a_trickle_does_not() -> None:
+    young = _outcome(18_000, 9_000, under_hours=266)  # nothing by half time, then improving
+    _judge_search(young, [(15.0, 20_000.0), (18.0, 18_000.0)], seconds=19.5, time_limit=20)
+    assert young.suggested_time_limit == 60
+
+    trickle = _outcome(16_000, 9_000, under_hours=266)  # late, but 0.3 % over the second half
+    _judge_search(trickle, [(2.0, 16_050.0), (19.0, 16_000.0)], seconds=19.5, time_limit=20)
+    assert trickle.suggested_time_limit is None
