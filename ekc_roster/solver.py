@@ -483,10 +483,10 @@ def _judge_search(
         if suggested <= time_limit:
             return  # already the longest search the API allows
         outcome.suggested_time_limit = suggested
-        at = f"{last:.1f}".replace(".", ",")
+        at, of = (f"{v:.1f}".replace(".", ",") for v in (last, seconds))
         outcome.notes.append(
             f"поиск остановлен по времени ещё в ходе улучшений (последнее — на {at} с из "
-            f"{seconds:.0f}; за вторую половину времени штраф снизился на {gain:.0%}, до "
+            f"{of}; за вторую половину времени штраф снизился на {gain:.0%}, до "
             f"доказанной нижней оценки {gap:.0%}): ниже норм {under:.0f} ч в сумме, дольше "
             f"поиск, вероятно, сократит недобор — --time-limit {suggested:.0f}"
         )
