@@ -303,8 +303,8 @@ def _print_findings(
         for g in gaps:
             out.print(
                 f"  {g.on_date:%d.%m.%Y} {WEEKDAYS[g.on_date.weekday()]} "
-                f"{g.from_hour:02d}:00–{g.to_hour:02d}:00 не хватает до {g.short}"
-                + (f" — {g.note}" if g.note else ""),
+                f"{g.from_hour:02d}:00–{g.to_hour:02d}:00 не хватает до {g.short} "
+                f"(нужно {g.required}, на смене {g.rostered})" + (f" — {g.note}" if g.note else ""),
                 markup=False,
             )
     if not violations and not gaps:

@@ -352,6 +352,10 @@ class CoverageGap(Wire):
     """Exclusive; 24 = midnight."""
     short: int
     """Most operators missing in any hour of the gap."""
+    required: int = 0
+    """Operators required in the gap's worst hour (the one `short` is of)."""
+    rostered: int = 0
+    """Operators on shift in that hour."""
     previous_roster: bool = False
     """Only the previous month's roster can close it (the night shift of its last day staffs
     the first hours of the 1st)."""
@@ -362,7 +366,7 @@ class CoverageGap(Wire):
         """One line for a shift lead: `01.01.2027 00–08 ч: не хватает 3 (…)`."""
         line = (
             f"{self.on_date:%d.%m.%Y} {self.from_hour:02d}–{self.to_hour:02d} ч: "
-            f"не хватает {self.short}"
+            f"не хватает {self.short} (нужно {self.required}, на смене {self.rostered})"
         )
         return f"{line} — {self.note}" if self.note else line
 

@@ -217,27 +217,10 @@ def gaps_of(problem: Problem, covered: list[int]) -> list[CoverageGap]:
     """Runs of hours of one day with fewer operators than the stored requirement, every hour
     of the month; a run is split where only the previous month's roster can staff the hours
     (the night of the 1st), and such a gap says so."""
-    gaps: list[CoverageGap] = []
-    required = problem.required
-    if required is None:
-        return gaps
-    reach = in_reach(problem)
-    for d in range(problem.days):
-        day = problem.first + timedelta(days=d)
-        run: tuple[int, int, bool] | None = None  # (from hour, most short, in reach)
-        for hour in range(25):
-            short, ok = 0, True
-            if hour < 24:
-                h = d * 24 + hour
-                short, ok = max(0, required[h] - covered[h]), reach[h]
-            if run is not None and (not short or ok != run[2]):
-                gaps.append(_gap(problem, day, run[0], hour, run[1], previous=not run[2]))
-                run = None
-            if short and run is None:
-                run = (hour, short, ok)
-            elif short and run is not None:
-                run = (run[0], max(run[1], short), ok)
-    return gaps
+    if problem.required is None:
+        return []
+    short = [max(0, need - have) for need, have in zip(problem.required, covered, strict=True)]
+    return _runs(problem, short, covered)
 
 
 def opened_gaps(problem: Problem, before: list[int], after: list[int]) -> list[CoverageGap]:
@@ -250,11 +233,51 @@ def opened_gaps(problem: Problem, before: list[int], after: list[int]) -> list[C
         max(0, need - now) - max(0, need - was)
         for need, was, now in zip(required, before, after, strict=True)
     ]
-    return gaps_of(problem, [need - a for need, a in zip(required, added, strict=True)])
+    return _runs(problem, added, after)
+
+
+def _runs(problem: Problem, short: list[int], covered: list[int]) -> list[CoverageGap]:
+    """Runs of hours of one day with `short` > 0, split where the reach of this month's
+    shifts changes; each names its worst hour's requirement and operators on shift."""
+    required = problem.required or [0] * len(short)
+    reach = in_reach(problem)
+    gaps: list[CoverageGap] = []
+    for d in range(problem.days):
+        day = problem.first + timedelta(days=d)
+        run: tuple[int, int, bool] | None = None  # (from hour, worst hour, in reach)
+        for hour in range(25):
+            h = d * 24 + hour
+            lack, ok = (max(0, short[h]), reach[h]) if hour < 24 else (0, True)
+            if run is not None and (not lack or ok != run[2]):
+                worst = run[1]
+                gaps.append(
+                    _gap(
+                        problem,
+                        day,
+                        run[0],
+                        hour,
+                        short[worst],
+                        previous=not run[2],
+                        need=(required[worst], covered[worst]),
+                    )
+                )
+                run = None
+            if lack and run is None:
+                run = (hour, h, ok)
+            elif lack and run is not None and lack > short[run[1]]:
+                run = (run[0], h, ok)
+    return gaps
 
 
 def _gap(
-    problem: Problem, day: date, from_hour: int, to_hour: int, short: int, *, previous: bool
+    problem: Problem,
+    day: date,
+    from_hour: int,
+    to_hour: int,
+    short: int,
+    *,
+    previous: bool,
+    need: tuple[int, int],
 ) -> CoverageGap:
     note = ""
     if previous:
@@ -273,6 +296,8 @@ def _gap(
         from_hour=from_hour,
         to_hour=to_hour,
         short=short,
+        required=need[0],
+        rostered=need[1],
         previous_roster=previous,
         note=note,
     )

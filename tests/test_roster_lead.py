@@ -70,7 +70,7 @@ def test_the_first_night_is_held_to_the_stored_requirement(cli, engine) -> None:
         checked = cli.invoke(app, ["roster", "check", "-m", JANUARY])
         assert checked.exit_code == 6, checked.output
         assert "потребность покрыта" not in checked.stdout
-        assert "01.01.2027 пт 00:00–08:00 не хватает до 2" in checked.stdout
+        assert "01.01.2027 пт 00:00–08:00 не хватает до 2 (нужно 2, на смене 0)" in checked.stdout
 
     shown = cli.invoke(app, ["roster", "show", "-m", JANUARY])
     assert shown.exit_code == 0, shown.output
@@ -92,7 +92,7 @@ def test_the_first_night_is_held_to_the_stored_requirement(cli, engine) -> None:
     refused = cli.invoke(app, ["roster", "publish", "-m", JANUARY])
     assert refused.exit_code == 1
     assert "не опубликовано — нарушения и нехватка:" in refused.stderr
-    assert "01.01.2027 00–08 ч: не хватает 2 — эти часы закрывает" in refused.stderr
+    assert "01.01.2027 00–08 ч: не хватает 2 (нужно 2, на смене 0) — эти часы" in refused.stderr
     forced = cli.invoke(app, ["roster", "publish", "-m", JANUARY, "--force"])
     assert forced.exit_code == 0, forced.output
     assert "01.01.2027 пт 00:00–08:00 не хватает до 2" in forced.stdout
@@ -122,7 +122,7 @@ def test_the_previous_rosters_night_shift_closes_the_first_night(cli, engine) ->
     require(engine, JANUARY, [2] * 8 + [1] * (31 * 24 - 8))
     checked = cli.invoke(app, ["roster", "check", "-m", JANUARY])
     assert checked.exit_code == 6
-    assert "01.01.2027 пт 00:00–08:00 не хватает до 1" in checked.stdout
+    assert "01.01.2027 пт 00:00–08:00 не хватает до 1 (нужно 2, на смене 1)" in checked.stdout
     assert "добавьте её там — ekc-admin roster assign <логин> 2026-12-31 Н" in checked.stdout
 
 
@@ -160,7 +160,7 @@ def test_an_edit_that_opens_a_gap_says_so_at_once(cli, engine, client) -> None:
     assert off.exit_code == 0, off.output
     text = " ".join(off.stdout.split())
     when = f"{day[8:]}.02.2027"
-    assert f"правка открывает нехватку: {when} 08–20 ч: не хватает 1" in text
+    assert f"правка открывает нехватку: {when} 08–20 ч: не хватает 1 (нужно 1, на смене 0)" in text
     assert "график уже опубликован" in text
 
     # the API answer carries the same: `opened_gaps`
@@ -193,7 +193,9 @@ def test_an_absence_over_a_published_roster_names_its_shifts_and_gaps(cli, engin
     when = f"{day[8:]}.02"
     assert f"график на 2027-02 (опубликован): больничный приходится на смены {who}" in text
     assert f"{when} «Д»" in text and f"ekc-admin roster assign {who} {day} -" in text
-    assert f"без этих смен нехватка: {when}.2027 08–20 ч: не хватает 1" in text
+    assert (
+        f"без этих смен нехватка: {when}.2027 08–20 ч: не хватает 1 (нужно 1, на смене 0)" in text
+    )
     as_json = cli.invoke(
         app,
         ["shifts", "absence", "add", "op0", "--kind", "day_off", "--from", "2027-03-10", "--json"],

@@ -177,9 +177,11 @@ def test_coverage_gaps_are_runs_of_short_hours() -> None:
         required[hour] = 2  # two operators on 1 December 08–20
     required[24 + 10] = 1  # one on 2 December at 10
     result = check(problem(required=required), shifts("ivanov", (1, "Д")))
-    assert [(g.on_date, g.from_hour, g.to_hour, g.short) for g in result.gaps] == [
-        (dec(1), 8, 20, 1),
-        (dec(2), 10, 11, 1),
+    assert [
+        (g.on_date, g.from_hour, g.to_hour, g.short, g.required, g.rostered) for g in result.gaps
+    ] == [
+        (dec(1), 8, 20, 1, 2, 1),
+        (dec(2), 10, 11, 1, 1, 0),
     ]
     assert result.short_hours == 2
     assert result.covered[8:20] == [1] * 12
