@@ -60,7 +60,7 @@ def test_the_first_night_is_held_to_the_stored_requirement(cli, engine) -> None:
     stored requirement of 2; check, show and publish all say so (they used to say
     «потребность покрыта» and draw those hours as exactly covered)."""
     require(engine, JANUARY, [2] * 8 + [1] * (31 * 24 - 8))
-    made = cli.invoke(app, ["roster", "generate", "-m", JANUARY, "--time-limit", "2"])
+    made = cli.invoke(app, ["roster", "generate", "-m", JANUARY, "--time-limit", "1"])
     assert made.exit_code == 0, made.output
     assert "потребность покрыта" not in made.stdout
     assert "01.01.2027 пт 00:00–08:00 не хватает до 2" in made.stdout
@@ -116,7 +116,7 @@ def test_the_previous_rosters_night_shift_closes_the_first_night(cli, engine) ->
             )
         )
         session.commit()
-    made = cli.invoke(app, ["roster", "generate", "-m", JANUARY, "--time-limit", "2"])
+    made = cli.invoke(app, ["roster", "generate", "-m", JANUARY, "--time-limit", "1"])
     assert made.exit_code == 0, made.output
     assert "Нарушений ТК РФ нет, потребность покрыта." in made.stdout
     require(engine, JANUARY, [2] * 8 + [1] * (31 * 24 - 8))
@@ -135,7 +135,7 @@ def _published_february(cli: CliRunner, engine: Engine) -> dict[tuple[str, str],
         office_hours.active = False
         session.add(office_hours)
         session.commit()
-    made = cli.invoke(app, ["roster", "generate", "-m", FEBRUARY, "--time-limit", "2"])
+    made = cli.invoke(app, ["roster", "generate", "-m", FEBRUARY, "--time-limit", "1"])
     assert made.exit_code == 0, made.output
     published = cli.invoke(app, ["roster", "publish", "-m", FEBRUARY, "--force"])
     assert published.exit_code == 0, published.output
