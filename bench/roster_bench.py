@@ -114,10 +114,14 @@ def main() -> None:
         f"  final objective: {outcome.objective:.0f} (bound {outcome.best_bound:.0f}), "
         f"wall {outcome.wall_seconds:.2f} s"
     )
+    own = [g for g in r.gaps if not g.previous_roster]
     print(
-        f"  check: {len(r.violations)} violations, {len(r.gaps)} gaps "
-        f"({r.short_hours} operator-hours short)"
+        f"  check: {len(r.violations)} violations, {len(own)} gaps "
+        f"({sum(g.short for g in own)} operator-hours short); the night of the 1st, which "
+        f"only the previous month's roster (none here) staffs: {len(r.gaps) - len(own)} gaps"
     )
+    if outcome.suggested_time_limit:
+        print(f"  still improving when stopped: suggests {outcome.suggested_time_limit:g} s")
     print(
         f"  hours per person: min {min(hours):g} max {max(hours):g}; under norm in total "
         f"{under:g} h ({day_only:g} h of it for staff without night work)"

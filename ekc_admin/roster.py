@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel
 
 from ekc_admin.context import (
     api_client,
@@ -36,7 +35,6 @@ from ekc_core.workforce import (
     MONTH_PATTERN,
     CoverageGap,
     RosterAssignRequest,
-    RosterCheck,
     RosterGenerateRequest,
     RosterImport,
     RosterPublic,
@@ -130,34 +128,49 @@ def generate(
     if not as_json:
         err.print(f"Строю график на {month} (до {time_limit:g} с)…", style="dim")
     with api_client() as client:
-        response = client.request(
-            "POST",
-            f"/rosters/{month}/generate",
-            json_body=body.model_dump(mode="json"),
-            timeout=time_limit + 60,
-        )
-    roster = RosterPublic.model_validate(response.json())
+        roster = client.generate_roster(month, body)
     if as_json:
         print_json(roster)
         return
     s = roster.solver
-    how = "покрытие полное" if s.get("phase") == "hard" else "покрытие с нехваткой"
+    how = "покрытие полное" if not roster.gaps else "покрытие с нехваткой"
     out.print(
         f"Черновик графика на {month} сохранён (версия {roster.version}): "
         f"{len(roster.shifts)} смен, {len(roster.people)} сотрудников, {how}."
     )
-    first = s.get("first_gap_free_seconds")
+    out.print(_search_summary(s))
+    _print_findings(roster.violations, roster.gaps, roster.warnings)
+    suggested = s.get("suggested_time_limit")
+    if suggested:
+        out.print(
+            "[yellow]Дольше поиск, вероятно, сократит недобор часов:[/] ekc-admin roster "
+            f"generate --month {month} --replace --time-limit {float(suggested):.0f}"
+        )
+    out.print(f"Просмотр: ekc-admin roster show --month {month}")
+
+
+def _search_summary(s: dict[str, Any]) -> str:
+    """How the solver did: time, whether the roster is proven best, the distance from the
+    proven bound, hours under the norms and when the first gap-free roster came."""
+    status = str(s.get("status"))
     quality = {
         "OPTIMAL": "лучший из возможных (доказано)",
         "FEASIBLE": "лучший найденный за отведённое время",
-    }.get(str(s.get("status")), str(s.get("status")))
-    out.print(
-        f"Поиск: {_num(float(s.get('wall_seconds') or 0))} с на {s.get('workers')} ядрах, график "
-        f"{quality}, штраф {s.get('objective'):.0f}"
-        + (f"; первый график без нехватки — за {_num(first)} с" if first is not None else "")
+    }.get(status, status)
+    line = (
+        f"Поиск: {_num(float(s.get('wall_seconds') or 0))} с на {s.get('workers')} ядрах, "
+        f"график {quality}"
     )
-    _print_findings(roster.violations, roster.gaps, roster.warnings)
-    out.print(f"Просмотр: ekc-admin roster show --month {month}")
+    if s.get("objective") is not None:
+        line += f", штраф {float(s['objective']):.0f}"
+    if status != "OPTIMAL" and s.get("gap") is not None:
+        line += f", до доказанной нижней оценки {float(s['gap']):.0%}"
+    if s.get("under_norm_hours") is not None:
+        line += f"; ниже норм {_num(float(s['under_norm_hours']))} ч в сумме"
+    first = s.get("first_gap_free_seconds")
+    if first is not None:
+        line += f"; первый график без нехватки — за {_num(float(first))} с"
+    return line
 
 
 # --- show -----------------------------------------------------------------------------------
@@ -290,7 +303,9 @@ def _print_findings(
         for g in gaps:
             out.print(
                 f"  {g.on_date:%d.%m.%Y} {WEEKDAYS[g.on_date.weekday()]} "
-                f"{g.from_hour:02d}:00–{g.to_hour:02d}:00 не хватает до {g.short}"
+                f"{g.from_hour:02d}:00–{g.to_hour:02d}:00 не хватает до {g.short} "
+                f"(нужно {g.required}, на смене {g.rostered})" + (f" — {g.note}" if g.note else ""),
+                markup=False,
             )
     if not violations and not gaps:
         out.print("[green]Нарушений ТК РФ нет, потребность покрыта.[/]")
@@ -298,7 +313,7 @@ def _print_findings(
 
 def _fetch(month: str) -> RosterPublic:
     with api_client() as client:
-        return RosterPublic.model_validate(client.request("GET", f"/rosters/{month}").json())
+        return client.roster(month)
 
 
 @app.command("show", help="Сетка месяца по сотрудникам, покрытие по часам и проверка.")
@@ -399,14 +414,13 @@ def check_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     _month_ok(month)
-    body: dict[str, Any] | None = None
+    body: RosterImport | None = None
     lines: dict[tuple[str, date], int] = {}
     if file is not None:
         shifts, lines = read_roster_csv(file)
-        body = RosterImport(shifts=shifts).model_dump(mode="json")
+        body = RosterImport(shifts=shifts)
     with api_client() as client:
-        response = client.request("POST", f"/rosters/{month}/check", json_body=body)
-    result = RosterCheck.model_validate(response.json())
+        result = client.check_roster(month, body)
     if as_json:
         print_json(result)
     else:
@@ -428,12 +442,7 @@ def import_cmd(
     _month_ok(month)
     shifts, _ = read_roster_csv(file)
     with api_client() as client, _rules_refusal(FORCE_HINT):
-        response = client.request(
-            "PUT",
-            f"/rosters/{month}",
-            json_body=RosterImport(shifts=shifts, force=force).model_dump(mode="json"),
-        )
-    roster = RosterPublic.model_validate(response.json())
+        roster = client.import_roster(month, RosterImport(shifts=shifts, force=force))
     out.print(f"Черновик графика на {month} сохранён из {file}: {len(roster.shifts)} смен.")
     _print_findings(roster.violations, roster.gaps, roster.warnings)
 
@@ -442,15 +451,16 @@ def import_cmd(
 
 
 @contextmanager
-def _rules_refusal(hint: str) -> Iterator[None]:
-    """A change the backend refused because it breaks the labour code: one line per
-    violation (the message names person, date, rule and article), exit 1, nothing saved."""
+def _rules_refusal(hint: str, title: str = "не сохранено — нарушения:") -> Iterator[None]:
+    """A change the backend refused because it breaks the labour code (or, for publishing,
+    leaves gaps): one line per finding (person, date, rule and article; or the gap's hours),
+    exit 1, nothing saved."""
     try:
         yield
     except ValidationFailedError as exc:
         if exc.code != "roster_rules":
             raise
-        err.print("[bold red]Ошибка:[/] не сохранено — нарушения:")
+        err.print(f"[bold red]Ошибка:[/] {title}")
         for p in exc.problems:
             err.print(f"  {p.message}", markup=False)
         err.print(hint, style="dim")
@@ -466,13 +476,13 @@ ForceOpt = Annotated[
 DayArg = Annotated[str, typer.Argument(help="Дата: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ.")]
 
 
-def _change(action: str, on: date, body: BaseModel) -> RosterPublic:
+def _change(on: date, body: RosterSwapRequest | RosterAssignRequest) -> RosterPublic:
     """Send one day's edit; a refusal lists the violations (exit 1), nothing is saved."""
+    month = f"{on:%Y-%m}"
     with api_client() as client, _rules_refusal(FORCE_HINT):
-        response = client.request(
-            "POST", f"/rosters/{on:%Y-%m}/{action}", json_body=body.model_dump(mode="json")
-        )
-    return RosterPublic.model_validate(response.json())
+        if isinstance(body, RosterSwapRequest):
+            return client.swap_shifts(month, body)
+        return client.assign_shift(month, body)
 
 
 def _after_change(roster: RosterPublic, on: date, *people: str) -> None:
@@ -492,7 +502,7 @@ def swap(
 ) -> None:
     on = parse_day(day)
     body = RosterSwapRequest(first=first, second=second, on_date=on, force=force)
-    _after_change(_change("swap", on, body), on, first, second)
+    _after_change(_change(on, body), on, first, second)
 
 
 @app.command("assign", help="Назначить сотруднику смену (или выходной) на дату.")
@@ -505,7 +515,7 @@ def assign(
     on = parse_day(day)
     code = None if shift in ("-", "выходной", "off") else shift
     body = RosterAssignRequest(username=person, on_date=on, template_code=code, force=force)
-    _after_change(_change("assign", on, body), on, person)
+    _after_change(_change(on, body), on, person)
 
 
 @app.command("publish", help="Опубликовать график (по ст.103 — не позднее чем за месяц).")
@@ -517,13 +527,8 @@ def publish(
 ) -> None:
     _month_ok(month)
     hint = "Исправьте (roster assign/swap) или опубликуйте с --force."
-    with api_client() as client, _rules_refusal(hint):
-        response = client.request(
-            "POST",
-            f"/rosters/{month}/publish",
-            json_body=RosterPublishRequest(force=force).model_dump(mode="json"),
-        )
-    roster = RosterPublic.model_validate(response.json())
+    with api_client() as client, _rules_refusal(hint, "не опубликовано — нарушения и нехватка:"):
+        roster = client.publish_roster(month, RosterPublishRequest(force=force))
     out.print(f"График на {month} опубликован (версия {roster.version}).")
     for w in roster.warnings:
         out.print(f"[yellow]Внимание:[/] {w}")

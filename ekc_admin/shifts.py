@@ -351,6 +351,8 @@ def add_absence(
         f"Внесено №{absence.id}: {ABSENCE_NAMES[absence.kind]} "
         f"{_period(absence.start_date, absence.end_date)} — {absence.username}."
     )
+    for warning in absence.warnings:  # the roster's shifts it falls on, the gaps it opens
+        out.print(f"[yellow]Внимание:[/] {warning}", highlight=False)
 
 
 @absence_app.command(

@@ -9,13 +9,17 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
-from ekc_admin.context import api_client, out, print_json
+from ekc_admin.context import api_client, fail, out, print_json
+from ekc_core.validation import russian_message
 from ekc_core.workforce import (
     MONTH_FORMAT,
     MONTH_PATTERN,
     ForecastProfile,
     RequirementsPublic,
+    RequirementsRequest,
+    holiday_profile_source,
     month_bounds,
 )
 
@@ -26,9 +30,6 @@ app = typer.Typer(
 
 WEEKDAYS = ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс")
 HOLIDAY = "Праздн."
-#: the server computes a month in well under a second; a slow link gets some slack
-REQUIREMENTS_TIMEOUT = 120.0
-
 _SL = re.compile(r"^\s*(\d{1,2}(?:[.,]\d+)?)\s*/\s*(\d{1,3})\s*$")
 
 
@@ -71,6 +72,7 @@ def _render_forecast(p: ForecastProfile) -> None:
     out.print("Среднее число входящих звонков в час (местное время, Иркутск):")
     for line in _grid([*p.calls, p.holiday_calls], fmt=".1f", total_label="За день"):
         out.print(line)
+    out.print(f"Праздники: {holiday_profile_source(p.holiday_dates)}.")
     out.print(f"Время обслуживания (разговор + поствызывная обработка): {p.aht_seconds:.0f} с")
     if p.patience_seconds is None:
         out.print("Терпение звонящих: не оценить (брошенных звонков нет)")
@@ -103,12 +105,7 @@ def forecast(
     """Mean offered calls per weekday × hour, handle times, patience, non-queue work."""
     until_day = _parse_date(until, "--until") if until else None
     with api_client() as client:
-        response = client.request(
-            "GET",
-            "/staffing/forecast",
-            params={"weeks": weeks, "until": until_day.isoformat() if until_day else None},
-        )
-    profile = ForecastProfile.model_validate(response.json())
+        profile = client.staffing_forecast(weeks=weeks, until=until_day)
     if as_json:
         print_json(profile)
         return
@@ -139,6 +136,18 @@ def _parse_hours(value: str) -> tuple[int, int]:
     if not match:
         raise typer.BadParameter("часы в виде 8-20", param_hint="--back-office")
     return int(match.group(1)), int(match.group(2))
+
+
+def _requirements_request(fields: dict[str, Any]) -> RequirementsRequest:
+    """The request checked here: a wrong value is exit code 2 naming the option's field."""
+    try:
+        return RequirementsRequest.model_validate(fields)
+    except ValidationError as exc:
+        reasons = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {russian_message(dict(e))}"
+            for e in exc.errors()
+        ]
+        fail("неверные данные: " + "; ".join(reasons), 2)
 
 
 def _render_requirements(r: RequirementsPublic) -> None:
@@ -174,7 +183,11 @@ def _render_requirements(r: RequirementsPublic) -> None:
         name = WEEKDAYS[day.weekday()] + ("*" if day.isoformat() in holidays else " ")
         out.print(f"{day:%d.%m.%Y}  {name:<4}  {calls:7.1f}  {max(hours):3d}  {sum(hours):11d}")
     if holidays:
-        out.print("* — праздничный день (профиль праздников)")
+        source = params.get("profile", {}).get("holiday_source")
+        out.print(
+            "* — праздничный день, рассчитан по профилю праздников"
+            + (f": {source}" if source else "")
+        )
     out.print()
     out.print("Наибольшая потребность по дням недели и часам:")
     columns: list[list[float]] = []
@@ -285,14 +298,9 @@ def requirements(
     }
     if back_office is not None:
         body["back_office_from"], body["back_office_to"] = _parse_hours(back_office)
+    data = _requirements_request({k: v for k, v in body.items() if v is not None})
     with api_client() as client:
-        response = client.request(
-            "POST",
-            "/staffing/requirements",
-            json_body={k: v for k, v in body.items() if v is not None},
-            timeout=REQUIREMENTS_TIMEOUT,
-        )
-    result = RequirementsPublic.model_validate(response.json())
+        result = client.compute_requirements(data)
     if as_json:
         print_json(result)
         return
@@ -307,8 +315,7 @@ def show(
     if not re.match(MONTH_PATTERN, month):
         raise typer.BadParameter(MONTH_FORMAT, param_hint="--month")
     with api_client() as client:
-        response = client.request("GET", f"/staffing/requirements/{month}")
-    result = RequirementsPublic.model_validate(response.json())
+        result = client.requirements(month)
     if as_json:
         print_json(result)
         return

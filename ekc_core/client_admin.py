@@ -19,6 +19,7 @@ from ekc_core.enums import Role
 from ekc_core.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
 from ekc_core.workforce import (
     AbsenceCreate,
+    AbsenceCreated,
     AbsencePublic,
     PreferenceCreate,
     PreferencePublic,
@@ -148,11 +149,13 @@ class AdminApi:
         path = f"/staff/{segment(username)}/absences" if username else "/absences"
         return _many(self.request("GET", path, params={"month": month}), AbsencePublic)
 
-    def create_absence(self: Requester, username: str, data: AbsenceCreate) -> AbsencePublic:
+    def create_absence(self: Requester, username: str, data: AbsenceCreate) -> AbsenceCreated:
+        """Enter an absence; the answer names the roster's shifts it falls on and the gaps
+        their removal would open."""
         response = self.request(
             "POST", f"/staff/{segment(username)}/absences", json_body=_created(data)
         )
-        return _one(response, AbsencePublic)
+        return _one(response, AbsenceCreated)
 
     def delete_absence(self: Requester, absence_id: int) -> None:
         self.request("DELETE", f"/absences/{segment(absence_id)}")

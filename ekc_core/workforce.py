@@ -252,6 +252,9 @@ class ForecastProfile(Wire):
     """7 × 24: mean offered calls per hour, Monday first, local time."""
     holiday_calls: list[float]
     """24: mean per hour on public holidays (the Sunday profile when history has none)."""
+    holiday_dates: list[date] = Field(default_factory=list)
+    """The public holidays `holiday_calls` is the mean of: every one of the year before
+    `to_date` that the history covers; empty: the Sunday profile stands in."""
     inbound_calls: int
     answered_calls: int
     abandoned_calls: int
@@ -349,6 +352,23 @@ class CoverageGap(Wire):
     """Exclusive; 24 = midnight."""
     short: int
     """Most operators missing in any hour of the gap."""
+    required: int = 0
+    """Operators required in the gap's worst hour (the one `short` is of)."""
+    rostered: int = 0
+    """Operators on shift in that hour."""
+    previous_roster: bool = False
+    """Only the previous month's roster can close it (the night shift of its last day staffs
+    the first hours of the 1st)."""
+    note: str = ""
+    """Why the gap is there and where to close it, when that is not this roster (Russian)."""
+
+    def text(self) -> str:
+        """One line for a shift lead: `01.01.2027 00–08 ч: не хватает 3 (…)`."""
+        line = (
+            f"{self.on_date:%d.%m.%Y} {self.from_hour:02d}–{self.to_hour:02d} ч: "
+            f"не хватает {self.short} (нужно {self.required}, на смене {self.rostered})"
+        )
+        return f"{line} — {self.note}" if self.note else line
 
 
 class RosterPersonSummary(Wire):
@@ -385,6 +405,9 @@ class RosterPublic(Wire):
     violations: list[RosterViolation]
     gaps: list[CoverageGap]
     warnings: list[str] = Field(default_factory=list)
+    opened_gaps: list[CoverageGap] = Field(default_factory=list)
+    """After an edit (assign, swap): the gaps it opened or deepened (`short`: how many
+    more are missing than before the edit)."""
     days_off: list[date] = Field(default_factory=list)
     """Days of the month that are not working days by the production calendar."""
     holidays: list[date] = Field(default_factory=list)
@@ -423,3 +446,26 @@ class RosterImport(Wire):
     shifts: list[RosterShiftPublic]
     rules: RosterRules = RosterRules()
     force: bool = False
+
+
+class AbsenceCreated(AbsencePublic):
+    """A new absence and what it does to the rosters already made for its days."""
+
+    warnings: list[str] = Field(default_factory=list)
+    """Per roster: the shifts it falls on, the gaps taking them off would open (Russian)."""
+    shifts: list[RosterShiftPublic] = Field(default_factory=list)
+    """Shifts of the person's rosters (draft or published) that run into the absence."""
+    opened_gaps: list[CoverageGap] = Field(default_factory=list)
+    """Gaps that taking those shifts off would open."""
+
+
+def holiday_profile_source(dates: list[date]) -> str:
+    """Where the holiday profile came from, for a shift lead (Russian)."""
+    if not dates:
+        return (
+            "праздничных дней в истории звонков за год нет: праздники считаются по профилю "
+            "воскресений"
+        )
+    days = ", ".join(f"{d:%d.%m.%Y}" for d in dates)
+    count = f"{len(dates)} праздничн{'ому дню' if len(dates) == 1 else 'ым дням'}"
+    return f"профиль праздников — среднее по {count} истории за год: {days}"

@@ -14,10 +14,10 @@ from ekc_roster.rules import (
     RULES,
     Span,
     absence_overlap,
+    in_reach,
     night_forbidden,
     overlaps,
     pair_conflict,
-    required_in_reach,
     required_rest_minutes,
     weekly_rest_windows,
 )
@@ -214,27 +214,93 @@ def _coverage(problem: Problem, by_person: dict[str, list[tuple[date, Span]]]) -
 
 
 def gaps_of(problem: Problem, covered: list[int]) -> list[CoverageGap]:
-    """Runs of hours of one day with fewer operators than required."""
-    gaps: list[CoverageGap] = []
-    required = required_in_reach(problem)
+    """Runs of hours of one day with fewer operators than the stored requirement, every hour
+    of the month; a run is split where only the previous month's roster can staff the hours
+    (the night of the 1st), and such a gap says so."""
+    if problem.required is None:
+        return []
+    short = [max(0, need - have) for need, have in zip(problem.required, covered, strict=True)]
+    return _runs(problem, short, covered)
+
+
+def opened_gaps(problem: Problem, before: list[int], after: list[int]) -> list[CoverageGap]:
+    """The gaps a change of coverage `before` → `after` opens or deepens: runs of hours where
+    fewer operators than required are on shift after it than before (`short`: most added)."""
+    required = problem.required
     if required is None:
-        return gaps
+        return []
+    added = [
+        max(0, need - now) - max(0, need - was)
+        for need, was, now in zip(required, before, after, strict=True)
+    ]
+    return _runs(problem, added, after)
+
+
+def _runs(problem: Problem, short: list[int], covered: list[int]) -> list[CoverageGap]:
+    """Runs of hours of one day with `short` > 0, split where the reach of this month's
+    shifts changes; each names its worst hour's requirement and operators on shift."""
+    required = problem.required or [0] * len(short)
+    reach = in_reach(problem)
+    gaps: list[CoverageGap] = []
     for d in range(problem.days):
         day = problem.first + timedelta(days=d)
-        run: tuple[int, int] | None = None  # (from hour, most short)
+        run: tuple[int, int, bool] | None = None  # (from hour, worst hour, in reach)
         for hour in range(25):
-            short = 0
-            if hour < 24:
-                h = d * 24 + hour
-                short = max(0, required[h] - covered[h])
-            if short and run is None:
-                run = (hour, short)
-            elif short and run is not None:
-                run = (run[0], max(run[1], short))
-            elif not short and run is not None:
-                gaps.append(CoverageGap(on_date=day, from_hour=run[0], to_hour=hour, short=run[1]))
+            h = d * 24 + hour
+            lack, ok = (max(0, short[h]), reach[h]) if hour < 24 else (0, True)
+            if run is not None and (not lack or ok != run[2]):
+                worst = run[1]
+                gaps.append(
+                    _gap(
+                        problem,
+                        day,
+                        run[0],
+                        hour,
+                        short[worst],
+                        previous=not run[2],
+                        need=(required[worst], covered[worst]),
+                    )
+                )
                 run = None
+            if lack and run is None:
+                run = (hour, h, ok)
+            elif lack and run is not None and lack > short[run[1]]:
+                run = (run[0], h, ok)
     return gaps
+
+
+def _gap(
+    problem: Problem,
+    day: date,
+    from_hour: int,
+    to_hour: int,
+    short: int,
+    *,
+    previous: bool,
+    need: tuple[int, int],
+) -> CoverageGap:
+    note = ""
+    if previous:
+        eve = problem.first - timedelta(days=1)
+        month = f"{eve.year:04d}-{eve.month:02d}"
+        # the kinds of shift starting on the eve that staff these hours (the night shift)
+        codes = [t.code for t in problem.templates.values() if 24 + from_hour in t.covered_hours()]
+        code = codes[0] if codes else "<смена>"
+        note = f"эти часы закрывает ночная смена {eve:%d.%m} по графику на {month}" + (
+            f": его нет в системе — ekc-admin roster generate --month {month}"
+            if not (problem.before or problem.previous_known)
+            else f": добавьте её там — ekc-admin roster assign <логин> {eve:%Y-%m-%d} {code}"
+        )
+    return CoverageGap(
+        on_date=day,
+        from_hour=from_hour,
+        to_hour=to_hour,
+        short=short,
+        required=need[0],
+        rostered=need[1],
+        previous_roster=previous,
+        note=note,
+    )
 
 
 def _summary(

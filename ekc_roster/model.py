@@ -125,6 +125,8 @@ class Problem:
     preferences: list[Preference] = field(default_factory=list)
     before: list[Assignment] = field(default_factory=list)
     """Shifts of the days before the month (the previous roster), fixed."""
+    previous_known: bool = False
+    """The previous month's roster is in the system (even if `before` is empty)."""
 
     def __post_init__(self) -> None:
         if not self.people:

@@ -127,23 +127,29 @@ def night_forbidden(problem: Problem, username: str, template: Template) -> bool
     return not problem.person[username].night_work and template.night_minutes(problem.rules) > 0
 
 
-def required_in_reach(problem: Problem) -> list[int] | None:
-    """The requirement this roster answers for: every hour of the month, except the first
-    hours that only a shift of the previous month can staff (the night of the 1st) when the
-    previous month's roster is not known."""
-    if problem.required is None:
-        return None
-    required = list(problem.required)
-    if problem.before:
-        return required
-    reach = [False] * len(required)
+def in_reach(problem: Problem) -> list[bool]:
+    """For every hour of the month: whether a shift starting in the month can staff it. The
+    first hours of the 1st (under the night shift of the previous month's last day) cannot:
+    only the previous month's roster staffs them."""
+    reach = [False] * (problem.days * 24)
     for day in range(problem.day_index(problem.first), problem.day_index(problem.last) + 1):
         for t in problem.templates.values():
             for offset in t.covered_hours():
                 h = problem.hour_of_month(day, offset)
                 if h is not None:
                     reach[h] = True
-    return [need if ok else 0 for need, ok in zip(required, reach, strict=True)]
+    return reach
+
+
+def required_in_reach(problem: Problem) -> list[int] | None:
+    """The part of the requirement this month's shifts can answer for (the generator's
+    goal): every hour except those only the previous month's night shift can staff.
+
+    Coverage is never *checked* against this: the checker holds every hour of the month to
+    the stored requirement (`problem.required`), so an unstaffed first night is a gap."""
+    if problem.required is None:
+        return None
+    return [need if ok else 0 for need, ok in zip(problem.required, in_reach(problem), strict=True)]
 
 
 def impossible_requirement(problem: Problem) -> list[str]:

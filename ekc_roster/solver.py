@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from ortools.sat.python import cp_model
 
+from ekc_core.workforce import CoverageGap
 from ekc_roster.checker import CheckResult, check
 from ekc_roster.greedy import first_roster
 from ekc_roster.model import DAY, LOOKBACK_DAYS, Assignment, Problem, RosterInfeasibleError
@@ -65,6 +66,24 @@ class Outcome:
     """Seconds until the first roster meeting the whole requirement (None: never)."""
     workers: int
     notes: list[str] = field(default_factory=list)
+    last_improvement_seconds: float | None = None
+    """When the final phase last found a better roster (seconds into that phase)."""
+    suggested_time_limit: float | None = None
+    """Set when a longer search would likely leave fewer hours under the norms."""
+
+    @property
+    def gap(self) -> float | None:
+        """Relative distance of the objective from CP-SAT's proven bound (0: optimal)."""
+        if not (math.isfinite(self.objective) and math.isfinite(self.best_bound)):
+            return None
+        if self.objective <= 0:
+            return 0.0
+        return max(0.0, (self.objective - self.best_bound) / self.objective)
+
+    @property
+    def under_norm_hours(self) -> float:
+        """Hours of all people under their norms (the objective's main term)."""
+        return sum(max(0.0, p.norm_hours - p.hours) for p in self.result.people)
 
     def report(self) -> dict[str, object]:
         return {
@@ -79,6 +98,10 @@ class Outcome:
             "first_gap_free_seconds": _round(self.first_gap_free_seconds),
             "workers": self.workers,
             "short_operator_hours": self.result.short_hours,
+            "under_norm_hours": round(self.under_norm_hours, 1),
+            "gap": None if self.gap is None else round(self.gap, 4),
+            "last_improvement_seconds": _round(self.last_improvement_seconds),
+            "suggested_time_limit": self.suggested_time_limit,
             "notes": self.notes,
         }
 
@@ -98,11 +121,14 @@ class _Watch(cp_model.CpSolverSolutionCallback):
         self.shortfall = shortfall
         self.first: float | None = None
         self.first_gap_free: float | None = None
+        self.trace: list[tuple[float, float]] = []
+        """(seconds, objective) of every improving solution."""
 
     def on_solution_callback(self) -> None:
         now = time.perf_counter() - self.started
         if self.first is None:
             self.first = now
+        self.trace.append((now, self.objective_value))
         if self.first_gap_free is None and (
             self.shortfall is None or all(self.value(v) == 0 for v in self.shortfall)
         ):
@@ -324,6 +350,10 @@ def _assignments(problem: Problem, built: _Model, solver: cp_model.CpSolver) -> 
     return sorted(result)
 
 
+def _own_gaps(result: CheckResult) -> list[CoverageGap]:
+    return [g for g in result.gaps if not g.previous_roster]
+
+
 def generate(
     problem: Problem,
     *,
@@ -342,15 +372,11 @@ def generate(
     workers = workers or max(1, os.cpu_count() or 1)
     started = time.perf_counter()
     notes: list[str] = []
-    if problem.required is not None and required_in_reach(problem) != problem.required:
-        notes.append(
-            "первые часы 1-го числа закрывает ночная смена прошлого месяца; его графика "
-            "нет в системе, эти часы не планируются"
-        )
-
     start = first_roster(problem)
     start_check = check(problem, start)
-    start_ok = start_check.lawful and not start_check.gaps
+    # gaps only the previous month's roster can close (the night of the 1st) stay reported,
+    # but no roster of this month can do better there
+    start_ok = start_check.lawful and not _own_gaps(start_check)
     elapsed = time.perf_counter() - started
     first: float | None = elapsed if start_check.lawful else None
     first_gap_free: float | None = elapsed if start_ok else None
@@ -386,8 +412,9 @@ def generate(
 
     phase = "hard" if start_ok else "soft"
     built = _build(problem, hard_coverage=start_ok)
+    phase_seconds = max(1.0, left())
     solver, status, watch = _solve(
-        built, seconds=max(1.0, left()), workers=workers, seed=seed, hint=keys(start)
+        built, seconds=phase_seconds, workers=workers, seed=seed, hint=keys(start)
     )
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assignments = _assignments(problem, built, solver)
@@ -404,7 +431,7 @@ def generate(
         )
 
     result = check(problem, assignments)
-    return Outcome(
+    outcome = Outcome(
         assignments=assignments,
         result=result,
         phase=phase,
@@ -416,7 +443,53 @@ def generate(
         first_gap_free_seconds=first_gap_free,
         workers=workers,
         notes=notes,
+        last_improvement_seconds=watch.trace[-1][0] if watch.trace else None,
     )
+    if status_name != "OPTIMAL":
+        _judge_search(outcome, watch.trace, phase_seconds, time_limit)
+    return outcome
+
+
+#: a search is worth extending when the objective is this far from the proven bound …
+MATERIAL_GAP = 0.05
+#: … and it was still improving: this much better over the second half of the time than at
+#: its middle,
+HALF_GAIN = 0.02
+#: or, when its first roster came after half time, a better one in the final quarter
+LATE_SHARE = 0.75
+#: hours under the norms below this are not worth a longer wait
+MATERIAL_UNDER_HOURS = 8.0
+#: the longest search a generate request may ask for (`RosterGenerateRequest`)
+MAX_TIME_LIMIT = 600
+
+
+def _judge_search(
+    outcome: Outcome, trace: list[tuple[float, float]], seconds: float, time_limit: float
+) -> None:
+    """Suggest a longer search when one would likely help: the search stopped on the time
+    limit while still improving, far from its proven bound, with hours under the norms."""
+    under = outcome.under_norm_hours
+    gap = outcome.gap
+    if not trace or gap is None:
+        return
+    last = trace[-1][0]
+    middle = [value for t, value in trace if t <= seconds / 2]
+    gain = (middle[-1] - trace[-1][1]) / middle[-1] if middle and middle[-1] > 0 else 0.0
+    # no roster by half time: the search is young if it still found one late; otherwise it
+    # must have gained materially over its second half (a trickle of tiny gains is not it)
+    still_improving = gain >= HALF_GAIN if middle else last >= LATE_SHARE * seconds
+    if gap >= MATERIAL_GAP and still_improving and under >= MATERIAL_UNDER_HOURS:
+        suggested = float(min(MAX_TIME_LIMIT, max(60, round(3 * time_limit))))
+        if suggested <= time_limit:
+            return  # already the longest search the API allows
+        outcome.suggested_time_limit = suggested
+        at, of = (f"{v:.1f}".replace(".", ",") for v in (last, seconds))
+        outcome.notes.append(
+            f"поиск остановлен по времени ещё в ходе улучшений (последнее — на {at} с из "
+            f"{of}; за вторую половину времени штраф снизился на {gain:.0%}, до "
+            f"доказанной нижней оценки {gap:.0%}): ниже норм {under:.0f} ч в сумме, дольше "
+            f"поиск, вероятно, сократит недобор — --time-limit {suggested:.0f}"
+        )
 
 
 __all__ = ["DAY", "Outcome", "RosterInfeasibleError", "generate", "impossible_requirement"]

@@ -37,9 +37,12 @@ def runner(live_server, tmp_path, monkeypatch, make_staff, db_url):
 
 
 def store_requirement(db_url: str, per_hour: int) -> None:
+    """`per_hour` every hour but the first night (00–08 of the 1st), which only January's
+    roster (absent here) could staff."""
+    hourly = [0] * 8 + [per_hour] * (28 * 24 - 8)
     engine = create_db_engine(db_url)
     with Session(engine) as session:
-        session.add(StaffingRequirement(month=MONTH, hourly=[per_hour] * (28 * 24), params={}))
+        session.add(StaffingRequirement(month=MONTH, hourly=hourly, params={}))
         session.commit()
     engine.dispose()
 
@@ -150,7 +153,7 @@ def test_bad_input_exits_non_zero_and_saves_nothing(runner, db_url):
     assert impossible.exit_code == 1
     assert "потребность невыполнима" in impossible.stderr
     assert "требуют больше операторов, чем всего сотрудников (8)" in impossible.stderr
-    assert "первый — 01.02 06:00, нужно 9" in impossible.stderr
+    assert "первый — 01.02 08:00, нужно 9" in impossible.stderr
 
     assert runner.invoke(app, ["roster", "show", "-m", "2027-2"]).exit_code == 2
     assert runner.invoke(app, ["roster", "show", "-m", MONTH]).exit_code == 1

@@ -18,9 +18,14 @@ MONTH = "2027-02"  # 28 days; February 2027 starts on a Monday
 API = "/api/v1"
 
 
-def require(engine: Engine, per_hour: int, month: str = MONTH, days: int = 28) -> None:
+def require(
+    engine: Engine, per_hour: int, month: str = MONTH, days: int = 28, first_night: int = 0
+) -> None:
+    """`per_hour` every hour but the first night (00–08 of the 1st, `first_night`): only the
+    previous month's roster can staff it, and most tests here have none."""
+    hourly = [first_night] * 8 + [per_hour] * (days * 24 - 8)
     with Session(engine) as session:
-        session.merge(StaffingRequirement(month=month, hourly=[per_hour] * (days * 24), params={}))
+        session.merge(StaffingRequirement(month=month, hourly=hourly, params={}))
         session.commit()
 
 
@@ -282,17 +287,17 @@ def test_publishing_less_than_a_month_ahead_is_warned() -> None:
 
 def test_the_previous_months_roster_carries_over_the_month_boundary(client, lead, crew, engine):
     """January's last night shift staffs 1 February 00–08 and keeps its person off that
-    morning; without it those hours are not planned at all."""
+    morning (without it those hours are a gap: tests/test_roster_lead.py)."""
     january = [
         {"username": "op1", "on_date": "2027-01-31", "template_code": "Н"},
         {"username": "op2", "on_date": "2027-01-29", "template_code": "Д"},
     ]
     saved = client.put(f"{API}/rosters/2027-01", json={"shifts": january}, headers=lead.headers)
     assert saved.status_code == 200, saved.text
-    require(engine, 1)
+    require(engine, 1, first_night=1)
     roster = generate(client, lead).json()
     assert roster["violations"] == [] and roster["gaps"] == []
-    assert roster["required"][:8] == [1] * 8  # planned: January's roster is known
+    assert roster["required"][:8] == [1] * 8
     assert roster["covered"][:8] == [1] * 8  # by op1's night shift from 31 January
     op1 = sorted(s["on_date"] for s in roster["shifts"] if s["username"] == "op1")
     assert not op1 or op1[0] >= "2027-02-02"  # 22 h of rest after 08:00 on 1 February

@@ -177,18 +177,33 @@ def test_coverage_gaps_are_runs_of_short_hours() -> None:
         required[hour] = 2  # two operators on 1 December 08–20
     required[24 + 10] = 1  # one on 2 December at 10
     result = check(problem(required=required), shifts("ivanov", (1, "Д")))
-    assert [(g.on_date, g.from_hour, g.to_hour, g.short) for g in result.gaps] == [
-        (dec(1), 8, 20, 1),
-        (dec(2), 10, 11, 1),
+    assert [
+        (g.on_date, g.from_hour, g.to_hour, g.short, g.required, g.rostered) for g in result.gaps
+    ] == [
+        (dec(1), 8, 20, 1, 2, 1),
+        (dec(2), 10, 11, 1, 1, 0),
     ]
     assert result.short_hours == 2
     assert result.covered[8:20] == [1] * 12
 
 
-def test_the_night_of_the_first_counts_only_with_the_previous_roster() -> None:
+def test_the_night_of_the_first_is_a_gap_of_the_previous_roster() -> None:
     required = [0] * (31 * 24)
     required[2] = 1  # 1 December 02:00: only a shift of 30 November can staff it
-    assert check(problem(required=required), []).gaps == []
+    unknown = check(problem(required=required), []).gaps
+    assert [(g.on_date, g.from_hour, g.to_hour, g.previous_roster) for g in unknown] == [
+        (dec(1), 2, 3, True)
+    ]
+    assert "ночная смена 30.11 по графику на 2026-11: его нет в системе" in unknown[0].note
+    required[8] = 1  # 08:00 is this month's: a run is split where the reach changes
+    split = check(problem(required=required), []).gaps
+    assert [(g.from_hour, g.to_hour, g.previous_roster, g.note) for g in split][1] == (
+        8,
+        9,
+        False,
+        "",
+    )
+    required[8] = 0
     known = problem(
         Person("ivanov"),
         Person("petrov"),

@@ -382,3 +382,22 @@ def test_operators_may_not_see_or_compute_staffing(client: TestClient, make_staf
     r = client.get(f"{API}/staffing/requirements/2026-12", headers=operator.headers)
     assert r.status_code == 403
     assert client.get(f"{API}/staffing/forecast").status_code == 401
+
+
+def test_the_holiday_profile_takes_every_holiday_of_the_past_year_and_names_them(
+    client: TestClient, engine: Engine, lead
+) -> None:
+    """Not only the holidays inside the weekday window: every public holiday of the year
+    before `until` that the history covers (it starts on 12.06.2026 here)."""
+    rows = [contact(local(date(2026, 6, 12), 12, m)) for m in range(4)]  # Russia Day
+    rows += [contact(local(date(2026, 11, 4), 12, m)) for m in range(2)]  # in the window
+    rows += [contact(local(date(2026, 11, 16), 12, m)) for m in range(7)]  # a Monday
+    insert_rows(engine, rows)
+
+    p = get_forecast(client, lead, weeks=3, until="2026-11-23")
+    assert p["holiday_dates"] == ["2026-06-12", "2026-11-04"]
+    assert p["holiday_calls"][12] == pytest.approx((4 + 2) / 2)
+    assert p["calls"][0][12] == pytest.approx(7 / 3)  # weekdays: the 3-week window only
+
+    empty = get_forecast(client, lead, weeks=1, until="2026-06-12")  # before the history
+    assert empty["holiday_dates"] == [] and empty["holiday_calls"] == empty["calls"][6]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from ekc_core.fields import Code, Id
 from ekc_core.workforce import (
     AbsenceCreate,
+    AbsenceCreated,
     AbsencePublic,
     Month,
     PreferenceCreate,
@@ -17,7 +18,8 @@ from ekc_core.workforce import (
 )
 from ekc_server.deps import Lead, SessionDep, Staffer
 from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
-from ekc_server.services import shifts
+from ekc_server.routes.staffing import CalendarDep
+from ekc_server.services import roster_absences, shifts
 
 router = APIRouter(tags=["shifts"], responses=SIGNED_IN_ERRORS)
 
@@ -69,15 +71,23 @@ def list_absences(
 
 @router.post(
     "/staff/{username}/absences",
-    response_model=AbsencePublic,
+    response_model=AbsenceCreated,
     status_code=status.HTTP_201_CREATED,
     responses=CONFLICT,
 )
 def create_absence(
-    username: Code, body: AbsenceCreate, principal: Lead, session: SessionDep
-) -> AbsencePublic:
-    """Vacation, sick leave, a day off…: refused (409) when it overlaps another one."""
-    return shifts.create_absence(session=session, principal=principal, username=username, data=body)
+    username: Code, body: AbsenceCreate, principal: Lead, session: SessionDep, calendar: CalendarDep
+) -> AbsenceCreated:
+    """Vacation, sick leave, a day off…: refused (409) when it overlaps another one. The
+    answer names the shifts of existing rosters it falls on and the gaps it would open."""
+    saved = shifts.create_absence(
+        session=session, principal=principal, username=username, data=body
+    )
+    return roster_absences.absence_impact(
+        session=session,
+        calendar=calendar,
+        absence=AbsenceCreated.model_validate(saved.model_dump()),
+    )
 
 
 @router.delete("/absences/{absence_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, delete, select
 from ekc_core.enums import AuditAction, Role
 from ekc_core.localtime import CENTRE_TZ
 from ekc_core.workforce import (
+    CoverageGap,
     RosterAssignRequest,
     RosterCheck,
     RosterGenerateRequest,
@@ -27,7 +28,7 @@ from ekc_core.workforce import (
     RosterViolation,
 )
 from ekc_roster.calendar import CalendarMissingError, ProductionCalendar
-from ekc_roster.checker import CheckResult, check
+from ekc_roster.checker import CheckResult, check, opened_gaps
 from ekc_roster.model import (
     LOOKBACK_DAYS,
     Absence,
@@ -39,7 +40,7 @@ from ekc_roster.model import (
     RosterInputError,
     Template,
 )
-from ekc_roster.rules import impossible_requirement, required_in_reach
+from ekc_roster.rules import impossible_requirement
 from ekc_server.deps import Principal
 from ekc_server.errors import (
     ConflictError,
@@ -173,6 +174,7 @@ def load_problem(
             absences=absences,
             preferences=preferences,
             before=before,
+            previous_known=previous is not None,
         )
     except RosterInputError as exc:
         raise InvalidFieldError(str(exc), field="month", location="path") from exc
@@ -195,6 +197,7 @@ def _public(
     shifts: list[Assignment],
     result: CheckResult,
     warnings: list[str] | None = None,
+    opened: list[CoverageGap] | None = None,
 ) -> RosterPublic:
     used = {s.template_code for s in shifts}
     templates = [
@@ -217,11 +220,12 @@ def _public(
             template_public(t) for t in sorted(templates, key=lambda t: (t.starts_at, t.code))
         ],
         people=result.people,
-        required=required_in_reach(problem) or [0] * (problem.days * 24),
+        required=list(problem.required or [0] * (problem.days * 24)),
         covered=result.covered,
         violations=result.violations,
         gaps=result.gaps,
         warnings=[*(warnings or []), *_surplus_warning(problem, result)],
+        opened_gaps=opened or [],
         days_off=[d for d in problem.month_dates if not problem.calendar.is_working_day(d)],
         holidays=[d for d in problem.month_dates if problem.is_holiday(d)],
         updated_at=roster.updated_at,
@@ -233,7 +237,7 @@ def _surplus_warning(problem: Problem, result: CheckResult) -> list[str]:
     """Everyone works their norm: a staff much larger than the requirement shows up as
     hours on shift beyond it, mostly at night (12-hour shifts with twice their length of
     rest leave no other way to work a full month)."""
-    required = sum(required_in_reach(problem) or [])
+    required = sum(problem.required or [])
     covered = sum(result.covered)
     if not required or covered < 1.5 * required:
         return []
@@ -531,6 +535,7 @@ def _change(
     added = [v for v in new.violations if (v.username, v.on_date, v.rule) not in old_keys]
     if added and not force:
         raise _violations_error(added)
+    opened = opened_gaps(problem, old.covered, new.covered)
     for (username, day), code in edit.items():
         row = session.exec(
             select(RosterShift).where(
@@ -563,14 +568,19 @@ def _change(
         month,
         edits=[[u, d.isoformat(), c] for (u, d), c in edit.items()],
         violations=[v.rule for v in added],
+        opened_gaps=[g.text() for g in opened],
     )
     session.commit()
-    warnings = [f"{v.username} {v.on_date:%d.%m}: {v.message} ({v.article})" for v in added]
+    warnings = [
+        f"правка нарушает ТК РФ: {v.username} {v.on_date:%d.%m}: {v.message} ({v.article})"
+        for v in added
+    ]
+    warnings += [f"правка открывает нехватку: {g.text()}" for g in opened]
     if roster.status == "published":
         warnings.append(
             "график уже опубликован: сообщите сотрудникам об изменении под подпись (ст.103 ТК РФ)"
         )
-    return _public(session, roster, problem, sorted(after), new, warnings)
+    return _public(session, roster, problem, sorted(after), new, warnings, opened)
 
 
 def swap(
@@ -641,13 +651,7 @@ def publish(
     result = check(problem, shifts)
     if (result.violations or result.gaps) and not force:
         problems = _violation_problems(result.violations)
-        problems += [
-            (
-                ["gaps", g.on_date.isoformat()],
-                f"{g.on_date:%d.%m.%Y} {g.from_hour:02d}–{g.to_hour:02d} ч: не хватает {g.short}",
-            )
-            for g in result.gaps
-        ]
+        problems += [(["gaps", g.on_date.isoformat()], g.text()) for g in result.gaps]
         raise RosterRulesBrokenError(problems)
     warnings = _calendar_warnings(problem) + notice_warning(problem.first)
     roster.status = "published"

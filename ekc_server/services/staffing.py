@@ -41,6 +41,7 @@ from ekc_core.workforce import (
     QueueModel,
     RequirementsPublic,
     RequirementsRequest,
+    holiday_profile_source,
     month_bounds,
 )
 from ekc_roster.calendar import (
@@ -59,6 +60,9 @@ DEFAULT_AHT_SECONDS = 297.0
 DEFAULT_OUTBOUND_AHT_SECONDS = 297.0
 #: a written answer (read, look up, type) when the history has no timestamps for it
 DEFAULT_WRITTEN_AHT_SECONDS = 600.0
+
+#: fewer public holidays than this in the history make a thin holiday profile (a warning)
+MIN_HOLIDAY_DAYS = 3
 
 #: float noise allowance before rounding up (3.0000000001 operators is 3)
 _EPSILON = 1e-9
@@ -231,7 +235,12 @@ def forecast(
         ordinary = [d for d in same if d not in holiday_days]
         # a weekday that was a holiday every time (a one-week window) keeps its own days
         calls.append(mean_profile(ordinary or same))
-    holiday_calls = mean_profile(sorted(holiday_days)) if holiday_days else list(calls[6])
+    holiday_dates, holiday_hours = _holiday_history(session, cal, end_day, inbound_phone)
+    holiday_calls = (
+        [sum(holiday_hours[d][h] for d in holiday_dates) / len(holiday_dates) for h in range(24)]
+        if holiday_dates
+        else list(calls[6])
+    )
     n_days = len(days)
     return ForecastProfile(
         from_date=start_day,
@@ -239,6 +248,7 @@ def forecast(
         weeks=weeks,
         calls=calls,
         holiday_calls=holiday_calls,
+        holiday_dates=holiday_dates,
         inbound_calls=inbound,
         answered_calls=answered,
         abandoned_calls=abandoned,
@@ -249,6 +259,48 @@ def forecast(
         written_per_day=round(written / n_days, 2),
         written_aht_seconds=_mean(written_total, written_handled, DEFAULT_WRITTEN_AHT_SECONDS),
     )
+
+
+#: how far back public holidays feed the holiday profile (all of the past year's)
+HOLIDAY_LOOKBACK_DAYS = 365
+
+
+def _holiday_history(
+    session: Session, cal: ProductionCalendar, end_day: date, inbound_phone: Any
+) -> tuple[list[date], dict[date, list[int]]]:
+    """Public holidays of the year before `end_day` that the contact history covers (from the
+    day of its first inbound call), and their inbound calls per local hour."""
+    first = session.execute(
+        sa_select(func.min(col(Contact.queued_at))).where(inbound_phone)
+    ).scalar_one_or_none()
+    if first is None:
+        return [], {}
+    if first.tzinfo is None:  # SQLite hands back naive UTC
+        first = first.replace(tzinfo=UTC)
+    since = max(end_day - timedelta(days=HOLIDAY_LOOKBACK_DAYS), first.astimezone(CENTRE_TZ).date())
+    span = [since + timedelta(days=i) for i in range((end_day - since).days)]
+    missing = _missing_years(cal, span)
+    chosen = [d for d in span if _is_holiday(cal, d, missing)]
+    if not chosen:
+        return [], {}
+    hours: dict[date, list[int]] = {d: [0] * 24 for d in chosen}
+    utc_hour = _utc_hour(session, col(Contact.queued_at)).label("utc_hour")
+    in_days = or_(
+        *(
+            and_(
+                col(Contact.queued_at) >= _local_midnight_utc(d),
+                col(Contact.queued_at) < _local_midnight_utc(d + timedelta(days=1)),
+            )
+            for d in chosen
+        )
+    )
+    for hour_index, n in session.execute(
+        sa_select(utc_hour, func.count()).where(inbound_phone, in_days).group_by(utc_hour)
+    ):
+        local = (_EPOCH + timedelta(hours=int(hour_index))).astimezone(CENTRE_TZ)
+        if local.date() in hours:
+            hours[local.date()][local.hour] += int(n)
+    return chosen, hours
 
 
 def _month_days(month: str) -> list[date]:
@@ -311,6 +363,13 @@ def requirements(
         years = ", ".join(str(y) for y in sorted(missing_years))
         warnings.append(
             f"в календаре нет {years} г.: праздники этих лет в истории не отделены от будней"
+        )
+    month_holidays = [d for d in _month_days(request.month) if cal.is_public_holiday(d)]
+    if month_holidays and 0 < len(profile.holiday_dates) < MIN_HOLIDAY_DAYS:
+        warnings.append(
+            f"{holiday_profile_source(profile.holiday_dates)}; по нему рассчитаны "
+            f"праздничные дни месяца ({len(month_holidays)}) — мало дней для надёжного "
+            "профиля, проверьте их потребность"
         )
     if profile.answered_calls == 0 and request.aht_seconds is None:
         warnings.append(
@@ -383,6 +442,8 @@ def requirements(
             "written_per_day": profile.written_per_day,
             "written_aht_seconds": profile.written_aht_seconds,
             "calls_per_week": round(sum(sum(r) for r in profile.calls), 1),
+            "holiday_dates": [d.isoformat() for d in profile.holiday_dates],
+            "holiday_source": holiday_profile_source(profile.holiday_dates),
         },
         "calendar": {
             "year": year,
