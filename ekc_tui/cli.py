@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app.run()
     finally:
-        app.desk.close()
+        app.close()
 
 
 def send_outbox(settings: object) -> int:

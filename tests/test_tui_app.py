@@ -15,6 +15,7 @@ from ekc_server.db import create_db_engine
 from ekc_server.models import Contact
 from ekc_tui.app import EkcConsole
 from ekc_tui.forms import AppealFormScreen, NewCitizenScreen
+from ekc_tui.panes.card import HandoffBlock
 from ekc_tui.screens import (
     ArticleScreen,
     ConfirmScreen,
@@ -99,7 +100,8 @@ async def test_screen_pop_card_with_history_handoff_and_a_standard_consultation(
         text = card_text(app)
         assert "Карточкин Пётр" in text
         assert "Телефон 122" in text and "+7 902 555-01-01" in text
-        assert "тревога" in text and "выплаты" in text
+        handoff = str(app.query_one(HandoffBlock).render())  # the hand-off: its own block
+        assert "тревога" in handoff and "выплаты" in handoff
         assert app.card is not None and app.card.citizen_id == citizen_id
         assert app.card.topic_code == "svo.contract"  # the assistant's topic, preselected
         # the history is beside the card (this contact is in it)
