@@ -19,7 +19,6 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual import events
@@ -28,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
-from ekc_tui import failures
+from ekc_tui import card_flow, failures, keys
 from ekc_tui.controller import Controller, DaemonExecutor
 from ekc_tui.messages import (
     AppealsRegistered,
@@ -61,9 +60,6 @@ if TYPE_CHECKING:
     from ekc_tui.desk import Desk, Reference
     from kb_index import SearchHit
 
-DRAFT = "draft"
-APPEAL_SOON = "Обращение уйдёт на сервер с карточкой: его номер появится здесь"
-
 
 H = TypeVar("H", bound=Callable[..., None])
 
@@ -80,11 +76,6 @@ def live(handler: H) -> H:
     return cast(H, run)
 
 
-def key(binding_key: str, action: str, description: str, tooltip: str, **kw: Any) -> Binding:
-    """A global key: its id is its action (keymaps can rebind it), the tooltip says more."""
-    return Binding(binding_key, action, description, id=action, tooltip=tooltip, **kw)
-
-
 class EkcConsole(App[None]):
     """ЕКЦ 122: the operator's single window."""
 
@@ -93,33 +84,7 @@ class EkcConsole(App[None]):
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
 
-    # the footer shows the keys of the moment (a card open or not); the rest is in F1
-    BINDINGS: ClassVar[list[BindingType]] = [
-        key("f1", "help", "Справка", "Все клавиши и что они делают"),
-        key("f2", "take", "Принять", "Принять контакт из очереди (в очереди — выбранный)"),
-        key("f3", "kb", "Поиск", "Поиск в базе знаний"),
-        key("f4", "history", "История", "История гражданина"),
-        key("f5", "wrap", "Итог", "Тематика, результат, итог разговора"),
-        key("f6", "callbacks", "Перезвоны", "Мои перезвоны"),
-        key("f7", "queue", "Очередь", "Контакты, ожидающие оператора"),
-        key("f8", "end_call", "Конец", "Разговор окончен"),
-        key("f9", "save", "Сохранить", "Сохранить карточку"),
-        key("ctrl+t", "topic", "Тема", "Выбрать тематику из дерева"),
-        key("ctrl+g", "citizen", "Гражданин", "Найти гражданина по телефону, ФИО или e-mail"),
-        key("ctrl+r", "appeal", "Обращение", "Зарегистрировать обращение"),
-        key("ctrl+b", "callback", "Перезвон", "Запланировать перезвон"),
-        key("ctrl+n", "manual", "Вручную", "Карточка без телефонии"),
-        key("ctrl+o", "outbox", "Неотправленное", "Что не дошло до сервера", show=False),
-        key("ctrl+q", "quit_console", "Выход", "Выйти из консоли", show=False),
-        key(
-            "ctrl+p",
-            "command_palette",
-            "Команды",
-            "Найти действие по названию",
-            show=False,
-            priority=True,
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.BINDINGS
     CARD_ACTIONS: ClassVar[frozenset[str]] = frozenset(
         {"end_call", "save", "topic", "appeal", "callback", "citizen", "wrap", "history"}
     )
@@ -174,6 +139,10 @@ class EkcConsole(App[None]):
             return self._desk
 
     @property
+    def desk_if_made(self) -> Desk | None:
+        return self._desk
+
+    @property
     def online(self) -> bool:
         return self._desk is not None and self._desk.online
 
@@ -208,13 +177,7 @@ class EkcConsole(App[None]):
         return self.main
 
     def get_key_display(self, binding: Binding) -> str:
-        """F1 … F9 and ^T as operators know them (Textual writes f1)."""
-        k = binding.key
-        if k.startswith("f") and k[1:].isdigit():
-            return k.upper()
-        if k.startswith("ctrl+") and len(k) == 6:
-            return "^" + k[-1].upper()
-        return super().get_key_display(binding)
+        return keys.display(binding, super().get_key_display)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.CARD_ACTIONS:
@@ -232,7 +195,15 @@ class EkcConsole(App[None]):
         return result
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and self.typeahead.held_back(event):
+        if isinstance(event, events.Key):
+            if self.typeahead.held_back(event):
+                return
+            typed = not event.is_forwarded  # from the terminal (forwarding sets the flag)
+            await super().on_event(event)
+            if typed:
+                self.typeahead.dispatched(event)
+            else:  # back from the focused widget: its binding has run
+                self.typeahead.returned(event)
             return
         await super().on_event(event)
 
@@ -272,7 +243,7 @@ class EkcConsole(App[None]):
     @live
     def on_signed_in(self, message: SignedIn) -> None:
         self.refresh_status()
-        self._restore_draft()
+        card_flow.restore_draft(self)
         self.kb_pane._kb_pump()
         self.controller.run_session(self._background)
         self.main.query_one(CallbacksPane).load()
@@ -400,7 +371,7 @@ class EkcConsole(App[None]):
         self.clear_notifications()
         if message.restored:
             self.notify("Восстановлена несохранённая карточка: F9 — сохранить", timeout=6)
-        if self.appeal_note != APPEAL_SOON:
+        if self.appeal_note != card_flow.APPEAL_SOON:
             self.appeal_note = ""  # the number was on screen while free
         card = self.card = message.card
         if message.citizen is not None:
@@ -410,7 +381,7 @@ class EkcConsole(App[None]):
         handoff = card.contact.handoff if card.contact else None
         card.topic_code = card.topic_code or suggested_topic(handoff, self.ref)
         self.wrap_pane.summary = card.summary
-        self._show_history(message.cached)
+        self.show_history(message.cached)
         self.show_card()
         self.wrap_pane.show()
         self.last_card_ready = time.perf_counter()
@@ -419,38 +390,21 @@ class EkcConsole(App[None]):
         self.keep_draft()
         self.main.query_one(CardPane).identify_card()
         if card.server_problems:
-            self._correct_card(card)
+            card_flow.correct(self, card)
         else:
             self.action_kb()
-
-    def _correct_card(self, card: Card) -> None:
-        """A refused card reopened: say why, show the reasons by their fields (the wrap-up
-        tab; the citizen's form opens at once when the citizen was refused)."""
-        from ekc_tui import correction
-
-        remarks = correction.remarks(card)
-        self.notify(
-            "Сервер отклонил карточку: " + "; ".join(remarks.values()) + ". Исправьте и "
-            "сохраните (F9): запись заменит отклонённую",
-            title="Исправление",
-            severity="warning",
-            timeout=15,
-        )
-        self.action_wrap()
-        if "citizen" in remarks and card.new_citizen is not None:
-            self.main.query_one(CardPane).new_citizen(None)
 
     def set_citizen(
         self, citizen: CitizenPublic | None, history: CitizenHistory | None, *, cached: bool
     ) -> None:
         """The card's citizen chosen (None: a new one, on the card only)."""
         self.citizen, self.history = citizen, history
-        self._show_history(cached)
+        self.show_history(cached)
         self.show_card()
         self.wrap_pane.show()
         self.keep_draft()
 
-    def _show_history(self, cached: bool) -> None:
+    def show_history(self, cached: bool) -> None:
         self.main.query_one(HistoryPane).show(
             self.history, card=self.card, ref=self.ref, cached=cached
         )
@@ -463,85 +417,20 @@ class EkcConsole(App[None]):
         self.show_card()
 
     def action_end_call(self) -> None:
-        from ekc_tui.outbox import new_key
-
-        card = self.card
-        if card is None or card.ended is not None:
-            return
-        card.end_now()
-        if card.contact is not None or card.start_item is not None:
-            card.end_item = new_key()
-            card.end_sent = True
-            self.desk.enqueue(
-                card.end_item, f"Конец разговора: {card.title()}", card.end_steps(), card.dump()
-            )
-        self.refresh_status()
-        self.show_card()
-        self.keep_draft()
-        self.action_wrap()
+        card_flow.end_call(self)
 
     def action_save(self) -> None:
-        from ekc_tui import correction
-        from ekc_tui.text import fmt_clock
+        card_flow.save(self)
 
-        card = self.card
-        if card is None:
-            self.notify("Нет открытой карточки")
-            return
-        card.summary = self.wrap_pane.summary.strip()
-        problems = card.problems()
-        if problems:
-            self.notify("Не заполнено: " + ", ".join(problems), severity="warning")
-            self.action_wrap()
-            return
-        card.end_now()
-        correction.enqueue_save(self.desk.store, card, datetime.now(UTC))
-        if card.callback is not None:
-            self.main.query_one(CallbacksPane).done(card.callback.id)
-        if card.appeal is not None:
-            self.appeal_note = APPEAL_SOON
-        acw = fmt_clock(card.acw_seconds)
-        self.card, self.citizen, self.history = None, None, None
-        self.desk.store.put(DRAFT, None)
-        self.wrap_pane.summary = ""
-        self.kb_pane.clear_query()
-        self._show_history(False)
-        self.show_card()
-        self.wrap_pane.show()
-        self.refresh_status()
-        self.kb_pane.suggest()
-        self.notify(f"Карточка сохранена (постобработка {acw}). Вы свободны", timeout=4)
+    def after_save(self) -> None:
         if not self._background:
             self.controller._flush_now()
-        self.kb_pane.focus_query()
-
-    # --- the open card survives a crash or a quit ----------------------------------------------
 
     def keep_draft(self) -> None:
-        """Store the open card (typed text included) so a restart brings it back."""
-        if self.card is not None and self._desk is not None:
-            summary = self.wrap_pane.summary if self.main.is_mounted else None
-            if summary is not None:
-                self.card.summary = summary
-            self._desk.store.put(DRAFT, self.card.dump())
+        card_flow.keep_draft(self)
 
     def has_draft(self) -> bool:
-        return self.desk.store.get(DRAFT) is not None
-
-    def _restore_draft(self) -> None:
-        from ekc_tui.cards import Card
-
-        data = self.desk.store.get(DRAFT)
-        if not data or self.card is not None:
-            return
-        card = Card.load(data)
-        citizen: CitizenPublic | None = None
-        history: CitizenHistory | None = None
-        if card.citizen_id is not None:
-            cached = self.desk.store.citizen(card.citizen_id)
-            if cached is not None:
-                citizen, history = cached
-        self.post_message(CardReady(card, citizen, history, cached=True, restored=True))
+        return self.desk.store.get(card_flow.DRAFT) is not None
 
     # --- keys of the main window -------------------------------------------------------------
 
@@ -590,39 +479,12 @@ class EkcConsole(App[None]):
 
         manual.outbox(self)
 
-    def help_rows(self) -> list[tuple[str, str, str]]:
-        """Each key once: the global ones, then those of the panes and dialogs."""
-        rows = []
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            shown = self.get_key_display(binding).replace("^", "Ctrl+")
-            rows.append((shown, binding.description, binding.tooltip))
-        rows += [
-            ("Enter", "Открыть", "статью в результатах поиска, обращение в истории, перезвон"),
-            ("1–5", "Результат", "в списке результатов (F5) — выбрать цифрой"),
-            ("Ctrl+Y", "Ответ в итог", "в открытой статье — вставить ответ гражданину в итог"),
-            ("Esc", "Назад", "закрыть окно без изменений"),
-            ("Tab", "Дальше", "следующее поле"),
-        ]
-        return rows
-
     def action_help(self) -> None:
         from ekc_tui.screens import HelpScreen
 
-        if isinstance(self.screen, HelpScreen):
-            return
-        if self.card is None:
-            context = (
-                "Сейчас: свободны. F2 — принять контакт из очереди, "
-                "Ctrl+N — карточка вручную, F6 — перезвоны, Ctrl+Q — выход."
-            )
-        elif self.card.callback is not None:
-            context = "Сейчас: перезвон. F5 — итог перезвона (цифрой), F9 — сохранить."
-        else:
-            context = (
-                "Сейчас: карточка контакта. Ctrl+T — тематика, F5 — результат, F9 — сохранить."
-            )
-        self.push_screen(HelpScreen(self.help_rows(), context))
+        if not isinstance(self.screen, HelpScreen):
+            rows = keys.help_rows(self.get_key_display)
+            self.push_screen(HelpScreen(rows, keys.help_context(self.card)))
 
     def action_command_palette(self) -> None:
         from textual.command import CommandPalette
@@ -633,15 +495,11 @@ class EkcConsole(App[None]):
             self.push_screen(RussianPalette(placeholder="Найти действие…", id="--command-palette"))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.action == "command_palette":
-                continue
-            yield SystemCommand(
-                f"{binding.description} ({self.get_key_display(binding).replace('^', 'Ctrl+')})",
-                binding.tooltip,
-                getattr(self, f"action_{binding.action}"),
-            )
+        def action(name: str) -> Callable[[], Any]:
+            return cast("Callable[[], Any]", getattr(self, f"action_{name}"))
+
+        for title, help_text, callback in keys.commands(self.get_key_display, action):
+            yield SystemCommand(title, help_text, callback)
 
     def action_help_quit(self) -> None:
         """Ctrl+C out of habit: say how to quit (Textual's own hint is in English)."""

@@ -57,7 +57,7 @@ class DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
     The outbox is durable and idempotent: a write cut short is sent again next time.
     (asyncio takes only a `ThreadPoolExecutor`; its pool is never used.)"""
 
-    def submit(  # type: ignore[override]  # the base's ParamSpec signature
+    def submit(
         self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
     ) -> concurrent.futures.Future[T]:
         future: concurrent.futures.Future[T] = concurrent.futures.Future()

@@ -132,7 +132,7 @@ class HandoffBlock(Static):
                 text = text[: TRANSCRIPT_CHARS - 1].rstrip() + "…"
             lines.append(f"[i]Помощник:[/i] «{escape(text)}»")
         code = suggested_topic(handoff, ref)
-        topic = (ref.topic_path(code) if ref else code) or "—"
+        topic = (ref.topic_name(code) if ref else code) or "—"
         facts = [f"тема: [b]{escape(topic)}[/b]"]
         if handoff.detected_emotion:
             facts.insert(0, f"настроение: [b]{escape(handoff.detected_emotion)}[/b]")

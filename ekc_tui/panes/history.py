@@ -2,7 +2,7 @@
 
 Column widths are worked out for each citizen and each width of the pane: the date, channel,
 status, due date and agency take what their texts need (within a cap), «Что» (topic and
-summary) takes the rest, and never less than 40 % of the pane.
+summary) takes the rest, and never less than half of the pane.
 """
 
 from __future__ import annotations
@@ -27,18 +27,20 @@ if TYPE_CHECKING:
     from ekc_tui.cards import Card
     from ekc_tui.desk import Reference
 
-#: (title, cap): the widest a column gets; "what" takes the rest
+#: (title, widest, narrowest): "what" (topic, summary) takes the rest
 COLUMNS = [
-    ("Дата", 14),
-    ("Канал", 12),
-    ("Статус", 13),
-    ("Срок", 16),
-    ("Что", 0),
-    ("Ведомство", 18),
+    ("Дата", 14, 8),
+    ("Канал", 12, 6),
+    ("Статус", 13, 6),
+    ("Срок", 16, 8),
+    ("Что", 0, 0),
+    ("Ведомство", 18, 6),
 ]
-WHAT = 4
-NARROWEST = 4
-WHAT_SHARE = 0.4
+WHAT, DUE, AGENCY, STATUS = 4, 3, 5, 2
+#: columns given up, in this order, when the pane is too narrow for all (their text then
+#: goes into "Статус" and "Что")
+DROPPABLE = (AGENCY, DUE)
+WHAT_SHARE = 0.5
 PADDING = 2  # a cell's padding, left and right
 SCROLLBAR = 2
 
@@ -48,19 +50,30 @@ def plain_len(markup: str) -> int:
 
 
 def fit_widths(rows: list[tuple[str, ...]], width: int) -> list[int]:
-    """Widths of the columns for these rows in `width` cells."""
-    room = max(0, width - SCROLLBAR - PADDING * len(COLUMNS))
+    """Widths of the columns for these rows in `width` cells (0: the column is left out)."""
+    dropped: list[int] = []
+    for drop in (None, *DROPPABLE):
+        if drop is not None:
+            dropped.append(drop)
+        shown = len(COLUMNS) - len(dropped)
+        room = max(0, width - SCROLLBAR - PADDING * shown)
+        what_min = max(20, int(room * WHAT_SHARE))
+        narrowest = sum(COLUMNS[i][2] for i in range(len(COLUMNS)) if i not in dropped)
+        if narrowest + what_min <= room:
+            break
     widths = []
-    for i, (title, cap) in enumerate(COLUMNS):
+    for i, (title, widest, _) in enumerate(COLUMNS):
         need = max([len(title)] + [plain_len(r[i]) for r in rows])
-        widths.append(min(need, cap) if i != WHAT else 0)
-    what_min = max(20, int(room * WHAT_SHARE))
+        widths.append(0 if i in dropped else min(need, widest))
+    widths[WHAT] = 0
     budget = max(0, room - what_min)
     while sum(widths) > budget:
-        widest = max(range(len(widths)), key=lambda i: widths[i] if i != WHAT else -1)
-        if widths[widest] <= NARROWEST:
+        # take a cell from the column with the most room above its narrowest
+        spare = [w - COLUMNS[i][2] if w else 0 for i, w in enumerate(widths)]
+        i = max(range(len(widths)), key=lambda i: spare[i])
+        if spare[i] <= 0:
             break
-        widths[widest] -= 1
+        widths[i] -= 1
     widths[WHAT] = max(what_min, room - sum(widths))
     return widths
 
@@ -158,18 +171,25 @@ class HistoryPane(Vertical):
         width = table.size.width or self.size.width or self.app.size.width
         self._width = self.size.width
         widths = fit_widths(self.rows, width)
-        row = table.cursor_row
+        cursor = table.cursor_row
         table.clear(columns=True)
-        for (title, _), w in zip(COLUMNS, widths, strict=True):
-            table.add_column(title, width=w)
+        shown = [i for i, w in enumerate(widths) if w]
+        for i in shown:
+            table.add_column(COLUMNS[i][0], width=widths[i])
         what = widths[WHAT]
         for cells, key in zip(self.rows, self.keys, strict=True):
-            text = cells[WHAT]
+            row = list(cells)
+            if not widths[DUE] and "⚠" in row[DUE]:
+                row[STATUS] = f"[b red]⚠[/] {row[STATUS]}"  # overdue, without the due column
+            if not widths[AGENCY] and row[AGENCY]:
+                row[WHAT] += f" → {row[AGENCY]}"
+            text = row[WHAT]
             if plain_len(text) > what:
                 text = escape(Text.from_markup(text).plain[: max(0, what - 1)]) + "…"
-            table.add_row(*cells[:WHAT], text, *cells[WHAT + 1 :], key=key)
+            row[WHAT] = text
+            table.add_row(*(row[i] for i in shown), key=key)
         if self.rows:
-            table.move_cursor(row=min(row, len(self.rows) - 1))
+            table.move_cursor(row=min(cursor, len(self.rows) - 1))
 
     @on(DataTable.RowSelected, "#history")
     def _row(self, event: DataTable.RowSelected) -> None:
