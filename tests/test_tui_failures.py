@@ -114,7 +114,8 @@ def on_kb(name: str) -> Callable[[EkcConsole, Patch], None]:
 async def login_screen(app: EkcConsole, pilot: Pilot[None]) -> None:
     await wait_for(
         pilot,
-        lambda: isinstance(app.screen, LoginScreen) and bool(app.screen.query("#password")),
+        # mounted and focused (its own focus would follow a focus set here any earlier)
+        lambda: isinstance(app.screen, LoginScreen) and app.screen.focused is not None,
         what="login screen",
     )
 
