@@ -50,7 +50,6 @@ from ekc_tui.panes.kb import KbPane
 from ekc_tui.panes.queue import QueuePane
 from ekc_tui.panes.status import StatusBar, short_name
 from ekc_tui.panes.wrapup import WrapPane
-from ekc_tui.settings import ConsoleSettings
 from ekc_tui.typeahead import TypeAhead
 from ekc_tui.widgets import ConsoleScreen
 
@@ -58,6 +57,7 @@ if TYPE_CHECKING:
     from ekc_core.schemas import CallbackPublic, CitizenHistory, CitizenPublic, ContactPublic
     from ekc_tui.cards import Card
     from ekc_tui.desk import Desk, Reference
+    from ekc_tui.settings import ConsoleSettings
     from kb_index import SearchHit
 
 
@@ -92,13 +92,19 @@ class EkcConsole(App[None]):
 
     def __init__(
         self,
-        settings: ConsoleSettings,
+        settings: ConsoleSettings | Callable[[], ConsoleSettings],
         *,
         login: tuple[str, str] | None = None,
         background: bool = True,
+        log_file: bool = False,
     ) -> None:
+        """`settings` may be a function making them: the `ekc` command passes one, so that
+        pydantic-settings is imported after the first frame (by the first worker)."""
         super().__init__()
-        self.settings = settings
+        self._settings = settings if not callable(settings) else None
+        self._make_settings = settings if callable(settings) else None
+        self.log_file = log_file
+        """Log to `<console dir>/console.log` (set up by the first worker)."""
         self.login = login
         self._background = background
         self._desk: Desk | None = None
@@ -129,13 +135,22 @@ class EkcConsole(App[None]):
     # --- the session's parts --------------------------------------------------------------
 
     @property
+    def settings(self) -> ConsoleSettings:
+        with self._desk_lock:
+            if self._settings is None:
+                assert self._make_settings is not None
+                self._settings = self._make_settings()
+            return self._settings
+
+    @property
     def desk(self) -> Desk:
         """The headless session (made on first use: it imports httpx and the schemas)."""
+        settings = self.settings
         with self._desk_lock:
             if self._desk is None:
                 from ekc_tui.desk import Desk
 
-                self._desk = Desk(self.settings)
+                self._desk = Desk(settings)
             return self._desk
 
     @property

@@ -7,9 +7,12 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ekc_core import __version__
+
+if TYPE_CHECKING:
+    from ekc_tui.settings import ConsoleSettings
 
 DESCRIPTION = (
     "Консоль оператора ЕКЦ 122: карточка контакта, история гражданина, база знаний, "
@@ -84,25 +87,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    from ekc_tui.settings import ConsoleSettings
-
     overrides: dict[str, object] = {}
     if args.server:
         overrides["server_url"] = args.server
     if args.console_dir:
         overrides["console_dir"] = args.console_dir
-    settings = ConsoleSettings(**overrides)  # type: ignore[arg-type]
+
+    def settings() -> ConsoleSettings:
+        from ekc_tui.settings import ConsoleSettings
+
+        return ConsoleSettings(**overrides)  # type: ignore[arg-type]
+
     if args.send_outbox:
-        sys.exit(send_outbox(settings))
+        sys.exit(send_outbox(settings()))
     login = None
     password = os.environ.get("EKC_PASSWORD")
     if args.user and password:
         login = (args.user, password)
     from ekc_tui.app import EkcConsole
-    from ekc_tui.failures import setup_logging
 
-    setup_logging(settings.console_dir)
-    app = EkcConsole(settings, login=login)
+    # the settings (pydantic) and the log are made by the first worker, after the first frame
+    app = EkcConsole(settings, login=login, log_file=True)
     try:
         app.run()
     finally:

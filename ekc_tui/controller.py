@@ -120,6 +120,9 @@ class Controller(Widget):
 
     @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def _start(self) -> None:
+        console = self.console
+        if console.log_file:
+            failures.setup_logging(console.settings.console_dir)
         desk = self.desk  # made here, off the UI thread (imports httpx and the schemas)
         login = self.console.login
         if login is not None:
