@@ -32,7 +32,6 @@ from ekc_tui.controller import Controller, DaemonExecutor
 from ekc_tui.messages import (
     AppealsRegistered,
     CardReady,
-    HeldContacts,
     KbCount,
     LinkState,
     NeedLogin,
@@ -48,7 +47,7 @@ from ekc_tui.panes.card import CardPane, suggested_topic
 from ekc_tui.panes.history import HistoryPane
 from ekc_tui.panes.kb import KbPane
 from ekc_tui.panes.queue import QueuePane
-from ekc_tui.panes.status import StatusBar, short_name
+from ekc_tui.panes.status import StatusBar
 from ekc_tui.panes.wrapup import WrapPane
 from ekc_tui.typeahead import TypeAhead
 from ekc_tui.widgets import ConsoleScreen
@@ -238,22 +237,7 @@ class EkcConsole(App[None]):
 
     @live
     def on_need_login(self, message: NeedLogin) -> None:
-        from ekc_tui.screens import LoginRequest, LoginScreen
-
-        if isinstance(self.screen, LoginScreen):
-            self.screen.show_error(message.message)
-            return
-        creds = self.desk.saved_login()
-        server = creds.server_url if creds else self.settings.server_url
-        username = (creds.username if creds else "") or (self.login[0] if self.login else "")
-
-        def done(result: object) -> None:
-            if isinstance(result, LoginRequest):
-                self.controller._sign_in(result)
-            elif self.desk.me is None and self.desk.username is None:
-                self.exit()
-
-        self.push_screen(LoginScreen(server, username, message.message), done)
+        self.controller.ask_login(message.message)
 
     @live
     def on_signed_in(self, message: SignedIn) -> None:
@@ -293,20 +277,8 @@ class EkcConsole(App[None]):
     def refresh_status(self) -> None:
         if self.stopping or not self.is_running or not self.main.is_mounted:
             return  # before the window is built, or while it is torn down
-        desk = self._desk
-        me = desk.me if desk else None
-        who = short_name(me.full_name) if me else (desk and desk.username) or "вход не выполнен"
-        try:
-            self.main.query_one(StatusBar).render_state(
-                who=who,
-                online=self.online,
-                unsent=desk.unsent() if desk else 0,
-                failed=desk.failed() if desk else 0,
-                waiting=len(self.offers),
-                kb=self.kb_count,
-            )
-        except NoMatches:
-            return
+        with contextlib.suppress(NoMatches):
+            self.main.query_one(StatusBar).show_session(self)
 
     def _tick(self) -> None:
         if self.stopping:
@@ -360,20 +332,6 @@ class EkcConsole(App[None]):
     def on_take_ended(self, message: TakeEnded) -> None:
         self.taking = None
         self.show_card()
-
-    @live
-    def on_held_contacts(self, message: HeldContacts) -> None:
-        from ekc_tui import taking
-        from ekc_tui.screens import ConfirmScreen
-
-        if self.card is not None or self.taking is not None:
-            return
-
-        def answer(yes: object) -> None:
-            if yes and self.card is None:
-                self.controller._open_held(message.contacts[0])
-
-        self.push_screen(ConfirmScreen(taking.held_question(message.contacts)), answer)
 
     def on_data_table_row_selected(self, event: Any) -> None:
         if event.data_table.id == "queue":
@@ -521,25 +479,7 @@ class EkcConsole(App[None]):
         self.notify("Выход из консоли — Ctrl+Q", title="Выйти?")
 
     def action_quit_console(self) -> None:
-        from ekc_tui.screens import ConfirmScreen
-
-        unsent = self._desk.unsent() if self._desk else 0
-        if self.card is None and not unsent:
-            self.exit()
-            return
-        question = "Выйти из консоли?"
-        if self.card is not None:
-            question += (
-                " Несохранённая карточка останется черновиком и откроется при следующем запуске."
-            )
-        if unsent:
-            question += f" Не отправлено: {unsent} — уйдёт при следующем запуске."
-
-        def answer(yes: object) -> None:
-            if yes:
-                self.exit()
-
-        self.push_screen(ConfirmScreen(question), answer)
+        card_flow.quit_console(self)
 
     def on_unmount(self) -> None:
         with contextlib.suppress(NoMatches):  # the window may be gone already

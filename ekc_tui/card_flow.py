@@ -121,3 +121,28 @@ def correct(console: EkcConsole, card: Card) -> None:
     console.action_wrap()
     if "citizen" in remarks and card.new_citizen is not None:
         console.main.query_one(CardPane).new_citizen(None)
+
+
+def quit_console(console: EkcConsole) -> None:
+    """Ctrl+Q: at once when nothing is open or unsent, else after a question (the card stays
+    a draft, the unsent items go at the next start)."""
+    from ekc_tui.screens import ConfirmScreen
+
+    desk = console.desk_if_made
+    unsent = desk.unsent() if desk else 0
+    if console.card is None and not unsent:
+        console.exit()
+        return
+    question = "Выйти из консоли?"
+    if console.card is not None:
+        question += (
+            " Несохранённая карточка останется черновиком и откроется при следующем запуске."
+        )
+    if unsent:
+        question += f" Не отправлено: {unsent} — уйдёт при следующем запуске."
+
+    def answer(yes: object) -> None:
+        if yes:
+            console.exit()
+
+    console.push_screen(ConfirmScreen(question), answer)

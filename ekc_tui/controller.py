@@ -27,6 +27,7 @@ from textual.worker import Worker, get_current_worker
 from ekc_tui import failures
 from ekc_tui.messages import (
     AppealsRegistered,
+    HeldContacts,
     KbCount,
     LinkState,
     NeedLogin,
@@ -117,6 +118,27 @@ class Controller(Widget):
         failures.handle(self.console, event)
 
     # --- sign-in ------------------------------------------------------------------------
+
+    def ask_login(self, text: str) -> None:
+        """The sign-in form (the saved server and login filled in), or its error line."""
+        from ekc_tui.screens import LoginRequest, LoginScreen
+
+        console = self.console
+        if isinstance(console.screen, LoginScreen):
+            console.screen.show_error(text)
+            return
+        creds = self.desk.saved_login()
+        server = creds.server_url if creds else console.settings.server_url
+        login = console.login
+        username = (creds.username if creds else "") or (login[0] if login else "")
+
+        def done(result: object) -> None:
+            if isinstance(result, LoginRequest):
+                self._sign_in(result)
+            elif self.desk.me is None and self.desk.username is None:
+                console.exit()
+
+        console.push_screen(LoginScreen(server, username, text), done)
 
     @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def _start(self) -> None:
@@ -291,6 +313,22 @@ class Controller(Widget):
         from ekc_tui import taking
 
         taking.check_held(self)
+
+    def on_held_contacts(self, message: HeldContacts) -> None:
+        """Offer to reopen a contact the server says this operator still holds."""
+        from ekc_tui import taking
+        from ekc_tui.screens import ConfirmScreen
+
+        message.stop()
+        console = self.console
+        if console.card is not None or console.taking is not None or console.stopping:
+            return
+
+        def answer(yes: object) -> None:
+            if yes and console.card is None:
+                self._open_held(message.contacts[0])
+
+        console.push_screen(ConfirmScreen(taking.held_question(message.contacts)), answer)
 
     @work(thread=True, exclusive=True, group="card", exit_on_error=False)
     def _open_held(self, contact: ContactPublic) -> None:

@@ -189,11 +189,15 @@ async def test_unknown_caller_gets_the_new_citizen_form_and_an_appeal_with_deadl
         await wait_for(pilot, lambda: app.card is not None and app.card.callback_request)
         await pilot.press("f8", "f9")
         await wait_for(pilot, lambda: app.card is None and app.desk.unsent() == 0, what="sent")
+        # the appeal's number stays on the card pane, to be read to the caller
+        await wait_for(pilot, lambda: "Обращение зарегистрировано: №" in card_text(app))
+        on_card = card_text(app)
     with backend.admin() as admin:
         contact = admin.contact(contact_id)
         assert contact.status.value == "done" and contact.citizen_id is not None
         assert contact.appeal_id is not None
         appeal = admin.appeal(contact.appeal_id)
+        assert f"№ {appeal.number}" in on_card
         assert appeal.citizen_id == contact.citizen_id
         assert appeal.answer_due is not None and appeal.agency_code
         citizen = admin.citizen(contact.citizen_id)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from ekc_tui.app import EkcConsole
 
 
 def short_name(full_name: str) -> str:
@@ -32,6 +36,20 @@ class StatusBar(Static):
     def __init__(self) -> None:
         super().__init__(id="status")
         self.view: LinkView | None = None
+
+    def show_session(self, console: EkcConsole) -> None:
+        """The state of the console's session (before the desk is made: nobody, offline)."""
+        desk = console.desk_if_made
+        me = desk.me if desk else None
+        who = short_name(me.full_name) if me else (desk and desk.username) or "вход не выполнен"
+        self.render_state(
+            who=who,
+            online=console.online,
+            unsent=desk.unsent() if desk else 0,
+            failed=desk.failed() if desk else 0,
+            waiting=len(console.offers),
+            kb=console.kb_count,
+        )
 
     def render_state(
         self,
