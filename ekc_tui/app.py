@@ -482,8 +482,7 @@ class EkcConsole(App[None]):
         card_flow.quit_console(self)
 
     def on_unmount(self) -> None:
-        with contextlib.suppress(NoMatches):  # the window may be gone already
-            self.keep_draft()
+        self.keep_draft()
         self.stopping = True
         self.workers.cancel_all()
         # a long poll may be waiting on the server: closing the client ends it at once

@@ -3,8 +3,11 @@ the draft that survives a crash or a quit, and a refused card reopened to be cor
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from textual.css.query import NoMatches
 
 from ekc_tui.messages import CardReady
 
@@ -81,7 +84,7 @@ def keep_draft(console: EkcConsole) -> None:
     card, desk = console.card, console.desk_if_made
     if card is None or desk is None:
         return
-    if console.main.is_mounted:
+    with contextlib.suppress(NoMatches):  # the window is gone at exit: the card has it
         card.summary = console.wrap_pane.summary
     desk.store.put(DRAFT, card.dump())
 
