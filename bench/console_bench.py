@@ -4,6 +4,8 @@
    with a saved login; wall seconds from the fork until Textual starts drawing its first
    frame, and the child's CPU (wait4 rusage, user + sys; it is SIGKILLed at that moment),
    median of --runs; plus the CPU of just importing the console's modules;
+   and quit: Ctrl+Q once the console is signed in and idle (its offers long poll waiting on
+   the server), wall seconds until the process has exited, and its CPU, median of --runs;
 2. peak memory: ru_maxrss of `ekc` after start, the KB open and one search typed into it;
 3. keystroke to results on the KB: the labelled queries (data/kb/queries) typed letter by
    letter at --cps into the running console (App.run_test). Keys go in as the terminal
@@ -21,6 +23,7 @@ that `last_kb_results`, `last_card_ready` and `offers` also log every value with
 Prints numbers against the targets; asserts nothing.
 
     .venv/bin/python bench/console_bench.py [--kb-size 50000] [--rtt-ms 600] [--queries 32]
+    .venv/bin/python bench/console_bench.py --only start --runs 7   # start and quit only
 
 The local KB index of N synthetic articles (bench/kb_corpus.py) is built once into
 `--cache-dir` (50,000 articles: minutes) and linked into each console folder at the
@@ -155,7 +158,7 @@ class Citizen:
 class Backend:
     url: str
     work: Path
-    index_cache: Path
+    index_cache: Path | None
     kb_position: int
     citizen: Citizen
     admin: EkcClient
@@ -167,7 +170,8 @@ class Backend:
         console = self.work / f"console-{self.dirs}"
         config = self.work / f"config-{self.dirs}"
         config.mkdir(parents=True)
-        install_index(self.index_cache, console / "kb-index", self.kb_position)
+        if self.index_cache is not None:  # else: the console syncs the demo KB itself
+            install_index(self.index_cache, console / "kb-index", self.kb_position)
         return console, config
 
     def settings(self, url: str | None = None) -> ConsoleSettings:
@@ -227,7 +231,7 @@ def feed_position(client: EkcClient) -> int:
 
 
 @contextlib.contextmanager
-def backend(work: Path, index_cache: Path) -> Iterator[Backend]:
+def backend(work: Path, index_cache: Path | None) -> Iterator[Backend]:
     url = f"sqlite:///{work / 'ekc.db'}"
     log(f"seeding the demo database ({seed(url, work):.0f} s)")
     citizen = known_citizen(url)
@@ -368,6 +372,114 @@ def first_frames(be: Backend, runs: int) -> tuple[list[StartRun], list[float]]:
         finally:
             con.kill()
     return results, online
+
+
+CTRL_Q = b"\x11"
+
+
+@dataclass
+class QuitRun:
+    wall: float
+    cpu: float
+    """user + sys of the whole run (start, sign-in, idle, quit)."""
+    quit_cpu: float
+    """CPU from Ctrl+Q to the exit (the child's /proc stat before and its rusage after)."""
+
+
+def proc_cpu(pid: int) -> float:
+    """user + sys seconds of a running process, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def quits(be: Backend, runs: int, idle: float = 2.0) -> list[QuitRun]:
+    """Start `ekc`, wait until signed in (the offers long poll is then waiting on the
+    server) and `idle` seconds more, press Ctrl+Q: seconds until the process has exited."""
+    settings = be.settings()
+    save_login(settings)
+    argv, env = console_argv(settings.console_dir), console_env(be, settings.config_dir)
+    results = []
+    for _ in range(runs):
+        con = PtyConsole(argv, env)
+        try:
+            con.wait_for(ONLINE)
+            time.sleep(idle)
+            before = proc_cpu(con.pid)
+            pressed = time.perf_counter()
+            con.type(CTRL_Q)
+            deadline = pressed + 60.0
+            status = None
+            while time.perf_counter() < deadline:
+                select.select([con.fd], [], [], 0.05)
+                with contextlib.suppress(OSError):
+                    os.read(con.fd, 65536)  # keep the terminal drained
+                pid, status, usage = os.wait4(con.pid, os.WNOHANG)
+                if pid:
+                    break
+            exited = time.perf_counter()
+        finally:
+            if status is None:
+                usage = con.kill()
+            else:
+                os.close(con.fd)
+        cpu = usage.ru_utime + usage.ru_stime
+        results.append(QuitRun(exited - pressed, cpu, cpu - before))
+    return results
+
+
+def start_rows(be: Backend, runs: int) -> list[Row]:
+    """1: start to the first frame, and quit (wall and CPU, medians)."""
+    log("1. console start to the first frame (pty)")
+    starts, online = first_frames(be, runs)
+    wall = statistics.median(s.wall for s in starts)
+    cpu = statistics.median(s.cpu for s in starts)
+    rows = [
+        Row(
+            "1. start → first frame, wall",
+            f"{wall:.2f} s",
+            "≤ 1.0 s",
+            f"median of {len(starts)}: "
+            + " ".join(f"{s.wall:.2f}" for s in starts)
+            + f"; signed in (online) {statistics.median(online):.2f} s",
+        ),
+        Row(
+            "   start → first frame, CPU",
+            f"{cpu:.2f} s",
+            "",
+            "user+sys of the child, median: " + " ".join(f"{s.cpu:.2f}" for s in starts),
+        ),
+    ]
+    bare, imports = import_cpu(runs)
+    rows.append(
+        Row(
+            "   of which: interpreter + imports",
+            f"{imports:.2f} s",
+            "",
+            f"CPU of `python -c 'import ekc_tui.cli, ekc_tui.app'` (bare python {bare:.2f} s),"
+            f" median of {runs}; RSS at first frame "
+            f"{statistics.median(s.rss for s in starts) / 2**20:.0f} MB",
+        )
+    )
+    log("1. quit (Ctrl+Q) while the offers long poll waits (pty)")
+    qs = quits(be, runs)
+    rows.append(
+        Row(
+            "1. Ctrl+Q → process exited, wall",
+            f"{statistics.median(q.wall for q in qs):.2f} s",
+            "≤ 1.0 s",
+            f"median of {len(qs)}: " + " ".join(f"{q.wall:.2f}" for q in qs),
+        )
+    )
+    rows.append(
+        Row(
+            "   Ctrl+Q → exited, CPU",
+            f"{statistics.median(q.quit_cpu for q in qs):.2f} s",
+            "",
+            "user+sys of the child after Ctrl+Q, median: "
+            + " ".join(f"{q.quit_cpu:.2f}" for q in qs),
+        )
+    )
+    return rows
 
 
 def spawn_cpu(argv: list[str]) -> float:
@@ -884,7 +996,7 @@ def print_table(rows: list[Row]) -> None:
         print((line + ("  " + r.note if r.note else "")).rstrip())
 
 
-def measure(be: Backend, args: argparse.Namespace, index_cache: Path) -> list[Row]:
+def measure(be: Backend, args: argparse.Namespace, index_cache: Path | None) -> list[Row]:
     size, rtt = args.kb_size, args.rtt_ms / 1000
     rows: list[Row] = []
     print(
@@ -893,39 +1005,9 @@ def measure(be: Backend, args: argparse.Namespace, index_cache: Path) -> list[Ro
     )
     print()
 
-    log("1. console start to the first frame (pty)")
-    starts, online = first_frames(be, args.runs)
-    wall = statistics.median(s.wall for s in starts)
-    cpu = statistics.median(s.cpu for s in starts)
-    rows.append(
-        Row(
-            "1. start → first frame, wall",
-            f"{wall:.2f} s",
-            "",
-            f"median of {len(starts)}: "
-            + " ".join(f"{s.wall:.2f}" for s in starts)
-            + f"; signed in (online) {statistics.median(online):.2f} s",
-        )
-    )
-    rows.append(
-        Row(
-            "   start → first frame, CPU",
-            f"{cpu:.2f} s",
-            "≤ 1.0 s",
-            "user+sys of the child, median: " + " ".join(f"{s.cpu:.2f}" for s in starts),
-        )
-    )
-    bare, imports = import_cpu(args.runs)
-    rows.append(
-        Row(
-            "   of which: interpreter + imports",
-            f"{imports:.2f} s",
-            "",
-            f"CPU of `python -c 'import ekc_tui.cli, ekc_tui.app'` (bare python {bare:.2f} s),"
-            f" median of {args.runs}; RSS at first frame "
-            f"{statistics.median(s.rss for s in starts) / 2**20:.0f} MB",
-        )
-    )
+    rows += start_rows(be, args.runs)
+    if args.only == "start" or index_cache is None:
+        return rows
 
     log("2. peak memory after start + a KB search (pty)")
     mem = memory_after_search(be, size, MEMORY_QUERY)
@@ -1046,6 +1128,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=32, help="labelled queries to type")
     parser.add_argument("--cps", type=float, default=8.0, help="typing speed, characters/s")
     parser.add_argument(
+        "--only",
+        choices=("all", "start"),
+        default="all",
+        help="start: only start to the first frame and quit (no big KB index to build)",
+    )
+    parser.add_argument(
         "--cache-dir",
         type=Path,
         default=Path(tempfile.gettempdir()) / "ekc-console-bench",
@@ -1065,7 +1153,7 @@ def main() -> None:
         f" typing {args.cps:g} chars/s"
     )
     print(f"code: {git_state()}")
-    index_cache = cached_index(size, args.cache_dir)
+    index_cache = cached_index(size, args.cache_dir) if args.only == "all" else None
     with (
         tempfile.TemporaryDirectory(prefix="ekc-console-bench-") as tmp,
         backend(Path(tmp), index_cache) as be,

@@ -89,10 +89,10 @@ KEEPALIVE_SECONDS = 60.0
 
 #: TCP keep-alive on the client's sockets: a connection whose peer stops answering (the
 #: satellite link went down while a long poll waits) fails after about
-#: TCP_KEEPIDLE + TCP_KEEPCNT x TCP_KEEPINTVL seconds (~8 s) instead of the read timeout.
+#: TCP_KEEPIDLE + TCP_KEEPCNT x TCP_KEEPINTVL seconds (~7 s) instead of the read timeout.
 #: While the link is up a probe goes only every TCP_KEEPIDLE s (one 52-byte packet and its
 #: ACK); four lost in a row (2 % loss each way) is a false alarm about once in 10 shifts.
-TCP_KEEPIDLE = 4
+TCP_KEEPIDLE = 3
 TCP_KEEPINTVL = 1
 TCP_KEEPCNT = 4
 #: how long sent data may stay unacknowledged before the kernel gives the connection up

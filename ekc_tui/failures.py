@@ -21,15 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
 
-from ekc_core.errors import (
-    ApiError,
-    AuthenticationRequiredError,
-    ServerError,
-    ServerUnreachableError,
-)
-from ekc_tui.desk import OfflineError
 from ekc_tui.messages import NeedLogin
 
 if TYPE_CHECKING:
@@ -76,6 +70,9 @@ class Failure:
 
 
 def kind_of(error: BaseException) -> str:
+    from ekc_core.errors import AuthenticationRequiredError, ServerError, ServerUnreachableError
+    from ekc_tui.desk import OfflineError
+
     if isinstance(error, AuthenticationRequiredError):
         return "auth"
     if isinstance(error, (ServerUnreachableError, ServerError, OfflineError)):
@@ -85,6 +82,8 @@ def kind_of(error: BaseException) -> str:
 
 def describe(error: BaseException) -> str:
     """The error in a line (the server's Russian message for API errors)."""
+    from ekc_core.errors import ApiError
+
     if isinstance(error, ApiError):
         return error.message
     text = str(error).strip()
@@ -124,20 +123,21 @@ def handle(app: EkcConsole, event: Worker.StateChanged) -> None:
         if worker.group == "login":
             app.post_message(NeedLogin(f"Не удалось войти: {describe(error)}"))
     if name in LOOPS and kind != "auth":
-        restart_later(app, name)
+        restart_later(app, worker.node, name)
 
 
-def restart_later(app: EkcConsole, name: str) -> None:
+def restart_later(app: EkcConsole, node: DOMNode, name: str) -> None:
     """Start a dead loop again after a pause (doubling with each death, up to a minute)."""
+    start = getattr(node, name)
     deaths = app.loop_deaths[name] = app.loop_deaths.get(name, 0) + 1
     delay = min(LOOP_RESTART_MAX, app.loop_restart_seconds * 2 ** (deaths - 1))
 
     def restart() -> None:
-        if app.stopping or app.desk.client is None:
+        if app.stopping or app.desk.client is None or not node.is_attached:
             return
         if any(w.name == name and not w.is_finished for w in app.workers):
             return
-        getattr(app, name)()
+        start()
 
     app.set_timer(delay, restart)
 

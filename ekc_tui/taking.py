@@ -7,13 +7,13 @@ A 409 says why the contact cannot be taken: the caller hung up, or another opera
 At start-up (after signing in), a contact the server says this operator still holds and the
 console has neither open nor in its outbox is offered to reopen.
 
-The functions here run in the app's thread workers (see `EkcConsole`), not on the UI thread.
+The functions here run in the controller's thread workers (`ekc_tui.controller`), not on
+the UI thread: they report with messages.
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -31,11 +31,11 @@ from ekc_core.schemas import CitizenHistory, CitizenPublic, ContactPublic
 from ekc_tui.cards import Card
 from ekc_tui.correction import contact_target
 from ekc_tui.desk import OfflineError
-from ekc_tui.messages import CardReady, HeldContacts
+from ekc_tui.messages import CardReady, HeldContacts, TakeEnded
 from ekc_tui.text import CHANNELS, fmt_dt
 
 if TYPE_CHECKING:
-    from ekc_tui.app import EkcConsole
+    from ekc_tui.controller import Controller
 
 #: longest pause between two attempts of a take whose answer was lost
 TAKE_RETRY_MAX = 10.0
@@ -50,49 +50,47 @@ def conflict_message(exc: ConflictError) -> str:
     return CONFLICTS.get(exc.code or "", f"Контакт недоступен: {exc.message}")
 
 
-def take(app: EkcConsole, contact: ContactPublic) -> None:
+def take(ctl: Controller, contact: ContactPublic) -> None:
     """Take `contact`, asking again with the same key until the server answers."""
     key = new_idempotency_key()
     pause = 1.0
     lost = False
     try:
-        while app.alive():
+        while ctl.alive():
             try:
-                claimed, history = app.desk.take(contact, key)
+                claimed, history = ctl.desk.take(contact, key)
             except ConflictError as exc:
-                held = held_one(app, contact.id) if lost or exc.code == "conflict" else None
+                held = held_one(ctl, contact.id) if lost or exc.code == "conflict" else None
                 if held is not None:
-                    open_held(app, held)
+                    open_held(ctl, held)
                     return
-                app.call_from_thread(app.notify, conflict_message(exc), severity="warning")
+                ctl.notice(conflict_message(exc), severity="warning")
                 return
             except (ServerUnreachableError, ServerError, OfflineError):
                 if not lost:
                     lost = True
-                    app.call_from_thread(
-                        app.notify,
+                    ctl.notice(
                         "Нет ответа сервера на принятие контакта: спрошу снова, как только "
                         "будет связь (контакт мог уже стать вашим)",
                         severity="warning",
                         timeout=8,
                     )
-                app.post_link()
-                if not sleep_while(app, pause):
+                ctl.post_link()
+                if not ctl.sleep(pause):
                     return
                 pause = min(pause * 2, TAKE_RETRY_MAX)
                 continue
             citizen = history.citizen if history else None
-            app.post_message(CardReady(card_for(claimed), citizen, history))
+            ctl.post_message(CardReady(card_for(claimed), citizen, history))
             return
     finally:
-        app.taking = None
-        app.call_from_thread(app.show_card)
+        ctl.post_message(TakeEnded())
 
 
-def held_one(app: EkcConsole, contact_id: int) -> ContactPublic | None:
+def held_one(ctl: Controller, contact_id: int) -> ContactPublic | None:
     """The contact, if the server says this operator holds it."""
     try:
-        mine = app.desk.my_contacts()
+        mine = ctl.desk.my_contacts()
     except (ApiError, OfflineError):
         return None
     return next((c for c in mine if c.id == contact_id), None)
@@ -118,7 +116,7 @@ def card_for(contact: ContactPublic) -> Card:
     return card
 
 
-def open_held(app: EkcConsole, contact: ContactPublic) -> None:
+def open_held(ctl: Controller, contact: ContactPublic) -> None:
     """Open a card for a contact the server says is this operator's (with the history)."""
     card = card_for(contact)
     citizen: CitizenPublic | None = None
@@ -126,14 +124,14 @@ def open_held(app: EkcConsole, contact: ContactPublic) -> None:
     cached = False
     if contact.citizen_id is not None:
         with contextlib.suppress(EkcError, OfflineError):
-            citizen, history, cached = app.desk.open_citizen(contact.citizen_id)
-    app.post_message(CardReady(card, citizen, history, cached))
+            citizen, history, cached = ctl.desk.open_citizen(contact.citizen_id)
+    ctl.post_message(CardReady(card, citizen, history, cached))
 
 
-def outbox_contacts(app: EkcConsole) -> set[int]:
+def outbox_contacts(ctl: Controller) -> set[int]:
     """Contacts the outbox still has work for (saved but not yet sent, or refused)."""
     ids: set[int] = set()
-    store = app.desk.store
+    store = ctl.desk.store
     for item in store.outbox(states=("pending", "failed")):
         path, _ = contact_target(store, [item])
         digits = path.split("/")[2] if path.count("/") >= 3 else ""
@@ -142,19 +140,20 @@ def outbox_contacts(app: EkcConsole) -> set[int]:
     return ids
 
 
-def check_held(app: EkcConsole) -> None:
+def check_held(ctl: Controller) -> None:
     """After signing in: contacts the server says this operator holds and the console
     knows nothing of (no open card, no draft, nothing in the outbox) are offered back."""
-    if app.card is not None or app.taking is not None or app.has_draft():
+    console = ctl.console
+    if console.card is not None or console.taking is not None or console.has_draft():
         return
     try:
-        mine = app.desk.my_contacts()
+        mine = ctl.desk.my_contacts()
     except (ApiError, OfflineError):
         return  # offline (or a server without the list): nothing to offer now
-    known = outbox_contacts(app)
+    known = outbox_contacts(ctl)
     held = [c for c in mine if c.id not in known]
     if held:
-        app.post_message(HeldContacts(held))
+        ctl.post_message(HeldContacts(held))
 
 
 def held_question(contacts: list[ContactPublic]) -> str:
@@ -170,13 +169,3 @@ def held_question(contacts: list[ContactPublic]) -> str:
         f"Открыть его карточку?{more} (Нет — контакт останется за вами, пока его не закроет "
         "сервер или старший смены.)"
     )
-
-
-def sleep_while(app: EkcConsole, seconds: float) -> bool:
-    """Sleep in small steps; False as soon as the worker is cancelled or the app stops."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if not app.alive():
-            return False
-        time.sleep(min(0.1, max(0.0, end - time.monotonic())))
-    return app.alive()

@@ -5,16 +5,26 @@ from __future__ import annotations
 import stat
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlmodel import Session, select
-from textual.widgets import DataTable, OptionList, TextArea
+from textual import events
+from textual.keys import _character_to_key
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, OptionList, TextArea
+from textual.widgets._footer import FooterKey
 
 from ekc_core.credentials import Credentials, save_credentials
-from ekc_core.schemas import CallbackCreate
+from ekc_core.enums import Channel, ContactStatus, Direction
+from ekc_core.schemas import CallbackCreate, ContactPublic
 from ekc_server.db import create_db_engine
 from ekc_server.models import Contact
 from ekc_tui.app import EkcConsole
-from ekc_tui.forms import AppealFormScreen, NewCitizenScreen
+from ekc_tui.forms import AppealFormScreen, CallbackFormScreen, NewCitizenScreen
+from ekc_tui.messages import CardReady, OffersChanged
+from ekc_tui.panes import card as card_pane
+from ekc_tui.panes.card import CardPane, HandoffBlock
+from ekc_tui.panes.queue import QueuePane
 from ekc_tui.screens import (
     ArticleScreen,
     ConfirmScreen,
@@ -22,6 +32,7 @@ from ekc_tui.screens import (
     LoginScreen,
     PickerScreen,
 )
+from tests.test_tui_snapshots import fixed_card
 from tests.tui_support import (
     PASSWORD,
     card_text,
@@ -99,7 +110,8 @@ async def test_screen_pop_card_with_history_handoff_and_a_standard_consultation(
         text = card_text(app)
         assert "Карточкин Пётр" in text
         assert "Телефон 122" in text and "+7 902 555-01-01" in text
-        assert "тревога" in text and "выплаты" in text
+        handoff = str(app.query_one(HandoffBlock).render())  # the hand-off: its own block
+        assert "тревога" in handoff and "выплаты" in handoff
         assert app.card is not None and app.card.citizen_id == citizen_id
         assert app.card.topic_code == "svo.contract"  # the assistant's topic, preselected
         # the history is beside the card (this contact is in it)
@@ -177,11 +189,15 @@ async def test_unknown_caller_gets_the_new_citizen_form_and_an_appeal_with_deadl
         await wait_for(pilot, lambda: app.card is not None and app.card.callback_request)
         await pilot.press("f8", "f9")
         await wait_for(pilot, lambda: app.card is None and app.desk.unsent() == 0, what="sent")
+        # the appeal's number stays on the card pane, to be read to the caller
+        await wait_for(pilot, lambda: "Обращение зарегистрировано: №" in card_text(app))
+        on_card = card_text(app)
     with backend.admin() as admin:
         contact = admin.contact(contact_id)
         assert contact.status.value == "done" and contact.citizen_id is not None
         assert contact.appeal_id is not None
         appeal = admin.appeal(contact.appeal_id)
+        assert f"№ {appeal.number}" in on_card
         assert appeal.citizen_id == contact.citizen_id
         assert appeal.answer_due is not None and appeal.agency_code
         citizen = admin.citizen(contact.citizen_id)
@@ -350,3 +366,245 @@ async def test_an_unsaved_card_survives_quitting_and_comes_back(backend, tmp_pat
         await wait_for(pilot, lambda: app.desk.store.counts().get("sent") == 2, what="sent")
         assert app.desk.store.get("draft") is None
         assert app.desk.unsent() == 0 and app.desk.failed() == 0
+
+
+# --- 9. the main window (issue 11) --------------------------------------------------------
+
+
+class Cable(httpx.HTTPTransport):
+    """The network under the console; `cut` makes every new request fail to connect."""
+
+    cut = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.cut:
+            raise httpx.ConnectError("кабель перерезан", request=request)
+        return super().handle_request(request)
+
+
+def burst(app: EkcConsole, *keys: str) -> None:
+    """Keys as a fast typist's terminal delivers them: all at once, nobody waits between."""
+    for k in keys:
+        if len(k) > 1:
+            app.post_message(events.Key(k, None))
+        else:
+            app.post_message(events.Key(k if k.isalnum() else _character_to_key(k), k))
+
+
+def value_of(app: EkcConsole, selector: str) -> str:
+    """The value of a field of the dialog on top ("" until it is composed)."""
+    fields = app.screen.query(selector)
+    return str(fields.first(Input).value) if fields else ""
+
+
+def waiting(contact_id: int, minutes: int = 1) -> ContactPublic:
+    at = datetime.now(UTC) - timedelta(minutes=minutes)
+    return ContactPublic(
+        id=contact_id,
+        channel=Channel.email,
+        line=None,
+        direction=Direction.inbound,
+        status=ContactStatus.queued,
+        caller_number=None,
+        sender=f"user{contact_id}@example.ru",
+        citizen_id=None,
+        operator_id=None,
+        topic_code=None,
+        outcome=None,
+        summary=None,
+        text="Письмо",
+        abandoned=False,
+        external_id=None,
+        handoff=None,
+        appeal_id=None,
+        queued_at=at,
+        answered_at=None,
+        ended_at=None,
+        wrapup_ended_at=None,
+    )
+
+
+def screen_lines(widget: Widget) -> list[str]:
+    """The widget's lines as drawn."""
+    return [strip.text.rstrip() for strip in widget.render_lines(widget.size.region)]
+
+
+async def test_link_loss_is_on_the_status_bar_within_seconds_and_the_queue_count_goes(
+    backend, tmp_path
+):
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    settings.offer_wait = 30.0  # the long poll is waiting when the link goes
+    app = EkcConsole(settings, login=("op_tui", PASSWORD))
+    cable = Cable()
+    app.desk.transport = cable
+    async with app.run_test(size=(120, 40)) as pilot:
+        await signed_in(app, pilot)
+        contact_id = post_call(backend, "+79025550601")
+        await wait_for(pilot, lambda: "в очереди: 1" in status_text(app), what="queue count")
+        assert any(c.id == contact_id for c in app.offers)
+        cable.cut = True
+        # the heartbeat (5 s) finds the link gone; the long poll would wait 30 s
+        await wait_for(pilot, lambda: "нет связи" in status_text(app), timeout=8, what="offline")
+        assert "в очереди: —" in status_text(app)  # no longer a count the operator trusts
+        assert "очередь неизвестна" in card_text(app)
+        cable.cut = False
+        await wait_for(pilot, lambda: "на связи" in status_text(app), timeout=10, what="back")
+        await wait_for(pilot, lambda: "в очереди: 1" in status_text(app), what="count again")
+
+
+async def test_keys_typed_while_a_dialog_opens_reach_its_fields_in_order(backend, tmp_path):
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD), background=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await signed_in(app, pilot)
+        card, citizen, history = fixed_card()
+        app.post_message(CardReady(card, citizen, history))
+        await wait_for(pilot, lambda: app.card is not None, what="card")
+        burst(app, "ctrl+b", *"завтра")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, CallbackFormScreen) and value_of(app, "#due") == "завтра"
+            ),
+            timeout=5,
+            what="the form with завтра",
+        )
+        burst(app, "escape", "ctrl+b", *"+30м")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, CallbackFormScreen) and value_of(app, "#due") == "+30м",
+            timeout=5,
+            what="the second form with +30м",
+        )
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main, what="the card")
+        app.main.query_one(CardPane).new_citizen(None)
+        burst(app, *"Иванова", "tab", *"Анна")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, NewCitizenScreen) and value_of(app, "#first") == "Анна",
+            timeout=5,
+            what="the new citizen's first name",
+        )
+        assert value_of(app, "#last") == "Иванова"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80", "120"])
+async def test_history_columns_fit_each_citizen_and_the_topic_gets_the_room(
+    backend, tmp_path, size
+):
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD), background=False)
+    async with app.run_test(size=size) as pilot:
+        await signed_in(app, pilot)
+        card, citizen, history = fixed_card()
+        wide = history.model_copy(deep=True)  # a citizen with long texts first
+        for item in wide.page.items:
+            if item.contact is not None:
+                item.contact.summary = "Очень длинный итог разговора " * 6
+        app.post_message(CardReady(card, citizen, wide))
+        await wait_for(pilot, lambda: app.history is wide, what="first citizen")
+        await pilot.press("f4")
+        await pilot.pause(0.2)
+        app.set_citizen(citizen, history, cached=False)  # then another one
+        await pilot.pause(0.2)
+        table = app.main.query_one("#history", DataTable)
+        widths = [c.get_render_width(table) for c in table.ordered_columns]
+        assert sum(widths) <= table.size.width, (widths, table.size.width)  # all columns shown
+        titles = [str(c.label) for c in table.ordered_columns]
+        assert titles[:3] == ["Дата", "Канал", "Статус"] and "Что" in titles
+        what = table.ordered_columns[titles.index("Что")].width  # without the cell's padding
+        assert what >= 20 and what >= 0.4 * (table.size.width - 14), widths
+        assert app.ref is not None
+        topic = app.ref.topic_name("svo.contract")  # the earlier contact's topic
+        shown = topic[: min(len(topic), what - 1)]  # as much as the column holds
+        cells = [str(table.get_row_at(i)[titles.index("Что")]) for i in range(table.row_count)]
+        assert len(shown) >= 20 and any(cell.startswith(shown) for cell in cells), cells
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80", "120"])
+async def test_the_handoff_is_a_block_wrapped_with_emotion_and_the_deepest_topic_below(
+    backend, tmp_path, size, monkeypatch
+):
+    deepest = "svo.one_time_payments"
+    seen: list[tuple[str | None, str]] = []
+
+    def suggest(topic: str | None, transcript: str, topics: object) -> str | None:
+        seen.append((topic, transcript))
+        return deepest
+
+    monkeypatch.setattr(card_pane, "suggest_topic", suggest)
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD), background=False)
+    async with app.run_test(size=size) as pilot:
+        await signed_in(app, pilot)
+        card, citizen, history = fixed_card()
+        assert card.contact is not None and card.contact.handoff is not None
+        transcript = (
+            "Муж заключил контракт в сентябре, документы сдали в военкомат, а единовременной "
+            "выплаты от области всё нет, в соцзащите говорят ждать. Куда обратиться, Почему?"
+        )
+        card.contact.handoff.transcript = transcript
+        card.contact.handoff.detected_topic = "svo"  # the assistant's top-level topic
+        app.post_message(CardReady(card, citizen, history))
+        await wait_for(pilot, lambda: app.card is not None, what="card")
+        await pilot.pause(0.2)
+        assert seen and seen[0] == ("svo", transcript)
+        lines = screen_lines(app.main.query_one(HandoffBlock))
+        drawn = " ".join(line.strip() for line in lines)
+        assert "Почему?»" in drawn  # the whole transcript, wrapped
+        facts = next(i for i, line in enumerate(lines) if line.lstrip().startswith("настроение"))
+        below = " ".join(line.strip() for line in lines[facts:])  # a line of their own
+        assert below.startswith("настроение: тревога · тема: Единовременные выплаты"), lines
+        assert all(len(line) <= size[0] for line in lines)
+        await pilot.press("ctrl+t", "enter")  # the suggested topic is the one preselected
+        await wait_for(pilot, lambda: app.screen is app.main, what="picker closed")
+        assert app.card is not None and app.card.topic_code == deepest
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80", "120"])
+async def test_the_footer_fits_and_help_lists_each_key_once(backend, tmp_path, size):
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD), background=False)
+    async with app.run_test(size=size) as pilot:
+        await signed_in(app, pilot)
+        for state in ("idle", "card"):
+            if state == "card":
+                card, citizen, history = fixed_card()
+                app.post_message(CardReady(card, citizen, history))
+                await wait_for(pilot, lambda: app.card is not None, what="card")
+            await pilot.pause(0.3)
+            shown = [k for k in app.main.query(FooterKey) if k.display]
+            assert shown
+            assert max(k.region.right for k in shown) <= size[0], (state, size)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        keys = app.screen.query_one("#keys", DataTable)
+        listed = [str(keys.get_row_at(i)[0]) for i in range(keys.row_count)]
+        assert len(listed) == len(set(listed)), listed
+        assert {"Ctrl+P", "Ctrl+O", "Ctrl+Q"} <= set(listed)
+
+
+async def test_the_queue_pane_reaches_every_waiting_contact_and_keeps_its_cursor(
+    backend, tmp_path, monkeypatch
+):
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = EkcConsole(settings, login=("op_tui", PASSWORD), background=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await signed_in(app, pilot)
+        queue = [waiting(5000 + i, minutes=40 - i) for i in range(34)]
+        app.post_message(OffersChanged(queue))
+        await pilot.press("f7")
+        table = app.main.query_one(QueuePane)
+        await wait_for(pilot, lambda: table.row_count == 34, what="34 rows")
+        for _ in range(30):
+            await pilot.press("down")
+        assert table.chosen_id() == 5030
+        app.post_message(OffersChanged([*queue[1:], waiting(6000, minutes=0)]))  # it changes
+        await wait_for(pilot, lambda: any(c.id == 6000 for c in app.offers), what="new queue")
+        await pilot.pause(0.1)
+        assert table.chosen_id() == 5030
+        taken: list[int] = []
+        monkeypatch.setattr(app.controller, "_take", lambda contact: taken.append(contact.id))
+        await pilot.press("f2")
+        assert taken == [5030]

@@ -24,6 +24,9 @@ from ekc_core.errors import AuthenticationRequiredError, ServerUnreachableError
 from ekc_core.schemas import CallbackCreate, ContactPublic
 from ekc_tui.app import EkcConsole
 from ekc_tui.outbox import new_key, step
+from ekc_tui.panes.callbacks import CallbacksPane
+from ekc_tui.panes.card import CardPane
+from ekc_tui.panes.history import HistoryPane
 from ekc_tui.screens import HelpScreen, LoginScreen, PickerScreen
 from tests.tui_support import (
     PASSWORD,
@@ -111,7 +114,8 @@ def on_kb(name: str) -> Callable[[EkcConsole, Patch], None]:
 async def login_screen(app: EkcConsole, pilot: Pilot[None]) -> None:
     await wait_for(
         pilot,
-        lambda: isinstance(app.screen, LoginScreen) and bool(app.screen.query("#password")),
+        # mounted and focused (its own focus would follow a focus set here any earlier)
+        lambda: isinstance(app.screen, LoginScreen) and app.screen.focused is not None,
         what="login screen",
     )
 
@@ -191,7 +195,7 @@ async def known_caller(app: EkcConsole, pilot: Pilot[None], backend: Backend, p:
 async def an_appeal(app: EkcConsole, pilot: Pilot[None], backend: Backend, p: Patch) -> None:
     await signed_in(app, pilot)
     p(app.desk, "appeal")
-    app._show_appeal(1)
+    app.main.query_one(HistoryPane)._show_appeal(1)
 
 
 async def kb_typing(app: EkcConsole, pilot: Pilot[None], backend: Backend, p: Patch) -> None:
@@ -226,7 +230,7 @@ async def close_picker(app: EkcConsole, pilot: Pilot[None], backend: Backend, p:
 async def flush_now(app: EkcConsole, pilot: Pilot[None], backend: Backend, p: Patch) -> None:
     await signed_in(app, pilot)
     p(app.desk, "flush")
-    app._flush_now()
+    app.controller._flush_now()
 
 
 async def a_callback(app: EkcConsole, pilot: Pilot[None], backend: Backend, p: Patch) -> None:
@@ -242,7 +246,7 @@ async def a_callback(app: EkcConsole, pilot: Pilot[None], backend: Backend, p: P
         )
     await signed_in(app, pilot)
     p(app.desk, "open_citizen")
-    app._open_callback(task)
+    app.main.query_one(CallbacksPane)._open_callback(task)
 
 
 def held_contact() -> ContactPublic:
@@ -275,7 +279,7 @@ def held_contact() -> ContactPublic:
 async def open_held(app: EkcConsole, pilot: Pilot[None], backend: Backend, p: Patch) -> None:
     await signed_in(app, pilot)
     p(app.desk, "open_citizen")
-    app._open_held(held_contact())
+    app.controller._open_held(held_contact())
 
 
 INJECTIONS: dict[str, Injection] = {
@@ -307,7 +311,7 @@ def test_every_worker_of_the_console_is_covered_and_none_ends_the_app() -> None:
     """Every `@work` in the console says `exit_on_error=False`, and the table above names
     every one of them (a new worker must be added to it)."""
     workers: dict[str, bool] = {}
-    for path in Path(ekc_tui.__file__).parent.glob("*.py"):
+    for path in Path(ekc_tui.__file__).parent.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.FunctionDef):
                 continue
@@ -374,7 +378,7 @@ async def test_a_401_in_a_worker_asks_to_sign_in_and_keeps_the_open_card(
             raise AuthenticationRequiredError("токен истёк", status_code=401)
 
         monkeypatch.setattr(app.desk, "find_citizens", expired)
-        app._identify("Входов")
+        app.main.query_one(CardPane)._identify("Входов")
         await login_screen(app, pilot)
         assert [f.kind for f in app.worker_failures] == ["auth"]
         # the work is kept: on screen and as the draft a restart would bring back
@@ -402,7 +406,7 @@ async def test_no_answer_in_a_worker_shows_the_offline_state(
             raise ServerUnreachableError("сервер не ответил вовремя")
 
         monkeypatch.setattr(app.desk, "find_citizens", away)
-        app._identify("Связев")
+        app.main.query_one(CardPane)._identify("Связев")
         await wait_for(pilot, lambda: "нет связи" in status_text(app), what="offline state")
         assert [f.kind for f in app.worker_failures] == ["offline"]
         assert not any(n.startswith("Сбой консоли") for n in said)

@@ -215,7 +215,11 @@ async def test_a_contact_still_held_on_the_server_is_offered_back_at_start(
     settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     app = EkcConsole(settings, login=(backend.operator, PASSWORD))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the offer")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen) and bool(app.screen.query(".title")),
+            what="the offer",
+        )
         question = text_of(app, ".title")
         assert "не закончен контакт" in question and "+7 902 555-09-44" in question
         await pilot.press("y")

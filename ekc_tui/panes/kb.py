@@ -1,0 +1,181 @@
+"""The knowledge-base pane: search as you type in the local index, suggestions for the open
+card, an article opened with Enter (Ctrl+Y there puts its answer into the summary)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, cast
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker, get_current_worker
+
+from ekc_tui import failures
+from ekc_tui.messages import KbResults
+from ekc_tui.text import highlight
+
+if TYPE_CHECKING:
+    from ekc_tui.app import EkcConsole
+    from kb_index import SearchHit
+
+#: as-you-type search starts at the 3rd letter (shorter prefixes match half the base)
+MIN_QUERY = 3
+
+
+class KbPane(Vertical):
+    """Query, a line about the results, the results."""
+
+    def __init__(self) -> None:
+        super().__init__(id="kb-pane")
+        self.seq = 0
+        self.hits: list[SearchHit] = []
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._wanted: tuple[int, str] | None = None
+
+    @property
+    def console(self) -> EkcConsole:
+        return cast("EkcConsole", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="Поиск в базе знаний (F3)…", id="kb-query")
+        yield Static("", id="kb-info", classes="dim")
+        yield OptionList(id="kb-results")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        failures.handle(self.console, event)
+
+    def alive(self) -> bool:
+        return not self.console.stopping and not get_current_worker().is_cancelled
+
+    def focus_query(self) -> None:
+        self.query_one("#kb-query", Input).focus()
+
+    def clear_query(self) -> None:
+        self.query_one("#kb-query", Input).value = ""
+
+    @property
+    def query_text(self) -> str:
+        return self.query_one("#kb-query", Input).value
+
+    @on(Input.Changed, "#kb-query")
+    def _changed(self, event: Input.Changed) -> None:
+        self.seq += 1
+        text = event.value.strip()
+        if len(text) >= MIN_QUERY:
+            with self._lock:
+                self._wanted = (self.seq, event.value)
+            self._event.set()
+        elif not text:
+            self.suggest()
+
+    @on(Input.Submitted, "#kb-query")
+    def _submitted(self) -> None:
+        results = self.query_one("#kb-results", OptionList)
+        if self.hits:
+            results.focus()
+            if results.highlighted is None:
+                results.highlighted = 0
+            self.open_article(self.hits[results.highlighted or 0].id)
+
+    @work(thread=True, exclusive=True, group="kb-pump", exit_on_error=False)
+    def _kb_pump(self) -> None:
+        """One search at a time, always for the newest text: keystrokes typed while a search
+        runs are folded into the next one instead of queueing behind it."""
+        while self.alive():
+            if not self._event.wait(0.5):
+                continue
+            self._event.clear()
+            time.sleep(self.console.settings.search_debounce)
+            with self._lock:
+                wanted, self._wanted = self._wanted, None
+            if wanted is None:
+                continue
+            seq, text = wanted
+            if seq != self.seq:
+                continue  # already stale: the newer text is queued
+            hits = self.console.desk.kb.index.search(text, limit=20, as_you_type=True)
+            self.post_message(KbResults(seq, text, hits))
+
+    def suggest(self) -> None:
+        """Articles for the open card (its transcript or text, its topic)."""
+        card = self.console.card
+        if card is None:
+            self._show([], "Подсказки появятся, когда будет контакт")
+            return
+        handoff = card.contact.handoff if card.contact else None
+        text = " ".join(t for t in ((handoff.transcript if handoff else None), card.text) if t)
+        self.seq += 1
+        self._kb_suggest(self.seq, text, card.topic_code)
+
+    @work(thread=True, exclusive=True, group="kb", exit_on_error=False)
+    def _kb_suggest(self, seq: int, text: str, topic: str | None) -> None:
+        from kb_index import SearchFilters  # after the first frame: the index is heavy
+
+        index = self.console.desk.kb.index
+        hits: list[SearchHit] = []
+        if text:
+            hits = index.more_like_this(text, limit=8, filters=SearchFilters(topic=topic))
+            if not hits:
+                hits = index.more_like_this(text, limit=8)
+        ref = self.console.ref
+        if not hits and topic and ref:
+            hits = index.search(ref.topic_name(topic), limit=8, filters=SearchFilters(topic=topic))
+        self.post_message(KbResults(seq, "", hits, suggested=True))
+
+    def on_kb_results(self, message: KbResults) -> None:
+        message.stop()
+        if message.seq != self.seq:
+            return  # stale
+        if message.suggested:
+            info = (
+                f"Подсказки по обращению: {len(message.hits)}" if message.hits else "Подсказок нет"
+            )
+        else:
+            info = f"Найдено: {len(message.hits)}" if message.hits else "Ничего не найдено"
+        self._show(message.hits, info)
+        self.console.last_kb_results = (time.perf_counter(), message.query)
+
+    def _show(self, hits: list[SearchHit], info: str) -> None:
+        self.hits = hits
+        self.query_one("#kb-info", Static).update(info + " · Enter — открыть статью")
+        results = self.query_one("#kb-results", OptionList)
+        results.clear_options()
+        ref = self.console.ref
+        options = []
+        for h in hits:
+            topic = ref.topic_name(h.topic) if ref and h.topic else ""
+            fragment = highlight(h.highlights[0], limit=160) if h.highlights else ""
+            label = f"[b]{highlight(h.title)}[/b]\n  [i]{escape(topic)}[/i]"
+            if fragment:
+                label += f"\n  [dim]{fragment}[/]"
+            options.append(Option(label, id=h.id))
+        results.add_options(options)
+        if options:
+            results.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#kb-results")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.open_article(event.option.id)
+
+    def open_article(self, article_id: str) -> None:
+        from ekc_tui.screens import ArticleScreen
+
+        article = self.console.desk.kb.index.get(article_id)
+        if article is None:
+            return
+        ref = self.console.ref
+        topic = ref.topic_path(article.topic) if ref else article.topic or ""
+
+        def copied(text: object) -> None:
+            if isinstance(text, str) and text:
+                self.console.wrap_pane.append_summary(text)
+                self.notify("Ответ вставлен в итог (F5)", timeout=3)
+
+        self.app.push_screen(ArticleScreen(article, topic), copied)
