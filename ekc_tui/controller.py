@@ -45,12 +45,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-#: a small request this often while the console runs. A lost link usually shows sooner:
-#: the waiting long poll's socket fails through TCP keep-alive within ~7 s
-#: (`ekc_core.client.TCP_KEEPIDLE`), and any failed request turns the desk offline at once.
-#: Each heartbeat costs ~0.7 KB on the wire, so it is not the fast path (5 s would be
-#: ~8 KB a minute over the satellite link; keep-alive probes are ~1.5 KB a minute).
-HEARTBEAT_SECONDS = 15.0
 EXPIRED = "Срок входа истёк: войдите снова"
 
 
@@ -253,9 +247,10 @@ class Controller(Widget):
 
     @work(thread=True, exclusive=True, group="heartbeat", exit_on_error=False)
     def _heartbeat_loop(self) -> None:
-        """A small request every HEARTBEAT_SECONDS: the status bar learns of a lost link
-        within seconds (the offers long poll may be waiting), and a warm connection spares
-        the next take a round trip."""
+        """A small request every `settings.heartbeat_seconds`: the status bar learns of a lost
+        link while the offers long poll waits (on a real link its socket's TCP keep-alive
+        usually tells first, `ekc_core.client.TCP_KEEPIDLE`; any failed request turns the
+        desk offline at once), and a warm connection spares the next take a round trip."""
         from ekc_core.errors import AuthenticationRequiredError
 
         while self.alive():
@@ -265,7 +260,7 @@ class Controller(Widget):
                 self.post_message(NeedLogin(EXPIRED))
                 return
             self.post_link()
-            if not self.sleep(HEARTBEAT_SECONDS):
+            if not self.sleep(self.console.settings.heartbeat_seconds):
                 return
 
     @work(thread=True, exclusive=True, group="kb-sync", exit_on_error=False)

@@ -27,6 +27,11 @@ class ConsoleSettings(ClientSettings):
     offer_wait: float = 25.0
     """Seconds the backend holds a request for new contacts open (long poll)."""
 
+    heartbeat_seconds: float = 15.0
+    """How often a small request checks the link while nothing else is sent. A lost link
+    usually shows sooner: the waiting long poll's socket fails through TCP keep-alive within
+    ~7 s. Each heartbeat is ~1 KB on the wire (every 5 s would be ~12 KB a minute)."""
+
     kb_sync_seconds: float = 120.0
     """How often the local knowledge-base index asks the backend for changes."""
 

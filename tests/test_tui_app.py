@@ -22,7 +22,6 @@ from ekc_server.models import Contact
 from ekc_tui.app import EkcConsole
 from ekc_tui.forms import AppealFormScreen, CallbackFormScreen, NewCitizenScreen
 from ekc_tui.messages import CardReady, OffersChanged
-from ekc_tui.panes import card as card_pane
 from ekc_tui.panes.card import CardPane, HandoffBlock
 from ekc_tui.panes.queue import QueuePane
 from ekc_tui.screens import (
@@ -434,6 +433,9 @@ async def test_link_loss_is_on_the_status_bar_within_seconds_and_the_queue_count
 ):
     settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     settings.offer_wait = 30.0  # the long poll is waiting when the link goes
+    # the test's cable cuts requests, not a waiting socket, so TCP keep-alive (the fast path
+    # on a real link, measured by bench/satlink_bench.py) cannot tell: the heartbeat must
+    settings.heartbeat_seconds = 3.0
     app = EkcConsole(settings, login=("op_tui", PASSWORD))
     cable = Cable()
     app.desk.transport = cable
@@ -443,7 +445,7 @@ async def test_link_loss_is_on_the_status_bar_within_seconds_and_the_queue_count
         await wait_for(pilot, lambda: "в очереди: 1" in status_text(app), what="queue count")
         assert any(c.id == contact_id for c in app.offers)
         cable.cut = True
-        # the heartbeat (5 s) finds the link gone; the long poll would wait 30 s
+        # the heartbeat (3 s) finds the link gone; the long poll would wait 30 s
         await wait_for(pilot, lambda: "нет связи" in status_text(app), timeout=8, what="offline")
         assert "в очереди: —" in status_text(app)  # no longer a count the operator trusts
         assert "очередь неизвестна" in card_text(app)
@@ -524,16 +526,9 @@ async def test_history_columns_fit_each_citizen_and_the_topic_gets_the_room(
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80", "120"])
 async def test_the_handoff_is_a_block_wrapped_with_emotion_and_the_deepest_topic_below(
-    backend, tmp_path, size, monkeypatch
+    backend, tmp_path, size
 ):
-    deepest = "svo.one_time_payments"
-    seen: list[tuple[str | None, str]] = []
-
-    def suggest(topic: str | None, transcript: str, topics: object) -> str | None:
-        seen.append((topic, transcript))
-        return deepest
-
-    monkeypatch.setattr(card_pane, "suggest_topic", suggest)
+    deepest = "svo.one_time_payments"  # what ekc_tui.topic_match makes of the transcript
     settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
     app = EkcConsole(settings, login=("op_tui", PASSWORD), background=False)
     async with app.run_test(size=size) as pilot:
@@ -549,7 +544,6 @@ async def test_the_handoff_is_a_block_wrapped_with_emotion_and_the_deepest_topic
         app.post_message(CardReady(card, citizen, history))
         await wait_for(pilot, lambda: app.card is not None, what="card")
         await pilot.pause(0.2)
-        assert seen and seen[0] == ("svo", transcript)
         lines = screen_lines(app.main.query_one(HandoffBlock))
         drawn = " ".join(line.strip() for line in lines)
         assert "Почему?»" in drawn  # the whole transcript, wrapped
