@@ -413,17 +413,21 @@ class EkcConsole(App[None]):
         )
 
     def _tick(self) -> None:
+        """Once a second: the card's clocks and the queue's waits (only what is seen)."""
         if self.stopping:
             return
         with contextlib.suppress(NoMatches):  # the screen is being torn down
             self.refresh_status()
             if self.card is not None:
-                self.show_card()
-            if self.offers:
+                self._draw_card()  # not show_card: the footer's keys change with the card only
+            if self.offers and self.main.query_one("#work", TabbedContent).active == "tab-queue":
                 self._queue_waits()
 
     def show_card(self) -> None:
-        self.refresh_bindings()
+        self.refresh_bindings()  # the footer is rebuilt: only when the card comes or goes
+        self._draw_card()
+
+    def _draw_card(self) -> None:
         self.main.query_one(CardPanel).show(
             self.card,
             citizen=self.citizen,

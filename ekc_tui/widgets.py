@@ -40,7 +40,19 @@ def short_name(full_name: str) -> str:
     return " ".join([last, *(f"{p[0]}." for p in rest if p)])
 
 
-class StatusBar(Static):
+class Redrawn(Static):
+    """A Static redrawn once a second: an unchanged text is not drawn again, and a new
+    text with as many lines as the old one needs no layout of the screen."""
+
+    _shown: str | None = None
+
+    def show_text(self, text: str) -> None:
+        old, self._shown = self._shown, text
+        if text != old:
+            self.update(text, layout=old is None or old.count("\n") != text.count("\n"))
+
+
+class StatusBar(Redrawn):
     """Who is signed in, online/offline, unsent items, contacts waiting."""
 
     def render_state(
@@ -56,10 +68,10 @@ class StatusBar(Static):
             parts.append(f"[b red]отклонено: {failed} (Ctrl+O)[/]")
         parts.append(f"в очереди: {waiting}")
         parts.append(f"статей: {kb}")
-        self.update(" · ".join(parts))
+        self.show_text(" · ".join(parts))
 
 
-class CardPanel(Static):
+class CardPanel(Redrawn):
     """The current contact in two or three lines."""
 
     def show(
@@ -73,12 +85,12 @@ class CardPanel(Static):
         taking: bool,
     ) -> None:
         if card is None and taking:
-            self.update("[b]Принимаю контакт…[/b] ждём ответа сервера")
+            self.show_text("[b]Принимаю контакт…[/b] ждём ответа сервера")
             return
         if card is None:
             waiting = len(offers)
             hint = "F2 — принять" if waiting else "ожидание контактов"
-            self.update(
+            self.show_text(
                 f"[b]Свободен[/b] · в очереди {waiting} · {hint} · Ctrl+N — карточка вручную"
             )
             return
@@ -131,7 +143,20 @@ class CardPanel(Static):
             lines.append(f"Сообщение: «{escape(card.text[:200])}»")
         if counters:
             lines.append(counters)
-        self.update("\n".join(lines))
+        self.show_text("\n".join(lines))
+
+
+class ConsoleFooter(Footer):
+    """Textual's Footer without its leak (Textual 8.2): each FooterKey it composes is
+    data-bound to the footer's `compact`, which puts a watcher holding the key in the
+    footer's own list, and Textual prunes that list only when `compact` changes (never).
+    So every recompose (each `refresh_bindings`: a card opened or saved, the queue changed,
+    the focus moved, a dialog closed) kept all the removed keys alive, ~100 KB a time."""
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        for watchers in getattr(self, "__watchers", {}).values():
+            watchers[:] = [(node, callback) for node, callback in watchers if node.is_attached]
 
 
 class ConsoleScreen(Screen[None]):
@@ -164,7 +189,7 @@ class ConsoleScreen(Screen[None]):
                 with TabPane("Перезвоны", id="tab-callbacks"):
                     cbs: DataTable[str] = DataTable(id="callbacks", cursor_type="row")
                     yield cbs
-        yield Footer(compact=True, show_command_palette=False)
+        yield ConsoleFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         cast("EkcConsole", self.app).console_ready()
