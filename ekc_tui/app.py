@@ -166,6 +166,8 @@ class EkcConsole(App[None]):
         self.stopping = False
         self._offer_version: str | None = None
         self._draft_timer: Timer | None = None
+        self._footer_for_card = False
+        """Whether the footer's keys were last refreshed for an open card (show_card)."""
         self._kb_event = threading.Event()
         self._kb_lock = threading.Lock()
         self._kb_wanted: tuple[int, str] | None = None
@@ -424,7 +426,11 @@ class EkcConsole(App[None]):
                 self._queue_waits()
 
     def show_card(self) -> None:
-        self.refresh_bindings()  # the footer is rebuilt: only when the card comes or goes
+        # the footer's keys depend only on whether a card is open (check_action), and
+        # Textual rebuilds the whole footer on refresh_bindings: only when that changes
+        if (self.card is not None) != self._footer_for_card:
+            self._footer_for_card = self.card is not None
+            self.refresh_bindings()
         self._draw_card()
 
     def _draw_card(self) -> None:

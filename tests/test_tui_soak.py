@@ -50,6 +50,7 @@ async def test_the_tick_with_a_card_open_keeps_the_footer_and_an_unchanged_statu
         status.update = lambda *a, **k: drawn.append("status")  # type: ignore[method-assign]
         for _ in range(3):
             app._tick()
+            app.show_card()  # as each queue change does
             await pilot.pause()
         assert list(footer.children) == keys, "the footer was rebuilt by the clock tick"
         assert all(a is b for a, b in zip(footer.children, keys, strict=True))
