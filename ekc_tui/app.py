@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -176,8 +177,9 @@ class EkcConsole(App[None]):
         """time.perf_counter() when the last card with history was on screen (bench)."""
         self.last_kb_results: tuple[float, str] | None = None
         """time.perf_counter() and the query of the last search results shown (bench)."""
-        self.worker_failures: list[failures.Failure] = []
-        """Every worker that raised, as the failure handler saw it (tests read it)."""
+        self.worker_failures: deque[failures.Failure] = deque(maxlen=failures.KEEP)
+        """The last workers that raised, as the failure handler saw it (tests read it); each
+        holds its traceback's frames, so a shift on a bad link keeps only the last few."""
         self.loop_deaths: dict[str, int] = {}
         self.loop_restart_seconds = 5.0
         """Pause before a dead background loop is started again (doubles each time)."""

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
+from textual.worker import WorkerState
 
 from ekc_core.credentials import Credentials, save_credentials
 from ekc_core.enums import Channel, Line
+from ekc_tui import failures
 from ekc_tui.app import EkcConsole
+from ekc_tui.desk import OfflineError
 from ekc_tui.forms import ManualRequest
 from ekc_tui.settings import ConsoleSettings
 from ekc_tui.widgets import CardPanel, StatusBar
@@ -78,3 +83,15 @@ async def test_rebuilding_the_footer_keeps_no_removed_keys_alive(tmp_path):
 def footer_keys_alive() -> int:
     gc.collect()
     return sum(1 for o in gc.get_objects() if isinstance(o, FooterKey))
+
+
+def test_a_shift_of_worker_failures_keeps_only_the_newest(tmp_path):
+    """Before: every failed worker stayed in `worker_failures` with its traceback (frames
+    and their locals) for the whole session: on a bad link, a growing pile."""
+    app = offline_console(tmp_path)
+    for n in range(failures.KEEP + 30):
+        worker = SimpleNamespace(name="_identify", group="citizen", error=OfflineError(str(n)))
+        failures.handle(app, cast(Any, SimpleNamespace(state=WorkerState.ERROR, worker=worker)))
+    assert len(app.worker_failures) == failures.KEEP
+    assert str(app.worker_failures[-1].error) == str(failures.KEEP + 29)
+    app.desk.close()
