@@ -313,26 +313,40 @@ class Soak:
         time.sleep(1.5)
         self.keys("Escape")
         time.sleep(0.5)
-        self.keys("C-t")  # the topic picker: the assistant's topic (or the tree's first) first
-        time.sleep(0.8)
+        self.pick_topic()
+        self.keys("F8")  # conversation over: the wrap-up tab with the outcomes focused
+        self.pick_outcome()
+        self.type(rng.choice(SUMMARIES))  # the outcome picked, the summary has the focus
+        time.sleep(0.4)
+
+    def pick_topic(self) -> None:
+        """Ctrl+T Enter: the assistant's topic (or the tree's first) is first in the picker."""
+        self.keys("C-t")
+        self.wait_screen(lambda s: "Enter — выбрать" in s, 5)
+        time.sleep(0.3)
         self.keys("Enter")
         time.sleep(0.5)
-        self.keys("F8")  # conversation over: the wrap-up tab with the outcomes focused
-        time.sleep(0.6)
-        self.keys("1")  # consultation; the summary gets the focus
-        time.sleep(0.4)
-        self.type(rng.choice(SUMMARIES))
-        time.sleep(0.4)
+
+    def pick_outcome(self) -> None:
+        """Outcome 1 (consultation) once the outcomes list is on screen; again if lost."""
+        for _ in range(3):
+            self.wait_screen(lambda s: "1. ○" in s or "1. ●" in s, 10)
+            time.sleep(0.3)
+            self.keys("1")
+            if self.wait_screen(lambda s: "1. ●" in s, 5):
+                return
+            self.keys("F5")
 
     def save(self) -> None:
         for attempt in range(3):
-            if attempt:  # a key was lost under load: close what is open, outcome again
+            if attempt:  # a key was lost under load: close what is open, fill what is missing
                 self.keys("Escape")
                 time.sleep(0.5)
+                screen = self.screen()
+                if "не выбрана" in screen or "Не заполнено: тематика" in screen:
+                    self.pick_topic()
                 self.keys("F5")
-                time.sleep(0.8)
-                self.keys("1")
-                time.sleep(0.5)
+                self.pick_outcome()
             self.keys("F9")
             if self.wait_screen(lambda s: FREE in s, 10):
                 self.saved += 1
@@ -423,9 +437,7 @@ class Soak:
             f"(main thread {main:.1f} %) [target <= 5 %]; load {os.getloadavg()[0]:.2f}"
         )
         self.keys("F8")
-        time.sleep(0.5)
-        self.keys("1")
-        time.sleep(0.3)
+        self.pick_outcome()
         self.type(SUMMARIES[0])
         self.save()
 
