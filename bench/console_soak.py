@@ -522,13 +522,20 @@ def child_trace(directory: Path, every_minutes: float, argv: list[str]) -> None:
 
         app = next((o for o in objects if isinstance(o, EkcConsole)), None)
         del objects
+
+        def from_app() -> dict[str, int]:  # on the UI thread: the DOM is not thread-safe
+            assert app is not None
+            return {
+                "dom_nodes": sum(1 for _ in app.main.walk_children()),
+                "screen_stack": len(app.screen_stack),
+                "workers": len(list(app.workers)),
+                "notifications": len(app._notifications),
+                "worker_failures": len(app.worker_failures),
+            }
+
         if app is not None:
             with contextlib.suppress(Exception):
-                out["dom_nodes"] = sum(1 for _ in app.main.walk_children())
-                out["screen_stack"] = len(app.screen_stack)
-                out["workers"] = len(list(app.workers))
-                out["notifications"] = len(app._notifications)
-                out["worker_failures"] = len(app.worker_failures)
+                out.update(app.call_from_thread(from_app))
         out["top_types"] = by_type.most_common(40)
         return out
 
