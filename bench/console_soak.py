@@ -104,7 +104,7 @@ class Soak:
         self.session = f"soak-{os.getpid()}"
         # a tmux server of our own: another user's `tmux kill-server` does not end the run
         self.tmux = ["tmux", "-L", self.session]
-        self.url = f"http://127.0.0.1:{args.port}"
+        self.url = f"http://{args.host}:{args.port}"
         self.console_url = self.url
         self.arrivals = 0
         self.arrivals_lock = threading.Lock()
@@ -125,7 +125,7 @@ class Soak:
         (self.work / "data").mkdir()
         env = self.env(EKC_DATABASE_URL=db)
         subprocess.run(
-            [str(BIN / "ekc-server"), "db", "seed", "--demo"],
+            [*self.in_ns(self.args.server_netns), str(BIN / "ekc-server"), "db", "seed", "--demo"],
             env=env,
             check=True,
             stdout=subprocess.DEVNULL,
@@ -134,10 +134,11 @@ class Soak:
         self.procs.append(
             subprocess.Popen(
                 [
+                    *self.in_ns(self.args.server_netns),
                     str(BIN / "ekc-server"),
                     "run",
                     "--host",
-                    "127.0.0.1",
+                    self.args.host,
                     "--port",
                     str(self.args.port),
                 ],
@@ -146,21 +147,29 @@ class Soak:
                 stderr=subprocess.STDOUT,
             )
         )
-        import httpx
-
+        check = (
+            "import httpx, sys; sys.exit(httpx.get(sys.argv[1] + '/health', timeout=1)"
+            ".status_code != 200)"
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
+            probe = [*self.in_ns(self.args.server_netns), sys.executable, "-c", check, self.url]
+            if subprocess.run(probe, stderr=subprocess.DEVNULL).returncode == 0:
+                return
             time.sleep(0.2)
         raise RuntimeError("the backend did not start: see " + str(self.work / "server.log"))
+
+    @staticmethod
+    def in_ns(netns: str | None) -> list[str]:
+        """The command prefix that runs a program in network namespace `netns` (satlink)."""
+        return ["ip", "netns", "exec", netns] if netns else []
 
     def start_simulator(self) -> None:
         config = self.work / "simulator"
         env = self.env(EKC_CONFIG_DIR=str(config), EKC_SERVER_URL=self.url)
         subprocess.run(
             [
+                *self.in_ns(self.args.server_netns),
                 str(BIN / "ekc-admin"),
                 "login",
                 "--server",
@@ -176,6 +185,7 @@ class Soak:
         )
         proc = subprocess.Popen(
             [
+                *self.in_ns(self.args.server_netns),
                 str(BIN / "ekc-admin"),
                 "simulate",
                 "contacts",
@@ -228,7 +238,8 @@ class Soak:
         env_args = [
             f"{k}={v}" for k, v in env.items() if k.startswith(("EKC_", "TERM", "PYTHONPATH"))
         ]
-        shell = "exec env " + " ".join(_quote(a) for a in [*env_args, *command])
+        command = [*self.in_ns(self.args.console_netns), "env", *env_args, *command]
+        shell = "exec " + " ".join(_quote(a) for a in command)
         subprocess.run(
             [
                 *self.tmux,
@@ -605,6 +616,9 @@ def main() -> None:
     parser.add_argument("--compare", help="print the growth between the snapshots in DIR")
     parser.add_argument("--compare-from", type=int, default=1, help="first snapshot number")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--host", default="127.0.0.1", help="the backend's address")
+    parser.add_argument("--server-netns", help="run the backend and the simulator there")
+    parser.add_argument("--console-netns", help="run the console there (satlink: sat-cli)")
     parser.add_argument("--proxy-port", type=int, default=8421)
     parser.add_argument("--proxy-rtt-ms", type=float, default=0.0)
     parser.add_argument("--proxy-stall", type=float, default=0.0)
