@@ -262,6 +262,10 @@ class Soak:
             text=True,
         )
         self.pid = int(out.stdout.strip())
+        # a console that dies leaves its last screen (the traceback) to read
+        subprocess.run(
+            [*self.tmux, "set-option", "-t", self.session, "remain-on-exit", "on"], check=False
+        )
         if not self.wait_screen(lambda s: FREE in s and "на связи" in s, 90):
             raise RuntimeError("the console did not sign in:\n" + self.screen())
 
@@ -280,6 +284,16 @@ class Soak:
             shutil.rmtree(self.work, ignore_errors=True)
 
     # --- the keyboard and the screen -------------------------------------------------------
+
+    def check_alive(self) -> None:
+        if (
+            not Path(f"/proc/{self.pid}").exists()
+            or Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        ):
+            (self.work / "console-exit.txt").write_text(self.screen())
+            raise RuntimeError(
+                f"the console ended: its last screen is in {self.work}/console-exit.txt"
+            )
 
     def keys(self, *keys: str) -> None:
         subprocess.run([*self.tmux, "send-keys", "-t", self.session, *keys], check=True)
@@ -368,46 +382,54 @@ class Soak:
 
     # --- the run -----------------------------------------------------------------------------
 
+    def sampler(self, samples: list[tuple[int, float, float]], stop: threading.Event) -> None:
+        """Every minute on the minute: the console's RSS and CPU % over that minute."""
+        last_cpu, last_t = cpu_seconds(self.pid), time.monotonic()
+        next_t, minute = last_t + 60, 0
+        while not stop.wait(max(0.0, next_t - time.monotonic())):
+            if not Path(f"/proc/{self.pid}").exists():
+                return
+            now, cpu, rss = time.monotonic(), cpu_seconds(self.pid), rss_mb(self.pid)
+            minute += 1
+            pct = 100 * (cpu - last_cpu) / (now - last_t)
+            last_cpu, last_t, next_t = cpu, now, next_t + 60
+            samples.append((minute, rss, pct))
+            print(
+                f"{minute:>4} {rss:>8.1f} {pct:>6.1f} {os.getloadavg()[0]:>5.2f} "
+                f"{self.taken:>6} {self.saved:>6} {self.arrivals:>7}",
+                flush=True,
+            )
+
     def run(self) -> None:
         args = self.args
         rng = random.Random(args.seed)
-        started = time.monotonic()
-        cpu0 = cpu_seconds(self.pid)
         samples: list[tuple[int, float, float]] = []
-        last_cpu, last_t = cpu0, started
-        next_sample = started + 60
         next_take_at = args.every
-        minute = 0
         print(
             f"{'min':>4} {'RSS MB':>8} {'CPU %':>6} {'load':>5} "
             f"{'taken':>6} {'saved':>6} {'posted':>7}"
         )
         print(f"{0:>4} {rss_mb(self.pid):>8.1f} {'':>6} {os.getloadavg()[0]:>5.2f}", flush=True)
-        end = started + args.minutes * 60
-        while time.monotonic() < end:
-            with self.arrivals_lock:
-                due = self.arrivals >= next_take_at
-            if due:
-                next_take_at += args.every
-                if self.take():
-                    self.work_card(rng)
-                    self.save()
-            else:
-                time.sleep(0.3)
-            now = time.monotonic()
-            while now >= next_sample:
-                minute += 1
-                cpu = cpu_seconds(self.pid)
-                rss = rss_mb(self.pid)
-                pct = 100 * (cpu - last_cpu) / (now - last_t)
-                last_cpu, last_t = cpu, now
-                samples.append((minute, rss, pct))
-                print(
-                    f"{minute:>4} {rss:>8.1f} {pct:>6.1f} {os.getloadavg()[0]:>5.2f} "
-                    f"{self.taken:>6} {self.saved:>6} {self.arrivals:>7}",
-                    flush=True,
-                )
-                next_sample += 60
+        stop = threading.Event()
+        sampler = threading.Thread(target=self.sampler, args=(samples, stop), daemon=True)
+        sampler.start()
+        end = time.monotonic() + args.minutes * 60
+        try:
+            while time.monotonic() < end:
+                self.check_alive()
+                with self.arrivals_lock:
+                    due = self.arrivals >= next_take_at
+                if due:
+                    next_take_at += args.every
+                    if self.take():
+                        self.work_card(rng)
+                        self.save()
+                else:
+                    time.sleep(0.3)
+            time.sleep(max(0.0, end + 1 - time.monotonic()))  # the last minute's sample
+        finally:
+            stop.set()
+            sampler.join()
         print()
         print(
             f"contacts posted {self.arrivals}, taken {self.taken} (no card: {self.missed}), "
