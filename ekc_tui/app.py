@@ -18,6 +18,7 @@ import contextlib
 import functools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
@@ -123,7 +124,8 @@ class EkcConsole(App[None]):
         """time.perf_counter() when the last card with history was on screen (bench)."""
         self.last_kb_results: tuple[float, str] | None = None
         """time.perf_counter() and the query of the last search results shown (bench)."""
-        self.worker_failures: list[failures.Failure] = []
+        self.worker_failures: deque[failures.Failure] = deque(maxlen=failures.KEEP)
+        self._footer_for_card = False
         """Every worker that raised, as the failure handler saw it (tests read it)."""
         self.loop_deaths: dict[str, int] = {}
         self.loop_restart_seconds = 5.0
@@ -294,12 +296,18 @@ class EkcConsole(App[None]):
             self.refresh_status()
             if self.card is not None or not self.online:
                 self.show_card()
-            self.main.query_one(QueuePane).tick()
+            if self.main.query_one("#work").active == "tab-queue":  # type: ignore[attr-defined]
+                self.main.query_one(QueuePane).tick()  # its clocks, only while it is seen
         except NoMatches:  # the screen is being torn down
             return
 
     def show_card(self) -> None:
-        self.refresh_bindings()
+        # the footer's keys depend only on whether a card is open (check_action), and
+        # Textual rebuilds the whole footer on refresh_bindings: only when that changes
+        has_card = self.card is not None
+        if has_card != self._footer_for_card:
+            self._footer_for_card = has_card
+            self.refresh_bindings()
         self.main.query_one(CardPane).show()
 
     @live

@@ -59,6 +59,8 @@ WORKERS = {
 #: loops that run for the whole session: restarted when they die
 LOOPS = ("_offers_loop", "_outbox_loop", "_heartbeat_loop", "_kb_loop", "_kb_pump")
 LOOP_RESTART_MAX = 60.0
+#: failures kept in `EkcConsole.worker_failures` (the newest)
+KEEP = 50
 
 
 @dataclass

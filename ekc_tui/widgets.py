@@ -26,6 +26,20 @@ if TYPE_CHECKING:
 __all__ = ["CardPanel", "ConsoleScreen", "HandoffBlock", "StatusBar", "short_name"]
 
 
+class ConsoleFooter(Footer):
+    """Textual's Footer without its leak (Textual 8.2): each FooterKey it composes is
+    data-bound to the footer's `compact`, which puts a watcher holding the key in the
+    footer's own list, and Textual prunes that list only when `compact` changes (never).
+    So every recompose (each `refresh_bindings`: a card opened or saved, the focus moved, a
+    dialog closed) kept all the removed keys alive, ~100 KB a time, and made the next bind
+    slower (found by bench/console_soak.py with tracemalloc)."""
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        for watchers in getattr(self, "__watchers", {}).values():
+            watchers[:] = [(node, callback) for node, callback in watchers if node.is_attached]
+
+
 class ConsoleScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 - Textual's type
 
@@ -44,7 +58,7 @@ class ConsoleScreen(Screen[None]):
                 with TabPane("Перезвоны", id="tab-callbacks"):
                     yield CallbacksPane()
         yield Controller()
-        yield Footer(compact=True, show_command_palette=False)
+        yield ConsoleFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         cast("EkcConsole", self.app).console_ready()

@@ -39,7 +39,17 @@ def suggested_topic(handoff: Handoff | None, ref: Reference | None) -> str | Non
 
 
 class CardPanel(Static):
-    """The current contact in two or three lines (one line each: they do not wrap)."""
+    """The current contact in two or three lines (one line each: they do not wrap).
+
+    Redrawn every second while a card is open (its talk clock): an unchanged text is not
+    drawn again, and a new one with as many lines needs no layout of the screen."""
+
+    _shown: str | None = None
+
+    def _draw(self, text: str) -> None:
+        old, self._shown = self._shown, text
+        if text != old:
+            self.update(text, layout=old is None or old.count("\n") != text.count("\n"))
 
     def show(
         self,
@@ -54,7 +64,7 @@ class CardPanel(Static):
     ) -> None:
         note = [f"[b]{escape(appeal_note)}[/b]"] if appeal_note else []
         if card is None and taking:
-            self.update("[b]Принимаю контакт…[/b] ждём ответа сервера")
+            self._draw("[b]Принимаю контакт…[/b] ждём ответа сервера")
             return
         if card is None:
             waiting = len(offers)
@@ -62,9 +72,7 @@ class CardPanel(Static):
                 queue = "очередь неизвестна (нет связи)"
             else:
                 queue = f"в очереди {waiting} · " + ("F2 — принять" if waiting else "ожидание")
-            self.update(
-                "\n".join([f"[b]Свободен[/b] · {queue} · Ctrl+N — карточка вручную", *note])
-            )
+            self._draw("\n".join([f"[b]Свободен[/b] · {queue} · Ctrl+N — карточка вручную", *note]))
             return
         from ekc_core.phones import format_phone
 
@@ -103,7 +111,7 @@ class CardPanel(Static):
                 f"открытых обращений {history.open_appeals}, просрочено "
                 f"{history.overdue_appeals}, перезвонов {history.open_callbacks}"
             )
-        self.update("\n".join([*lines, *note]))
+        self._draw("\n".join([*lines, *note]))
 
 
 class HandoffBlock(Static):
