@@ -1,5 +1,22 @@
-"""Shared fixtures: a migrated database per test (SQLite always, PostgreSQL when
-`EKC_TEST_DATABASE_URL` is set), the real ASGI app, and staff with tokens per role."""
+"""Shared fixtures. What a new test usually wants:
+
+- `db_url` / `engine` / `settings`: a clean, migrated database with the reference data for
+  each test, on SQLite always and on PostgreSQL too when `EKC_TEST_DATABASE_URL` is set (the
+  test runs once per database). SQLite is a copy of a file migrated once per run;
+  PostgreSQL is migrated once per run and emptied and refilled before each test.
+- `client`: the app in-process through starlette's `TestClient` (API tests).
+- `live_server`: the same app served over real HTTP by uvicorn in a thread of this
+  process, on a free loopback port (a URL string): for the typed `EkcClient`, `ekc-admin`
+  (typer `CliRunner`) and console tests. Starts in milliseconds. In a test marked
+  `integration` it is `ekc-server run` in a subprocess instead (seconds to start: keep
+  those few).
+- `make_staff` and `operator` / `lead` / `admin` / `gateway`: accounts with session tokens.
+- Passwords: argon2id at its lowest cost in this process (see `PRODUCTION_PASSWORD_HASHER`).
+- The console's module-wide backend (`backend`, `empty_queue`) is in `tests/tui_support.py`.
+
+Markers: `client_side` runs a test on SQLite only; `integration` marks the few tests that
+start `ekc-server run` in a subprocess (`pytest -m "not integration"` skips them).
+"""
 
 from __future__ import annotations
 
@@ -10,18 +27,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel, select
 
 from ekc_core.enums import Role
 from ekc_core.settings import ServerSettings, default_reference_dir
-from ekc_server import migrate
+from ekc_server import migrate, security
 from ekc_server.app import create_app
 from ekc_server.db import create_db_engine, session_scope
 from ekc_server.models import ApiToken, Office, Staff
 from ekc_server.security import SESSION_PREFIX, hash_password, new_token, token_digest
 from ekc_server.services.reference import seed_reference
+from tests.localserver import running_server, serving
 
 #: the console tests' backend fixture (one server per module)
 pytest_plugins = ["tests.tui_support"]
@@ -37,6 +56,15 @@ BACKENDS = [
 
 DATA_DIR = default_reference_dir()
 TEST_PASSWORD = "test-password-122"
+
+#: The backend's argon2id hasher as shipped. In this process passwords are hashed and
+#: checked with argon2id at its lowest cost instead: at the shipped cost every hash and
+#: every sign-in costs ~0.4 s of CPU on this machine, and the suite signs in hundreds of
+#: times. A hash carries its own parameters, so hashes made here verify anywhere; servers
+#: started with `ekc-server run` (`integration`) keep the shipped cost, and
+#: `test_security.py` checks it.
+PRODUCTION_PASSWORD_HASHER = security._hasher
+security._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 @pytest.fixture(scope="session")
@@ -189,9 +217,20 @@ def gateway(make_staff: MakeStaff) -> StaffAccount:
 
 
 @pytest.fixture
-def live_server(db_url: str, tmp_path: Path) -> Iterator[str]:
-    """The real backend (uvicorn in a subprocess) on a free loopback port."""
-    from ekc_core.localserver import running_server
+def live_server(
+    request: pytest.FixtureRequest, db_url: str, settings: ServerSettings
+) -> Iterator[str]:
+    """The backend over real HTTP on a free loopback port; yields its base URL.
 
-    with running_server(db_url, tmp_path) as url:
+    By default `create_app(settings)` on this test's database, served by uvicorn in a thread
+    of this process (starts in milliseconds); the app owns its engine and runs its lifespan
+    as under `ekc-server run`; use the `engine` fixture to look into the database beside it.
+    In a test marked `integration` it is `ekc-server run` in a subprocess instead (its
+    command line, migrations at start, `ekc_server.asgi`; seconds to start), with the
+    same database and `tmp_path` as its data folder."""
+    if request.node.get_closest_marker("integration"):
+        with running_server(db_url, settings.data_dir) as url:
+            yield url
+        return
+    with serving(create_app(settings)) as url:
         yield url
