@@ -166,7 +166,11 @@ def record_notes(app: EkcConsole, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def settings_for(tmp_path: Path, url: str, *, kb_from: Path | None = None) -> ConsoleSettings:
-    """Console settings for a test; `kb_from` seeds its KB index (saves a sync per test)."""
+    """Console settings for a test; `kb_from` seeds its KB index (saves a sync per test).
+
+    The long poll waits 0.5 s: a console's thread workers run in the event loop's default
+    executor, which the test's loop waits for when it closes, and a poll in flight is not
+    cut short when the console quits (a new contact still ends a wait at once)."""
     if kb_from is not None and not (tmp_path / "console" / "kb-index").exists():
         shutil.copytree(kb_from, tmp_path / "console" / "kb-index")
     return ConsoleSettings(
@@ -175,7 +179,7 @@ def settings_for(tmp_path: Path, url: str, *, kb_from: Path | None = None) -> Co
         config_dir=tmp_path / "config",
         retries=0,
         connect_timeout=2.0,
-        offer_wait=2.0,
+        offer_wait=0.5,
         kb_sync_seconds=600,
         outbox_retry_seconds=0.5,
     )
