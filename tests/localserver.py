@@ -51,7 +51,9 @@ def serving(app: Any, *, port: int = 0) -> Iterator[str]:
     bound = int(sock.getsockname()[1])
     config = uvicorn.Config(
         app,
+        log_config=None,  # the test process's logging as it is (pytest captures it)
         log_level="warning",
+        access_log=False,
         lifespan="on",
         timeout_keep_alive=75,
         timeout_graceful_shutdown=2,
