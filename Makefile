@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run serve test lint typecheck bench lock clean
+.PHONY: install run serve test test-quick lint typecheck bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (set PYTHON=python3.11)")'
@@ -27,6 +27,10 @@ serve: install
 
 test: install lint typecheck
 	$(BIN)/python -m pytest
+
+# the edit-test loop: pytest without the few tests that start `ekc-server run` and the fuzzer
+test-quick: install
+	$(BIN)/python -m pytest -q -m "not integration and not fuzz"
 
 lint: install
 	$(BIN)/ruff check .

@@ -20,13 +20,13 @@ from sqlalchemy import text
 
 from ekc_core.client import EkcClient, new_idempotency_key
 from ekc_core.enums import AppealKind, Role
-from ekc_core.localserver import running_server
 from ekc_core.schemas import AppealCreate
 from ekc_core.settings import default_reference_dir
 from ekc_server import migrate
 from ekc_server.db import create_db_engine, session_scope
 from ekc_server.demo import DEMO_PASSWORDS, seed_demo
 from ekc_server.services.reference import seed_reference
+from tests.localserver import running_server
 
 ROUNDS = 200
 LINK_KBIT = 128  # a satellite-class link of a remote MFC office

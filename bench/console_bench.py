@@ -64,12 +64,12 @@ from textual.pilot import Pilot
 
 from ekc_core.client import EkcClient
 from ekc_core.enums import Channel, ContactOutcome, ContactStatus, Line
-from ekc_core.localserver import running_server
 from ekc_core.schemas import ContactInbound, ContactPublic, Handoff
 from ekc_tui.app import EkcConsole
 from ekc_tui.screens import ArticleScreen, PickerScreen
 from ekc_tui.settings import ConsoleSettings
 from kb_index import KbIndex, Synonyms
+from tests.localserver import running_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kb_corpus import make_corpus

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from ekc_core.client import EkcClient
-from ekc_core.localserver import running_server
 from ekc_core.schemas import KbArticleIn, KbImportRequest
 from ekc_core.settings import default_reference_dir
 from ekc_server import migrate
@@ -28,6 +27,7 @@ from ekc_server.models import Staff
 from ekc_server.security import hash_password
 from ekc_server.services.reference import seed_reference
 from kb_index import Article, KbIndex, Synonyms
+from tests.localserver import running_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kb_corpus import make_corpus

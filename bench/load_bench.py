@@ -38,7 +38,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ekc_core.localserver import running_server
+from tests.localserver import running_server
 
 API = "/api/v1"
 LEVELS = (1, 8, 32, 128, 256)

@@ -12,8 +12,6 @@ from typer.testing import CliRunner
 from ekc_admin.main import app
 from ekc_core.enums import Role
 
-pytestmark = pytest.mark.integration
-
 PASSWORD = "пароль-смены"
 
 
@@ -123,7 +121,7 @@ def test_reference_lists(runner, make_staff):
 
 def test_unreachable_server_exits_5(tmp_path, monkeypatch):
     from ekc_core.credentials import Credentials, save_credentials
-    from ekc_core.localserver import free_port
+    from tests.localserver import free_port
 
     monkeypatch.setenv("EKC_CONFIG_DIR", str(tmp_path))
     monkeypatch.setenv("EKC_RETRIES", "0")

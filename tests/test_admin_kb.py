@@ -10,8 +10,6 @@ from typer.testing import CliRunner
 from ekc_admin.main import app
 from ekc_core.enums import Role
 
-pytestmark = pytest.mark.integration
-
 PASSWORD = "пароль-админа"
 
 

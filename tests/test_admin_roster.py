@@ -17,7 +17,7 @@ from ekc_core.enums import Role
 from ekc_server.db import create_db_engine
 from ekc_server.models import Roster, StaffingRequirement
 
-pytestmark = [pytest.mark.integration, pytest.mark.client_side]
+pytestmark = pytest.mark.client_side
 
 PASSWORD = "пароль-смены"
 MONTH = "2027-02"

@@ -83,7 +83,6 @@ def add_citizens(live_server: str, token: str, phones: list[str]) -> None:
 # --- with a real backend ----------------------------------------------------------------
 
 
-@pytest.mark.integration
 @pytest.mark.client_side
 def test_posts_contacts_the_way_a_gateway_does(runner, signed_in, engine, live_server) -> None:
     add_citizens(live_server, signed_in.token, ["+79025550001", "+73952200002", "+79145550003"])
@@ -120,7 +119,6 @@ def test_posts_contacts_the_way_a_gateway_does(runner, signed_in, engine, live_s
         assert f"№{c.id} " in result.stdout
 
 
-@pytest.mark.integration
 @pytest.mark.client_side
 def test_json_lines_and_known_citizens(runner, signed_in, engine, live_server) -> None:
     add_citizens(live_server, signed_in.token, ["+79025550011", "+79025550012"])
@@ -146,7 +144,6 @@ def test_json_lines_and_known_citizens(runner, signed_in, engine, live_server) -
             assert e["handoff"] == contact.handoff
 
 
-@pytest.mark.integration
 @pytest.mark.client_side
 def test_the_same_seed_gives_the_same_sequence(runner, signed_in) -> None:
     def sequence(seed: str) -> list[tuple[str, str | None, str]]:
@@ -162,7 +159,6 @@ def test_the_same_seed_gives_the_same_sequence(runner, signed_in) -> None:
     assert sequence("43") != first
 
 
-@pytest.mark.integration
 @pytest.mark.client_side
 def test_an_operator_simulates_without_reporting_hang_ups(runner, make_staff, engine) -> None:
     """Only gateways and leads report a hang-up: an operator's run keeps posting."""
@@ -179,7 +175,6 @@ def test_an_operator_simulates_without_reporting_hang_ups(runner, make_staff, en
     assert all(c.status == "queued" for c in sim_contacts(engine))
 
 
-@pytest.mark.integration
 @pytest.mark.client_side
 def test_waiting_calls_are_abandoned_unless_taken(
     runner, signed_in, engine, live_server, make_staff
@@ -230,7 +225,6 @@ def test_waiting_calls_are_abandoned_unless_taken(
     assert "Сервер отклонил" not in result.stderr
 
 
-@pytest.mark.integration
 @pytest.mark.client_side
 def test_a_gateway_token_from_the_environment(runner, make_staff, engine, monkeypatch) -> None:
     gateway = make_staff(Role.gateway, username="telephony", skills=[])
@@ -250,7 +244,6 @@ def test_a_gateway_token_from_the_environment(runner, make_staff, engine, monkey
     assert len(sim_contacts(engine)) == 6
 
 
-@pytest.mark.integration
 @pytest.mark.client_side
 def test_network_blips_are_retried(runner, signed_in, engine, monkeypatch) -> None:
     monkeypatch.setattr(simulate, "RETRY_BASE_SECONDS", 0.01)
@@ -273,7 +266,6 @@ def test_network_blips_are_retried(runner, signed_in, engine, monkeypatch) -> No
     assert len(sim_contacts(engine)) == 5
 
 
-@pytest.mark.integration
 @pytest.mark.client_side
 def test_ctrl_c_stops_with_a_summary(runner, signed_in, engine, monkeypatch) -> None:
     naps = {"n": 0}
@@ -293,7 +285,6 @@ def test_ctrl_c_stops_with_a_summary(runner, signed_in, engine, monkeypatch) -> 
     assert len(sim_contacts(engine)) == len(posted)
 
 
-@pytest.mark.integration
 @pytest.mark.client_side
 def test_without_a_login_exits_3(runner) -> None:
     result = simulate_contacts(runner, "--rate", "6/min", "--count", "1")

@@ -18,7 +18,7 @@ from ekc_core.enums import Role
 from ekc_core.workforce import StaffRecord
 from ekc_server.models import Staff
 
-pytestmark = [pytest.mark.integration, pytest.mark.client_side]
+pytestmark = pytest.mark.client_side
 
 PASSWORD = "пароль-админа"
 EXAMPLE = Path(__file__).parent.parent / "data" / "demo" / "staff_import_example.csv"

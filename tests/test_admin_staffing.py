@@ -15,7 +15,7 @@ from ekc_admin.main import app
 from ekc_core.enums import Role
 from tests.test_staffing import contact, insert_rows, local
 
-pytestmark = [pytest.mark.integration, pytest.mark.client_side]
+pytestmark = pytest.mark.client_side
 
 PASSWORD = "пароль-смены"
 

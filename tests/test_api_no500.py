@@ -291,7 +291,6 @@ def test_an_unexpected_error_is_a_logged_json_500(caplog: pytest.LogCaptureFixtu
     assert record.exc_info is not None and "a bug" in str(record.exc_info[1])
 
 
-@pytest.mark.integration
 def test_the_connection_survives_a_500(
     live_server: str, make_staff: MakeStaff, db_url: str, engine: Engine
 ) -> None:

@@ -17,7 +17,6 @@ from sqlmodel import Session, select
 from ekc_core.client import EkcClient, new_idempotency_key
 from ekc_core.enums import Channel, ContactStatus, Line, Role
 from ekc_core.errors import ConflictError, PermissionDeniedError
-from ekc_core.localserver import running_server
 from ekc_core.schemas import (
     CallbackCreate,
     CitizenCreate,
@@ -28,6 +27,7 @@ from ekc_core.schemas import (
 from ekc_core.settings import ServerSettings
 from ekc_server.app import create_app
 from ekc_server.models import Contact
+from tests.localserver import running_server
 
 API = "/api/v1"
 
@@ -372,7 +372,6 @@ def test_gateways_may_not_start_manual_contacts(client: TestClient, gateway) -> 
 # --- the client, against real servers ---------------------------------------------------
 
 
-@pytest.mark.integration
 def test_client_methods(live_server: str, make_staff) -> None:
     operator = make_staff(Role.operator)
     gateway = make_staff(Role.gateway, skills=[])

@@ -1,4 +1,5 @@
-"""End to end: uvicorn on a loopback port, driven by the `ekc_core` httpx client."""
+"""End to end over HTTP on a loopback port, driven by the `ekc_core` httpx client: the first
+test against `ekc-server run` in a subprocess (`integration`), the rest in-process."""
 
 from __future__ import annotations
 
@@ -37,11 +38,10 @@ from ekc_core.schemas import (
 )
 from ekc_core.settings import ClientSettings
 
-pytestmark = pytest.mark.integration
-
 PASSWORD = "секрет-122"
 
 
+@pytest.mark.integration
 def test_a_call_from_the_queue_to_a_resolved_appeal(live_server, make_staff):
     make_staff(Role.operator, username="ivanova", password=PASSWORD)
     make_staff(Role.shift_lead, username="petrov", password=PASSWORD)
@@ -206,7 +206,7 @@ def test_responses_are_gzip_compressed(live_server, make_staff):
 
 
 def test_unreachable_server_raises_after_retries(tmp_path):
-    from ekc_core.localserver import free_port
+    from tests.localserver import free_port
 
     settings = ClientSettings(config_dir=tmp_path, retries=1, connect_timeout=0.5)
     with (

@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ekc_core.client import EkcClient
-from ekc_core.localserver import running_server
 from ekc_server.cli import app
+from tests.localserver import running_server
 
 
 @pytest.fixture
@@ -17,6 +17,7 @@ def env(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.integration
 def test_seed_then_bootstrap_admin_who_can_sign_in(env):
     runner = CliRunner()
     seeded = runner.invoke(app, ["db", "seed"])

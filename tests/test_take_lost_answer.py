@@ -20,7 +20,7 @@ from ekc_core.errors import ServerUnreachableError
 from ekc_core.schemas import ContactInbound, ContactPublic, ContactTaken, ContactWrapUp
 from ekc_core.settings import ClientSettings
 
-pytestmark = [pytest.mark.integration, pytest.mark.client_side]
+pytestmark = pytest.mark.client_side
 
 
 class AnswerDroppingProxy:

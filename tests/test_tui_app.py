@@ -43,7 +43,7 @@ from tests.tui_support import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("empty_queue")]
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 # --- 1. start and sign-in ---------------------------------------------------------------
 

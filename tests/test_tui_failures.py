@@ -40,7 +40,7 @@ from tests.tui_support import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("empty_queue")]
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 BOOM = "сбой для проверки"
 

@@ -32,7 +32,7 @@ from tests.tui_support import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("empty_queue")]
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 LONG_NAME = "Ж" * 120  # the form takes it; the server allows 100 characters
 

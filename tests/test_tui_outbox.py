@@ -1,5 +1,6 @@
-"""The console's outbox against the real backend (uvicorn in a subprocess, SQLite or
-PostgreSQL): a sender killed mid-way, an outage, items the server refuses.
+"""The console's outbox against the real backend (served in-process, SQLite or PostgreSQL;
+the outage: `ekc-server run` in a subprocess): a sender killed mid-way, an outage, items the
+server refuses.
 
 What an operator saves goes to `console.db` first and reaches the server exactly once:
 nothing lost, nothing duplicated, whatever happens to the console or the link.
@@ -29,7 +30,6 @@ from sqlmodel import Session, SQLModel, col, select
 from ekc_core.client import EkcClient
 from ekc_core.credentials import Credentials, save_credentials
 from ekc_core.enums import AppealKind, Channel, ContactOutcome, ContactStatus, Line, Role
-from ekc_core.localserver import free_port
 from ekc_server.models import Appeal, CallbackTask, Citizen, Contact, Topic
 from ekc_tui.cards import AppealDraft, CallbackDraft, Card, NewCitizen
 from ekc_tui.desk import Desk, OfflineError
@@ -37,8 +37,7 @@ from ekc_tui.outbox import new_key
 from ekc_tui.settings import ConsoleSettings
 from ekc_tui.store import LocalStore
 from tests.conftest import MakeStaff
-
-pytestmark = pytest.mark.integration
+from tests.localserver import free_port
 
 PASSWORD = "смена-122-пароль"
 TOPIC = "housing.tko"
@@ -318,6 +317,7 @@ def backend_on(port: int, db_url: str, data_dir: Path) -> Iterator[str]:
                 proc.wait()
 
 
+@pytest.mark.integration
 @pytest.mark.client_side
 def test_work_saved_during_an_outage_is_sent_once_when_the_backend_is_up(
     db_url: str, make_staff: MakeStaff, engine: Engine, tmp_path: Path

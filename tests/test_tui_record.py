@@ -295,7 +295,6 @@ def test_giving_up_a_refused_start_or_close_closes_nothing(
 # --- 1 against the real backend ------------------------------------------------------------
 
 
-@pytest.mark.integration
 def test_the_backend_stores_the_times_of_the_work_not_of_the_sending(
     backend: Backend, tmp_path: Path
 ) -> None:

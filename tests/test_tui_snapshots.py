@@ -33,8 +33,6 @@ from ekc_tui.messages import CardReady
 from tests.tui_support import PASSWORD, settings_for, wait_for
 from tests.tui_support import citizen as make_citizen
 
-pytestmark = pytest.mark.integration
-
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 DEAD = "http://127.0.0.1:9"
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)

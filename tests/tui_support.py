@@ -1,4 +1,12 @@
-"""Shared parts of the console tests: a module-wide backend and Pilot helpers."""
+"""Shared parts of the console tests: a module-wide backend and Pilot helpers.
+
+`backend` (module scope) is the app served in-process (uvicorn in a thread, real HTTP on a
+loopback port) over a copy of a session-wide SQLite file that already has the reference
+data, the shipped KB articles, an operator (`op_tui`, password `PASSWORD`) and an admin
+(a session token); `backend.kb_template` is a console KB index synced with it once per run,
+which `settings_for(..., kb_from=backend.kb_template)` copies into a console's folder.
+Use `empty_queue` (autouse it with `pytestmark`) so each test starts with nobody waiting.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +23,9 @@ from sqlmodel import Session, select
 
 from ekc_core.client import EkcClient
 from ekc_core.enums import Role
-from ekc_core.localserver import running_server
 from ekc_core.schemas import CitizenCreate, CitizenPublic, ContactInbound, Handoff
+from ekc_core.settings import ServerSettings
+from ekc_server.app import create_app
 from ekc_server.db import create_db_engine
 from ekc_server.models import ApiToken, Office, Staff
 from ekc_server.security import SESSION_PREFIX, hash_password, new_token, token_digest
@@ -26,6 +35,7 @@ from ekc_tui.kbsync import LocalKb
 from ekc_tui.settings import ConsoleSettings
 from ekc_tui.widgets import CardPanel, StatusBar
 from tests.conftest import DATA_DIR
+from tests.localserver import serving
 
 PASSWORD = "oper-122-test"
 
@@ -64,26 +74,61 @@ def _staff(session: Session, username: str, role: Role, password: str | None) ->
     return staff.id, token
 
 
-@pytest.fixture(scope="module")
-def backend(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    """One backend for the module: reference data, the shipped KB, an operator, an admin."""
-    data = tmp_path_factory.mktemp("tui-server")
-    shutil.copy(sqlite_template, data / "ekc.db")
+@dataclass
+class ConsoleBackendTemplate:
+    db: Path
+    operator_id: int
+    admin_token: str
+    kb_template: Path
+
+
+def _serve_copy(template: Path, data: Path) -> tuple[str, Any]:
+    """A copy of the template database in `data` and the app over it (not started)."""
+    data.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, data / "ekc.db")
     db_url = f"sqlite:///{data / 'ekc.db'}"
-    engine = create_db_engine(db_url)
+    settings = ServerSettings(data_dir=data, database_url=db_url, reference_dir=DATA_DIR)
+    return db_url, create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def console_backend_template(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> ConsoleBackendTemplate:
+    """Once per run: the database every console test module starts from, and a console KB
+    index synced with it (the articles and change-feed positions are the same in every copy)."""
+    data = tmp_path_factory.mktemp("tui-template")
+    db = data / "ekc.db"
+    shutil.copyfile(sqlite_template, db)
+    engine = create_db_engine(f"sqlite:///{db}")
     with Session(engine) as session:
         seed_shipped(session=session, data_dir=DATA_DIR)
         operator_id, _ = _staff(session, "op_tui", Role.operator, PASSWORD)
         _, admin_token = _staff(session, "admin_tui", Role.admin, None)
         session.commit()
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    with running_server(db_url, data) as url:
-        template = data / "console-kb"
-        kb = LocalKb(template, DATA_DIR / "kb" / "synonyms.txt")
+    kb_template = data / "console-kb"
+    _, app = _serve_copy(db, data / "sync")
+    with serving(app) as url:
+        kb = LocalKb(kb_template, DATA_DIR / "kb" / "synonyms.txt")
         with EkcClient(url, token=admin_token) as client:
             kb.sync(client)
         kb.close()
-        yield Backend(url, db_url, "op_tui", operator_id, admin_token, template)
+    return ConsoleBackendTemplate(db, operator_id, admin_token, kb_template)
+
+
+@pytest.fixture(scope="module")
+def backend(
+    console_backend_template: ConsoleBackendTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """One backend for the module: reference data, the shipped KB, an operator, an admin;
+    served in-process over its own copy of the session's template database."""
+    tpl = console_backend_template
+    db_url, app = _serve_copy(tpl.db, tmp_path_factory.mktemp("tui-server"))
+    with serving(app) as url:
+        yield Backend(url, db_url, "op_tui", tpl.operator_id, tpl.admin_token, tpl.kb_template)
 
 
 @pytest.fixture
@@ -121,7 +166,11 @@ def record_notes(app: EkcConsole, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def settings_for(tmp_path: Path, url: str, *, kb_from: Path | None = None) -> ConsoleSettings:
-    """Console settings for a test; `kb_from` seeds its KB index (saves a sync per test)."""
+    """Console settings for a test; `kb_from` seeds its KB index (saves a sync per test).
+
+    The long poll waits 0.5 s: a console's thread workers run in the event loop's default
+    executor, which the test's loop waits for when it closes, and a poll in flight is not
+    cut short when the console quits (a new contact still ends a wait at once)."""
     if kb_from is not None and not (tmp_path / "console" / "kb-index").exists():
         shutil.copytree(kb_from, tmp_path / "console" / "kb-index")
     return ConsoleSettings(
@@ -130,7 +179,7 @@ def settings_for(tmp_path: Path, url: str, *, kb_from: Path | None = None) -> Co
         config_dir=tmp_path / "config",
         retries=0,
         connect_timeout=2.0,
-        offer_wait=2.0,
+        offer_wait=0.5,
         kb_sync_seconds=600,
         outbox_retry_seconds=0.5,
     )
