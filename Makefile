@@ -25,12 +25,15 @@ serve: install
 	$(BIN)/ekc-server db seed --demo --if-empty
 	$(BIN)/ekc-server run
 
+# one pytest worker per core; a test file stays on one worker (its module backend, the
+# fuzzer's case order); each worker has its own PostgreSQL database (<db>_gw0, …)
+PYTEST_WORKERS ?= auto
 test: install lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # the edit-test loop: pytest without the few tests that start `ekc-server run` and the fuzzer
 test-quick: install
-	$(BIN)/python -m pytest -q -m "not integration and not fuzz"
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not integration and not fuzz"
 
 lint: install
 	$(BIN)/ruff check .
