@@ -92,7 +92,10 @@ def _pg_database_of_this_worker(url: str) -> str:
         return url
     base = make_url(url)
     name = f"{base.database}_{worker}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    # the maintenance database: the named one need not exist (only the workers' are used)
+    admin = create_engine(
+        base.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
     with admin.connect() as conn:
         known = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
         if known.first() is None:
