@@ -37,7 +37,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Requester(Protocol):
-    """What the mixin needs of `EkcClient`: its one request method (retries, auth, errors)."""
+    """What the client mixins (`AdminApi`, `RosterApi`) need of `EkcClient`: its one request
+    method (retries, auth, errors)."""
 
     def request(
         self,
@@ -46,6 +47,10 @@ class Requester(Protocol):
         *,
         json_body: Any = None,
         params: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+        timeout: float | None = None,
     ) -> httpx.Response: ...
 
 

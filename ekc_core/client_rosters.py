@@ -7,13 +7,12 @@ named in `_Transport`, so it can be tested and typed on its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
-import httpx
 from pydantic import BaseModel
 
+from ekc_core.client_admin import Requester
 from ekc_core.workforce import (
     ForecastProfile,
     RequirementsPublic,
@@ -35,21 +34,8 @@ GENERATE_SLACK_SECONDS = 60.0
 REQUIREMENTS_TIMEOUT = 120.0
 
 
-class _Transport(Protocol):
-    """What `RosterApi` uses of `EkcClient`."""
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        auth: bool = True,
-        timeout: float | None = None,
-    ) -> httpx.Response: ...
+class _Transport(Requester, Protocol):
+    """What `RosterApi` uses of `EkcClient`: the one request method, and `_get`."""
 
     def _get(self, path: str, model: type[M], **params: Any) -> M: ...
 
