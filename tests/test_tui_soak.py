@@ -95,3 +95,37 @@ def test_a_shift_of_worker_failures_keeps_only_the_newest(tmp_path):
     assert len(app.worker_failures) == failures.KEEP
     assert str(app.worker_failures[-1].error) == str(failures.KEEP + 29)
     app.desk.close()
+
+
+async def test_the_tick_does_not_draw_the_handoff_again(tmp_path):
+    """Before: every tick with a card open drew the hand-off block again and lemmatised its
+    transcript for the suggested topic (pymorphy over the transcript and every sub-topic):
+    7.5 % of a core on the main thread with a card left open."""
+    from ekc_tui.messages import CardReady
+    from ekc_tui.panes.card import HandoffBlock
+    from tests.test_tui_snapshots import fixed_card
+
+    app = offline_console(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.desk.username == "op_soak" and app.screen is app.main)
+        card, citizen, history = fixed_card()
+        app.post_message(CardReady(card, citizen, history))
+        await wait_for(pilot, lambda: app.card is not None, what="card")
+        await pilot.pause(0.2)
+        block = app.main.query_one(HandoffBlock)
+        drawn: list[str] = []
+        real_update = block.update
+
+        def spy(*args: Any, **kwargs: Any) -> None:
+            drawn.append("handoff")
+            real_update(*args, **kwargs)
+
+        block.update = spy  # type: ignore[method-assign]
+        for _ in range(5):
+            app._tick()
+            await pilot.pause()
+        assert drawn == [], "the clock tick drew the hand-off again"
+        second, *_ = fixed_card()
+        app.card = None
+        app.post_message(CardReady(second, citizen, history))  # a new card: drawn again
+        await wait_for(pilot, lambda: drawn != [], what="the new card's hand-off")

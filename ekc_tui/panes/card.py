@@ -116,10 +116,20 @@ class CardPanel(Static):
 
 class HandoffBlock(Static):
     """What the voice assistant heard: the transcript (wrapped), then the emotion and the
-    suggested topic on a line of their own."""
+    suggested topic on a line of their own.
+
+    `show` runs every second with the card's clock: the block is drawn (and the topic
+    suggested, which lemmatises the transcript) only when the hand-off or the reference
+    data change, not on every tick (it kept a third of a core busy while a card was open)."""
+
+    _shown_for: tuple[object, object] | None = None
 
     def show(self, card: Card | None, ref: Reference | None) -> None:
         handoff = card.contact.handoff if card is not None and card.contact else None
+        shown = self._shown_for
+        if shown is not None and shown[0] is handoff and shown[1] is ref:
+            return
+        self._shown_for = (handoff, ref)  # held, so that an id is never reused meanwhile
         if handoff is None or not (handoff.transcript or handoff.detected_topic):
             self.display = False
             self.update("")
