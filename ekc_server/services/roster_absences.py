@@ -12,12 +12,11 @@ from ekc_core.workforce import (
     AbsenceCreated,
     AbsenceKind,
     CoverageGap,
-    RosterRules,
     RosterShiftPublic,
 )
 from ekc_roster.calendar import ProductionCalendar
 from ekc_roster.checker import check, opened_gaps
-from ekc_server.services.rosters import _roster, _shifts, load_problem
+from ekc_server.services.rosters import _roster, check_stored
 from ekc_server.services.shifts import ABSENCE_NAMES
 
 
@@ -44,15 +43,7 @@ def absence_impact(
         roster = _roster(session, month)
         if roster is None:
             continue
-        problem, _ = load_problem(
-            session=session,
-            calendar=calendar,
-            month=month,
-            rules=RosterRules.model_validate(roster.rules),
-            need_requirement=False,
-        )
-        shifts = _shifts(session, roster)
-        result = check(problem, shifts)
+        problem, shifts, result = check_stored(session=session, calendar=calendar, roster=roster)
         clash = {
             (v.username, v.on_date)
             for v in result.violations

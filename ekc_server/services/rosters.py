@@ -190,6 +190,22 @@ def _shifts(session: Session, roster: Roster) -> list[Assignment]:
     return sorted(Assignment(u, r.on_date, r.template_code) for r, u in rows)
 
 
+def check_stored(
+    *, session: Session, calendar: ProductionCalendar, roster: Roster
+) -> tuple[Problem, list[Assignment], CheckResult]:
+    """A stored roster checked against its month: the problem, its shifts and the result
+    (rules and coverage of the stored requirement for every hour)."""
+    problem, _ = load_problem(
+        session=session,
+        calendar=calendar,
+        month=roster.month,
+        rules=RosterRules.model_validate(roster.rules),
+        need_requirement=False,
+    )
+    shifts = _shifts(session, roster)
+    return problem, shifts, check(problem, shifts)
+
+
 def _public(
     session: Session,
     roster: Roster,
@@ -353,15 +369,7 @@ def read_roster(
     roster = _require_roster(session, month)
     if roster.status != "published" and principal.role not in (Role.shift_lead, Role.admin):
         raise ForbiddenError("черновик графика видят только старшие смены и администраторы")
-    problem, _ = load_problem(
-        session=session,
-        calendar=calendar,
-        month=month,
-        rules=RosterRules.model_validate(roster.rules),
-        need_requirement=False,
-    )
-    shifts = _shifts(session, roster)
-    result = check(problem, shifts)
+    problem, shifts, result = check_stored(session=session, calendar=calendar, roster=roster)
     return _public(session, roster, problem, shifts, result, _calendar_warnings(problem))
 
 
@@ -643,12 +651,7 @@ def publish(
             if roster.published_at
             else f"график на {month} уже опубликован"
         )
-    rules = RosterRules.model_validate(roster.rules)
-    problem, _ = load_problem(
-        session=session, calendar=calendar, month=month, rules=rules, need_requirement=False
-    )
-    shifts = _shifts(session, roster)
-    result = check(problem, shifts)
+    problem, shifts, result = check_stored(session=session, calendar=calendar, roster=roster)
     if (result.violations or result.gaps) and not force:
         problems = _violation_problems(result.violations)
         problems += [(["gaps", g.on_date.isoformat()], g.text()) for g in result.gaps]
