@@ -37,7 +37,7 @@ from ekc_tui.outbox import new_key
 from ekc_tui.settings import ConsoleSettings
 from ekc_tui.store import LocalStore
 from tests.conftest import MakeStaff
-from tests.localserver import free_port
+from tests.localserver import free_port, stop
 
 PASSWORD = "смена-122-пароль"
 TOPIC = "housing.tko"
@@ -309,12 +309,7 @@ def backend_on(port: int, db_url: str, data_dir: Path) -> Iterator[str]:
             wait_for(healthy, timeout=60)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 @pytest.mark.integration
