@@ -105,6 +105,28 @@ class CallbackResult(StrEnum):
     declined = "declined"
 
 
+
+class AgentState(StrEnum):
+    """What an operator said they are doing at the console (the F-key ready / away toggle).
+
+    On a contact and after-call work are not states one sets: they follow from the
+    operator's open contacts (status `active` / `wrapup`), so the wallboard and the KPIs read
+    them from the contacts."""
+
+    ready = "ready"
+    away = "away"
+    offline = "offline"
+
+
+class AwayReason(StrEnum):
+    """Why an operator is away (shown on the wallboard, counted in plan-vs-fact)."""
+
+    break_ = "break"
+    lunch = "lunch"
+    training = "training"
+    meeting = "meeting"
+    other = "other"
+
 #: results after which a callback task stays open for another attempt
 RETRYABLE_CALLBACK_RESULTS: frozenset[CallbackResult] = frozenset(
     {CallbackResult.no_answer, CallbackResult.busy}

@@ -6,66 +6,22 @@ values (VARCHAR), so adding a value needs no migration of a database enum type.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, ForeignKey, Index, Integer, UniqueConstraint
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-# Named constraints, so Alembic batch mode on SQLite can alter them later.
-SQLModel.metadata.naming_convention = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from ekc_server.model_types import (
+    UTCDateTime,
+    json_dict,
+    json_list,
+    ts,
+    ts_now,
+    utcnow,
+)
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC on every backend (SQLite would hand back naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; the backend stores aware UTC values")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _ts(*, nullable: bool = True, index: bool = False) -> Any:
-    return Field(
-        default=None,
-        sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
-    )
-
-
-def _ts_now(*, index: bool = False) -> Any:
-    return Field(
-        default_factory=utcnow,
-        sa_column=Column(UTCDateTime(), nullable=False, index=index),
-    )
-
-
-def _json_list() -> Any:
-    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-
-
-def _json_dict() -> Any:
-    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+__all__ = ["UTCDateTime", "utcnow"]
 
 
 # --- reference data ---------------------------------------------------------------------
@@ -131,11 +87,11 @@ class Staff(SQLModel, table=True):
     full_name: str = Field(max_length=200)
     role: str = Field(max_length=20)
     office_id: int | None = Field(default=None, foreign_key="office.id")
-    skills: list[str] = _json_list()
+    skills: list[str] = json_list()
     """Topic groups this person handles (`svo`, `medicine`, …)."""
     password_hash: str | None = Field(default=None, max_length=200)
     active: bool = True
-    created_at: datetime = _ts_now()
+    created_at: datetime = ts_now()
     phone: str | None = Field(default=None, max_length=20)
     """Work contact number, E.164."""
     email: str | None = Field(default=None, max_length=200)
@@ -145,7 +101,7 @@ class Staff(SQLModel, table=True):
     """Statutory working week (40; 36 or 35 for reduced-time categories, ст.92)."""
     night_work: bool = True
     """May be rostered for night hours 22:00–06:00 (ст.96 excludes some categories)."""
-    updated_at: datetime = _ts_now()
+    updated_at: datetime = ts_now()
 
 
 class ApiToken(SQLModel, table=True):
@@ -158,10 +114,10 @@ class ApiToken(SQLModel, table=True):
     kind: str = Field(max_length=20)  # session | personal
     name: str = Field(max_length=120)
     token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = _ts_now()
-    expires_at: datetime | None = _ts()
-    last_used_at: datetime | None = _ts()
-    revoked_at: datetime | None = _ts()
+    created_at: datetime = ts_now()
+    expires_at: datetime | None = ts()
+    last_used_at: datetime | None = ts()
+    revoked_at: datetime | None = ts()
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -175,7 +131,7 @@ class LoginThrottle(SQLModel, table=True):
     password typed into the wrong field)."""
     kind: str = Field(max_length=10)  # login | address
     failures: int = 0
-    window_started_at: datetime = _ts_now(index=True)
+    window_started_at: datetime = ts_now(index=True)
 
 
 # --- citizens ---------------------------------------------------------------------------
@@ -199,10 +155,10 @@ class Citizen(SQLModel, table=True):
     consent_personal_data: bool = False
     consent_disclosure: bool = False
     merged_into_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
-    anonymised_at: datetime | None = _ts()
+    anonymised_at: datetime | None = ts()
     version: int = 1
-    created_at: datetime = _ts_now()
-    updated_at: datetime = _ts_now()
+    created_at: datetime = ts_now()
+    updated_at: datetime = ts_now()
 
     @property
     def display_name(self) -> str:
@@ -257,15 +213,15 @@ class Contact(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("callback_task.id", use_alter=True), nullable=True),
     )
-    queued_at: datetime = _ts_now(index=True)
-    answered_at: datetime | None = _ts()
-    ended_at: datetime | None = _ts()
-    wrapup_ended_at: datetime | None = _ts()
+    queued_at: datetime = ts_now(index=True)
+    answered_at: datetime | None = ts()
+    ended_at: datetime | None = ts()
+    wrapup_ended_at: datetime | None = ts()
     # the times above are when things happened (a console's outbox may deliver them later,
     # see ekc_server.write_time); these are when the backend learnt of them, for audit
-    recorded_at: datetime | None = _ts()
-    ended_recorded_at: datetime | None = _ts()
-    wrapup_recorded_at: datetime | None = _ts()
+    recorded_at: datetime | None = ts()
+    ended_recorded_at: datetime | None = ts()
+    wrapup_recorded_at: datetime | None = ts()
     close_reason: str | None = Field(default=None, max_length=500)
     """Why the contact was closed without a wrap-up (given up by the operator, closed as
     stale by the backend); None for a contact wrapped up as usual."""
@@ -295,22 +251,22 @@ class Appeal(SQLModel, table=True):
     status: str = Field(max_length=20, index=True)
     complex: bool = False
     agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
-    received_at: datetime = _ts_now()
-    registered_at: datetime = _ts_now(index=True)
-    recorded_at: datetime | None = _ts()
+    received_at: datetime = ts_now()
+    registered_at: datetime = ts_now(index=True)
+    recorded_at: datetime | None = ts()
     """When the registration reached the backend (`registered_at` is when the operator
     registered it at the desk: the 59-FZ clock starts there)."""
-    register_due: datetime | None = _ts()
-    forward_due: datetime | None = _ts()
-    answer_due: datetime | None = _ts(index=True)
+    register_due: datetime | None = ts()
+    forward_due: datetime | None = ts()
+    answer_due: datetime | None = ts(index=True)
     extension_days: int = 0
-    forwarded_at: datetime | None = _ts()
-    resolved_at: datetime | None = _ts()
-    closed_at: datetime | None = _ts()
+    forwarded_at: datetime | None = ts()
+    resolved_at: datetime | None = ts()
+    closed_at: datetime | None = ts()
     assignee_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="staff.id")
     version: int = 1
-    updated_at: datetime = _ts_now()
+    updated_at: datetime = ts_now()
 
 
 class AppealEvent(SQLModel, table=True):
@@ -319,13 +275,13 @@ class AppealEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     appeal_id: int = Field(foreign_key="appeal.id", index=True)
     type: str = Field(max_length=20)
-    at: datetime = _ts_now()
-    recorded_at: datetime | None = _ts()
+    at: datetime = ts_now()
+    recorded_at: datetime | None = ts()
     """When the event reached the backend (`at` is when it happened)."""
     actor_id: int | None = Field(default=None, foreign_key="staff.id")
     text: str = ""
     agency_id: int | None = Field(default=None, foreign_key="agency.id")
-    data: dict[str, Any] = _json_dict()
+    data: dict[str, Any] = json_dict()
 
 
 # --- callbacks --------------------------------------------------------------------------
@@ -340,18 +296,18 @@ class CallbackTask(SQLModel, table=True):
     appeal_id: int | None = Field(default=None, foreign_key="appeal.id", index=True)
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
     reason: str = Field(max_length=500)
-    due_at: datetime = _ts_now(index=True)
+    due_at: datetime = ts_now(index=True)
     assignee_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     group_code: str | None = Field(default=None, max_length=40)
     status: str = Field(default="open", max_length=12, index=True)
     attempts: int = 0
-    last_attempt_at: datetime | None = _ts()
-    last_attempt_recorded_at: datetime | None = _ts()
+    last_attempt_at: datetime | None = ts()
+    last_attempt_recorded_at: datetime | None = ts()
     result: str | None = Field(default=None, max_length=20)
     result_note: str | None = None
-    completed_at: datetime | None = _ts()
+    completed_at: datetime | None = ts()
     created_by_id: int | None = Field(default=None, foreign_key="staff.id")
-    created_at: datetime = _ts_now()
+    created_at: datetime = ts_now()
 
 
 # --- workforce: shift templates, absences, preferences, requirements, rosters ----------
@@ -370,7 +326,7 @@ class ShiftTemplate(SQLModel, table=True):
     ends_at: str = Field(max_length=5)
     break_minutes: int = 0
     active: bool = True
-    created_at: datetime = _ts_now()
+    created_at: datetime = ts_now()
 
 
 class StaffAbsence(SQLModel, table=True):
@@ -385,7 +341,7 @@ class StaffAbsence(SQLModel, table=True):
     end_date: date
     note: str = Field(default="", max_length=300)
     created_by_id: int | None = Field(default=None, foreign_key="staff.id")
-    created_at: datetime = _ts_now()
+    created_at: datetime = ts_now()
 
 
 class StaffPreference(SQLModel, table=True):
@@ -400,7 +356,7 @@ class StaffPreference(SQLModel, table=True):
     weekday: int | None = None  # 0 = Monday
     template_code: str | None = Field(default=None, max_length=10)
     note: str = Field(default="", max_length=300)
-    created_at: datetime = _ts_now()
+    created_at: datetime = ts_now()
 
 
 class StaffingRequirement(SQLModel, table=True):
@@ -409,10 +365,10 @@ class StaffingRequirement(SQLModel, table=True):
     __tablename__ = "staffing_requirement"
 
     month: str = Field(primary_key=True, max_length=7)  # YYYY-MM
-    hourly: list[int] = _json_list()
-    params: dict[str, Any] = _json_dict()
+    hourly: list[int] = json_list()
+    params: dict[str, Any] = json_dict()
     created_by_id: int | None = Field(default=None, foreign_key="staff.id")
-    created_at: datetime = _ts_now()
+    created_at: datetime = ts_now()
 
 
 class Roster(SQLModel, table=True):
@@ -421,15 +377,15 @@ class Roster(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     month: str = Field(max_length=7, unique=True)
     status: str = Field(default="draft", max_length=12)  # draft | published
-    rules: dict[str, Any] = _json_dict()
+    rules: dict[str, Any] = json_dict()
     """The rule-set parameters the roster was made and is checked with."""
-    solver: dict[str, Any] = _json_dict()
+    solver: dict[str, Any] = json_dict()
     """How the generator did: status, objective, time, coverage gaps."""
     version: int = 1
     created_by_id: int | None = Field(default=None, foreign_key="staff.id")
-    created_at: datetime = _ts_now()
-    updated_at: datetime = _ts_now()
-    published_at: datetime | None = _ts()
+    created_at: datetime = ts_now()
+    updated_at: datetime = ts_now()
+    published_at: datetime | None = ts()
     published_by_id: int | None = Field(default=None, foreign_key="staff.id")
 
 
@@ -454,11 +410,11 @@ class KbImportBatch(SQLModel, table=True):
     source_name: str = Field(max_length=300)
     status: str = Field(default="published", max_length=20)  # published | rolled_back
     created_by_id: int | None = Field(default=None, foreign_key="staff.id")
-    created_at: datetime = _ts_now()
+    created_at: datetime = ts_now()
     added: int = 0
     changed: int = 0
     removed: int = 0
-    rolled_back_at: datetime | None = _ts()
+    rolled_back_at: datetime | None = ts()
 
 
 class KbArticle(SQLModel, table=True):
@@ -469,13 +425,13 @@ class KbArticle(SQLModel, table=True):
     body: str = ""
     topic_id: int | None = Field(default=None, foreign_key="topic.id")
     agency_id: int | None = Field(default=None, foreign_key="agency.id")
-    tags: list[str] = _json_list()
+    tags: list[str] = json_list()
     audience: str | None = Field(default=None, max_length=60)
     version: int = 1
     deleted: bool = False
     seq: int = Field(default=0, index=True)
     """Position in the change feed: raised on every change, including deletion."""
-    updated_at: datetime = _ts_now()
+    updated_at: datetime = ts_now()
 
 
 class KbArticleVersion(SQLModel, table=True):
@@ -490,11 +446,11 @@ class KbArticleVersion(SQLModel, table=True):
     body: str = ""
     topic_id: int | None = Field(default=None, foreign_key="topic.id")
     agency_id: int | None = Field(default=None, foreign_key="agency.id")
-    tags: list[str] = _json_list()
+    tags: list[str] = json_list()
     audience: str | None = Field(default=None, max_length=60)
     batch_id: int | None = Field(default=None, foreign_key="kb_import_batch.id", index=True)
     changed_by_id: int | None = Field(default=None, foreign_key="staff.id")
-    changed_at: datetime = _ts_now()
+    changed_at: datetime = ts_now()
 
 
 # --- audit and idempotency --------------------------------------------------------------
@@ -506,12 +462,12 @@ class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _ts_now(index=True)
+    at: datetime = ts_now(index=True)
     staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     workstation: str | None = Field(default=None, max_length=120)
     action: str = Field(max_length=30)
     citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
-    details: dict[str, Any] = _json_dict()
+    details: dict[str, Any] = json_dict()
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -524,5 +480,23 @@ class IdempotencyRecord(SQLModel, table=True):
     endpoint: str = Field(max_length=120)
     request_hash: str = Field(max_length=64)
     status_code: int
-    response: dict[str, Any] = _json_dict()
-    created_at: datetime = _ts_now(index=True)
+    response: dict[str, Any] = json_dict()
+    created_at: datetime = ts_now(index=True)
+
+
+# the performance tables register with the same metadata wherever the models are imported
+from ekc_server.models_performance import (  # noqa: E402
+    AgentPresence,
+    AgentStateEvent,
+    ContactSurvey,
+    QualityForm,
+    QualityReview,
+)
+
+__all__ += [
+    "AgentPresence",
+    "AgentStateEvent",
+    "ContactSurvey",
+    "QualityForm",
+    "QualityReview",
+]
