@@ -31,8 +31,8 @@ class ColumnKind(StrEnum):
 class Better(StrEnum):
     """Which way an indicator should move: a value on the wrong side of the target misses."""
 
-    higher = "higher"
-    lower = "lower"
+    more = "higher"
+    less = "lower"
 
 
 Cell = str | int | float | bool | None
@@ -56,7 +56,7 @@ class ReportColumn(BaseModel):
             return False
         if isinstance(value, bool):
             return False
-        if self.better == Better.higher:
+        if self.better == Better.more:
             return value < self.target
         return value > self.target
 
