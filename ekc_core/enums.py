@@ -105,7 +105,6 @@ class CallbackResult(StrEnum):
     declined = "declined"
 
 
-
 class AgentState(StrEnum):
     """What an operator said they are doing at the console (the F-key ready / away toggle).
 
@@ -126,6 +125,7 @@ class AwayReason(StrEnum):
     training = "training"
     meeting = "meeting"
     other = "other"
+
 
 #: results after which a callback task stays open for another attempt
 RETRYABLE_CALLBACK_RESULTS: frozenset[CallbackResult] = frozenset(
