@@ -22,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal_column, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from ekc_core.enums import AppealKind, Channel, ContactStatus, Direction
 from ekc_core.kpi import (
@@ -390,12 +390,13 @@ def _labels(
         return lambda k: (str(k), CHANNEL_RU.get(str(k), str(k))) if k else ("", "—")
     ids = [int(k) for k in keys if isinstance(k, int)]
     if by == Dimension.office:
-        offices = {o.id: o for o in session.query(Office).filter(col(Office.id).in_(ids)).all()}
+        rows = session.exec(select(Office).where(col(Office.id).in_(ids))).all()
+        offices = {o.id: o for o in rows}
         return lambda k: (
             (offices[k].code, offices[k].name) if k in offices else ("", "офис не указан")
         )
     if by == Dimension.operator:
-        staff = {s.id: s for s in session.query(Staff).filter(col(Staff.id).in_(ids)).all()}
+        staff = {s.id: s for s in session.exec(select(Staff).where(col(Staff.id).in_(ids))).all()}
         return lambda k: (
             (staff[k].username, staff[k].full_name) if k in staff else ("", "без оператора")
         )
@@ -407,7 +408,7 @@ def _labels(
 
 def top_level_topics(session: Session) -> dict[int, tuple[str, str]]:
     """topic id → (code, name) of its top-level topic (the tree's root above it)."""
-    rows = {t.id: t for t in session.query(Topic).all() if t.id is not None}
+    rows = {t.id: t for t in session.exec(select(Topic)).all() if t.id is not None}
     result: dict[int, tuple[str, str]] = {}
     for topic_id, topic in rows.items():
         root, seen = topic, {topic_id}
