@@ -14,7 +14,7 @@ Which contacts count where (the rules the SQL applies; a contact counts in the p
   gave up on it after `EKC_STALE_QUEUE_HOURS`). A *short abandon* is an abandoned call whose
   caller hung up less than `short_abandon_seconds` after it was queued
   (`ended_at − queued_at`): a misdial, not a missed caller; it is left out of *offered* (and
-  so of every share below) unless the threshold is 0. A call *still waiting* counts as
+  so of every share below) unless the threshold is 0. A call *still waiting* (status `queued`) counts as
   offered (and not answered within the threshold) once it has waited longer than the
   service-level threshold at the moment of the computation; before that it is not counted
   yet (its fate is open). Offered = answered + abandoned (not short) + waiting too long.

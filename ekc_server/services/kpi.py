@@ -102,7 +102,11 @@ def _contact_sums(params: KpiParams, now: datetime) -> list[tuple[str, ColumnEle
         )
     else:
         short = and_(false())
-    waiting = and_(col(Contact.answered_at).is_(None), ~abandoned)
+    waiting = and_(
+        col(Contact.answered_at).is_(None),
+        col(Contact.status) == ContactStatus.queued.value,
+        ~abandoned,
+    )
     late = col(Contact.queued_at) < now - timedelta(seconds=params.sl_threshold_seconds)
     within = and_(answered, wait <= params.sl_threshold_seconds)
     handled = and_(
