@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ekc_core.kpi import KpiParams
+if TYPE_CHECKING:  # the clients load settings at start: the indicators only when asked
+    from ekc_core.kpi import KpiParams
 
 APP_NAME = "ekc122"
 
@@ -133,6 +135,8 @@ class ServerSettings(BaseSettings):
 
     def kpi_params(self) -> KpiParams:
         """The indicator thresholds of this server."""
+        from ekc_core.kpi import KpiParams
+
         return KpiParams(
             sl_threshold_seconds=self.kpi_sl_threshold_seconds,
             sl_target=self.kpi_sl_target,

@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from ekc_core.reports import Report
+from ekc_core.settings import ServerSettings
+from ekc_server.app import create_app
 from ekc_server.models import CallbackTask, Citizen, Roster, RosterShift, StaffingRequirement, Topic
 from ekc_server.models_performance import AgentStateEvent
 from ekc_server.services.kpi_sql import local_midnight
@@ -247,3 +249,15 @@ def test_every_dimension_adds_up_to_the_total(
         assert sum(int(r[key] or 0) for r in report.rows) == report.total[key], key
     assert report.total["offered"] == 13 and report.total["answered"] == 12
     assert report.total["service_level"] == pytest.approx(11 / 13)
+
+
+def test_the_servers_short_abandon_threshold_is_its_default(
+    settings: ServerSettings, engine: Engine, lead: StaffAccount, day: Made
+) -> None:
+    counting_all = settings.model_copy(update={"kpi_short_abandon_seconds": 0})
+    with TestClient(create_app(counting_all, engine=engine)) as client:
+        report = _report(client, lead, "kpi", **DAY_Q)
+        assert report.total is not None and report.total["offered"] == 15
+        assert any("Короткие сбросы не исключаются" in note for note in report.notes)
+        again = _report(client, lead, "kpi", short_abandon="5", **DAY_Q)
+        assert again.total is not None and again.total["offered"] == 13
