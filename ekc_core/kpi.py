@@ -14,10 +14,11 @@ Which contacts count where (the rules the SQL applies; a contact counts in the p
   gave up on it after `EKC_STALE_QUEUE_HOURS`). A *short abandon* is an abandoned call whose
   caller hung up less than `short_abandon_seconds` after it was queued
   (`ended_at − queued_at`): a misdial, not a missed caller; it is left out of *offered* (and
-  so of every share below) unless the threshold is 0. A call *still waiting* (status `queued`) counts as
-  offered (and not answered within the threshold) once it has waited longer than the
-  service-level threshold at the moment of the computation; before that it is not counted
-  yet (its fate is open). Offered = answered + abandoned (not short) + waiting too long.
+  so of every share below) unless the threshold is 0. A call *still waiting* (status
+  `queued`) counts as offered (and not answered within the threshold) once it has waited
+  longer than the service-level threshold at the moment of the computation; before that it
+  is not counted yet (its fate is open).
+  Offered = answered + abandoned (not short) + waiting too long.
 - **Wait** = `answered_at − queued_at` (the time in the queue; the voice assistant's part
   before queueing is not the centre's wait). Answered *within* the threshold means wait
   ≤ threshold (20 s answered at 20.000 s is within).
@@ -123,24 +124,28 @@ class KpiSums:
     quality_score_sum: float = 0.0
 
     def __add__(self, other: KpiSums) -> Self:
-        result = type(self)(**{name: getattr(self, name) for name in _SUM_FIELDS})
+        result = type(self)(**{name: getattr(self, name) for name in SUM_FIELDS})
         result.merge(other)
         return result
 
     def merge(self, other: KpiSums) -> None:
         """Add another group's sums into this one, in place."""
-        for name in _SUM_FIELDS:
+        for name in SUM_FIELDS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
-    def add(self, **values: object) -> None:
-        """Add the named sums from SQL in place: None counts as 0, and a sum of counts that
-        a database hands back as a decimal becomes the field's int or float."""
-        for name, value in values.items():
-            current = getattr(self, name)
-            setattr(self, name, current + type(current)(value or 0))
+    @classmethod
+    def from_values(cls, values: list[float]) -> Self:
+        """The sums from their values in `SUM_FIELDS` order (as the SQL adds them up, counts
+        as floats), with offered calls = answered + abandoned (not short) + waiting too long."""
+        sums = cls()
+        for name, value in zip(SUM_FIELDS, values, strict=True):
+            setattr(sums, name, round(value) if isinstance(getattr(sums, name), int) else value)
+        sums.offered = sums.answered + sums.abandoned + sums.waiting_late
+        return sums
 
 
-_SUM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(KpiSums))
+SUM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(KpiSums))
+"""The names of the sums, in order."""
 
 
 def _share(numerator: float, denominator: float) -> float | None:

@@ -29,6 +29,7 @@ from ekc_core.kpi import (
     CSAT_SATISFIED_MIN,
     DETRACTOR_MAX,
     PROMOTER_MIN,
+    SUM_FIELDS,
     WRITTEN_CHANNELS,
     KpiParams,
     KpiSums,
@@ -245,15 +246,33 @@ def _grouped(query: Select[Any], key: ColumnElement[Any], by: Dimension | None) 
     return query if by is None else query.group_by(key)
 
 
+Fold = Callable[[Any], Hashable]
+"""Maps a raw SQL key to the key of its group (the identity, or a UTC hour to its local day)."""
+
+_POSITION = {name: i for i, name in enumerate(SUM_FIELDS)}
+
+
 def _run(
     session: Session,
     query: Select[Any],
     names: list[str],
-    into: dict[Hashable, KpiSums],
+    into: dict[Hashable, list[float]],
+    fold: Fold,
 ) -> None:
+    """Add the query's rows into `into` (per folded key, the sums in SUM_FIELDS order)."""
+    positions = [_POSITION[name] for name in names]
     for row in session.execute(query):
-        sums = into.setdefault(row[0], KpiSums())
-        sums.add(**dict(zip(names, row[1:], strict=True)))
+        key = fold(row[0])
+        acc = into.get(key)
+        if acc is None:
+            acc = into[key] = [0.0] * len(SUM_FIELDS)
+        for position, value in zip(positions, row[1:], strict=True):
+            if value:
+                acc[position] += float(value)
+
+
+def _identity(key: Any) -> Hashable:
+    return cast(Hashable, key)
 
 
 def raw_sums(
@@ -264,10 +283,12 @@ def raw_sums(
     params: KpiParams,
     now: datetime,
     by: Dimension | None = None,
+    fold: Fold = _identity,
 ) -> dict[Hashable, KpiSums]:
     """Sums per raw SQL key (UTC hour index, line, channel, office id, operator id, topic
-    id; a single key for `by=None`) of everything that happened in `[start, end)`."""
-    result: dict[Hashable, KpiSums] = {}
+    id; a single key for `by=None`), or per `fold(key)`, of everything that happened in
+    `[start, end)`."""
+    result: dict[Hashable, list[float]] = {}
     key, join_operator = _contact_key(by)
     in_window = and_(col(Contact.queued_at) >= start, col(Contact.queued_at) < end)
 
@@ -280,7 +301,7 @@ def raw_sums(
         .outerjoin(_QUALITY, _QUALITY.c.contact_id == col(Contact.id))
     )
     query = _with_operator(query, join_operator).where(in_window)
-    _run(session, _grouped(query, key, by), [n for n, _a in contact_aggs], result)
+    _run(session, _grouped(query, key, by), [n for n, _a in contact_aggs], result, fold)
 
     appeal_key = _appeal_key(by)
     aggs = _appeal_sums(now)
@@ -289,11 +310,8 @@ def raw_sums(
         query = query.outerjoin(Contact, col(Contact.id) == col(Appeal.contact_id))
         query = _with_operator(query, join_operator)
     query = query.where(col(Appeal.registered_at) >= start, col(Appeal.registered_at) < end)
-    _run(session, _grouped(query, appeal_key, by), [n for n, _a in aggs], result)
-
-    for sums in result.values():
-        sums.offered = sums.answered + sums.abandoned + sums.waiting_late
-    return result
+    _run(session, _grouped(query, appeal_key, by), [n for n, _a in aggs], result, fold)
+    return {key: KpiSums.from_values(values) for key, values in result.items()}
 
 
 def _appeal_key(by: Dimension | None) -> ColumnElement[Any]:
@@ -344,6 +362,11 @@ def kpi_groups(
     """The sums of `[start, end)` per group, in order. Time dimensions list every local day,
     week, month or hour of the day of the window, also those without contacts (their
     indicators are None); the others list the values that occur."""
+    folded = by in TIME_DIMENSIONS
+
+    def local_bucket(index: Any) -> Hashable:
+        return _time_key(hour_start(int(index)), by)
+
     raw = raw_sums(
         session=session,
         start=start,
@@ -351,8 +374,9 @@ def kpi_groups(
         params=params or KpiParams(),
         now=now or datetime.now(UTC),
         by=by,
+        fold=local_bucket if folded else _identity,
     )
-    if by in TIME_DIMENSIONS:
+    if folded:
         return _fold_time(raw, by, start, end)
     labels = _labels(session, by, raw.keys())
     groups: dict[str, KpiGroup] = {}
@@ -392,13 +416,9 @@ def _fold_time(
     if end > start:  # a window not starting at midnight: its last day too
         key, label = _time_key(end - timedelta(microseconds=1), by)
         groups.setdefault(key, KpiGroup(key=key, label=label))
-    for index, sums in raw.items():
-        assert isinstance(index, int)
-        key, label = _time_key(hour_start(index), by)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = KpiGroup(key=key, label=label)
-        group.sums.merge(sums)
+    for bucket, sums in raw.items():  # already folded into (key, label) by raw_sums
+        key, label = cast(tuple[str, str], bucket)
+        groups[key] = KpiGroup(key=key, label=label, sums=sums)
     return sorted(groups.values(), key=lambda g: g.key)
 
 
