@@ -156,7 +156,9 @@ def operators_report(
     )
     counts = _counts(session, start, end)
     callbacks = _callbacks(session, start, end)
-    ids = set(counts) | set(callbacks) | {k for k in sums if isinstance(k, int)}
+    # operators with contacts or callbacks in the period (not staff who only registered an
+    # appeal: the appeal sums of `sums` are not columns of this report)
+    ids = set(counts) | set(callbacks)
     staff = {s.id: s for s in session.exec(select(Staff).where(col(Staff.id).in_(ids))).all()}
     rows: list[dict[str, Cell]] = []
     for staff_id in sorted(ids, key=lambda i: (staff[i].full_name, staff[i].username)):
