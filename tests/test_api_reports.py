@@ -261,3 +261,35 @@ def test_the_servers_short_abandon_threshold_is_its_default(
         assert any("Короткие сбросы не исключаются" in note for note in report.notes)
         again = _report(client, lead, "kpi", short_abandon="5", **DAY_Q)
         assert again.total is not None and again.total["offered"] == 13
+
+
+def test_the_previous_months_last_night_shift_staffs_the_first_morning(
+    client: TestClient, lead: StaffAccount, engine: Engine, day: Made
+) -> None:
+    with Session(engine) as session:
+        october = Roster(month="2026-10", status="published")
+        november = Roster(month="2026-11", status="draft")  # a draft is not the plan
+        session.add_all([october, november])
+        session.flush()
+        assert october.id is not None and november.id is not None
+        session.add(
+            RosterShift(
+                roster_id=october.id,
+                staff_id=day.operator_a,
+                on_date=date(2026, 10, 31),
+                template_code="Н",
+            )
+        )
+        session.add(
+            RosterShift(
+                roster_id=november.id,
+                staff_id=day.operator_b,
+                on_date=date(2026, 11, 1),
+                template_code="Д",
+            )
+        )
+        session.commit()
+    report = _report(client, lead, "plan-vs-fact", date="2026-11-01")
+    rostered = {r["hour"]: r["rostered"] for r in report.rows}
+    assert [rostered[f"{h:02d}:00"] for h in range(24)] == [1] * 8 + [0] * 16
+    assert any("Опубликованного графика на этот месяц нет" in n for n in report.notes)
