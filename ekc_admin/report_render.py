@@ -1,0 +1,359 @@
+"""Rendering any `ekc_core.reports.Report` for people and programs: values written the way a
+person reads them (83.3 %, 3:05, 30.11.2026), the terminal table with the targets and the
+misses marked, plain typed CSV, and the choice of the series a chart shows.
+
+The XLSX workbook is `report_xlsx`, the terminal chart `report_chart`; the commands are
+`report`. Nothing here talks to the server.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ekc_core.localtime import CENTRE_TZ
+from ekc_core.reports import Better, Cell, ColumnKind, Report, ReportColumn
+
+MISS = "✗"
+"""Marks a value on the wrong side of its target; survives output without colour."""
+NONE = "—"
+"""A value that cannot be computed (no calls offered that hour)."""
+TOTAL = "Итого"
+TARGET = "Цель"
+
+NUMERIC = (ColumnKind.int, ColumnKind.float, ColumnKind.percent, ColumnKind.seconds)
+LABEL_KINDS = (ColumnKind.text, ColumnKind.date, ColumnKind.datetime)
+#: a report with at most this many rows and more columns than that is shown turned
+#: (indicators down the side): 15 indicators do not fit across 80 columns, 3 groups do
+TURN_ROWS = 3
+TURN_COLUMNS = 6
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def as_date(value: Cell) -> date | None:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def as_datetime(value: Cell) -> datetime | None:
+    """An ISO date-time in the centre's local time (naive values are taken as UTC)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CENTRE_TZ)
+
+
+def duration(seconds: float) -> str:
+    """185 → `3:05`, 3725 → `1:02:05`."""
+    total = round(seconds)
+    sign = "-" if total < 0 else ""
+    hours, rest = divmod(abs(total), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
+    return f"{sign}{minutes}:{secs:02d}"
+
+
+def number(value: float, decimals: int = 0) -> str:
+    """Thousands apart with a space, as Russian writes them: 1663 → `1 663`."""
+    return f"{value:,.{decimals}f}".replace(",", " ")
+
+
+def human(column: ReportColumn, value: Cell) -> str:
+    """A cell as a person reads it."""
+    if value is None or value == "":
+        return NONE
+    if isinstance(value, bool):
+        return "да" if value else "нет"
+    kind = column.kind
+    if isinstance(value, int | float):
+        if kind == ColumnKind.percent:
+            return f"{value * 100:.1f} %"
+        if kind == ColumnKind.seconds:
+            return duration(value)
+        if kind == ColumnKind.int or (isinstance(value, int) and kind != ColumnKind.float):
+            return number(value)
+        return number(value, 1)
+    if kind == ColumnKind.date and (day := as_date(value)) is not None:
+        return f"{day:%d.%m.%Y}"
+    if kind == ColumnKind.datetime and (moment := as_datetime(value)) is not None:
+        return f"{moment:%d.%m.%Y %H:%M}"
+    return str(value)
+
+
+def target_text(column: ReportColumn) -> str:
+    """`≥ 80.0 %`, `≤ 5:00`; empty for a column without a target."""
+    if column.target is None:
+        return ""
+    sign = "≤" if column.better == Better.less else "≥"
+    return f"{sign} {human(column, column.target)}"
+
+
+def period_text(report: Report) -> str:
+    if report.period_from == report.period_to:
+        return f"{report.period_from:%d.%m.%Y}"
+    return f"{report.period_from:%d.%m.%Y}–{report.period_to:%d.%m.%Y}"
+
+
+# --- the label column and the main series ----------------------------------------------------
+
+
+def label_column(report: Report) -> ReportColumn | None:
+    """The column that names a row: the `group_by` one, else the first text or date column."""
+    if not report.columns:
+        return None
+    for col in report.columns:
+        if report.group_by and col.key == report.group_by:
+            return col
+    for col in report.columns:
+        if col.kind in LABEL_KINDS:
+            return col
+    return report.columns[0]
+
+
+def row_label(report: Report, row: dict[str, Cell], *, total: bool = False) -> str:
+    label = label_column(report)
+    value = row.get(label.key) if label else None
+    if total and (value is None or value == ""):
+        return TOTAL
+    return human(label, value) if label else ""
+
+
+def chart_column(report: Report, key: str | None = None) -> ReportColumn | None:
+    """The series a chart shows: the column named `key`, else the first indicator with a
+    target, else the first numeric column that does not name the rows."""
+    if key is not None:
+        col = report.column(key)  # KeyError for an unknown key: the caller says which
+        return col if col.kind in NUMERIC else None
+    label = label_column(report)
+    numeric = [c for c in report.columns if c.kind in NUMERIC and c is not label]
+    for col in numeric:
+        if col.target is not None:
+            return col
+    return numeric[0] if numeric else None
+
+
+@dataclass(frozen=True)
+class Series:
+    """What a chart draws: labelled values of one column (`profile`: one value per column
+    of a one-row report), in the column's own unit (fractions for percent)."""
+
+    title: str
+    kind: ColumnKind
+    labels: list[str]
+    values: list[float | None]
+    target: float | None
+    better: Better | None
+    profile: bool = False
+
+
+def series(report: Report, key: str | None = None) -> Series | None:
+    """The main series of the report; for a report of one row, its percent indicators side
+    by side (one bar per indicator). None when there is nothing to draw."""
+    if len(report.rows) >= 2 or key is not None:
+        col = chart_column(report, key)
+        if col is None or not report.rows:
+            return None
+        values = [_num(row.get(col.key)) for row in report.rows]
+        if all(v is None for v in values):
+            return None
+        return Series(
+            title=col.title,
+            kind=col.kind,
+            labels=[row_label(report, row) for row in report.rows],
+            values=values,
+            target=col.target,
+            better=col.better,
+        )
+    row = report.rows[0] if report.rows else report.total
+    if row is None:
+        return None
+    cols = [c for c in report.columns if c.kind == ColumnKind.percent]
+    if not cols:
+        col = chart_column(report)
+        cols = [col] if col is not None else []
+    values = [_num(row.get(c.key)) for c in cols]
+    if not cols or all(v is None for v in values):
+        return None
+    kind = cols[0].kind
+    return Series(
+        title=report.title,
+        kind=kind,
+        labels=[c.title for c in cols],
+        values=values,
+        target=None,
+        better=None,
+        profile=True,
+    )
+
+
+def _num(value: Cell) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+# --- the terminal table ----------------------------------------------------------------------
+
+
+def _cell(column: ReportColumn, value: Cell) -> Text:
+    text = human(column, value)
+    if column.misses(value):
+        return Text(f"{text} {MISS}", style="bold red")
+    return Text(text)
+
+
+def _misses(report: Report) -> int:
+    rows = [*report.rows, *([report.total] if report.total else [])]
+    return sum(len(report.misses(row)) for row in rows)
+
+
+def _turned(report: Report) -> bool:
+    return len(report.rows) <= TURN_ROWS and len(report.columns) > TURN_COLUMNS
+
+
+def table(report: Report) -> Table:
+    """The report as a rich table: a target row under the header, misses red with «✗», the
+    whole period as the last row; a short and wide report turned on its side."""
+    if _turned(report):
+        return _turned_table(report)
+    has_targets = any(c.target is not None for c in report.columns)
+    grid = Table(show_lines=False, header_style="bold", pad_edge=False)
+    for col in report.columns:
+        numeric = col.kind in NUMERIC
+        grid.add_column(
+            col.title,
+            justify="right" if numeric else "left",
+            no_wrap=numeric or col.kind in (ColumnKind.date, ColumnKind.datetime),
+        )
+    if has_targets:
+        first = report.columns[0].target is None
+        cells = [target_text(c) for c in report.columns]
+        if first:
+            cells[0] = TARGET
+        grid.add_row(*cells, style="italic dim", end_section=True)
+    for row in report.rows:
+        grid.add_row(*[_cell(c, row.get(c.key)) for c in report.columns])
+    if report.total is not None:
+        if grid.rows:
+            grid.rows[-1].end_section = True
+        cells_total = [_cell(c, report.total.get(c.key)) for c in report.columns]
+        label = label_column(report)
+        if label is not None:
+            index = report.columns.index(label)
+            cells_total[index] = Text(row_label(report, report.total, total=True))
+        grid.add_row(*cells_total, style="bold")
+    return grid
+
+
+def _turned_table(report: Report) -> Table:
+    """Indicators down the side, one column per row (and the total), then the target."""
+    label = label_column(report)
+    rows: list[tuple[str, dict[str, Cell]]] = [(row_label(report, r), r) for r in report.rows]
+    if report.total is not None and (len(report.rows) != 1 or report.group_by is not None):
+        rows.append((TOTAL, report.total))
+    if not rows and report.total is not None:
+        rows.append((TOTAL, report.total))
+    grid = Table(header_style="bold", pad_edge=False)
+    grid.add_column("Показатель")
+    for name, _row in rows:
+        grid.add_column(name if len(rows) > 1 else "Значение", justify="right", no_wrap=True)
+    has_targets = any(c.target is not None for c in report.columns)
+    if has_targets:
+        grid.add_column(TARGET, justify="right", no_wrap=True, style="italic dim")
+    for col in report.columns:
+        if col is label and report.group_by is not None:
+            continue
+        cells: list[Text | str] = [col.title, *[_cell(col, r.get(col.key)) for _n, r in rows]]
+        if has_targets:
+            cells.append(target_text(col))
+        grid.add_row(*cells)
+    return grid
+
+
+def print_report(report: Report, console: Console) -> None:
+    """Title and period, the table, the count of misses and the notes."""
+    console.print(Text(f"{report.title}: {period_text(report)}", style="bold"))
+    if not report.rows and report.total is None:
+        console.print("Нет данных за период.")
+    else:
+        console.print(table(report))
+        misses = _misses(report)
+        if misses:
+            console.print(f"{MISS} — хуже цели: {misses}", style="red")
+    for note in report.notes:
+        console.print(f"Примечание: {note}", soft_wrap=False)
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _plain(column: ReportColumn, value: Cell) -> str:
+    """A typed CSV value: numbers with a dot, percent as the fraction, seconds as seconds,
+    ISO dates; empty for a value that cannot be computed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(round(value, 6)) if column.kind != ColumnKind.int else str(round(value))
+    return str(value)
+
+
+def csv_text(report: Report) -> str:
+    """Plain typed CSV: a header of column keys, the rows, and the whole period as the last
+    row with `Итого` in the label column. UTF-8, comma, `\\n`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([c.key for c in report.columns])
+    for row in report.rows:
+        writer.writerow([_plain(c, row.get(c.key)) for c in report.columns])
+    if report.total is not None:
+        cells = [_plain(c, report.total.get(c.key)) for c in report.columns]
+        label = label_column(report)
+        if label is not None:
+            index = report.columns.index(label)
+            cells[index] = cells[index] or TOTAL
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+def select_columns(report: Report, keys: Sequence[str]) -> Report:
+    """The report with only these columns (the label column is kept first)."""
+    label = label_column(report)
+    wanted = [k for k in keys if k]
+    unknown = [k for k in wanted if k not in {c.key for c in report.columns}]
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    keep = [c for c in report.columns if c.key in wanted or c is label]
+    keep.sort(key=lambda c: -1 if c is label else wanted.index(c.key))
+    keys_kept = {c.key for c in keep}
+
+    def cut(row: dict[str, Cell]) -> dict[str, Cell]:
+        return {k: v for k, v in row.items() if k in keys_kept}
+
+    return report.model_copy(
+        update={
+            "columns": keep,
+            "rows": [cut(r) for r in report.rows],
+            "total": cut(report.total) if report.total is not None else None,
+        }
+    )
