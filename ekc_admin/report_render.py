@@ -236,13 +236,18 @@ def table(report: Report) -> Table:
     if _turned(report):
         return _turned_table(report)
     has_targets = any(c.target is not None for c in report.columns)
-    grid = Table(show_lines=False, header_style="bold", pad_edge=False)
+    grid = Table(header_style="bold")
+    body = [*report.rows, *([report.total] if report.total is not None else [])]
     for col in report.columns:
         numeric = col.kind in NUMERIC
+        # values never break (a header may): the widest value and the target set the width
+        widest = max((len(_cell(col, r.get(col.key))) for r in body), default=1)
         grid.add_column(
             col.title,
             justify="right" if numeric else "left",
-            no_wrap=numeric or col.kind in (ColumnKind.date, ColumnKind.datetime),
+            min_width=max(widest, len(target_text(col)))
+            if numeric or col.kind in (ColumnKind.date, ColumnKind.datetime)
+            else None,
         )
     if has_targets:
         first = report.columns[0].target is None
@@ -272,7 +277,7 @@ def _turned_table(report: Report) -> Table:
         rows.append((TOTAL, report.total))
     if not rows and report.total is not None:
         rows.append((TOTAL, report.total))
-    grid = Table(header_style="bold", pad_edge=False)
+    grid = Table(header_style="bold")
     grid.add_column("Показатель")
     for name, _row in rows:
         grid.add_column(name if len(rows) > 1 else "Значение", justify="right", no_wrap=True)

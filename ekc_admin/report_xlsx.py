@@ -135,7 +135,7 @@ def _data_sheet(sheet: Worksheet, report: Report) -> int:
                     typed.number_format = fmt
         if col.target is not None and target_row and sheet.max_row >= first_data:
             _mark_misses(sheet, letter, col, first_data, sheet.max_row, target_row)
-    sheet.freeze_panes = sheet.cell(row=first_data, column=2)
+    sheet.freeze_panes = f"B{first_data}"
     if last_data >= first_data:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last_data}"
     return target_row
