@@ -35,6 +35,8 @@ app = typer.Typer(
 
 KPI_BY: tuple[str, ...] = get_args(KpiBy)
 VIDEO_BY: tuple[str, ...] = get_args(VideoBy)
+#: the server's bound of the short-abandon threshold (seconds)
+MAX_SHORT_ABANDON = 600
 
 FromOpt = Annotated[
     str | None,
@@ -198,8 +200,6 @@ def kpi(
         typer.Option(
             "--short-abandon",
             help="Сбросы короче стольких секунд не считать поступившими (0 — считать все).",
-            min=0,
-            max=600,
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -210,6 +210,8 @@ def kpi(
     columns: ColumnsOpt = None,
 ) -> None:
     group = cast("KpiBy | None", _choice(by, KPI_BY, "--by"))
+    if short_abandon is not None and not 0 <= short_abandon <= MAX_SHORT_ABANDON:
+        fail(f"--short-abandon: от 0 до {MAX_SHORT_ABANDON} с, а не {short_abandon}", EXIT_USAGE)
     start, end = period(date_from, date_to, month)
     _run(
         "kpi",

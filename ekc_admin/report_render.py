@@ -117,12 +117,15 @@ def period_text(report: Report) -> str:
 
 
 def label_column(report: Report) -> ReportColumn | None:
-    """The column that names a row: the `group_by` one, else the first text or date column."""
+    """The column that names a row: `<group_by>_name` or the `group_by` one (an office's
+    name rather than its code), else the first text or date column."""
     if not report.columns:
         return None
-    for col in report.columns:
-        if report.group_by and col.key == report.group_by:
-            return col
+    if report.group_by:
+        for key in (f"{report.group_by}_name", report.group_by):
+            for col in report.columns:
+                if col.key == key:
+                    return col
     for col in report.columns:
         if col.kind in LABEL_KINDS:
             return col
@@ -270,24 +273,27 @@ def table(report: Report) -> Table:
 
 
 def _turned_table(report: Report) -> Table:
-    """Indicators down the side, one column per row (and the total), then the target."""
+    """Indicators down the side, one column per row (and the total), then the target. The
+    rows' names head the columns; text columns left empty in every row are left out."""
     label = label_column(report)
     rows: list[tuple[str, dict[str, Cell]]] = [(row_label(report, r), r) for r in report.rows]
-    if report.total is not None and (len(report.rows) != 1 or report.group_by is not None):
-        rows.append((TOTAL, report.total))
-    if not rows and report.total is not None:
+    one = len(report.rows) == 1 and report.group_by is None  # the period's one row is its total
+    if report.total is not None and not one:
         rows.append((TOTAL, report.total))
     grid = Table(header_style="bold")
     grid.add_column("Показатель")
     for name, _row in rows:
-        grid.add_column(name if len(rows) > 1 else "Значение", justify="right", no_wrap=True)
+        grid.add_column("Значение" if one else name, justify="right", no_wrap=True)
     has_targets = any(c.target is not None for c in report.columns)
     if has_targets:
         grid.add_column(TARGET, justify="right", no_wrap=True, style="italic dim")
     for col in report.columns:
-        if col is label and report.group_by is not None:
+        values = [r.get(col.key) for _n, r in rows]
+        if (col is label and not one) or (
+            col.kind not in NUMERIC and all(v in (None, "", TOTAL) for v in values)
+        ):
             continue
-        cells: list[Text | str] = [col.title, *[_cell(col, r.get(col.key)) for _n, r in rows]]
+        cells: list[Text | str] = [col.title, *[_cell(col, v) for v in values]]
         if has_targets:
             cells.append(target_text(col))
         grid.add_row(*cells)
