@@ -34,6 +34,10 @@ LABEL_KINDS = (ColumnKind.text, ColumnKind.date, ColumnKind.datetime)
 #: (indicators down the side): 15 indicators do not fit across 80 columns, 3 groups do
 TURN_ROWS = 3
 TURN_COLUMNS = 6
+#: a heading word longer than this is cut (…) rather than widen its column further
+HEADING_WORD_MAX = 24
+#: text columns (names) wrap beyond this width
+TEXT_WIDTH_MAX = 30
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -233,41 +237,63 @@ def _turned(report: Report) -> bool:
     return len(report.rows) <= TURN_ROWS and len(report.columns) > TURN_COLUMNS
 
 
-def table(report: Report) -> Table:
-    """The report as a rich table: a target row under the header, misses red with «✗», the
-    whole period as the last row; a short and wide report turned on its side."""
-    if _turned(report):
-        return _turned_table(report)
-    has_targets = any(c.target is not None for c in report.columns)
-    grid = Table(header_style="bold")
+def _width(report: Report, col: ReportColumn) -> int:
+    """Characters a column needs: its widest value (never broken) or its target, and its
+    longest heading word (headings wrap between words); text columns wrap past 30."""
     body = [*report.rows, *([report.total] if report.total is not None else [])]
-    for col in report.columns:
-        numeric = col.kind in NUMERIC
-        # values never break (a header may): the widest value and the target set the width
-        widest = max((len(_cell(col, r.get(col.key))) for r in body), default=1)
+    widest = max((len(_cell(col, r.get(col.key))) for r in body), default=1)
+    word = min(HEADING_WORD_MAX, max((len(w) for w in col.title.split()), default=1))
+    width = max(widest, len(target_text(col)), word, len(TARGET), len(TOTAL))
+    return min(width, TEXT_WIDTH_MAX) if col.kind == ColumnKind.text else width
+
+
+def tables(report: Report, width: int) -> list[Table]:
+    """The report as rich tables no wider than `width`: the label column, then as many
+    columns as fit; the rest in the next table, under the same label column. A short and
+    wide report is one table turned on its side instead."""
+    if _turned(report):
+        return [_turned_table(report)]
+    label = label_column(report)
+    others = [c for c in report.columns if c is not label]
+    widths = {c.key: _width(report, c) for c in report.columns}
+    first = 1 + (widths[label.key] + 3 if label is not None else 0)  # border, padding
+    chunks: list[list[ReportColumn]] = [[]]
+    used = first
+    for col in others:
+        need = widths[col.key] + 3
+        if chunks[-1] and used + need > width:
+            chunks.append([])
+            used = first
+        chunks[-1].append(col)
+        used += need
+    lead = [label] if label is not None else []
+    return [_table(report, [*lead, *chunk], widths) for chunk in chunks]
+
+
+def _table(report: Report, columns: list[ReportColumn], widths: dict[str, int]) -> Table:
+    """One table of these columns: a target row under the header, misses red with «✗», the
+    whole period as the last row."""
+    grid = Table(header_style="bold")
+    for col in columns:
         grid.add_column(
             col.title,
-            justify="right" if numeric else "left",
-            min_width=max(widest, len(target_text(col)))
-            if numeric or col.kind in (ColumnKind.date, ColumnKind.datetime)
-            else None,
+            justify="right" if col.kind in NUMERIC else "left",
+            width=widths[col.key],  # fixed: the chunks in `tables` are cut to these widths
         )
-    if has_targets:
-        first = report.columns[0].target is None
-        cells = [target_text(c) for c in report.columns]
-        if first:
+    if any(c.target is not None for c in columns):
+        cells = [target_text(c) for c in columns]
+        if columns[0].target is None:
             cells[0] = TARGET
         grid.add_row(*cells, style="italic dim", end_section=True)
     for row in report.rows:
-        grid.add_row(*[_cell(c, row.get(c.key)) for c in report.columns])
+        grid.add_row(*[_cell(c, row.get(c.key)) for c in columns])
     if report.total is not None:
         if grid.rows:
             grid.rows[-1].end_section = True
-        cells_total = [_cell(c, report.total.get(c.key)) for c in report.columns]
+        cells_total = [_cell(c, report.total.get(c.key)) for c in columns]
         label = label_column(report)
-        if label is not None:
-            index = report.columns.index(label)
-            cells_total[index] = Text(row_label(report, report.total, total=True))
+        if label in columns:
+            cells_total[columns.index(label)] = Text(row_label(report, report.total, total=True))
         grid.add_row(*cells_total, style="bold")
     return grid
 
@@ -306,7 +332,8 @@ def print_report(report: Report, console: Console) -> None:
     if not report.rows and report.total is None:
         console.print("Нет данных за период.")
     else:
-        console.print(table(report))
+        for part in tables(report, console.width):
+            console.print(part)
         misses = _misses(report)
         if misses:
             console.print(f"{MISS} — хуже цели: {misses}", style="red")

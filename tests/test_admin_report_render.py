@@ -270,3 +270,30 @@ def test_select_columns_keeps_the_label_first() -> None:
     assert set(cut.rows[0]) == {"day", "aht", "service_level"}
     with pytest.raises(KeyError):
         select_columns(kpi_by_day(), ["nope"])
+
+
+def test_a_wide_table_is_cut_into_tables_that_fit_the_terminal() -> None:
+    extra = [
+        ReportColumn(key=f"x{i}", title=f"Длинный показатель {i}", kind=ColumnKind.int)
+        for i in range(8)
+    ]
+    report = kpi_by_day()
+    report = report.model_copy(
+        update={
+            "columns": [*report.columns, *extra],
+            "rows": [
+                {**r, "day": f"2026-11-{n:02d}", **{c.key: 1000 * i for i, c in enumerate(extra)}}
+                for n, r in enumerate(report.rows * 2, start=1)
+            ],  # six rows: too many to turn the table on its side
+        }
+    )
+    console = Console(record=True, width=60, color_system=None, file=io.StringIO())
+    print_report(report, console)
+    text = console.export_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 60
+    tops = [line for line in lines if line.startswith("┏")]
+    assert len(tops) >= 3  # 12 columns do not fit in 60
+    assert sum(1 for line in lines if row_of(line).startswith("02.11.2026")) == len(tops)
+    assert text.count("Итого") == len(tops)  # the total under every part
+    assert "7 000" in text and "75.0 % ✗" in text and "5:10 ✗" in text
