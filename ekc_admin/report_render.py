@@ -170,6 +170,8 @@ class Series:
     target: float | None
     better: Better | None
     profile: bool = False
+    timeline: bool = False
+    """The labels are days, weeks, months or hours in order (bars upright, ticks thinned)."""
 
 
 def series(report: Report, key: str | None = None) -> Series | None:
@@ -189,6 +191,7 @@ def series(report: Report, key: str | None = None) -> Series | None:
             values=values,
             target=col.target,
             better=col.better,
+            timeline=_timeline(report),
         )
     row = report.rows[0] if report.rows else report.total
     if row is None:
@@ -209,6 +212,16 @@ def series(report: Report, key: str | None = None) -> Series | None:
         target=None,
         better=None,
         profile=True,
+    )
+
+
+TIMELINE_GROUPS = ("day", "week", "month", "hour")
+
+
+def _timeline(report: Report) -> bool:
+    label = label_column(report)
+    return report.group_by in TIMELINE_GROUPS or (
+        label is not None and label.kind in (ColumnKind.date, ColumnKind.datetime)
     )
 
 
