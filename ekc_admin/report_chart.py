@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from ekc_admin.report_render import Series, number, period_text
+from ekc_admin.report_render import Series, heading, number
 from ekc_core.reports import ColumnKind, Report
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -99,7 +99,7 @@ def chart_text(report: Report, data: Series, *, width: int = 80, colour: bool = 
         target = data.target * scale
         fig.line(target, orientation="vertical" if sideways else "horizontal")
         title += f" (цель {target:g}{' ' + unit if unit else ''})"
-    fig.title(f"{title}: {period_text(report)}")
+    fig.title(heading(report, title))
     text = str(fig.build())
     fig.clear()
     if not colour:

@@ -117,6 +117,14 @@ def period_text(report: Report) -> str:
     return f"{report.period_from:%d.%m.%Y}–{report.period_to:%d.%m.%Y}"
 
 
+def heading(report: Report, title: str | None = None) -> str:
+    """A title (the report's) and the period, unless the title already names it
+    («Обращения на 04.12.2026»)."""
+    title = title or report.title
+    period = period_text(report)
+    return title if period in title else f"{title}: {period}"
+
+
 # --- the label column and the main series ----------------------------------------------------
 
 
@@ -341,7 +349,7 @@ def _turned_table(report: Report) -> Table:
 
 def print_report(report: Report, console: Console) -> None:
     """Title and period, the table, the count of misses and the notes."""
-    console.print(Text(f"{report.title}: {period_text(report)}", style="bold"))
+    console.print(Text(heading(report), style="bold"))
     if not report.rows and report.total is None:
         console.print("Нет данных за период.")
     else:

@@ -25,9 +25,9 @@ from ekc_admin.report_render import (
     Series,
     as_date,
     as_datetime,
+    heading,
     human,
     label_column,
-    period_text,
     series,
 )
 from ekc_core.localtime import CENTRE_TZ
@@ -193,7 +193,7 @@ def _chart(book: Workbook, report: Report, data: Series) -> None:
     rows = len(data.labels) + 1
     bar = BarChart()
     bar.type = "bar" if data.profile else "col"
-    bar.title = f"{data.title}: {period_text(report)}"
+    bar.title = heading(report, data.title)
     if not has_target:
         bar.legend = None
     bar.add_data(Reference(sheet, min_col=2, min_row=1, max_row=rows), titles_from_data=True)

@@ -150,7 +150,8 @@ def test_the_other_reports_print_their_title_and_table(runner, make_staff, calls
         table = runner.invoke(app, args)
         assert table.exit_code == 0, (args, table.output)
         first = table.stdout.splitlines()[0]
-        assert first.startswith(f"{report.title}: "), (args, first)
+        assert first.startswith(report.title), (args, first)
+        assert first.count(f"{report.period_to:%d.%m.%Y}") == 1, first  # the period, once
         numeric = [c for c in report.columns if c.kind in NUMERIC]
         for column in numeric[:3]:  # headings may wrap; their first word is there
             assert column.title.split()[0] in table.stdout, table.stdout
