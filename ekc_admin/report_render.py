@@ -117,6 +117,14 @@ def period_text(report: Report) -> str:
     return f"{report.period_from:%d.%m.%Y}–{report.period_to:%d.%m.%Y}"
 
 
+def single(report: Report) -> Report:
+    """The report without its total when the total only repeats its one row (a KPI report
+    without `--by`), so nothing is shown or counted twice."""
+    if report.group_by is None and len(report.rows) == 1 and report.rows[0] == report.total:
+        return report.model_copy(update={"total": None})
+    return report
+
+
 def heading(report: Report, title: str | None = None) -> str:
     """A title (the report's) and the period, unless the title already names it
     («Обращения на 04.12.2026»)."""
@@ -130,7 +138,8 @@ def heading(report: Report, title: str | None = None) -> str:
 
 def label_column(report: Report) -> ReportColumn | None:
     """The column that names a row: `<group_by>_name` or the `group_by` one (an office's
-    name rather than its code), else the first text or date column."""
+    name rather than its code), else the first text or date column; None when every column
+    is a number (a report of the whole period in one row)."""
     if not report.columns:
         return None
     if report.group_by:
@@ -141,7 +150,7 @@ def label_column(report: Report) -> ReportColumn | None:
     for col in report.columns:
         if col.kind in LABEL_KINDS:
             return col
-    return report.columns[0]
+    return None
 
 
 def row_label(report: Report, row: dict[str, Cell], *, total: bool = False) -> str:
@@ -349,6 +358,7 @@ def _turned_table(report: Report) -> Table:
 
 def print_report(report: Report, console: Console) -> None:
     """Title and period, the table, the count of misses and the notes."""
+    report = single(report)
     console.print(Text(heading(report), style="bold"))
     if not report.rows and report.total is None:
         console.print("Нет данных за период.")
@@ -380,6 +390,7 @@ def _plain(column: ReportColumn, value: Cell) -> str:
 def csv_text(report: Report) -> str:
     """Plain typed CSV: a header of column keys, the rows, and the whole period as the last
     row with `Итого` in the label column. UTF-8, comma, `\\n`."""
+    report = single(report)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([c.key for c in report.columns])

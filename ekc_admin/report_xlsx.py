@@ -28,7 +28,9 @@ from ekc_admin.report_render import (
     heading,
     human,
     label_column,
+    period_text,
     series,
+    single,
 )
 from ekc_core.localtime import CENTRE_TZ
 from ekc_core.reports import Better, Cell, ColumnKind, Report, ReportColumn
@@ -212,12 +214,29 @@ def _chart(book: Workbook, report: Report, data: Series) -> None:
     chart_sheet.add_chart(bar)
 
 
+def _with_period_column(report: Report) -> Report:
+    """A report of numbers only gets a first column naming its period, for the target row's
+    «Цель» and the frozen pane beside it."""
+    if label_column(report) is not None:
+        return report
+    period = ReportColumn(key="_period", title="Период", kind=ColumnKind.text)
+    text = period_text(report)
+    return report.model_copy(
+        update={
+            "columns": [period, *report.columns],
+            "rows": [{"_period": text, **row} for row in report.rows],
+            "total": {"_period": TOTAL, **report.total} if report.total is not None else None,
+        }
+    )
+
+
 def workbook(report: Report, *, chart_key: str | None = None) -> Workbook:
+    report = single(report)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = DATA_SHEET
-    _data_sheet(sheet, report)
+    _data_sheet(sheet, _with_period_column(report))
     _about_sheet(book.create_sheet(ABOUT_SHEET), report)
     data = series(report, chart_key)
     if data is not None:

@@ -164,6 +164,29 @@ def test_a_short_wide_report_is_turned_on_its_side() -> None:
     assert "9.0 % ✗" in abandon and "≤ 8.0 %" in abandon
     sl = next(line for line in lines if "Уровень сервиса" in line)
     assert "90.0 %" in sl and MISS not in sl
+    assert f"{MISS} — хуже цели: 1" in lines  # the repeated total is not counted again
+
+
+def test_a_report_of_numbers_only_gets_a_period_column_in_xlsx(tmp_path) -> None:
+    row = {"service_level": 0.7, "abandon_rate": 0.05, "aht": 200, "offered": 120}
+    report = Report(
+        kind="kpi",
+        title="Показатели центра",
+        period_from=date(2026, 11, 1),
+        period_to=date(2026, 11, 30),
+        columns=[SL, ABANDON, AHT, OFFERED],
+        rows=[row],
+        total=row,
+    )
+    path = tmp_path / "kpi.xlsx"
+    write_xlsx(report, path)
+    sheet = load_workbook(path)[DATA_SHEET]
+    assert [c.value for c in sheet[1]][:2] == ["Период", "Уровень сервиса 80/20"]
+    assert sheet["A2"].value == "Цель" and sheet["B2"].value == 0.8
+    assert sheet["A3"].value == "01.11.2026–30.11.2026" and sheet["B3"].value == 0.7
+    assert sheet.max_row == 3  # the total repeats the one row: not written twice
+    rows = list(csv.reader(io.StringIO(csv_text(report))))
+    assert len(rows) == 2 and rows[0][0] == "service_level"
 
 
 def test_csv_is_plain_and_typed() -> None:
