@@ -123,14 +123,22 @@ class KpiSums:
     quality_score_sum: float = 0.0
 
     def __add__(self, other: KpiSums) -> Self:
-        return type(self)(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
-        )
+        result = type(self)(**{name: getattr(self, name) for name in _SUM_FIELDS})
+        result.merge(other)
+        return result
+
+    def merge(self, other: KpiSums) -> None:
+        """Add another group's sums into this one, in place."""
+        for name in _SUM_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def add(self, **values: float) -> None:
         """Add the named sums in place (None from SQL counts as 0)."""
         for name, value in values.items():
             setattr(self, name, getattr(self, name) + (value or 0))
+
+
+_SUM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(KpiSums))
 
 
 def _share(numerator: float, denominator: float) -> float | None:

@@ -345,7 +345,7 @@ def kpi_groups(
     for raw_key, sums in raw.items():
         key, label = labels(raw_key)
         group = groups.setdefault(key, KpiGroup(key=key, label=label))
-        group.sums = group.sums + sums
+        group.sums.merge(sums)
     return sorted(groups.values(), key=lambda g: (g.key == "", g.label, g.key))
 
 
@@ -367,16 +367,24 @@ def _fold_time(
     raw: dict[Hashable, KpiSums], by: Dimension, start: datetime, end: datetime
 ) -> list[KpiGroup]:
     groups: dict[str, KpiGroup] = {}
+    # every bucket of the window, in order (the key of an hour is that of its local day,
+    # except by hour of the day: the step is a day unless the buckets are hours)
+    step = timedelta(hours=1) if by == Dimension.hour else timedelta(days=1)
     moment = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    while moment < end:  # every bucket of the window, in order
+    while moment < end:
         key, label = _time_key(moment, by)
         groups.setdefault(key, KpiGroup(key=key, label=label))
-        moment += timedelta(hours=1)
+        moment += step
+    if end > start:  # a window not starting at midnight: its last day too
+        key, label = _time_key(end - timedelta(microseconds=1), by)
+        groups.setdefault(key, KpiGroup(key=key, label=label))
     for index, sums in raw.items():
         assert isinstance(index, int)
         key, label = _time_key(hour_start(index), by)
-        group = groups.setdefault(key, KpiGroup(key=key, label=label))
-        group.sums = group.sums + sums
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = KpiGroup(key=key, label=label)
+        group.sums.merge(sums)
     return sorted(groups.values(), key=lambda g: g.key)
 
 

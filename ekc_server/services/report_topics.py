@@ -27,7 +27,7 @@ COLUMNS = [
         key="calls_in",
         title="Входящих звонков",
         kind=ColumnKind.int,
-        description="Входящие звонки, которым оператор указал тематику (или её подтему).",
+        description="Принятые входящие звонки, которым оператор указал тематику (или её подтему).",
     ),
     ReportColumn(
         key="calls_share",
@@ -48,7 +48,8 @@ def topics_report(*, session: Session, date_from: date, date_to: date) -> Report
     kind = case(
         (
             (col(Contact.channel) == Channel.phone.value)
-            & (col(Contact.direction) == Direction.inbound.value),
+            & (col(Contact.direction) == Direction.inbound.value)
+            & col(Contact.answered_at).is_not(None),
             "calls_in",
         ),
         (
@@ -118,7 +119,7 @@ def topics_report(*, session: Session, date_from: date, date_to: date) -> Report
             f"({highlighted['calls_in']} из {calls_total})."
         )
     if unknown:
-        notes.append(f"Входящих звонков без тематики: {unknown} (в доли не входят).")
+        notes.append(f"Принятых входящих звонков без тематики: {unknown} (в доли не входят).")
     return Report(
         kind="topics",
         title="Тематики обращений",
