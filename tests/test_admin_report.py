@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from ekc_admin.main import app
@@ -28,6 +29,7 @@ from ekc_admin.report_render import MISS, NUMERIC
 from ekc_admin.report_xlsx import CHART_SHEET, DATA_SHEET
 from ekc_core.enums import Role
 from ekc_core.reports import Report
+from ekc_server.models import Office
 from tests.test_staffing import contact, insert_rows, local
 
 pytestmark = pytest.mark.client_side
@@ -200,3 +202,45 @@ def test_refusals_and_bad_options_reach_stderr_with_exit_codes(
     result = runner.invoke(app, ["report", "kpi", "--from", "2020-01-01", "--to", "2026-11-30"])
     assert result.exit_code == 1
     assert "сервер отклонил данные" in result.stderr and "период слишком длинный" in result.stderr
+
+
+def test_video_consultations_by_office_and_by_month(runner, make_staff, engine: Engine) -> None:
+    pytest.importorskip(
+        "ekc_server.services.report_video", reason="GET /reports/video comes with branch feedback"
+    )
+    with Session(engine) as session:
+        offices = {
+            o.code: o.id
+            for o in session.exec(select(Office).where(col(Office.kind) == "mfc")).all()
+        }
+    kirensk, mama = offices["mfc_kirensk"], offices["mfc_mama"]
+    day = date(2026, 11, 10)
+    rows = [
+        contact(local(day, 10 + i), channel="video", wait=0, talk=600 * (i + 1), acw=None)
+        | {"office_id": kirensk}
+        for i in range(3)
+    ]  # 10, 20 and 30 minutes: 3 consultations, 1:00:00 in all, 20:00 on average
+    rows.append(
+        contact(local(day, 15), channel="video", wait=0, talk=300, acw=None) | {"office_id": mama}
+    )
+    insert_rows(engine, rows)
+    login(runner, make_staff)
+
+    result = runner.invoke(app, ["report", "video", "--month", "2026-11", "--chart"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.splitlines()[0].endswith(": 01.11.2026–30.11.2026")
+    kirensk_line = cells(line_of(out, "mfc_kirensk"))
+    assert kirensk_line[2:5] == ["3", "1:00:00", "20:00"]
+    assert cells(line_of(out, "mfc_mama"))[2:5] == ["1", "5:00", "5:00"]
+    assert cells(line_of(out, "Итого"))[2] == "4"
+    assert f"Видеоконсультации провели 2 из {len(offices)} МФЦ." in out
+    assert "Консультаций: 01.11.2026–30.11.2026" in out  # the chart of the count per office
+
+    result = runner.invoke(
+        app, ["report", "video", "--from", "2026-10-01", "--to", "2026-11-30", "--by", "month"]
+    )
+    assert result.exit_code == 0, result.output
+    assert cells(line_of(result.stdout, "2026-11"))[1] == "4"
+    result = runner.invoke(app, ["report", "video", "--by", "day"])
+    assert result.exit_code == 2 and "--by: одно из office, month" in result.stderr
