@@ -230,9 +230,10 @@ def test_video_consultations_by_office_and_by_month(runner, make_staff, engine: 
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.splitlines()[0].endswith(": 01.11.2026–30.11.2026")
-    kirensk_line = cells(line_of(out, "mfc_kirensk"))
-    assert kirensk_line[2:5] == ["3", "1:00:00", "20:00"]
-    assert cells(line_of(out, "mfc_mama"))[2:5] == ["1", "5:00", "5:00"]
+    by_code = {row[1]: row for row in map(cells, out.splitlines()) if len(row) > 4}
+    assert by_code["mfc_kirensk"][2:5] == ["3", "1:00:00", "20:00"]  # name, code, count, …
+    assert by_code["mfc_mama"][0] == "МФЦ «Мои Документы», рп. Мама"  # the name leads
+    assert by_code["mfc_mama"][2:5] == ["1", "5:00", "5:00"]
     assert cells(line_of(out, "Итого"))[2] == "4"
     assert f"Видеоконсультации провели 2 из {len(offices)} МФЦ." in out
     assert "Консультаций: 01.11.2026–30.11.2026" in out  # the chart of the count per office
