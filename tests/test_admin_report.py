@@ -72,7 +72,7 @@ def cells(line: str) -> list[str]:
 
 
 def test_kpi_by_day_as_table_json_csv_xlsx_and_chart(
-    runner, make_staff, calls, tmp_path: Path
+    runner, make_staff, calls, tmp_path: Path, monkeypatch
 ) -> None:
     login(runner, make_staff)
     result = runner.invoke(app, ["report", "kpi", *DAYS, "--by", "day"])
@@ -127,6 +127,12 @@ def test_kpi_by_day_as_table_json_csv_xlsx_and_chart(
     assert sheet.cell(row=2, column=sl).value == 0.8  # the target row
     cell = sheet.cell(row=3, column=sl)
     assert cell.value == pytest.approx(10 / 12) and cell.number_format == "0.0%"
+
+    monkeypatch.chdir(folder)  # xlsx without -o: the report's own name, here
+    result = runner.invoke(app, ["report", "kpi", "--month", "2026-11", "-f", "xlsx"])
+    assert result.exit_code == 0, result.output
+    assert (folder / "kpi-2026-11.xlsx").is_file()
+    assert "(1 строка)" in result.stdout
 
     result = runner.invoke(
         app, ["report", "kpi", "--month", "2026-11", "--columns", "service_level,aht"]
