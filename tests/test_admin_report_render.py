@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import date, datetime, timedelta
 
 import pytest
+import typer
 from openpyxl import load_workbook
 from rich.console import Console
 
 from ekc_admin.report_chart import chart_text
+from ekc_admin.report_output import write_atomic
 from ekc_admin.report_render import (
     MISS,
     csv_text,
@@ -323,3 +326,25 @@ def test_a_wide_table_is_cut_into_tables_that_fit_the_terminal() -> None:
     assert sum(1 for line in lines if row_of(line).startswith("02.11.2026")) == len(tops)
     assert text.count("Итого") == len(tops)  # the total under every part
     assert "7 000" in text and "75.0 % ✗" in text and "5:10 ✗" in text
+
+
+def test_a_file_is_replaced_whole_or_not_at_all(tmp_path) -> None:
+    target = tmp_path / "kpi.csv"
+    target.write_text("старый отчёт\n", encoding="utf-8")
+
+    def half_then_fail(path):
+        path.write_text("половина", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(typer.Exit) as exit_info:
+        write_atomic(target, half_then_fail)
+    assert exit_info.value.exit_code == 1
+    assert target.read_text(encoding="utf-8") == "старый отчёт\n"  # the old one, untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["kpi.csv"]  # no temporary file left
+
+    write_atomic(target, lambda path: path.write_text(csv_text(kpi_by_day()), encoding="utf-8"))
+    assert target.read_text(encoding="utf-8").startswith("day,service_level")
+    assert [p.name for p in tmp_path.iterdir()] == ["kpi.csv"]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # like any new file, not 0600
