@@ -132,10 +132,12 @@ class KpiSums:
         for name in _SUM_FIELDS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
-    def add(self, **values: float) -> None:
-        """Add the named sums in place (None from SQL counts as 0)."""
+    def add(self, **values: object) -> None:
+        """Add the named sums from SQL in place: None counts as 0, and a sum of counts that
+        a database hands back as a decimal becomes the field's int or float."""
         for name, value in values.items():
-            setattr(self, name, getattr(self, name) + (value or 0))
+            current = getattr(self, name)
+            setattr(self, name, current + type(current)(value or 0))
 
 
 _SUM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(KpiSums))

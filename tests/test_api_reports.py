@@ -233,3 +233,17 @@ def test_plan_vs_fact_wants_a_date_or_a_month(
 ) -> None:
     response = client.get(f"{API}/plan-vs-fact", params=params, headers=lead.headers)
     assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize(
+    "by", ["day", "week", "month", "hour", "line", "channel", "office", "operator", "topic"]
+)
+def test_every_dimension_adds_up_to_the_total(
+    client: TestClient, lead: StaffAccount, day: Made, by: str
+) -> None:
+    report = _report(client, lead, "kpi", by=by, **DAY_Q)
+    assert report.group_by == by and report.total is not None
+    for key in ("offered", "answered", "abandoned", "outbound", "written", "video"):
+        assert sum(int(r[key] or 0) for r in report.rows) == report.total[key], key
+    assert report.total["offered"] == 13 and report.total["answered"] == 12
+    assert report.total["service_level"] == pytest.approx(11 / 13)

@@ -43,9 +43,7 @@ def get_kpi(
     params = settings.kpi_params()
     if short_abandon is not None:
         params = KpiParams(**{**params.model_dump(), "short_abandon_seconds": short_abandon})
-    return kpi_report(
-        session=session, date_from=date_from, date_to=date_to, by=by, params=params
-    )
+    return kpi_report(session=session, date_from=date_from, date_to=date_to, by=by, params=params)
 
 
 @router.get("/reports/operators", response_model=Report)
@@ -92,6 +90,4 @@ def get_plan_vs_fact(
 ) -> Report:
     """Per hour of the day (or of the days of the month, as means): required, rostered,
     signed-in and working operators, offered calls, service level."""
-    return plan_vs_fact_report(
-        session=session, day=day, month=month, params=settings.kpi_params()
-    )
+    return plan_vs_fact_report(session=session, day=day, month=month, params=settings.kpi_params())

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal_column, or_
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -119,11 +119,8 @@ def _contact_sums(params: KpiParams, now: datetime) -> list[tuple[str, ColumnEle
     )
     written_counted = and_(written, ~written_young)
 
-    def count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-        return func.sum(case((condition, 1), else_=0))
-
     def total(condition: ColumnElement[bool], value: ColumnElement[Any]) -> ColumnElement[Any]:
-        return func.sum(case((condition, value), else_=0.0))
+        return func.sum(value).filter(condition)
 
     return [
         ("answered", count(and_(phone_in, answered))),
@@ -158,32 +155,43 @@ def _contact_sums(params: KpiParams, now: datetime) -> list[tuple[str, ColumnEle
     ]
 
 
+def count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    """`count(*) FILTER (WHERE condition)`: cheaper than `sum(CASE …)` on both databases."""
+    return func.count().filter(condition)
+
+
+#: the reviews of each contact, added up (a contact may be reviewed more than once): joined
+#: to the contacts so that one pass over them does everything
+_QUALITY = (
+    sa_select(
+        col(QualityReview.contact_id).label("contact_id"),
+        func.count().label("reviews"),
+        func.sum(col(QualityReview.score)).label("score"),
+    )
+    .group_by(col(QualityReview.contact_id))
+    .subquery("kpi_quality")
+)
+
+
 def _survey_sums() -> list[tuple[str, ColumnElement[Any]]]:
+    """Over contacts outer-joined to their survey (one per contact) and their reviews."""
     csat, recommend = col(ContactSurvey.csat), col(ContactSurvey.recommend)
     return [
         ("csat_answers", func.count(csat)),
-        ("csat_satisfied", func.sum(case((csat >= CSAT_SATISFIED_MIN, 1), else_=0))),
+        ("csat_satisfied", count(csat >= CSAT_SATISFIED_MIN)),
         ("recommend_answers", func.count(recommend)),
-        ("promoters", func.sum(case((recommend >= PROMOTER_MIN, 1), else_=0))),
-        ("detractors", func.sum(case((recommend <= DETRACTOR_MAX, 1), else_=0))),
-    ]
-
-
-def _quality_sums() -> list[tuple[str, ColumnElement[Any]]]:
-    return [
-        ("quality_reviews", func.count()),
-        ("quality_score_sum", func.sum(col(QualityReview.score))),
+        ("promoters", count(recommend >= PROMOTER_MIN)),
+        ("detractors", count(recommend <= DETRACTOR_MAX)),
+        ("quality_reviews", func.sum(_QUALITY.c.reviews)),
+        ("quality_score_sum", func.sum(_QUALITY.c.score)),
     ]
 
 
 def _appeal_sums(now: datetime) -> list[tuple[str, ColumnElement[Any]]]:
     return [
         ("appeals", func.count()),
-        (
-            "complaints",
-            func.sum(case((col(Appeal.kind) == AppealKind.complaint.value, 1), else_=0)),
-        ),
-        ("overdue", func.sum(case((overdue_clause(now), 1), else_=0))),
+        ("complaints", count(col(Appeal.kind) == AppealKind.complaint.value)),
+        ("overdue", count(overdue_clause(now))),
     ]
 
 
@@ -220,6 +228,14 @@ def _with_operator(query: Select[Any], join: bool) -> Select[Any]:
     return query
 
 
+def _tune(session: Session) -> None:
+    """PostgreSQL, for the rest of this transaction: no JIT (compiling the aggregates costs
+    more than it saves on a year of contacts) and memory to sort a year's groups in."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
 def _grouped(query: Select[Any], key: ColumnElement[Any], by: Dimension | None) -> Select[Any]:
     """Group by the key; one row of totals (no GROUP BY) when there is no dimension."""
     return query if by is None else query.group_by(key)
@@ -251,22 +267,16 @@ def raw_sums(
     key, join_operator = _contact_key(by)
     in_window = and_(col(Contact.queued_at) >= start, col(Contact.queued_at) < end)
 
-    contact_aggs = _contact_sums(params, now)
-    query = sa_select(key, *(agg for _n, agg in contact_aggs)).select_from(Contact)
+    _tune(session)
+    contact_aggs = _contact_sums(params, now) + _survey_sums()
+    query = (
+        sa_select(key, *(agg for _n, agg in contact_aggs))
+        .select_from(Contact)
+        .outerjoin(ContactSurvey, col(ContactSurvey.contact_id) == col(Contact.id))
+        .outerjoin(_QUALITY, _QUALITY.c.contact_id == col(Contact.id))
+    )
     query = _with_operator(query, join_operator).where(in_window)
     _run(session, _grouped(query, key, by), [n for n, _a in contact_aggs], result)
-
-    for table, link, aggs in (
-        (ContactSurvey, col(ContactSurvey.contact_id), _survey_sums()),
-        (QualityReview, col(QualityReview.contact_id), _quality_sums()),
-    ):
-        query = (
-            sa_select(key, *(agg for _n, agg in aggs))
-            .select_from(table)
-            .join(Contact, col(Contact.id) == link)
-        )
-        query = _with_operator(query, join_operator).where(in_window)
-        _run(session, _grouped(query, key, by), [n for n, _a in aggs], result)
 
     appeal_key = _appeal_key(by)
     aggs = _appeal_sums(now)

@@ -44,10 +44,8 @@ def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) 
 @compiles(seconds_between, "postgresql")
 def _seconds_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = list(element.clauses)
-    return (
-        f"CAST(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - "
-        f"{compiler.process(start, **kw)})) AS DOUBLE PRECISION)"
-    )
+    # date_part (double precision), not EXTRACT (numeric since PostgreSQL 14: slower)
+    return f"date_part('epoch', {compiler.process(end, **kw)} - {compiler.process(start, **kw)})"
 
 
 class utc_hour(FunctionElement[int]):  # noqa: N801 (an SQL function's name)
@@ -67,7 +65,7 @@ def _utc_hour_sqlite(element: utc_hour, compiler: SQLCompiler, **kw: Any) -> str
 @compiles(utc_hour, "postgresql")
 def _utc_hour_postgresql(element: utc_hour, compiler: SQLCompiler, **kw: Any) -> str:
     (column,) = list(element.clauses)
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(column, **kw)}) / 3600) AS BIGINT)"
+    return f"CAST(floor(date_part('epoch', {compiler.process(column, **kw)}) / 3600) AS BIGINT)"
 
 
 def hour_start(index: int) -> datetime:
