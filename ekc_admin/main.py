@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ekc_admin import auth, kb, reference, roster, shifts, simulate, staff, staffing, tokens
+from ekc_admin.report import app as report_app
 
 app = typer.Typer(
     help=(
@@ -31,6 +32,7 @@ app.add_typer(staff.app, name="staff")
 app.add_typer(shifts.app, name="shifts")
 app.add_typer(staffing.app, name="staffing")
 app.add_typer(roster.app, name="roster")
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:
