@@ -315,6 +315,7 @@ def read_forms(text: str, source: str) -> FormsFile:
             None, [f"{source}:1: forms: ожидается список форм (forms: [...])"], lines, False
         )
     result = FormsFile(None, [], lines, wrapped)
+    repeats = _repeated_codes(raw.get("forms"))
     try:
         result.forms = QualityFormImport.model_validate(raw)
     except ValidationError as exc:
@@ -322,8 +323,39 @@ def read_forms(text: str, source: str) -> FormsFile:
             loc = [p for p in err["loc"] if isinstance(p, str | int)]
             field_name = ".".join(str(p) for p in loc) or "forms"
             message = russian_message(dict(err))
+            if "повторя" in message:
+                continue  # told below, on the line of the repeat
             result.problems.append(f"{source}:{result.locate(loc)}: {field_name}: {message}")
+    for loc, message in repeats:
+        field_name = ".".join(str(p) for p in loc)
+        result.problems.append(f"{source}:{result.locate(loc)}: {field_name}: {message}")
+    if repeats:
+        result.forms = None
     return result
+
+
+def _repeated_codes(forms: object) -> list[tuple[list[str | int], str]]:
+    """Repeated form codes and item codes, each at the repeat (the schema checks them too,
+    but only once everything else in the list is valid: a file gets every problem at once)."""
+    found: list[tuple[list[str | int], str]] = []
+    if not isinstance(forms, list):
+        return found
+    seen_forms: set[object] = set()
+    for i, form in enumerate(forms):
+        if not isinstance(form, dict):
+            continue
+        code = form.get("code")
+        if isinstance(code, str) and code in seen_forms:
+            found.append((["forms", i, "code"], f"форма «{code}» повторяется"))
+        seen_forms.add(code)
+        items = form.get("items")
+        seen: set[object] = set()
+        for j, item in enumerate(items if isinstance(items, list) else []):
+            item_code = item.get("code") if isinstance(item, dict) else None
+            if isinstance(item_code, str) and item_code in seen:
+                found.append((["forms", i, "items", j, "code"], f"пункт «{item_code}» повторяется"))
+            seen.add(item_code)
+    return found
 
 
 def load_forms_file(path: Path) -> QualityFormImport:
