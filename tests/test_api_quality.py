@@ -42,7 +42,12 @@ def test_score_rule_worked_by_hand() -> None:
     # all met
     assert review_score(items, {"greeting": True, "consent": True, "answer": True}) == 1.0
     # greeting (1) missed of 1+2+3+2 = 8 applicable
-    answers = {"greeting": False, "consent": True, "answer": True, "appeal": True}
+    answers: dict[str, bool | None] = {
+        "greeting": False,
+        "consent": True,
+        "answer": True,
+        "appeal": True,
+    }
     assert review_score(items, answers) == pytest.approx(7 / 8)
     # appeal not applicable: 6 of 1+2+3 = 6 … greeting missed: 5 of 6
     answers = {"greeting": False, "consent": True, "answer": True, "appeal": None}
@@ -165,7 +170,12 @@ def review(
     )
 
 
-ALL_MET = {"greeting": True, "consent": True, "answer": True, "appeal": None}
+ALL_MET: dict[str, bool | None] = {
+    "greeting": True,
+    "consent": True,
+    "answer": True,
+    "appeal": None,
+}
 
 
 def test_review_scores_a_contact_once(
