@@ -7,12 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, func, select
 
-from ekc_server.models import ContactSurvey, Office
-from tests.conftest import StaffAccount
+from ekc_core.enums import Role
+from ekc_server.demo_feedback import seed_feedback
+from ekc_server.models import Contact, ContactSurvey, Office, QualityReview
+from tests.conftest import DATA_DIR, MakeStaff, StaffAccount
 
 API = "/api/v1"
 
@@ -259,3 +262,68 @@ def test_video_report_refuses_bad_periods(client: TestClient, lead: StaffAccount
     assert r.status_code == 422 and "by" in problems(r)
     r = client.get(url, params={"from": "2020-01-01", "to": "2026-04-02"}, headers=lead.headers)
     assert r.status_code == 422 and "to" in problems(r)
+
+
+# --- the demo's surveys and reviews ------------------------------------------------------------
+
+
+def test_demo_feedback_lands_on_the_centre_figures_and_is_deterministic(
+    engine: Engine, make_staff: MakeStaff
+) -> None:
+    operators = [make_staff(username=f"op{i}").id for i in range(8)]
+    make_staff(Role.shift_lead, username="lead9")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = []
+    for n in range(4000):
+        queued = start + timedelta(minutes=97 * n)
+        inbound_call = n % 4 != 3  # every fourth one an outgoing call
+        rows.append(
+            {
+                "channel": "phone",
+                "line": "122",
+                "direction": "in" if inbound_call else "out",
+                "status": "done",
+                "operator_id": operators[n % len(operators)],
+                "outcome": "appeal_registered" if n % 13 == 0 else "consultation",
+                "queued_at": queued,
+                "answered_at": queued + timedelta(seconds=10),
+                "ended_at": queued + timedelta(seconds=190),
+                "wrapup_ended_at": queued + timedelta(seconds=230),
+                "abandoned": False,
+            }
+        )
+    with Session(engine) as session:
+        session.execute(insert(Contact), rows)
+        session.commit()
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def run() -> tuple[dict[str, int], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        with Session(engine) as session:
+            counts = seed_feedback(session=session, data_dir=DATA_DIR, seed=7, now=now)
+            surveys = [
+                (s.contact_id, s.csat, s.recommend)
+                for s in session.exec(select(ContactSurvey).order_by(col(ContactSurvey.id)))
+            ]
+            reviews = [
+                (r.contact_id, r.operator_id, r.score, tuple(sorted(r.answers.items())))
+                for r in session.exec(select(QualityReview).order_by(col(QualityReview.id)))
+            ]
+            session.rollback()
+        return counts, surveys, reviews
+
+    counts, surveys, reviews = run()
+    assert run() == (counts, surveys, reviews)
+    assert counts == {"quality_forms": 1, "surveys": 1000, "quality_reviews": 100}
+    csat = [c for _, c, _ in surveys if c is not None]
+    recommend = [r for _, _, r in surveys if r is not None]
+    assert len(csat) == 1000 - 20 and len(recommend) == 1000 - 70  # one question left out
+    assert sum(1 for c in csat if c >= 4) / len(csat) == pytest.approx(0.919, abs=0.001)
+    promoters = sum(1 for r in recommend if r >= 9) / len(recommend)
+    detractors = sum(1 for r in recommend if r <= 6) / len(recommend)
+    assert promoters - detractors == pytest.approx(0.901, abs=0.002)
+    scores = [score for _, _, score, _ in reviews]
+    assert sum(scores) / len(scores) == pytest.approx(0.935, abs=0.003)
+    assert scores.count(0.0) == 2  # 2 % with a critical item failed
+    assert {op for _, op, _, _ in reviews} == set(operators)  # spread over operators
+    months = {rows[cid - 1]["queued_at"].month for cid, _, _, _ in reviews}
+    assert months == {r["queued_at"].month for r in rows}  # and over the months (9)
