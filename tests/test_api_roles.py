@@ -115,7 +115,7 @@ GET     /health                                     ok    ok    ok    ok    ok
 """
 
 # issue 12, feedback: surveys and video consultations (gateways), video report, quality
-MATRIX = MATRIX.rstrip() + """
+FEEDBACK_ROWS = """
 POST    /contacts/{contact_id}/survey               401   403   403   ok    ok
 POST    /contacts/video                             401   403   403   ok    ok
 GET     /reports/video                              401   403   ok    ok    403
@@ -126,6 +126,7 @@ POST    /quality/forms/{code}/deactivate            401   403   403   ok    403
 POST    /contacts/{contact_id}/quality-reviews      401   403   ok    ok    403
 GET     /quality/reviews                            401   403   ok    ok    403
 """
+MATRIX = MATRIX.rstrip() + FEEDBACK_ROWS
 
 API = "/api/v1"
 #: dummies for path parameters; `{username}` is the caller's own login (an operator may
