@@ -93,7 +93,6 @@ class _Answered:
     operator_id: int | None
     outcome: str | None
     ended_at: datetime
-    done_at: datetime
 
 
 def _quota(rng: random.Random, shares: dict[int, float], n: int) -> list[int]:
@@ -118,7 +117,6 @@ def _answered_contacts(session: Session) -> list[_Answered]:
             table.c.operator_id,
             table.c.outcome,
             table.c.ended_at,
-            table.c.wrapup_ended_at,
         )
         .where(
             table.c.answered_at.is_not(None),
@@ -127,7 +125,7 @@ def _answered_contacts(session: Session) -> list[_Answered]:
         )
         .order_by(table.c.id)
     ).all()
-    return [_Answered(i, ch, d, op, out, end, wrap or end) for i, ch, d, op, out, end, wrap in rows]
+    return [_Answered(*row) for row in rows]
 
 
 def _surveys(
@@ -279,7 +277,7 @@ def _reviews(
         if score is None:
             continue
         missed = [code for code, v in answers.items() if v is False]
-        at = min(contact.done_at + timedelta(hours=rng.uniform(1, 72)), now)
+        at = min(contact.ended_at + timedelta(hours=rng.uniform(1, 72)), now)
         rows.append(
             {
                 "contact_id": contact.id,
