@@ -280,7 +280,7 @@ def _ask(n: int, item: QualityItem) -> bool | None:
             err.print(str(exc), markup=False)
 
 
-def _summary(contact: ContactPublic) -> None:
+def _summary(contact: ContactPublic, operator: str | None) -> None:
     lines = [
         f"Контакт №{contact.id}: {contact.channel.value}, "
         f"{'входящий' if contact.direction.value == 'in' else 'исходящий'}"
@@ -293,7 +293,7 @@ def _summary(contact: ContactPublic) -> None:
             talk = f", разговор {int((contact.ended_at - contact.answered_at).total_seconds())} с"
         lines.append(f"Принят {contact.answered_at.astimezone():%d.%m.%Y %H:%M}{talk}")
     lines.append(
-        f"Оператор: id {contact.operator_id}; тематика: {contact.topic_code or '—'}; "
+        f"Оператор: {operator or '—'}; тематика: {contact.topic_code or '—'}; "
         f"итог: {contact.outcome.value if contact.outcome else '—'}"
     )
     if contact.summary:
@@ -345,7 +345,9 @@ def review(
             comment = comment if comment is not None else file_comment
         else:
             contact = client.contact(contact_id)
-            _summary(contact)
+            staff = {s.id: s for s in client.staff_list()} if contact.operator_id else {}
+            who = staff.get(contact.operator_id or 0)
+            _summary(contact, f"{who.username} ({who.full_name})" if who else None)
             err.print(f"Форма «{form.name}» ({form.code} v{form.version}):", markup=False)
             answers = {i.code: _ask(n, i) for n, i in enumerate(form.items, start=1)}
             if comment is None:

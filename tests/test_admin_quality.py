@@ -139,6 +139,7 @@ def test_quality_forms_and_reviews_flow(
     )
     assert asked.exit_code == 0, asked.output
     assert f"Контакт №{first}" in asked.stderr and "Выплаты участникам СВО" in asked.stderr
+    assert "Оператор: operator2 (Тестовый operator2)" in asked.stderr
     assert "ожидается да / нет / н/п" in asked.stderr  # «может быть» asked again
     # weights 1+2+1+4+2+1+2+1+1+1+1 = 17, appeal n/a → 15 applicable, greeting missed → 14
     assert f"контакт №{first}, оператор operator2" in asked.stdout
