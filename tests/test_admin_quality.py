@@ -1,6 +1,7 @@
 """`ekc-admin quality …` against a real backend (one flow): the checklist file imported with
 every problem on its line, versions, reviews asked item by item or given at once, the
-listing with the indicator per operator and for the centre; exit codes, stdout, stderr."""
+listing with the indicator per operator and for the centre; exit codes, stdout, stderr;
+then the typed client as the gateways use it (a survey and a video consultation, twice)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from ekc_admin.main import app
+from ekc_core.client import EkcClient
 from ekc_core.enums import Role
+from ekc_core.errors import ConflictError
+from ekc_core.feedback import SurveyCreate, VideoConsultationCreate
 from ekc_core.settings import default_reference_dir
 from ekc_server.models import Contact, QualityForm, QualityReview
 from tests.conftest import MakeStaff
@@ -180,3 +184,23 @@ def test_quality_forms_and_reviews_flow(
     assert off.exit_code == 0 and "отключена" in off.stdout
     none_left = cli.invoke(app, ["quality", "form", "list"])
     assert "Форм оценки нет" in none_left.stdout
+
+    # the typed client as a gateway uses it: a survey and a video consultation, twice each
+    gateway = make_staff(Role.gateway, username="telephony", skills=[])
+    start = datetime.now(UTC) - timedelta(hours=1)
+    video = VideoConsultationCreate(
+        external_id="vks-1",
+        office_code="mfc_bodaibo",
+        started_at=start,
+        answered_at=start + timedelta(seconds=40),
+        ended_at=start + timedelta(minutes=12),
+        operator="operator2",
+    )
+    with EkcClient(live_server, token=gateway.token) as client:
+        survey = client.post_survey(first, SurveyCreate(csat=5, recommend=10))
+        assert client.post_survey(first, SurveyCreate(csat=5)) == survey
+        with pytest.raises(ConflictError, match="csat = 5"):
+            client.post_survey(first, SurveyCreate(csat=1))
+        posted = client.post_video_consultation(video)
+        assert client.post_video_consultation(video).id == posted.id
+    assert posted.channel.value == "video" and posted.operator_id == ann.id
