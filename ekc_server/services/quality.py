@@ -266,9 +266,10 @@ def create_review(
         raise AlreadyReviewedError(
             f"контакт {contact_id} уже оценён (оценка №{earlier})", field="contact_id"
         )
+    assert form.id is not None
     review = QualityReview(
         contact_id=contact_id,
-        form_id=form.id or 0,
+        form_id=form.id,
         operator_id=contact.operator_id,
         reviewer_id=principal.staff_id,
         answers=dict(data.answers),
