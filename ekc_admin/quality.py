@@ -367,7 +367,10 @@ def review(
     _print_review(saved, form)
 
 
-@app.command("reviews", help="Оценки контактов и качество по операторам и по центру.")
+@app.command(
+    "reviews",
+    help="Оценки контактов за период (по дате контакта) и качество по операторам и по центру.",
+)
 def reviews(
     operator: Annotated[str | None, typer.Option(help="Логин оператора.")] = None,
     date_from: Annotated[
@@ -397,8 +400,8 @@ def reviews(
     )
     table = Table(
         "№",
-        "Дата",
         "Контакт",
+        "Дата контакта",
         "Оператор",
         "Проверил",
         "Форма",
@@ -409,8 +412,8 @@ def reviews(
     for r in listing.items:
         table.add_row(
             str(r.id),
-            f"{r.reviewed_at.astimezone():%d.%m.%Y}",
             str(r.contact_id),
+            f"{r.contact_at.astimezone():%d.%m.%Y}",
             r.operator or "—",
             r.reviewer or "—",
             f"{r.form_code} v{r.form_version}",

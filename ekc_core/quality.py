@@ -163,6 +163,8 @@ class QualityReviewCreate(Wire):
 class QualityReviewPublic(Wire):
     id: int
     contact_id: int
+    contact_at: datetime
+    """When the contact came in: a review counts in its contact's period (as in the KPIs)."""
     form_code: str
     form_version: int
     operator: str | None
@@ -184,8 +186,9 @@ class QualityScore(Wire):
 
 
 class QualityReviewList(Wire):
-    """`GET /quality/reviews`: the reviews of a period, newest first, with the indicator per
-    operator and for the centre over all reviews that match (not only this page)."""
+    """`GET /quality/reviews`: the reviews of the contacts of a period, newest contact first,
+    with the indicator per operator and for the centre over all reviews that match (not only
+    this page)."""
 
     items: list[QualityReviewPublic]
     total: int

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from ekc_core.quality import QualityItem, load_forms_file, read_forms, review_score
 from ekc_core.settings import default_reference_dir
-from ekc_server.models import QualityForm
+from ekc_server.models import Contact, QualityForm
 from ekc_server.services.quality import seed_forms
 from tests.conftest import MakeStaff, StaffAccount
 from tests.test_api_feedback import answered_call, problems
@@ -242,6 +242,7 @@ def test_reviews_listing_gives_the_indicator_per_operator_and_centre(
     lead: StaffAccount,
     gateway: StaffAccount,
     make_staff: MakeStaff,
+    engine: Engine,
 ) -> None:
     import_forms(client, admin, [FORM])
     ann = make_staff(username="ann")
@@ -270,14 +271,48 @@ def test_reviews_listing_gives_the_indicator_per_operator_and_centre(
     ).json()
     assert only_bob["total"] == 3 and len(only_bob["items"]) == 2
     assert {i["operator"] for i in only_bob["items"]} == {"bob"}
-    today = datetime.now(UTC).date()
+    # a review counts in its contact's period (as in the KPI reports), not in the review's
+    # Irkutsk is UTC+8: 2026-01-31 17:00 UTC is already 1 February there
+    january = datetime(2026, 1, 31, 15, 0, tzinfo=UTC)
+    with Session(engine) as session:
+        old = Contact(
+            channel="phone",
+            direction="in",
+            status="done",
+            operator_id=ann.id,
+            queued_at=january,
+            answered_at=january + timedelta(seconds=5),
+            ended_at=january + timedelta(minutes=3),
+        )
+        late = Contact(
+            channel="phone",
+            direction="in",
+            status="done",
+            operator_id=ann.id,
+            queued_at=january + timedelta(hours=2),
+            answered_at=january + timedelta(hours=2, seconds=5),
+            ended_at=january + timedelta(hours=2, minutes=3),
+        )
+        session.add_all([old, late])
+        session.commit()
+        old_id, late_id = old.id, late.id
+    assert old_id is not None and late_id is not None
+    assert review(client, lead, old_id, {"answers": ALL_MET}).status_code == 201
+    assert review(client, lead, late_id, {"answers": ALL_MET}).status_code == 201
     past = client.get(
         f"{API}/quality/reviews",
         params={"from": "2026-01-01", "to": "2026-01-31"},
         headers=lead.headers,
     ).json()
-    assert today.year != 2026 or today.month != 1
-    assert past["total"] == 0 and past["centre"]["score"] is None
+    assert [i["contact_id"] for i in past["items"]] == [old_id]
+    assert past["total"] == 1 and past["centre"]["score"] == 1.0
+    empty = client.get(
+        f"{API}/quality/reviews",
+        params={"from": "2025-01-01", "to": "2025-12-31"},
+        headers=lead.headers,
+    ).json()
+    assert empty["total"] == 0 and empty["centre"]["score"] is None
+    assert client.get(f"{API}/quality/reviews", headers=lead.headers).json()["total"] == 7
     r = client.get(f"{API}/quality/reviews", params={"operator": "ghost"}, headers=lead.headers)
     assert r.status_code == 422 and "ghost" in problems(r)["operator"]
     r = client.get(

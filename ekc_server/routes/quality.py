@@ -103,8 +103,9 @@ def list_reviews(
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> QualityReviewList:
-    """Reviews made in the period (local days, `to` included), newest first, with the
-    contact-quality indicator (mean score) per operator and for the centre."""
+    """Reviews of the contacts that came in during the period (local days, `to` included;
+    the KPI reports count a review in its contact's period too), newest contact first, with
+    the contact-quality indicator (mean score) per operator and for the centre."""
     return quality.list_reviews(
         session=session,
         operator=operator,

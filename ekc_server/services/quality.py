@@ -38,7 +38,7 @@ from ekc_server.errors import (
     InvalidFieldError,
     NotFoundError,
 )
-from ekc_server.models import QualityForm, QualityReview, Staff
+from ekc_server.models import Contact, QualityForm, QualityReview, Staff
 from ekc_server.services.contacts import get_contact
 from ekc_server.write_time import WriteTime
 
@@ -281,16 +281,17 @@ def create_review(
     session.add(review)
     session.flush()
     names = _usernames(session)
-    return _review_public(review, form, names)
+    return _review_public(review, form, contact.queued_at, names)
 
 
 def _review_public(
-    review: QualityReview, form: QualityForm, names: dict[int | None, str]
+    review: QualityReview, form: QualityForm, contact_at: datetime, names: dict[int | None, str]
 ) -> QualityReviewPublic:
     assert review.id is not None
     return QualityReviewPublic(
         id=review.id,
         contact_id=review.contact_id,
+        contact_at=contact_at,
         form_code=form.code,
         form_version=form.version,
         operator=names.get(review.operator_id) if review.operator_id else None,
@@ -316,8 +317,9 @@ def list_reviews(
     offset: int,
     limit: int,
 ) -> QualityReviewList:
-    """Reviews made in the period (local days, `date_to` included), newest first, with the
-    indicator per operator and for the centre over all of them."""
+    """Reviews of the contacts of the period (the local day a contact came in, `date_to`
+    included: the KPI reports count a review in its contact's period too), newest contact
+    first, with the indicator per operator and for the centre over all of them."""
     if date_from and date_to and date_to < date_from:
         raise InvalidFieldError("конец периода раньше начала", field="to", location="query")
     conditions: list[Any] = []
@@ -329,15 +331,17 @@ def list_reviews(
             )
         conditions.append(col(QualityReview.operator_id) == staff_id)
     if date_from is not None:
-        conditions.append(col(QualityReview.reviewed_at) >= local_day_start(date_from))
+        conditions.append(col(Contact.queued_at) >= local_day_start(date_from))
     if date_to is not None:
         end = local_day_start(date_to + timedelta(days=1))
-        conditions.append(col(QualityReview.reviewed_at) < end)
+        conditions.append(col(Contact.queued_at) < end)
+    of_contact = col(Contact.id) == col(QualityReview.contact_id)
     rows = session.exec(
-        select(QualityReview, QualityForm)
+        select(QualityReview, QualityForm, Contact.queued_at)
+        .join(Contact, of_contact)
         .join(QualityForm, col(QualityForm.id) == col(QualityReview.form_id))
         .where(*conditions)
-        .order_by(col(QualityReview.reviewed_at).desc(), col(QualityReview.id).desc())
+        .order_by(col(Contact.queued_at).desc(), col(QualityReview.id).desc())
         .offset(offset)
         .limit(limit)
     ).all()
@@ -345,6 +349,7 @@ def list_reviews(
     names = {i: s.username for i, s in staff.items()}
     per_operator = session.exec(
         select(QualityReview.operator_id, func.count(), func.avg(QualityReview.score))
+        .join(Contact, of_contact)
         .where(*conditions)
         .group_by(col(QualityReview.operator_id))
     ).all()
@@ -359,10 +364,13 @@ def list_reviews(
     ]
     operators.sort(key=lambda s: (s.operator or "",))
     count, avg = session.exec(
-        select(func.count(), func.avg(QualityReview.score)).where(*conditions)
+        select(func.count(), func.avg(QualityReview.score))
+        .select_from(QualityReview)
+        .join(Contact, of_contact)
+        .where(*conditions)
     ).one()
     return QualityReviewList(
-        items=[_review_public(r, f, names) for r, f in rows],
+        items=[_review_public(r, f, at, names) for r, f, at in rows],
         total=int(count),
         offset=offset,
         limit=limit,
