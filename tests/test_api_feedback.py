@@ -101,6 +101,9 @@ def test_survey_values_out_of_range_are_refused_naming_the_field(
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     r = client.post(url, json={"csat": 5, "answered_at": future}, headers=gateway.headers)
     assert r.status_code == 422 and "в будущем" in problems(r)["answered_at"]
+    early = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    r = client.post(url, json={"csat": 5, "answered_at": early}, headers=gateway.headers)
+    assert r.status_code == 422 and "раньше начала разговора" in problems(r)["answered_at"]
     naive = client.post(
         url, json={"csat": 5, "answered_at": "2026-03-01T10:00:00"}, headers=gateway.headers
     )
@@ -273,7 +276,7 @@ def test_demo_feedback_lands_on_the_centre_figures_and_is_deterministic(
     operators = [make_staff(username=f"op{i}").id for i in range(8)]
     make_staff(Role.shift_lead, username="lead9")
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in range(4000):
         queued = start + timedelta(minutes=97 * n)
         inbound_call = n % 4 != 3  # every fourth one an outgoing call

@@ -12,7 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from ekc_core.quality import QualityItem, load_forms_file, read_forms, review_score
+from ekc_core.quality import (
+    QualityFileError,
+    QualityItem,
+    load_forms_file,
+    read_forms,
+    review_score,
+)
 from ekc_core.settings import default_reference_dir
 from ekc_server.models import Contact, QualityForm
 from ekc_server.services.quality import seed_forms
@@ -98,6 +104,23 @@ def test_forms_file_problems_carry_lines(tmp_path: Path) -> None:
     assert "f.yaml:12: forms.1.name: поле обязательно" in joined
     assert "f.yaml:13: forms.1.items:" in joined
     assert len(read.problems) == 6
+
+
+def test_forms_file_as_a_list_and_broken_yaml() -> None:
+    listed = read_forms(
+        "- code: calls\n  name: Звонки\n  items:\n    - {code: a, text: A}\n", "l.yaml"
+    )
+    assert listed.problems == [] and listed.forms is not None
+    assert listed.forms.forms[0].items[0].weight == 1.0
+    bad_weight = read_forms(
+        "- code: calls\n  name: З\n  items:\n    - {code: a, text: A, weight: x}\n", "l.yaml"
+    )
+    assert bad_weight.problems == ["l.yaml:4: forms.0.items.0.weight: ожидается число"]
+    with pytest.raises(QualityFileError, match=r"b\.yaml:2: неверный YAML"):
+        read_forms("forms:\n\t- code: a\n", "b.yaml")
+    assert read_forms("42\n", "n.yaml").problems == [
+        "n.yaml:1: forms: ожидается список форм (forms: [...])"
+    ]
 
 
 def import_forms(
