@@ -163,21 +163,36 @@ def test_quality_forms_and_reviews_flow(
     twice = cli.invoke(app, ["quality", "review", str(second), "--answers", answers])
     assert twice.exit_code == 1 and "уже оценён" in twice.stderr
 
+    third = done_contact(engine, ann.id, "Справка о доходах")
+    answers_file = tmp_path / "answers.yaml"
+    answers_file.write_text(
+        "answers:\n"
+        + "".join(f"  {c}: да\n" for c in codes if c != "hold_rules")
+        + "  hold_rules: null\ncomment: Образцовый разговор\n",
+        encoding="utf-8",
+    )
+    from_file = cli.invoke(
+        app, ["quality", "review", str(third), "--answers-file", str(answers_file), "--json"]
+    )
+    assert from_file.exit_code == 0, from_file.output
+    assert '"score": 1.0' in from_file.stdout and "Образцовый разговор" in from_file.stdout
+    assert '"hold_rules": null' in from_file.stdout
+
     listing = cli.invoke(app, ["quality", "reviews"])
     assert listing.exit_code == 0, listing.output
     out = listing.stdout
-    assert "Оценки контактов (2)" in out
+    assert "Оценки контактов (3)" in out
     scores_part = out[out.index("Качество контактов") :]
     # the indicator per operator, logins in natural order
     assert scores_part.index("operator2") < scores_part.index("operator10")
-    assert f"{(14 / 15 + 0) / 2 * 100:.1f} %" in out  # the centre
+    assert f"{(14 / 15 + 0 + 1) / 3 * 100:.1f} %" in out  # the centre
     only = cli.invoke(app, ["quality", "reviews", "--operator", "operator10", "--json"])
     assert only.exit_code == 0 and '"total": 1' in only.stdout
     bad_date = cli.invoke(app, ["quality", "reviews", "--from", "31.02.2026"])
     assert bad_date.exit_code == 2 and "--from" in bad_date.stderr
     with Session(engine) as session:
         scores = sorted(r.score for r in session.exec(select(QualityReview)).all())
-    assert scores == pytest.approx([0.0, 14 / 15])
+    assert scores == pytest.approx([0.0, 14 / 15, 1.0])
 
     login("boss")
     off = cli.invoke(app, ["quality", "form", "deactivate", "call_standard"])
