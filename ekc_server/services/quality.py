@@ -39,7 +39,6 @@ from ekc_server.errors import (
     NotFoundError,
 )
 from ekc_server.models import Contact, QualityForm, QualityReview, Staff
-from ekc_server.services.contacts import get_contact
 from ekc_server.write_time import WriteTime
 
 FORMS_FILE = Path("reference") / "quality_forms.yaml"
@@ -227,7 +226,11 @@ def create_review(
     at: WriteTime,
 ) -> QualityReviewPublic:
     """Score one contact against a form; does not commit (the route's idempotency does)."""
-    contact = get_contact(session=session, contact_id=contact_id)
+    # the contact's row locked until the review is written (PostgreSQL): two leads reviewing
+    # the same contact at once are served one after the other, the second gets the 409
+    contact = session.get(Contact, contact_id, with_for_update=True)
+    if contact is None:
+        raise NotFoundError(f"контакт {contact_id} не найден")
     if contact.answered_at is None or contact.status == ContactStatus.abandoned.value:
         raise ConflictError(
             f"контакт {contact_id} не был принят оператором: оценивать нечего",
