@@ -123,6 +123,19 @@ GET     /reports/appeals                            401   403   ok    ok    403
 GET     /reports/plan-vs-fact                       401   403   ok    ok    403
 """
 
+# issue 12, feedback: surveys and video consultations (gateways), video report, quality
+MATRIX += """\
+POST    /contacts/{contact_id}/survey               401   403   403   ok    ok
+POST    /contacts/video                             401   403   403   ok    ok
+GET     /reports/video                              401   403   ok    ok    403
+GET     /quality/forms                              401   ok    ok    ok    403
+GET     /quality/forms/{code}                       401   ok    ok    ok    403
+POST    /quality/forms                              401   403   403   ok    403
+POST    /quality/forms/{code}/deactivate            401   403   403   ok    403
+POST    /contacts/{contact_id}/quality-reviews      401   403   ok    ok    403
+GET     /quality/reviews                            401   403   ok    ok    403
+"""
+
 API = "/api/v1"
 #: dummies for path parameters; `{username}` is the caller's own login (an operator may
 #: read their own absences: the role layer is what is tested, not whose record it is)
