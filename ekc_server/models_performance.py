@@ -87,7 +87,8 @@ class QualityReview(SQLModel, table=True):
     __tablename__ = "quality_review"
 
     id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = Field(foreign_key="contact.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", unique=True)
+    """A contact is reviewed once (the unique key stops a second lead's concurrent review)."""
     form_id: int = Field(foreign_key="quality_form.id")
     operator_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     """The contact's operator when it was reviewed."""

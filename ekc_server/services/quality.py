@@ -282,7 +282,13 @@ def create_review(
         recorded_at=at.received_at,
     )
     session.add(review)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # another lead's review of the same contact won the race
+        session.rollback()
+        raise AlreadyReviewedError(
+            f"контакт {contact_id} уже оценён другим старшим смены", field="contact_id"
+        ) from exc
     names = _usernames(session)
     return _review_public(review, form, contact.queued_at, names)
 

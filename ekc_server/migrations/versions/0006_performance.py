@@ -114,11 +114,9 @@ def upgrade() -> None:
             ["reviewer_id"], ["staff.id"], name=op.f("fk_quality_review_reviewer_id_staff")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_review")),
+        sa.UniqueConstraint("contact_id", name=op.f("uq_quality_review_contact_id")),
     )
     with op.batch_alter_table("quality_review", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_quality_review_contact_id"), ["contact_id"], unique=False
-        )
         batch_op.create_index(
             batch_op.f("ix_quality_review_operator_id"), ["operator_id"], unique=False
         )
@@ -134,7 +132,6 @@ def downgrade() -> None:
     with op.batch_alter_table("quality_review", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_quality_review_reviewed_at"))
         batch_op.drop_index(batch_op.f("ix_quality_review_operator_id"))
-        batch_op.drop_index(batch_op.f("ix_quality_review_contact_id"))
 
     op.drop_table("quality_review")
     with op.batch_alter_table("contact_survey", schema=None) as batch_op:
