@@ -92,6 +92,7 @@ def db_seed(
     from ekc_server.db import create_db_engine, session_scope
     from ekc_server.demo import DEMO_LOGINS, DEMO_PASSWORDS, has_demo_data, seed_demo
     from ekc_server.services.kb import seed_shipped
+    from ekc_server.services.quality import seed_forms
     from ekc_server.services.reference import seed_reference
 
     settings = _settings()
@@ -116,6 +117,9 @@ def db_seed(
                 else ""
             )
         )
+        with session_scope(engine) as session:
+            forms = seed_forms(session=session, data_dir=settings.reference_dir)
+        typer.echo(f"Формы оценки качества в поставке: {forms} (новые добавлены, правки сохранены)")
         if demo:
             with session_scope(engine) as session:
                 if if_empty and has_demo_data(session=session):
