@@ -52,6 +52,9 @@ WRITTEN_CHANNELS = [
 #: share of the inbound calls that come in bursts, and a burst's mean size and spread
 BURST_SHARE = 0.25
 BURST_SIZE = 8.0
+#: inbound calls a day the burst size is meant for (the centre's ~177): a smaller demo has
+#: fewer operators on shift, and its bursts are as much smaller (down to 3 calls)
+BURST_DAILY_CALLS = 177.0
 BURST_SPREAD_SECONDS = 300.0
 
 
@@ -130,14 +133,15 @@ def make_arrivals(
     n_burst = round(n_in * BURST_SHARE)
     steady = _draw(rng, dates, actual, HOUR_PROFILE, n_in - n_burst)
     burst: list[datetime] = []
+    burst_size = max(3.0, BURST_SIZE * min(1.0, n_in / days / BURST_DAILY_CALLS))
     burst_weights = [
         w * MONTH_PROFILE[d.month - 1] ** 2 for d, w in zip(dates, actual, strict=True)
     ]
     while len(burst) < n_burst:
-        centres = _draw(rng, dates, burst_weights, HOUR_PROFILE, 1 + int(n_burst / BURST_SIZE))
+        centres = _draw(rng, dates, burst_weights, HOUR_PROFILE, 1 + int(n_burst / burst_size))
         rng.shuffle(centres)  # drawn in time order: the last ones may be left unused
         for centre in centres:
-            size = min(n_burst - len(burst), 1 + int(rng.expovariate(1 / (BURST_SIZE - 1))))
+            size = min(n_burst - len(burst), 1 + int(rng.expovariate(1 / (burst_size - 1))))
             burst += [
                 centre + timedelta(seconds=rng.expovariate(1 / BURST_SPREAD_SECONDS))
                 for _ in range(size)
