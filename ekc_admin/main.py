@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from ekc_admin import auth, kb, reference, roster, shifts, simulate, staff, staffing, tokens
+from ekc_admin import (
+    auth,
+    kb,
+    quality,
+    reference,
+    roster,
+    shifts,
+    simulate,
+    staff,
+    staffing,
+    tokens,
+)
 
 app = typer.Typer(
     help=(
@@ -31,6 +42,7 @@ app.add_typer(staff.app, name="staff")
 app.add_typer(shifts.app, name="shifts")
 app.add_typer(staffing.app, name="staffing")
 app.add_typer(roster.app, name="roster")
+app.add_typer(quality.app, name="quality")
 
 
 def main() -> None:

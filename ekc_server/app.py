@@ -24,7 +24,9 @@ from ekc_server.routes import (
     callbacks,
     citizens,
     contacts,
+    feedback,
     kb,
+    quality,
     reference,
     rosters,
     shifts,
@@ -80,6 +82,7 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     routers = (
         *(auth, reference, citizens, contacts, appeals, callbacks, kb),
         *(staff, shifts, staffing, rosters),
+        *(feedback, quality),  # issue 12: surveys, video consultations, quality reviews
     )
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)

@@ -114,6 +114,20 @@ POST    /rosters/{month}/publish                    401   403   ok    ok    403
 GET     /health                                     ok    ok    ok    ok    ok
 """
 
+# issue 12, feedback: surveys and video consultations (gateways), video report, quality
+FEEDBACK_ROWS = """
+POST    /contacts/{contact_id}/survey               401   403   403   ok    ok
+POST    /contacts/video                             401   403   403   ok    ok
+GET     /reports/video                              401   403   ok    ok    403
+GET     /quality/forms                              401   ok    ok    ok    403
+GET     /quality/forms/{code}                       401   ok    ok    ok    403
+POST    /quality/forms                              401   403   403   ok    403
+POST    /quality/forms/{code}/deactivate            401   403   403   ok    403
+POST    /contacts/{contact_id}/quality-reviews      401   403   ok    ok    403
+GET     /quality/reviews                            401   403   ok    ok    403
+"""
+MATRIX = MATRIX.rstrip() + FEEDBACK_ROWS
+
 API = "/api/v1"
 #: dummies for path parameters; `{username}` is the caller's own login (an operator may
 #: read their own absences: the role layer is what is tested, not whose record it is)
