@@ -136,7 +136,8 @@ def db_seed(
                         f"контактов {counts.contacts}, обращений {counts.appeals} "
                         f"(событий {counts.events}), обратных звонков {counts.callbacks}; "
                         f"опубликованных графиков {counts.rosters} ({counts.shifts} смен), "
-                        f"событий присутствия операторов {counts.presence_events}"
+                        f"событий присутствия операторов {counts.presence_events}, "
+                        f"опросов {counts.surveys}, оценок качества {counts.quality_reviews}"
                     )
             typer.echo(
                 "Шлюз телефонии: telephony (без пароля; токен выдаёт администратор: "

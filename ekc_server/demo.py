@@ -13,7 +13,8 @@ The parts, each in its own module:
 - `demo_workforce`: staffing requirement, published roster and sign-in sessions per month;
 - `demo_queue`: who answered which contact when, from the sessions (a queue model);
 - `demo_contacts` / `demo_appeals`: contact rows, outcomes, appeals, callbacks;
-- `demo_store`: bulk inserts of all of it.
+- `demo_store`: bulk inserts of all of it;
+- `demo_feedback` (the feedback part's): post-call surveys and quality reviews.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ekc_core.localtime import CENTRE_TZ
 from ekc_roster.calendar import CalendarMissingError, ProductionCalendar
 from ekc_roster.model import template_table
 from ekc_server.demo_contacts import Incoming, Reference, make_contacts
+from ekc_server.demo_feedback import seed_feedback
 from ekc_server.demo_people import (
     DEMO_LOGINS,
     DEMO_PASSWORDS,
@@ -74,6 +76,8 @@ class DemoCounts:
     rosters: int = 0
     shifts: int = 0
     presence_events: int = 0
+    surveys: int = 0
+    quality_reviews: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -236,6 +240,8 @@ def seed_demo(
     stored = store(
         session=session, staff=staff, people=people, rows=rows, workforce=workforce, now=now
     )
+    # post-call surveys and quality reviews over these contacts (the feedback part's)
+    feedback = seed_feedback(session=session, data_dir=data_dir, seed=seed, now=now)
     return DemoCounts(
         staff=len(staff.rows),
         citizens=len(people.rows),
@@ -246,5 +252,7 @@ def seed_demo(
         rosters=len(workforce.rosters),
         shifts=len(workforce.shifts),
         presence_events=stored,
+        surveys=feedback.get("surveys", 0),
+        quality_reviews=feedback.get("quality_reviews", 0),
         logins=[(u, DEMO_PASSWORDS[r], r.value) for u, r in DEMO_LOGINS],
     )

@@ -53,7 +53,7 @@ WRITTEN_CHANNELS = [
 BURST_SHARE = 0.25
 BURST_SIZE = 8.0
 #: inbound calls a day the burst size is meant for (the centre's ~177): a smaller demo has
-#: fewer operators on shift, and its bursts are as much smaller (down to 3 calls)
+#: fewer operators on shift, and its bursts are as much smaller (down to 4 calls)
 BURST_DAILY_CALLS = 177.0
 BURST_SPREAD_SECONDS = 300.0
 
@@ -133,7 +133,7 @@ def make_arrivals(
     n_burst = round(n_in * BURST_SHARE)
     steady = _draw(rng, dates, actual, HOUR_PROFILE, n_in - n_burst)
     burst: list[datetime] = []
-    burst_size = max(3.0, BURST_SIZE * min(1.0, n_in / days / BURST_DAILY_CALLS))
+    burst_size = max(4.0, BURST_SIZE * min(1.0, n_in / days / BURST_DAILY_CALLS))
     burst_weights = [
         w * MONTH_PROFILE[d.month - 1] ** 2 for d, w in zip(dates, actual, strict=True)
     ]

@@ -158,17 +158,15 @@ def _check_presence(session: Session) -> None:
     shifts: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     for s in session.exec(select(RosterShift)).all():
         t = templates[s.template_code]
-        start = datetime.fromisoformat(f"{s.on_date}T{t.starts_at}:00+08:00")
+        begin = datetime.fromisoformat(f"{s.on_date}T{t.starts_at}:00+08:00")
         end = datetime.fromisoformat(f"{s.on_date}T{t.ends_at}:00+08:00")
-        shifts[s.staff_id].append((start, end if end > start else end + timedelta(days=1)))
+        shifts[s.staff_id].append((begin, end if end > begin else end + timedelta(days=1)))
     events: dict[int, list[AgentStateEvent]] = defaultdict(list)
     for e in session.exec(
         select(AgentStateEvent).order_by(col(AgentStateEvent.at), col(AgentStateEvent.id))
     ).all():
         events[e.staff_id].append(e)
-    operators = set(
-        session.exec(select(Staff.id).where(Staff.role == "operator")).all()  # type: ignore[arg-type]
-    )
+    operators = set(session.exec(select(Staff.id).where(Staff.role == "operator")).all())
     assert set(events) <= operators and len(events) >= 40
 
     # per operator: sessions of ready (away ready)* offline, each inside a rostered shift
@@ -178,17 +176,17 @@ def _check_presence(session: Session) -> None:
         assert re.fullmatch(r"(r(ar)*o)+", states), (staff_id, states[:40])
         assert all((e.reason is not None) == (e.state == "away") for e in log)
         assert all(e.recorded_at >= e.at for e in log)
-        start = None
+        since: datetime | None = None
         for e in log:
             at = _utc(e.at)
             if e.state == "ready":
-                start = at
+                since = at
                 if log[log.index(e) - 1].state == "offline" or e is log[0]:
                     on = [s for s in shifts[staff_id] if abs((at - s[0]).total_seconds()) <= 900]
                     assert on, (staff_id, at)
-            elif start is not None:
-                ready_spans[staff_id].append((start, at))
-                start = None
+            elif since is not None:
+                ready_spans[staff_id].append((since, at))
+                since = None
         last = _utc(log[-1].at)
         assert any(s[0] < last <= s[1] + timedelta(hours=1) for s in shifts[staff_id])
         presence = session.get(AgentPresence, staff_id)
@@ -202,11 +200,11 @@ def _check_presence(session: Session) -> None:
         )
     ).all()
     assert answered
-    for operator_id, at in answered:
-        assert operator_id is not None and at is not None
+    for operator_id, taken in answered:
+        assert operator_id is not None and taken is not None
         spans = ready_spans[operator_id]
-        i = bisect.bisect_right(spans, (_utc(at), datetime.max.replace(tzinfo=UTC))) - 1
-        assert i >= 0 and spans[i][0] <= _utc(at) <= spans[i][1], (operator_id, at)
+        i = bisect.bisect_right(spans, (_utc(taken), datetime.max.replace(tzinfo=UTC))) - 1
+        assert i >= 0 and spans[i][0] <= _utc(taken) <= spans[i][1], (operator_id, taken)
 
 
 def _fingerprint(session: Session) -> tuple[list[tuple[object, ...]], ...]:
