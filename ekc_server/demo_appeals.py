@@ -152,9 +152,14 @@ def make_appeal(
     appeal["version"] = 1
     # a stuck appeal (the caller decides: very few, the centre has none overdue) is not
     # answered by its agency and goes overdue
-    # forwarded within a day or two
+    term = (
+        (appeal["answer_due"] - registered).total_seconds() / 86400 if appeal["answer_due"] else 0
+    )
+    short = 0 < term < 27  # a short answer term (an emergency: a day): the agency keeps it
+    # forwarded within a day or two (within hours when the term is short)
+    forward_hours = rng.uniform(0.3, 2.0) if short else rng.uniform(1, 40)
     if age_days > 0.2 and (not stuck or rng.random() < 0.5):
-        at = registered + timedelta(hours=min(age_days * 24 * 0.5, rng.uniform(1, 40)))
+        at = registered + timedelta(hours=min(age_days * 24 * 0.5, forward_hours))
         appeal.update(status=AppealStatus.forwarded.value, forwarded_at=at)
         event(
             AppealEventType.forwarded,
@@ -167,6 +172,13 @@ def make_appeal(
     else:
         return appeal
     reply_after = rng.uniform(2, 25)
+    resolve_after = rng.uniform(0.2, 1.5)
+    term = (
+        (appeal["answer_due"] - registered).total_seconds() / 86400 if appeal["answer_due"] else 0
+    )
+    if 0 < term < 27:  # a short answer term (an emergency: a day): the agency keeps it too
+        reply_after = rng.uniform(0.1, 0.5) * term
+        resolve_after = rng.uniform(0.05, 0.3) * term
     if stuck:
         reply_after = 1000.0
     if age_days > reply_after and replies:
@@ -196,8 +208,8 @@ def make_appeal(
                     "new_answer_due": appeal["answer_due"].isoformat(),
                 },
             )
-        if age_days > reply_after + 1.5:
-            done = at + timedelta(days=rng.uniform(0.2, 1.5))
+        if age_days > reply_after + resolve_after:
+            done = at + timedelta(days=resolve_after)
             appeal.update(status=AppealStatus.resolved.value, resolved_at=done)
             event(
                 AppealEventType.resolved,

@@ -27,7 +27,7 @@ from ekc_server.models import Agency, Topic
 
 _EMOTIONS = ["спокойствие", "тревога", "раздражение", "растерянность", "гнев", "грусть"]
 #: share of 59-FZ appeals that are complaints (the centre: 0 % complaints)
-COMPLAINT_SHARE = 0.003
+COMPLAINT_SHARE = 0.001
 #: appeals that get stuck with their agency and go overdue (the centre: none overdue; a
 #: few recent ones keep the overdue list of the console worth a look)
 STUCK_BUDGET = 3
