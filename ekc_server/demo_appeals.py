@@ -150,15 +150,15 @@ def make_appeal(
 
     event(AppealEventType.created, registered, operator, row["summary"], {"kind": kind.value})
     appeal["version"] = 1
-    # a stuck appeal (the caller decides: very few, the centre has none overdue) is not
-    # answered by its agency and goes overdue
+    # a stuck appeal (the caller decides: very few, the centre has none overdue) is never
+    # forwarded and goes overdue by the forwarding term
     term = (
         (appeal["answer_due"] - registered).total_seconds() / 86400 if appeal["answer_due"] else 0
     )
     short = 0 < term < 27  # a short answer term (an emergency: a day): the agency keeps it
     # forwarded within a day or two (within hours when the term is short)
     forward_hours = rng.uniform(0.3, 2.0) if short else rng.uniform(1, 40)
-    if age_days > 0.2 and (not stuck or rng.random() < 0.5):
+    if age_days > 0.2 and not stuck:
         at = registered + timedelta(hours=min(age_days * 24 * 0.5, forward_hours))
         appeal.update(status=AppealStatus.forwarded.value, forwarded_at=at)
         event(

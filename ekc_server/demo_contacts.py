@@ -187,7 +187,7 @@ def make_contacts(
             else:
                 kind = AppealKind.appeal_59fz
             age_days = (now - row["wrapup_ended_at"]).total_seconds() / 86400
-            stuck = stuck_left > 0 and 8 < age_days < 40 and rng.random() < 0.05
+            stuck = stuck_left > 0 and 8 < age_days < 40 and rng.random() < 0.25
             stuck_left -= stuck
             appeal = make_appeal(
                 rng=rng,

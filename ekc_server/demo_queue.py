@@ -34,7 +34,7 @@ KINDS = ("inbound", "outbound", "written", "video")
 #: callers who hang up within seconds (not counted as offered by the KPI rules)
 SHORT_ABANDON_SHARE = 0.015
 #: mean patience of a caller in the queue, seconds (exponential)
-PATIENCE_SECONDS = 120.0
+PATIENCE_SECONDS = 90.0
 #: with this many operators on shift, outgoing calls leave one of them free for the queue
 RESERVE_FROM = 6
 #: a deferred outgoing call / message / video is tried again after 1–3 minutes, this often

@@ -50,8 +50,8 @@ WRITTEN_CHANNELS = [
     (Channel.email, 10),
 ]
 #: share of the inbound calls that come in bursts, and a burst's mean size and spread
-BURST_SHARE = 0.25
-BURST_SIZE = 8.0
+BURST_SHARE = 0.3
+BURST_SIZE = 9.0
 #: inbound calls a day the burst size is meant for (the centre's ~177): a smaller demo has
 #: fewer operators on shift, and its bursts are as much smaller (down to 4 calls)
 BURST_DAILY_CALLS = 177.0
@@ -82,10 +82,13 @@ def _day_weight(day: date, calendar: ProductionCalendar | None, month_factor: fl
 
 def forecast(arrivals: Arrivals, day: date, calendar: ProductionCalendar | None) -> list[float]:
     """The planner's forecast of inbound calls per local hour of `day`, which the staffing
-    requirement is computed from: the usual week at the seasonal level of the month before
-    (the roster is made a month ahead), without busy days or bursts."""
+    requirement is computed from: the usual week at a seasonal level half-way between the
+    month before (the history the roster is made from, a month ahead) and the month itself
+    (what the planner expects), without busy days or bursts: a rising month is short of
+    operators, a falling one has some to spare."""
     previous = (day.replace(day=1) - timedelta(days=1)).month
-    weight = _day_weight(day, calendar, MONTH_PROFILE[previous - 1])
+    level = (MONTH_PROFILE[previous - 1] + MONTH_PROFILE[day.month - 1]) / 2
+    weight = _day_weight(day, calendar, level)
     return [weight * h * arrivals.forecast_scale for h in HOUR_PROFILE]
 
 
@@ -133,7 +136,7 @@ def make_arrivals(
     n_burst = round(n_in * BURST_SHARE)
     steady = _draw(rng, dates, actual, HOUR_PROFILE, n_in - n_burst)
     burst: list[datetime] = []
-    burst_size = max(4.0, BURST_SIZE * min(1.0, n_in / days / BURST_DAILY_CALLS))
+    burst_size = max(4.0, BURST_SIZE * min(1.0, n_in / days / BURST_DAILY_CALLS) ** 0.5)
     burst_weights = [
         w * MONTH_PROFILE[d.month - 1] ** 2 for d, w in zip(dates, actual, strict=True)
     ]

@@ -167,22 +167,26 @@ def _breaks(rng: random.Random, login: float, logout: float) -> list[tuple[float
     """Planned breaks of a session (epoch seconds): a lunch mid-shift and short breaks."""
     hours = (logout - login) / 3600
     plan: list[tuple[float, float, str]] = []
+    # lunches are staggered over the middle of the shift (a lead does not send everyone at
+    # once); a short break before and after
     if hours >= 10:
+        lunch = rng.uniform(3.5, 7.5)
         marks = [
-            (2.2, 12, AwayReason.break_),
-            (5.5, 40, AwayReason.lunch),
-            (9.0, 12, AwayReason.break_),
+            (lunch - rng.uniform(1.5, 2.5), 12, AwayReason.break_),
+            (lunch, 40, AwayReason.lunch),
+            (lunch + rng.uniform(2.0, 3.5), 12, AwayReason.break_),
         ]
     elif hours >= 6:
+        lunch = rng.uniform(3.0, 5.0)
         marks = [
-            (1.8, 10, AwayReason.break_),
-            (4.0, 40, AwayReason.lunch),
-            (6.5, 10, AwayReason.break_),
+            (lunch - rng.uniform(1.2, 2.0), 10, AwayReason.break_),
+            (lunch, 40, AwayReason.lunch),
+            (lunch + rng.uniform(1.5, 2.5), 10, AwayReason.break_),
         ]
     else:
         marks = [(hours / 2, 10, AwayReason.break_)]
     for at_hours, minutes, reason in marks:
-        at = login + (at_hours + rng.uniform(-0.4, 0.4)) * 3600
+        at = login + at_hours * 3600
         plan.append((at, rng.uniform(0.8, 1.25) * minutes * 60, reason.value))
     if hours >= 8 and rng.random() < 0.06:  # a training session or a briefing
         reason = rng.choice([AwayReason.training, AwayReason.meeting])
@@ -209,19 +213,24 @@ def make_workforce(
     by_username = {o["username"]: o for o in operators}
     previous: list[Assignment] = []
     history_start = _local(first_day, 0).timestamp()
-    for year, month in _months(first_day, next_month):
+    # the month before the history is rostered too (not stored): its last nights and rest
+    # days carry into the first month, whose first hours would otherwise be nobody's
+    lead_in = first_day.replace(day=1) - timedelta(days=1)
+    for year, month in _months(lead_in, next_month):
         month_code = f"{year:04d}-{month:02d}"
         hourly, params = requirement(arrivals=arrivals, calendar=calendar, year=year, month=month)
         published = _local(date(year, month, 1), 0) - timedelta(days=40)
-        wf.requirements.append(
-            {
-                "month": month_code,
-                "hourly": hourly,
-                "params": params,
-                "created_by_id": lead_id,
-                "created_at": published - timedelta(days=2),
-            }
-        )
+        stored = (year, month) != (lead_in.year, lead_in.month)
+        if stored:
+            wf.requirements.append(
+                {
+                    "month": month_code,
+                    "hourly": hourly,
+                    "params": params,
+                    "created_by_id": lead_id,
+                    "created_at": published - timedelta(days=2),
+                }
+            )
         if calendar is None or year not in calendar.years or not templates or not operators:
             previous = []
             continue
@@ -237,6 +246,8 @@ def make_workforce(
             before=before,
         )
         previous = shifts
+        if not stored:
+            continue
         roster_id = len(wf.rosters) + 1
         wf.rosters.append(
             {

@@ -105,7 +105,7 @@ def test_a_year_of_demo_history(year: Engine) -> None:
         for m, k in months.items():
             assert 0.80 <= k["sl"] <= 0.97, (m, k)
             assert 0.88 <= k["answer"] <= 0.985, (m, k)
-            assert k["missed"] <= 0.10, (m, k)
+            assert k["missed"] <= 0.12, (m, k)
             assert 150 <= k["aht"] <= 225, (m, k)  # ≈ 3 min
             assert k["written_in"] >= 0.90, (m, k)
         total = {key: sum(k[key] for k in months.values()) for key in next(iter(months.values()))}
