@@ -159,7 +159,7 @@ def seed_demo(
 
     names = Names(rng, demo)
     staff = make_staff(
-        rng=rng, names=names, offices=offices, seed=seed, created=now - timedelta(days=days + 30)
+        rng=rng, names=names, offices=offices, seed=seed, created=now - timedelta(days=days + 60)
     )
     numbers = Numbers(rng)
     people = make_citizens(
