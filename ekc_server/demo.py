@@ -237,12 +237,11 @@ def seed_demo(
         today_year=today.year,
         now=now,
     )
+    del incoming, handled, arrivals  # a thin machine: free them before the inserts
     stored = store(
         session=session, staff=staff, people=people, rows=rows, workforce=workforce, now=now
     )
-    # post-call surveys and quality reviews over these contacts (the feedback part's)
-    feedback = seed_feedback(session=session, data_dir=data_dir, seed=seed, now=now)
-    return DemoCounts(
+    counts = DemoCounts(
         staff=len(staff.rows),
         citizens=len(people.rows),
         contacts=len(rows.contacts),
@@ -252,7 +251,11 @@ def seed_demo(
         rosters=len(workforce.rosters),
         shifts=len(workforce.shifts),
         presence_events=stored,
-        surveys=feedback.get("surveys", 0),
-        quality_reviews=feedback.get("quality_reviews", 0),
         logins=[(u, DEMO_PASSWORDS[r], r.value) for u, r in DEMO_LOGINS],
     )
+    del rows, people, workforce
+    # post-call surveys and quality reviews over these contacts (the feedback part's)
+    feedback = seed_feedback(session=session, data_dir=data_dir, seed=seed, now=now)
+    counts.surveys = feedback.get("surveys", 0)
+    counts.quality_reviews = feedback.get("quality_reviews", 0)
+    return counts
