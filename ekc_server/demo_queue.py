@@ -37,6 +37,8 @@ SHORT_ABANDON_SHARE = 0.015
 PATIENCE_SECONDS = 90.0
 #: with this many operators on shift, outgoing calls leave one of them free for the queue
 RESERVE_FROM = 6
+#: mean time until an operator next looks at the written queue, seconds (exponential)
+WRITTEN_PICKUP_SECONDS = 200.0
 #: a deferred outgoing call / message / video is tried again after 1–3 minutes, this often
 MAX_DEFERRALS = 6
 #: how early before signing in an operator may be given a call (they take it at sign-in)
@@ -103,8 +105,11 @@ def simulate(
         for b, (b_at, _, _) in enumerate(s.breaks):
             heap.append(_Event(b_at, order, 0, (n, b)))
             order += 1
-    for i, (at, _) in enumerate(contacts):
-        heap.append(_Event(at, order, 1, (i, 0)))
+    written = KINDS.index("written")
+    for i, (at, kind_no) in enumerate(contacts):
+        # a message waits until an operator next looks at the written queue
+        seen = at + rng.expovariate(1 / WRITTEN_PICKUP_SECONDS) if kind_no == written else at
+        heap.append(_Event(seen, order, 1, (i, 0)))
         order += 1
     heapq.heapify(heap)
 
