@@ -78,9 +78,11 @@ def db_upgrade(
 @db_app.command("seed", help="Загрузить справочники (по коду), с --demo — и демо-данные.")
 def db_seed(
     demo: Annotated[bool, typer.Option("--demo", help="Добавить демонстрационные данные.")] = False,
-    citizens: Annotated[int, typer.Option(help="Демо: число граждан.")] = 2000,
-    contacts: Annotated[int, typer.Option(help="Демо: число контактов.")] = 20000,
-    days: Annotated[int, typer.Option(help="Демо: за сколько последних дней.")] = 90,
+    citizens: Annotated[int, typer.Option(help="Демо: число граждан.")] = 12000,
+    contacts: Annotated[
+        int, typer.Option(help="Демо: число контактов (по умолчанию — год работы центра).")
+    ] = 128000,
+    days: Annotated[int, typer.Option(help="Демо: за сколько последних дней.")] = 365,
     seed: Annotated[int, typer.Option(help="Демо: зерно генератора.")] = 122,
     if_empty: Annotated[
         bool,
@@ -136,7 +138,10 @@ def db_seed(
                     typer.echo(
                         f"Демо-данные: сотрудников {counts.staff}, граждан {counts.citizens}, "
                         f"контактов {counts.contacts}, обращений {counts.appeals} "
-                        f"(событий {counts.events}), обратных звонков {counts.callbacks}"
+                        f"(событий {counts.events}), обратных звонков {counts.callbacks}; "
+                        f"опубликованных графиков {counts.rosters} ({counts.shifts} смен), "
+                        f"событий присутствия операторов {counts.presence_events}, "
+                        f"опросов {counts.surveys}, оценок качества {counts.quality_reviews}"
                     )
             typer.echo(
                 "Шлюз телефонии: telephony (без пароля; токен выдаёт администратор: "

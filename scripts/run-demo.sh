@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make run`: the backend on the embedded SQLite database (in the background), a demo stream
-# of inbound contacts (`ekc-admin simulate contacts`), and the operator console in the
-# foreground, signed in as a demo operator. Quitting the console stops the other two.
+# `make run`: the backend on the embedded SQLite database (in the background) with a year of
+# demo history, a demo stream of inbound contacts (`ekc-admin simulate contacts`), a small
+# simulated crew of operators who take, talk and wrap up contacts over the API (so the
+# wallboard shows life; EKC_DEMO_CREW="" for none), and the operator console in the
+# foreground, signed in as a demo operator. Quitting the console stops the others.
 set -euo pipefail
 
 BIN=${BIN:-.venv/bin}
@@ -9,6 +11,7 @@ PORT=${EKC_PORT:-8122}
 URL="http://127.0.0.1:${PORT}"
 RATE=${EKC_DEMO_RATE:-3/min}
 OPERATOR=${EKC_DEMO_OPERATOR:-operator1}
+CREW=${EKC_DEMO_CREW-operator2 operator3 operator4 operator5}
 DATA_DIR=${EKC_DATA_DIR:-$("$BIN/python" -c 'from ekc_core.settings import default_data_dir; print(default_data_dir())')}
 DEMO_DIR="$DATA_DIR/demo-run"
 mkdir -p "$DEMO_DIR"
@@ -46,6 +49,12 @@ export_sim=(env EKC_CONFIG_DIR="$DEMO_DIR/simulator" EKC_SERVER_URL="$URL")
     >"$DEMO_DIR/simulator.log" 2>&1 &
 pids+=($!)
 
-echo "Сервер: $URL (журнал $DEMO_DIR/server.log); демо-контакты: $RATE"
+if [ -n "$CREW" ]; then
+    # shellcheck disable=SC2086  # one argument per login
+    "$BIN/python" -m ekc_admin.simulate_crew --server "$URL" $CREW >"$DEMO_DIR/crew.log" 2>&1 &
+    pids+=($!)
+fi
+
+echo "Сервер: $URL (журнал $DEMO_DIR/server.log); демо-контакты: $RATE; операторы-имитаторы: ${CREW:-нет}"
 EKC_CONFIG_DIR="$DEMO_DIR/console" EKC_CONSOLE_DIR="$DEMO_DIR/console" EKC_PASSWORD=oper122 \
     "$BIN/ekc" --server "$URL" --user "$OPERATOR"
