@@ -7,6 +7,7 @@ Times of day are local to the centre (Asia/Irkutsk) and written `HH:MM`; months 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from enum import StrEnum
@@ -288,6 +289,19 @@ class RequirementsRequest(Wire):
     back_office_from: Annotated[int, Field(ge=0, le=23)] = 8
     back_office_to: Annotated[int, Field(ge=1, le=24)] = 20
     """Hours in which outgoing calls and written channels are worked off."""
+
+    def hour_need(self, *, hour: int, phone_agents: int, back_office_hours_per_day: float) -> int:
+        """Operators to roster for one hour: the agents the queue model asks for the calls,
+        plus the hour's share of the back-office work (outgoing calls, written channels)
+        inside the back-office hours, grossed up by the shrinkage, never below the floor."""
+        span = self.back_office_to - self.back_office_from
+        extra = (
+            back_office_hours_per_day / span
+            if span > 0 and self.back_office_from <= hour < self.back_office_to
+            else 0.0
+        )
+        need = math.ceil((phone_agents + extra) / (1 - self.shrinkage) - 1e-9)
+        return max(self.min_per_hour, need)
 
 
 class RequirementsPublic(Wire):

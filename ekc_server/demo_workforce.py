@@ -12,7 +12,6 @@ no hour short, which is not what plan against fact is for.
 from __future__ import annotations
 
 import calendar as month_calendar
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -86,13 +85,11 @@ def requirement(
                 cache[rate] = required_agents(
                     rate, 3600, aht, target_sl=0.8, answer_within_seconds=20
                 )
-            extra = (
-                back_office_hours / span
-                if request.back_office_from <= hour < request.back_office_to
-                else 0.0
+            hourly.append(
+                request.hour_need(
+                    hour=hour, phone_agents=cache[rate], back_office_hours_per_day=back_office_hours
+                )
             )
-            need = math.ceil((cache[rate] + extra) / (1 - request.shrinkage) - 1e-9)
-            hourly.append(max(request.min_per_hour, need))
             calls_out.append(rate)
     params = {
         "request": request.model_dump(mode="json"),

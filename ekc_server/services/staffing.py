@@ -408,13 +408,13 @@ def requirements(
         row = profile.holiday_calls if holiday else profile.calls[day.weekday()]
         for hour in range(24):
             calls = row[hour] * request.growth
-            extra = (
-                back_office_per_hour
-                if request.back_office_from <= hour < request.back_office_to
-                else 0.0
+            hourly.append(
+                request.hour_need(
+                    hour=hour,
+                    phone_agents=agents(calls),
+                    back_office_hours_per_day=back_office_hours,
+                )
             )
-            need = _ceil((agents(calls) + extra) / (1 - request.shrinkage))
-            hourly.append(max(request.min_per_hour, need))
             calls_out.append(calls)
 
     params: dict[str, Any] = {
