@@ -23,7 +23,6 @@ Definitions (the README's "Staffing" section repeats them for shift leads):
 from __future__ import annotations
 
 import calendar as month_calendar
-import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -63,10 +62,6 @@ DEFAULT_WRITTEN_AHT_SECONDS = 600.0
 
 #: fewer public holidays than this in the history make a thin holiday profile (a warning)
 MIN_HOLIDAY_DAYS = 3
-
-#: float noise allowance before rounding up (3.0000000001 operators is 3)
-_EPSILON = 1e-9
-
 
 def _local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(0), CENTRE_TZ).astimezone(UTC)
@@ -307,10 +302,6 @@ def _month_days(month: str) -> list[date]:
     year, mon = month_bounds(month)
     count = month_calendar.monthrange(year, mon)[1]
     return [date(year, mon, day) for day in range(1, count + 1)]
-
-
-def _ceil(value: float) -> int:
-    return math.ceil(value - _EPSILON)
 
 
 def requirements(
