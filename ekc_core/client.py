@@ -20,6 +20,7 @@ from pydantic import BaseModel, TypeAdapter
 from ekc_core import __version__, kb_feed
 from ekc_core.client_admin import AdminApi
 from ekc_core.client_rosters import RosterApi
+from ekc_core.client_wallboard import WallboardApi
 from ekc_core.errors import (
     ApiError,
     AuthenticationRequiredError,
@@ -162,7 +163,7 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
-class EkcClient(AdminApi, RosterApi):
+class EkcClient(AdminApi, RosterApi, WallboardApi):
     """A synchronous client of REST API v1 (the console calls it from worker threads).
 
     Safe requests (GET, and writes carrying an idempotency key) are retried on network

@@ -19,6 +19,7 @@ from ekc_server.error_handlers import install_error_handlers
 from ekc_server.kb_search import ServerKbIndex
 from ekc_server.middleware import LoadLimitsMiddleware
 from ekc_server.routes import (
+    agents,
     appeals,
     auth,
     callbacks,
@@ -30,6 +31,7 @@ from ekc_server.routes import (
     shifts,
     staff,
     staffing,
+    wallboard,
 )
 from ekc_server.services import housekeeping
 
@@ -80,6 +82,7 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     routers = (
         *(auth, reference, citizens, contacts, appeals, callbacks, kb),
         *(staff, shifts, staffing, rosters),
+        *(agents, wallboard),
     )
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
