@@ -18,9 +18,7 @@ from ekc_server.models_performance import AgentPresence, AgentStateEvent
 API = "/api/v1"
 
 
-def put_state(
-    client: TestClient, who: Any, body: dict[str, Any], **headers: str
-) -> dict[str, Any]:
+def put_state(client: TestClient, who: Any, body: dict[str, Any], **headers: str) -> dict[str, Any]:
     r = client.put(f"{API}/agents/me/state", json=body, headers={**who.headers, **headers})
     assert r.status_code == 200, r.text
     data: dict[str, Any] = r.json()
@@ -94,7 +92,7 @@ def test_desk_clock_is_corrected_by_sent_at(client, engine, operator) -> None:
         {"state": "away", "reason": "meeting", "at": happened},
         **{"X-Sent-At": desk.isoformat(), "X-Occurred-At": happened},
     )
-    (_, _, at), = events(engine, operator.id)
+    ((_, _, at),) = events(engine, operator.id)
     assert abs(at - (now - timedelta(seconds=60))) < timedelta(seconds=5)
 
 
