@@ -199,6 +199,11 @@ class Controller(Widget):
 
         pause = 1.0
         while self.alive():
+            presence = self.console.presence
+            if presence is not None and presence.away:
+                # off the line: no queue polling (the link's biggest steady cost); F12 back
+                # calls `resume_offers`, which starts this loop anew
+                return
             try:
                 offers = self.desk.offers(self._offer_version)
             except AuthenticationRequiredError:
@@ -215,10 +220,31 @@ class Controller(Widget):
                 self.post_message(OffersChanged(offers.contacts))
             self.post_link()
 
+    def resume_offers(self) -> None:
+        """Back on the line: the queue long poll again (its first answer comes at once)."""
+        if self.console._background:
+            self._offer_version = None
+            self._offers_loop()
+
+    @work(thread=True, exclusive=True, group="leave", exit_on_error=False)
+    def leave_after(self, key: str, wait: float) -> None:
+        """Quit once the outbox item `key` (the "offline" state) is sent, the link is lost or
+        `wait` seconds passed; a worker, so the screen stays live meanwhile."""
+        from ekc_tui.messages import QuitNow
+
+        end = time.monotonic() + wait
+        store = self.desk.store
+        while time.monotonic() < end and self.desk.online and not self.console.stopping:
+            item = store.item(key)
+            if item is None or item.state != "pending":
+                break
+            time.sleep(0.05)
+        self.post_message(QuitNow())
+
     @work(thread=True, exclusive=True, group="outbox", exit_on_error=False)
     def _outbox_loop(self) -> None:
         while self.alive():
-            if self.desk.unsent():
+            if self.desk.to_send():
                 self._flush()
                 if not self.desk.online:
                     self.sleep(self.console.settings.outbox_retry_seconds)
