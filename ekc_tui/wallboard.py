@@ -176,7 +176,7 @@ class WallboardScreen(ModalScreen[None]):
             yield Tile("SL сегодня", id="t-sltoday")
             yield Tile("Письменные", id="t-written")
             yield Tile("Перезвоны", id="t-callbacks")
-            yield Tile("Обращения: срок сегодня", id="t-appeals")
+            yield Tile("Обращения", id="t-appeals")
             yield Tile("Операторы", id="t-agents")
         yield OperatorsTable()
         back = "Ctrl+Q — выход" if self.standalone else "Esc — назад в консоль · Ctrl+Q — выход"
@@ -297,14 +297,14 @@ class WallboardScreen(ModalScreen[None]):
         if overdue and settings.wallboard_overdue_callbacks_alert:
             alerts["callbacks"] = f"Просроченные перезвоны: {overdue}"
         due = board.appeals_due_today
-        self.tile("#t-appeals").show(str(due), "", "warn" if due else "ok")
+        self.tile("#t-appeals").show(str(due), "срок сегодня", "warn" if due else "ok")
         counts = dict.fromkeys(ACTS, 0)
         for row in board.agents:
             counts[row.act.value] = counts.get(row.act.value, 0) + 1
         waiting = sum(f.waiting for f in board.lines.values())
         self.tile("#t-agents").show(
-            f"свободно {counts['free']} · на контакте {counts['contact']}",
-            f"пост. {counts['acw']} · не на линии {counts['away']} · не в сети {board.offline}",
+            f"{counts['free']} своб · {counts['contact']} разг",
+            f"{counts['acw']} пост · {counts['away']} перер",
             "bad" if waiting and not counts["free"] else "",
         )
         self.query_one(OperatorsTable).tick(now, settings)
@@ -328,7 +328,7 @@ class WallboardScreen(ModalScreen[None]):
             return 0.0
         age = now - figure.oldest.timestamp()
         level = "bad" if age > limit else "warn" if age > warn_after else "ok"
-        self.tile(selector).show(f"{figure.waiting} ждут", f"дольше всех {fmt_age(age)}", level)
+        self.tile(selector).show(f"{figure.waiting} ждут", f"макс. {fmt_age(age)}", level)
         return age
 
     def _sl_tile(self, selector: str, sl: ServiceLevel, target: float, seconds: int) -> bool:
@@ -337,7 +337,7 @@ class WallboardScreen(ModalScreen[None]):
             self.tile(selector).show("—", "звонков не было")
             return False
         below = sl.value < target
-        detail = f"{sl.answered_in} из {sl.offered} за {seconds} с · цель {target * 100:.0f} %"
+        detail = f"{sl.answered_in}/{sl.offered} · цель {target * 100:.0f} %"
         self.tile(selector).show(percent(sl.value), detail, "bad" if below else "ok")
         return below
 
