@@ -226,20 +226,27 @@ class Controller(Widget):
             self._offer_version = None
             self._offers_loop()
 
-    @work(thread=True, exclusive=True, group="leave", exit_on_error=False)
     def leave_after(self, key: str, wait: float) -> None:
         """Quit once the outbox item `key` (the "offline" state) is sent, the link is lost or
-        `wait` seconds passed; a worker, so the screen stays live meanwhile."""
-        from ekc_tui.messages import QuitNow
+        `wait` seconds passed, waiting in a thread so the screen stays live. Whatever
+        happens meanwhile, the console quits: this is a plain thread worker whose failure
+        must not keep the operator in (the item goes with the next start)."""
 
-        end = time.monotonic() + wait
-        store = self.desk.store
-        while time.monotonic() < end and self.desk.online and not self.console.stopping:
-            item = store.item(key)
-            if item is None or item.state != "pending":
-                break
-            time.sleep(0.05)
-        self.post_message(QuitNow())
+        def wait_then_quit() -> None:
+            from ekc_tui.messages import QuitNow
+
+            try:
+                end = time.monotonic() + wait
+                store = self.desk.store
+                while time.monotonic() < end and self.desk.online and not self.console.stopping:
+                    item = store.item(key)
+                    if item is None or item.state != "pending":
+                        break
+                    time.sleep(0.05)
+            finally:
+                self.post_message(QuitNow())
+
+        self.run_worker(wait_then_quit, thread=True, group="leave", exit_on_error=False)
 
     @work(thread=True, exclusive=True, group="outbox", exit_on_error=False)
     def _outbox_loop(self) -> None:

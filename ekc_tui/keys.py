@@ -4,8 +4,8 @@ written for operators (F1, ^T), the F1 help rows (each key once) and the command
 The footer shows only the keys of the moment (a card open or not, on the line or not,
 `EkcConsole.check_action`) and fits 80 columns: F4, F10, Ctrl+R, Ctrl+B, Ctrl+O, Ctrl+Q and
 Ctrl+P are not in it (an appeal and a callback are also reached from the outcomes, F5); F1
-lists every key. F12 is "off the line" or "back on the line", whichever applies, and only
-while no card is open (finish the card first); F10, the shift's wallboard, only for leads."""
+lists every key. F12 takes the operator off the line (asking why) or back on it, only while
+no card is open (finish the card first); F10, the shift's wallboard, only for leads."""
 
 from __future__ import annotations
 
@@ -42,9 +42,12 @@ BINDINGS: list[BindingType] = [
     key("ctrl+r", "appeal", "Обращение", "Зарегистрировать обращение (или F5, 2)", show=False),
     key("ctrl+b", "callback", "Перезвон", "Запланировать перезвон (или F5, 5)", show=False),
     key("ctrl+n", "manual", "Вручную", "Карточка без телефонии"),
-    # one key, two actions: the footer shows the one that applies (`EkcConsole.check_action`)
-    key("f12", "away", "Перерыв", "Уйти с линии (перерыв, обед…): очередь не опрашивается"),
-    key("f12", "ready", "На линию", "Вернуться на линию после перерыва"),
+    key(
+        "f12",
+        "presence",
+        "Линия",
+        "На линии / не на линии (перерыв, обед…; очередь тогда не опрашивается)",
+    ),
     key("f10", "wallboard", "Табло", "Табло смены: очередь, SL, операторы", show=False),
     key("ctrl+o", "outbox", "Неотправленное", "Что не дошло до сервера", show=False),
     key("ctrl+q", "quit_console", "Выход", "Выйти из консоли", show=False),

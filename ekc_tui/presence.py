@@ -176,20 +176,20 @@ class PresenceKeys:
         """`check_action` for these keys (None: not one of them)."""
         console = host(self)
         state = console.presence
-        if action == "away":
-            return console.card is None and state is not None and state.state == "ready"
-        if action == "ready":
-            return console.card is None and state is not None and state.away
+        if action == "presence":
+            return console.card is None and state is not None and state.state != "offline"
         if action == "wallboard":
             me = console.desk_if_made.me if console.desk_if_made else None
             return me is not None and me.role.value in PresenceKeys.LEAD_ROLES
         return None
 
-    def action_away(self) -> None:
-        ask_away(host(self))
-
-    def action_ready(self) -> None:
-        back(host(self))
+    def action_presence(self) -> None:
+        """F12: off the line (asking why) or back on it."""
+        console = host(self)
+        if console.presence is not None and console.presence.away:
+            back(console)
+        elif console.presence is not None:
+            ask_away(console)
 
     def action_wallboard(self) -> None:
         from ekc_tui.wallboard import WallboardScreen

@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from ekc_tui.messages import BoardChanged, BoardLink, NeedLogin
 
@@ -224,6 +224,11 @@ class WallboardScreen(ModalScreen[None]):
             elif self.problem:
                 self.post_message(BoardLink(""))
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        from ekc_tui import failures
+
+        failures.handle(self.console, event)  # a dead poll is started again after a pause
+
     def on_board_changed(self, message: BoardChanged) -> None:
         self.board, self.received, self.problem = message.board, message.received, ""
         settings = self.console.settings
@@ -258,8 +263,8 @@ class WallboardScreen(ModalScreen[None]):
     def tick(self) -> None:
         """Every second: the clocks, the levels and the alerts, from the last board."""
         board = self.board
-        self.show_head()
         if board is None:
+            self.show_head()
             return
         now = self.now()
         settings = self.console.settings
@@ -309,6 +314,7 @@ class WallboardScreen(ModalScreen[None]):
         )
         self.query_one(OperatorsTable).tick(now, settings)
         self._alert(alerts)
+        self.show_head()
 
     def tile(self, selector: str) -> Tile:
         return self.query_one(selector, Tile)
