@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:  # the clients load settings at start: the indicators only when asked
+    from ekc_core.kpi import KpiParams
 
 APP_NAME = "ekc122"
 
@@ -113,6 +117,32 @@ class ServerSettings(BaseSettings):
 
     login_window_minutes: float = Field(default=15.0, gt=0)
     """The window of the wrong-password counters."""
+
+    # --- indicators (ekc_core.kpi; a report may override the short-abandon threshold) ---
+
+    kpi_sl_threshold_seconds: int = Field(default=20, ge=1, le=3600)
+    """Service level: answered within this many seconds of queueing is in time (80/20)."""
+
+    kpi_sl_target: float = Field(default=0.8, gt=0, le=1)
+    """Service level target: the share of offered calls answered in time."""
+
+    kpi_short_abandon_seconds: int = Field(default=5, ge=0, le=600)
+    """Calls abandoned sooner than this after queueing are not counted as offered (0: all
+    abandoned calls count)."""
+
+    kpi_written_threshold_seconds: int = Field(default=600, ge=1, le=7 * 86400)
+    """Written channels: taken within this many seconds of arrival is answered in time."""
+
+    def kpi_params(self) -> KpiParams:
+        """The indicator thresholds of this server."""
+        from ekc_core.kpi import KpiParams
+
+        return KpiParams(
+            sl_threshold_seconds=self.kpi_sl_threshold_seconds,
+            sl_target=self.kpi_sl_target,
+            short_abandon_seconds=self.kpi_short_abandon_seconds,
+            written_threshold_seconds=self.kpi_written_threshold_seconds,
+        )
 
     def effective_database_url(self) -> str:
         if self.database_url:

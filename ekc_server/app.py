@@ -33,6 +33,7 @@ from ekc_server.routes import (
     staffing,
     wallboard,
 )
+from ekc_server.routes import reports as report_routes  # issue 12: kpi
 from ekc_server.services import housekeeping
 
 log = logging.getLogger("ekc_server")
@@ -86,6 +87,7 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     )
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(report_routes.router, prefix=API_PREFIX)  # issue 12: kpi
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

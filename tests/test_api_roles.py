@@ -118,6 +118,15 @@ GET     /agents                                     401   403   ok    ok    403
 GET     /wallboard                                  401   403   ok    ok    403
 """
 
+# issue 12, part kpi: the reports (leads and admins)
+MATRIX += """\
+GET     /reports/kpi                                401   403   ok    ok    403
+GET     /reports/operators                          401   403   ok    ok    403
+GET     /reports/topics                             401   403   ok    ok    403
+GET     /reports/appeals                            401   403   ok    ok    403
+GET     /reports/plan-vs-fact                       401   403   ok    ok    403
+"""
+
 API = "/api/v1"
 #: dummies for path parameters; `{username}` is the caller's own login (an operator may
 #: read their own absences: the role layer is what is tested, not whose record it is)
