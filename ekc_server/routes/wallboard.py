@@ -28,7 +28,7 @@ def board_cache(request: Request) -> BoardCache:
     state = request.app.state
     cache: BoardCache | None = getattr(state, "wallboard_cache", None)
     if cache is None:
-        cache = state.wallboard_cache = BoardCache(state.engine)
+        cache = state.wallboard_cache = BoardCache(state.engine, state.settings.kpi_params())
     return cache
 
 

@@ -21,15 +21,14 @@ from sqlalchemy import Engine, and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from ekc_core.enums import OPEN_APPEAL_STATUSES, CallbackStatus, Channel, ContactStatus
+from ekc_core.kpi import KpiParams
 from ekc_core.presence import Activity
 from ekc_core.wallboard import AgentRow, QueueFigure, ServiceLevel, Wallboard
 from ekc_server.models import Appeal, CallbackTask, Contact
 from ekc_server.models_performance import AgentPresence
 from ekc_server.services import presence
+from ekc_server.services.kpi import kpi_window
 
-SL_SECONDS = 20
-SL_TARGET = 0.8
-SHORT_ABANDON = 5
 #: seconds after which the board is recomputed even if the fingerprint did not change
 REFRESH = 30.0
 #: seconds a fingerprint is reused by the polls of other leads in the same process
@@ -72,9 +71,13 @@ def fingerprint(*, session: Session) -> tuple[Any, ...]:
     return (contacts, newest, tuple(people), tuple(callbacks))
 
 
-def compute(*, session: Session, now: datetime | None = None) -> Wallboard:
-    """The whole board as of `now` (marks silent consoles offline first)."""
+def compute(
+    *, session: Session, now: datetime | None = None, params: KpiParams | None = None
+) -> Wallboard:
+    """The whole board as of `now` (marks silent consoles offline first); the service level
+    with the server's KPI thresholds (`params`, default 80/20)."""
     now = now or datetime.now(UTC)
+    params = params or KpiParams()
     presence.mark_silent(session=session, now=now)
     lines: dict[str, QueueFigure] = {}
     written = QueueFigure()
@@ -124,10 +127,12 @@ def compute(*, session: Session, now: datetime | None = None) -> Wallboard:
         at=now,
         lines=dict(sorted(lines.items())),
         written=written,
-        sl_target=SL_TARGET,
-        sl_seconds=SL_SECONDS,
-        sl_today=service_level(session=session, start=midnight, end=now),
-        sl_30m=service_level(session=session, start=now - timedelta(minutes=30), end=now),
+        sl_target=params.sl_target,
+        sl_seconds=params.sl_threshold_seconds,
+        sl_today=service_level(session=session, start=midnight, end=now, params=params),
+        sl_30m=service_level(
+            session=session, start=now - timedelta(minutes=30), end=now, params=params
+        ),
         callbacks_due=int(due),
         callbacks_overdue=int(overdue),
         appeals_due_today=int(appeals),
@@ -154,32 +159,17 @@ def _case(condition: Any) -> Any:
     return case((condition, 1), else_=0)
 
 
-def service_level(*, session: Session, start: datetime, end: datetime) -> ServiceLevel:
-    """Service level of the inbound calls queued in [start, end), as of `end`, by the KPI
-    report's rules (`ekc_core.kpi`): offered = answered + abandoned (not short) + still
-    waiting longer than the threshold; in time = answered with wait <= threshold.
-
-    Until the KPI part's SQL (`ekc_server.services.kpi`) is merged this applies those rules
-    to the window's calls here (a day has a few hundred)."""
-    offered = answered_in = 0
-    for queued, answered, ended, abandoned in session.exec(
-        select(Contact.queued_at, Contact.answered_at, Contact.ended_at, Contact.abandoned).where(
-            col(Contact.channel) == Channel.phone.value,
-            col(Contact.direction) == "in",
-            col(Contact.queued_at) >= start,
-            col(Contact.queued_at) < end,
-        )
-    ).all():
-        if answered is not None:
-            offered += 1
-            answered_in += (answered - queued).total_seconds() <= SL_SECONDS
-        elif abandoned:
-            short = ended is not None and (ended - queued).total_seconds() < SHORT_ABANDON
-            offered += not short
-        elif (end - queued).total_seconds() > SL_SECONDS:
-            offered += 1
-    value = answered_in / offered if offered else None
-    return ServiceLevel(offered=offered, answered_in=answered_in, value=value)
+def service_level(
+    *, session: Session, start: datetime, end: datetime, params: KpiParams
+) -> ServiceLevel:
+    """Service level of the calls queued in [start, end), as of `end`: the KPI report's own
+    computation (`ekc_server.services.kpi.kpi_window`, rules in `ekc_core.kpi`)."""
+    values = kpi_window(session=session, start=start, end=end, params=params, now=end)
+    return ServiceLevel(
+        offered=int(values.sums.offered),
+        answered_in=int(values.sums.answered_within),
+        value=values.service_level,
+    )
 
 
 def version_of(board: Wallboard) -> str:
@@ -201,8 +191,9 @@ class BoardCache:
     """The last board of this process and the fingerprint it was computed at, shared by the
     long polls of every lead (one computation per change, not one per watcher)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, params: KpiParams | None = None) -> None:
         self.engine = engine
+        self.params = params
         self._lock = threading.Lock()
         self._board: Wallboard | None = None
         self._fingerprint: tuple[Any, ...] | None = None
@@ -223,7 +214,7 @@ class BoardCache:
                 fresh = clock - self._computed < REFRESH
                 if self._board is not None and print_ == self._fingerprint and fresh:
                     return self._board
-                board = compute(session=session)
+                board = compute(session=session, params=self.params)
                 # computing marks silent consoles offline: take the fingerprint after it
                 print_ = fingerprint(session=session)
             self._board, self._fingerprint, self._computed = board, print_, clock
