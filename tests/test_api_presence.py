@@ -113,6 +113,9 @@ def test_bad_changes_are_422_naming_the_field(client, operator) -> None:
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     r = client.put(url, json={"state": "ready", "at": future}, headers=operator.headers)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "at"
+    ancient = (datetime.now(UTC) - timedelta(days=40)).isoformat()
+    r = client.put(url, json={"state": "ready", "at": ancient}, headers=operator.headers)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "at"
 
 
 def test_open_contacts_make_on_contact_and_after_call_work(client, engine, operator, lead):

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from ekc_core.presence import AgentsPublic, PresencePublic, PresenceUpdate
-from ekc_server.deps import Lead, SessionDep, Staffer
+from ekc_server.deps import Lead, SessionDep, SettingsDep, Staffer
 from ekc_server.error_handlers import SIGNED_IN_ERRORS
 from ekc_server.routes.citizens import IdempotencyKey
 from ekc_server.services import idempotency, presence
@@ -22,6 +22,7 @@ def set_my_state(
     principal: Staffer,
     session: SessionDep,
     at: WriteTimeDep,
+    settings: SettingsDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """The caller's state: `ready`, `away` (with a reason) or `offline`, at `at` (the desk's

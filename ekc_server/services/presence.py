@@ -29,6 +29,7 @@ from ekc_core.presence import (
     PresenceUpdate,
 )
 from ekc_server.deps import Principal
+from ekc_server.errors import InvalidFieldError
 from ekc_server.models import Contact, Staff
 from ekc_server.models_performance import AgentPresence, AgentStateEvent
 from ekc_server.write_time import WriteTime
@@ -41,12 +42,23 @@ _OPEN = (ContactStatus.active.value, ContactStatus.wrapup.value)
 
 
 def set_state(
-    *, session: Session, principal: Principal, data: PresenceUpdate, at: WriteTime
+    *,
+    session: Session,
+    principal: Principal,
+    data: PresenceUpdate,
+    at: WriteTime,
+    max_age: timedelta = timedelta(days=14),
 ) -> PresencePublic:
     """Record a state change made at the desk; does not commit (the caller's idempotency
-    record and this are one transaction)."""
+    record and this are one transaction). A time later than arrival (plus the allowed skew)
+    or older than an outbox keeps (`max_age`) is refused, naming `at`."""
     when = at.from_desk(data.at) if data.at is not None else at.occurred_at
     at.refuse_future(when, field="at", what="время смены состояния")
+    if when < at.received_at - max_age:
+        raise InvalidFieldError(
+            f"время смены состояния старше {max_age.days} дн.: такую запись принять нельзя",
+            field="at",
+        )
     when = min(when, at.received_at)
     reason = data.reason.value if data.reason is not None else None
     staff_id = principal.staff_id
