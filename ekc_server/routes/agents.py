@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from ekc_core.presence import AgentsPublic, PresencePublic, PresenceUpdate
 from ekc_server.deps import Lead, SessionDep, SettingsDep, Staffer
-from ekc_server.error_handlers import SIGNED_IN_ERRORS
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.routes.citizens import IdempotencyKey
 from ekc_server.services import idempotency, presence
 from ekc_server.write_time import WriteTimeDep
@@ -16,7 +16,7 @@ from ekc_server.write_time import WriteTimeDep
 router = APIRouter(tags=["agents"], responses=SIGNED_IN_ERRORS)
 
 
-@router.put("/agents/me/state", response_model=PresencePublic)
+@router.put("/agents/me/state", response_model=PresencePublic, responses=CONFLICT)
 def set_my_state(
     body: PresenceUpdate,
     principal: Staffer,
