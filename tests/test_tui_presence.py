@@ -134,3 +134,34 @@ async def test_ctrl_q_sends_offline_before_closing(backend, tmp_path) -> None:
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running, what="closed")
     assert server_state(backend, backend.operator_id) == ("offline", None)
+
+
+async def test_back_from_a_long_outage_the_state_is_sent_again(backend, tmp_path) -> None:
+    """The backend counted the silent console offline; when the link returns after 30 s or
+    more the console sends its state again, and the operator is on the line there too."""
+    from sqlalchemy import update
+
+    from ekc_tui import presence
+
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = EkcConsole(settings, login=(backend.operator, PASSWORD))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await signed_in(app, pilot)
+        await wait_for(pilot, lambda: server_state(backend, backend.operator_id) == ("ready", None))
+        engine = create_db_engine(backend.db_url)
+        with Session(engine) as session:  # silent for 10 minutes
+            session.execute(
+                update(AgentPresence)
+                .where(col(AgentPresence.staff_id) == backend.operator_id)
+                .values(last_seen_at=datetime.now(UTC) - timedelta(minutes=10))
+            )
+            session.commit()
+        engine.dispose()
+        with backend.admin() as admin:
+            row = next(a for a in admin.agents().agents if a.staff_id == backend.operator_id)
+        assert (row.state.value, row.reason) == ("offline", "silent")
+        presence.link_changed(app, False)
+        assert app.presence is not None and app.presence.down_since is not None
+        app.presence.down_since -= 45  # the link was down for 45 s
+        presence.link_changed(app, True)
+        await wait_for(pilot, lambda: server_state(backend, backend.operator_id) == ("ready", None))
