@@ -22,6 +22,7 @@ from ekc_core.client_admin import AdminApi
 from ekc_core.client_quality import QualityApi
 from ekc_core.client_reports import ReportsApi
 from ekc_core.client_rosters import RosterApi
+from ekc_core.client_wallboard import WallboardApi
 from ekc_core.errors import (
     ApiError,
     AuthenticationRequiredError,
@@ -164,7 +165,7 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
-class EkcClient(AdminApi, RosterApi, ReportsApi, QualityApi):
+class EkcClient(AdminApi, RosterApi, ReportsApi, QualityApi, WallboardApi):
     """A synchronous client of REST API v1 (the console calls it from worker threads).
 
     Safe requests (GET, and writes carrying an idempotency key) are retried on network

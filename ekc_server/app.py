@@ -19,6 +19,7 @@ from ekc_server.error_handlers import install_error_handlers
 from ekc_server.kb_search import ServerKbIndex
 from ekc_server.middleware import LoadLimitsMiddleware
 from ekc_server.routes import (
+    agents,
     appeals,
     auth,
     callbacks,
@@ -28,12 +29,13 @@ from ekc_server.routes import (
     kb,
     quality,
     reference,
+    reports,
     rosters,
     shifts,
     staff,
     staffing,
+    wallboard,
 )
-from ekc_server.routes import reports as report_routes  # issue 12: kpi
 from ekc_server.services import housekeeping
 
 log = logging.getLogger("ekc_server")
@@ -83,11 +85,10 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     routers = (
         *(auth, reference, citizens, contacts, appeals, callbacks, kb),
         *(staff, shifts, staffing, rosters),
-        *(feedback, quality),  # issue 12: surveys, video consultations, quality reviews
+        *(reports, feedback, quality, agents, wallboard),
     )
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(report_routes.router, prefix=API_PREFIX)  # issue 12: kpi
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

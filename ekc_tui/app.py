@@ -19,16 +19,16 @@ import functools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
-from ekc_tui import card_flow, failures, keys
+from ekc_tui import card_flow, failures, keys, presence
 from ekc_tui.controller import Controller, DaemonExecutor
 from ekc_tui.messages import (
     AppealsRegistered,
@@ -50,6 +50,7 @@ from ekc_tui.panes.kb import KbPane
 from ekc_tui.panes.queue import QueuePane
 from ekc_tui.panes.status import StatusBar
 from ekc_tui.panes.wrapup import WrapPane
+from ekc_tui.presence import PresenceKeys
 from ekc_tui.typeahead import TypeAhead
 from ekc_tui.widgets import ConsoleScreen
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from ekc_core.schemas import CallbackPublic, CitizenHistory, CitizenPublic, ContactPublic
     from ekc_tui.cards import Card
     from ekc_tui.desk import Desk, Reference
+    from ekc_tui.presence import Presence
     from ekc_tui.settings import ConsoleSettings
     from kb_index import SearchHit
 
@@ -76,7 +78,7 @@ def live(handler: H) -> H:
     return cast(H, run)
 
 
-class EkcConsole(App[None]):
+class EkcConsole(PresenceKeys, keys.HelpKeys, App[None]):
     """ЕКЦ 122: the operator's single window."""
 
     TITLE = "ЕКЦ 122"
@@ -97,6 +99,7 @@ class EkcConsole(App[None]):
         login: tuple[str, str] | None = None,
         background: bool = True,
         log_file: bool = False,
+        wallboard: bool = False,
     ) -> None:
         """`settings` may be a function making them: the `ekc` command passes one, so that
         pydantic-settings is imported after the first frame (by the first worker)."""
@@ -132,6 +135,10 @@ class EkcConsole(App[None]):
         """Pause before a dead background loop is started again (doubles each time)."""
         self.taking: int | None = None
         """The contact a take is under way for (its answer may be lost: asked again)."""
+        self.presence: Presence | None = None
+        """On the line or not (F12, `ekc_tui.presence`); None before signing in."""
+        self.wallboard_only = wallboard
+        """`ekc --wallboard`: the lead's wallboard alone (no queue, no state of one's own)."""
 
     # --- the session's parts --------------------------------------------------------------
 
@@ -203,6 +210,9 @@ class EkcConsole(App[None]):
         return keys.display(binding, super().get_key_display)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = self.presence_allows(action)
+        if allowed is not None:
+            return allowed
         if action in self.CARD_ACTIONS:
             return self.card is not None
         if action in self.IDLE_ACTIONS:
@@ -250,6 +260,9 @@ class EkcConsole(App[None]):
 
     @live
     def on_signed_in(self, message: SignedIn) -> None:
+        if self.wallboard_only and self.open_wallboard():
+            return
+        presence.signed_in(self)
         self.refresh_status()
         card_flow.restore_draft(self)
         self.kb_pane._kb_pump()
@@ -280,6 +293,7 @@ class EkcConsole(App[None]):
 
     @live
     def on_link_state(self, message: LinkState) -> None:
+        presence.link_changed(self, message.online)
         self.refresh_status()
         self.show_card()
 
@@ -330,7 +344,7 @@ class EkcConsole(App[None]):
         return self.card is not None or self.taking is not None
 
     def action_take(self) -> None:
-        if self.busy():
+        if self.busy() or self.away_refusal():
             return
         if not self.offers:
             self.notify("Очередь пуста", timeout=3)
@@ -466,32 +480,6 @@ class EkcConsole(App[None]):
         from ekc_tui import manual
 
         manual.outbox(self)
-
-    def action_help(self) -> None:
-        from ekc_tui.screens import HelpScreen
-
-        if not isinstance(self.screen, HelpScreen):
-            rows = keys.help_rows(self.get_key_display)
-            self.push_screen(HelpScreen(rows, keys.help_context(self.card)))
-
-    def action_command_palette(self) -> None:
-        from textual.command import CommandPalette
-
-        from ekc_tui.screens import RussianPalette
-
-        if not CommandPalette.is_open(self):  # type: ignore[arg-type]  # App[None] is fine
-            self.push_screen(RussianPalette(placeholder="Найти действие…", id="--command-palette"))
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        def action(name: str) -> Callable[[], Any]:
-            return cast("Callable[[], Any]", getattr(self, f"action_{name}"))
-
-        for title, help_text, callback in keys.commands(self.get_key_display, action):
-            yield SystemCommand(title, help_text, callback)
-
-    def action_help_quit(self) -> None:
-        """Ctrl+C out of habit: say how to quit (Textual's own hint is in English)."""
-        self.notify("Выход из консоли — Ctrl+Q", title="Выйти?")
 
     def action_quit_console(self) -> None:
         card_flow.quit_console(self)

@@ -128,13 +128,15 @@ def correct(console: EkcConsole, card: Card) -> None:
 
 def quit_console(console: EkcConsole) -> None:
     """Ctrl+Q: at once when nothing is open or unsent, else after a question (the card stays
-    a draft, the unsent items go at the next start)."""
+    a draft, the unsent items go at the next start); the operator goes offline first
+    (`presence.leave`)."""
+    from ekc_tui import presence
     from ekc_tui.screens import ConfirmScreen
 
     desk = console.desk_if_made
     unsent = desk.unsent() if desk else 0
     if console.card is None and not unsent:
-        console.exit()
+        presence.leave(console)
         return
     question = "Выйти из консоли?"
     if console.card is not None:
@@ -146,6 +148,6 @@ def quit_console(console: EkcConsole) -> None:
 
     def answer(yes: object) -> None:
         if yes:
-            console.exit()
+            presence.leave(console)
 
     console.push_screen(ConfirmScreen(question), answer)

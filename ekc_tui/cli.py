@@ -23,7 +23,7 @@ DESCRIPTION = (
 EPILOG = (
     "Переменные окружения: EKC_SERVER_URL (адрес сервера), EKC_PASSWORD (пароль для --user), "
     "EKC_CONSOLE_DIR (локальная память консоли), EKC_CONFIG_DIR (файл входа). "
-    "Клавиши: F1 в консоли."
+    "Клавиши: F1 в консоли; F12 — на линии / не на линии; F10 — табло смены (старшим смены)."
 )
 
 
@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--console-dir", type=Path, metavar="ПАПКА", help="папка локальной памяти консоли"
     )
     parser.add_argument(
+        "--wallboard",
+        action="store_true",
+        help="табло смены (старшим смены и администраторам): очередь, SL, операторы",
+    )
+    parser.add_argument(
         "--send-outbox",
         action="store_true",
         help="только отправить неотправленные записи и выйти (код 0 — всё отправлено)",
@@ -107,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     from ekc_tui.app import EkcConsole
 
     # the settings (pydantic) and the log are made by the first worker, after the first frame
-    app = EkcConsole(settings, login=login, log_file=True)
+    app = EkcConsole(settings, login=login, log_file=True, wallboard=args.wallboard)
     try:
         app.run()
     finally:

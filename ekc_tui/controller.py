@@ -199,6 +199,11 @@ class Controller(Widget):
 
         pause = 1.0
         while self.alive():
+            presence = self.console.presence
+            if presence is not None and presence.away:
+                # off the line: no queue polling (the link's biggest steady cost); F12 back
+                # calls `resume_offers`, which starts this loop anew
+                return
             try:
                 offers = self.desk.offers(self._offer_version)
             except AuthenticationRequiredError:
@@ -215,10 +220,38 @@ class Controller(Widget):
                 self.post_message(OffersChanged(offers.contacts))
             self.post_link()
 
+    def resume_offers(self) -> None:
+        """Back on the line: the queue long poll again (its first answer comes at once)."""
+        if self.console._background:
+            self._offer_version = None
+            self._offers_loop()
+
+    def leave_after(self, key: str, wait: float) -> None:
+        """Quit once the outbox item `key` (the "offline" state) is sent, the link is lost or
+        `wait` seconds passed, waiting in a thread so the screen stays live. Whatever
+        happens meanwhile, the console quits: this is a plain thread worker whose failure
+        must not keep the operator in (the item goes with the next start)."""
+
+        def wait_then_quit() -> None:
+            from ekc_tui.messages import QuitNow
+
+            try:
+                end = time.monotonic() + wait
+                store = self.desk.store
+                while time.monotonic() < end and self.desk.online and not self.console.stopping:
+                    item = store.item(key)
+                    if item is None or item.state != "pending":
+                        break
+                    time.sleep(0.05)
+            finally:
+                self.post_message(QuitNow())
+
+        self.run_worker(wait_then_quit, thread=True, group="leave", exit_on_error=False)
+
     @work(thread=True, exclusive=True, group="outbox", exit_on_error=False)
     def _outbox_loop(self) -> None:
         while self.alive():
-            if self.desk.unsent():
+            if self.desk.to_send():
                 self._flush()
                 if not self.desk.online:
                     self.sleep(self.console.settings.outbox_retry_seconds)

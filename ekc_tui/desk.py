@@ -407,8 +407,13 @@ class Desk:
         return result
 
     def unsent(self) -> int:
+        """Items of work not yet sent (ready / away changes not counted: `to_send`)."""
         counts = self.store.counts()
         return counts.get("pending", 0)
+
+    def to_send(self) -> bool:
+        """Anything at all waits in the outbox (work, or a ready / away change)."""
+        return bool(self.unsent() or self.store.presence_pending())
 
     def failed(self) -> int:
         return self.store.counts().get("failed", 0)

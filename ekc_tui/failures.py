@@ -53,11 +53,12 @@ WORKERS = {
     "_load_callbacks": "список перезвонов",
     "_load_reference": "справочники",
     "_check_held": "проверка незакрытых контактов",
+    "_poll": "табло смены",
     "_open_held": "открытие контакта",
 }
 
 #: loops that run for the whole session: restarted when they die
-LOOPS = ("_offers_loop", "_outbox_loop", "_heartbeat_loop", "_kb_loop", "_kb_pump")
+LOOPS = ("_offers_loop", "_outbox_loop", "_heartbeat_loop", "_kb_loop", "_kb_pump", "_poll")
 LOOP_RESTART_MAX = 60.0
 #: failures kept in `EkcConsole.worker_failures` (the newest)
 KEEP = 50

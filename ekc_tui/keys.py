@@ -1,18 +1,24 @@
 """The console's global keys: bindings with ids (for keymaps) and tooltips, how they are
 written for operators (F1, ^T), the F1 help rows (each key once) and the command palette.
 
-The footer shows only the keys of the moment (a card open or not, `EkcConsole.check_action`)
-and fits 80 columns: F4, Ctrl+R, Ctrl+B, Ctrl+O, Ctrl+Q and Ctrl+P are not in it (an appeal
-and a callback are also reached from the outcomes, F5); F1 lists every key."""
+The footer shows only the keys of the moment (a card open or not, on the line or not,
+`EkcConsole.check_action`) and fits 80 columns: F4, F10, Ctrl+R, Ctrl+B, Ctrl+O, Ctrl+Q and
+Ctrl+P are not in it (an appeal and a callback are also reached from the outcomes, F5); F1
+lists every key. F12 takes the operator off the line (asking why) or back on it, only while
+no card is open (finish the card first); F10, the shift's wallboard, only for leads."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.binding import Binding, BindingType
 
 if TYPE_CHECKING:
+    from textual.app import SystemCommand
+    from textual.screen import Screen
+
+    from ekc_tui.app import EkcConsole
     from ekc_tui.cards import Card
 
 
@@ -36,6 +42,13 @@ BINDINGS: list[BindingType] = [
     key("ctrl+r", "appeal", "Обращение", "Зарегистрировать обращение (или F5, 2)", show=False),
     key("ctrl+b", "callback", "Перезвон", "Запланировать перезвон (или F5, 5)", show=False),
     key("ctrl+n", "manual", "Вручную", "Карточка без телефонии"),
+    key(
+        "f12",
+        "presence",
+        "Линия",
+        "На линии / не на линии (перерыв, обед…; очередь тогда не опрашивается)",
+    ),
+    key("f10", "wallboard", "Табло", "Табло смены: очередь, SL, операторы", show=False),
     key("ctrl+o", "outbox", "Неотправленное", "Что не дошло до сервера", show=False),
     key("ctrl+q", "quit_console", "Выход", "Выйти из консоли", show=False),
     key(
@@ -103,3 +116,41 @@ def commands(
             continue
         title = f"{binding.description} ({spelled(shown(binding))})"
         yield title, binding.tooltip, action(binding.action)
+
+
+class HelpKeys:
+    """F1, the command palette and Ctrl+C out of habit: a mixin of `EkcConsole`."""
+
+    def action_help(self) -> None:
+        from ekc_tui.screens import HelpScreen
+
+        console = cast("EkcConsole", self)
+        if not isinstance(console.screen, HelpScreen):
+            rows = help_rows(console.get_key_display)
+            console.push_screen(HelpScreen(rows, help_context(console.card)))
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        from ekc_tui.screens import RussianPalette
+
+        console = cast("EkcConsole", self)
+        if not CommandPalette.is_open(console):  # type: ignore[arg-type]  # App[None] is fine
+            console.push_screen(
+                RussianPalette(placeholder="Найти действие…", id="--command-palette")
+            )
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        from textual.app import SystemCommand
+
+        console = cast("EkcConsole", self)
+
+        def action(name: str) -> Callable[[], Any]:
+            return cast("Callable[[], Any]", getattr(console, f"action_{name}"))
+
+        for title, help_text, callback in commands(console.get_key_display, action):
+            yield SystemCommand(title, help_text, callback)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C out of habit: say how to quit (Textual's own hint is in English)."""
+        cast("EkcConsole", self).notify("Выход из консоли — Ctrl+Q", title="Выйти?")

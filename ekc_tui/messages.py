@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         CitizenPublic,
         ContactPublic,
     )
+    from ekc_core.wallboard import Wallboard
     from ekc_tui.cards import Card
     from ekc_tui.desk import Reference
     from kb_index import SearchHit
@@ -134,3 +135,23 @@ class Notice(Message):
     title: str = ""
     severity: SeverityLevel = "information"
     timeout: float | None = None
+
+
+@dataclass
+class QuitNow(Message):
+    """The console may close now (the "offline" state was sent, or could not be in time)."""
+
+
+@dataclass
+class BoardChanged(Message):
+    """The wallboard long poll brought a new board (`received`: time.monotonic() then)."""
+
+    board: Wallboard
+    received: float
+
+
+@dataclass
+class BoardLink(Message):
+    """The wallboard's long poll failed (`text` says why) or works again (`text` empty)."""
+
+    text: str

@@ -40,3 +40,33 @@ class ConsoleSettings(ClientSettings):
 
     search_debounce: float = 0.04
     """Seconds of no typing before the knowledge base is searched."""
+
+    presence_quit_wait: float = 2.0
+    """Seconds Ctrl+Q waits for the "offline" state to reach the backend before the console
+    closes (it goes with the next start when it could not: the wallboard then counts the
+    console offline once it has been silent for two minutes)."""
+
+    wallboard_wait: float = 25.0
+    """Seconds the backend holds a wallboard request open when nothing changes (long poll):
+    an idle wallboard costs one small 304 answer per this many seconds."""
+
+    wallboard_wait_alert_seconds: int = 60
+    """Wallboard alert: a call has waited longer than this many seconds on either line."""
+
+    wallboard_written_alert_minutes: int = 10
+    """Wallboard alert: a written message (social, ПОС, chats, e-mail) has waited longer than
+    this many minutes (the centre's target answers them within 10)."""
+
+    wallboard_sl_alert: bool = True
+    """Wallboard alert: the service level of the last 30 minutes fell below its target
+    (80/20); the tile turns red either way."""
+
+    wallboard_overdue_callbacks_alert: bool = True
+    """Wallboard alert: callbacks past their time (the tile turns red either way)."""
+
+    wallboard_acw_warn_seconds: int = 180
+    """Wallboard: after-call work longer than this many seconds is marked in the operators'
+    table."""
+
+    wallboard_away_warn_minutes: int = 20
+    """Wallboard: an operator away longer than this many minutes is marked in the table."""

@@ -25,6 +25,8 @@ from ekc_core.schemas import CitizenHistory, CitizenListItem, CitizenPublic
 
 CITIZEN_TTL_DAYS = 14
 CITIZEN_LIMIT = 500
+#: outbox keys of ready / away changes (`ekc_tui.presence`): not counted as unsent work
+PRESENCE_PREFIX = "presence-"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -386,9 +388,24 @@ class LocalStore:
         return _item(row) if row else None
 
     def counts(self) -> dict[str, int]:
+        """Items of the operator's work by state. Ready / away changes (`PRESENCE_PREFIX`
+        keys) are sent like any item but not counted: the status bar shows the state itself,
+        and "не отправлено" stays about cards."""
         with self._lock:
-            rows = self._db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall()
+            rows = self._db.execute(
+                "SELECT state, count(*) FROM outbox WHERE key NOT LIKE ? GROUP BY state",
+                (PRESENCE_PREFIX + "%",),
+            ).fetchall()
         return dict(rows)
+
+    def presence_pending(self) -> int:
+        """Ready / away changes not yet sent."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT count(*) FROM outbox WHERE state = 'pending' AND key LIKE ?",
+                (PRESENCE_PREFIX + "%",),
+            ).fetchone()
+        return int(row[0])
 
     def retry(self, item_id: int) -> None:
         """Put a failed item back in the queue (after the cause was fixed)."""

@@ -112,6 +112,10 @@ POST    /rosters/{month}/swap                       401   403   ok    ok    403
 POST    /rosters/{month}/assign                     401   403   ok    ok    403
 POST    /rosters/{month}/publish                    401   403   ok    ok    403
 GET     /health                                     ok    ok    ok    ok    ok
+# issue 12, wallboard: operator presence and the shift lead's live wallboard
+PUT     /agents/me/state                            401   ok    ok    ok    403
+GET     /agents                                     401   403   ok    ok    403
+GET     /wallboard                                  401   403   ok    ok    403
 """
 
 # issue 12, part kpi: the reports (leads and admins)
@@ -150,6 +154,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 def _rows() -> dict[tuple[str, str], dict[str | Role, str]]:
     rows: dict[tuple[str, str], dict[str | Role, str]] = {}
     for line in MATRIX.strip().splitlines():
+        if line.startswith("#"):  # a comment naming the part that added the rows below
+            continue
         method, path, *cells = line.split()
         assert len(cells) == len(COLUMNS), line
         assert set(cells) <= {"ok", "401", "403"}, line

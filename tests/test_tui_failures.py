@@ -282,6 +282,23 @@ async def open_held(app: EkcConsole, pilot: Pilot[None], backend: Backend, p: Pa
     app.controller._open_held(held_contact())
 
 
+async def open_wallboard(
+    app: EkcConsole, pilot: Pilot[None], backend: Backend, patch: Patch
+) -> None:
+    from ekc_tui.wallboard import WallboardScreen
+
+    await signed_in(app, pilot)
+    patch(app.desk, "call")  # the board's long poll is the only worker calling now
+    await app.push_screen(WallboardScreen(standalone=False))
+
+
+async def close_wallboard(
+    app: EkcConsole, pilot: Pilot[None], backend: Backend, patch: Patch
+) -> None:
+    await pilot.press("escape")
+    await keys_work(app, pilot, backend, patch)
+
+
 INJECTIONS: dict[str, Injection] = {
     "_start": Injection(at_start("sign_in"), after=sign_in_again),
     "_sign_in": Injection(before_nothing, sign_in_form, sign_in_again, login=False),
@@ -304,6 +321,8 @@ INJECTIONS: dict[str, Injection] = {
     "_load_reference": Injection(at_start("reference")),
     "_check_held": Injection(at_start("my_contacts")),
     "_open_held": Injection(before_nothing, open_held),
+    # issue 12, wallboard: the lead's board (its long poll dies; Esc leaves it)
+    "_poll": Injection(before_nothing, open_wallboard, after=close_wallboard),
 }
 
 

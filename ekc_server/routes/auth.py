@@ -22,7 +22,7 @@ from ekc_server.deps import Admin, PrincipalDep, SessionDep, SettingsDep
 from ekc_server.error_handlers import SIGNED_IN_ERRORS
 from ekc_server.errors import ForbiddenError, NotFoundError
 from ekc_server.models import ApiToken, Office, Staff
-from ekc_server.services import audit, auth
+from ekc_server.services import audit, auth, presence
 
 router = APIRouter(tags=["auth"], responses=SIGNED_IN_ERRORS)
 
@@ -88,6 +88,9 @@ def logout(principal: PrincipalDep, session: SessionDep) -> None:
 
 @router.get("/me", response_model=StaffPublic)
 def me(principal: PrincipalDep, session: SessionDep) -> StaffPublic:
+    """The caller's account. Also the console's heartbeat (every 15 s): it marks the
+    caller's console as heard from (`last_seen_at` of their presence, at most every 30 s)."""
+    presence.touch(session=session, staff_id=principal.staff_id)
     office = session.get(Office, principal.staff.office_id) if principal.staff.office_id else None
     return staff_public(principal.staff, office.code if office else None)
 

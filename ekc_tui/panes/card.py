@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         ContactPublic,
         Handoff,
     )
+    from ekc_tui.app import EkcConsole
     from ekc_tui.cards import Card
     from ekc_tui.desk import Reference
 
@@ -61,10 +62,17 @@ class CardPanel(Static):
         taking: bool,
         online: bool = True,
         appeal_note: str = "",
+        away: str | None = None,
     ) -> None:
+        """`away`: off the line, and why (F12): said instead of "free"."""
         note = [f"[b]{escape(appeal_note)}[/b]"] if appeal_note else []
         if card is None and taking:
             self._draw("[b]Принимаю контакт…[/b] ждём ответа сервера")
+            return
+        if card is None and away is not None:
+            why = f" ({away})" if away else ""
+            line = f"[b]Не на линии{why}[/b] · F12 — вернуться на линию · Ctrl+N — карточка вручную"
+            self._draw("\n".join([line, *note]))
             return
         if card is None:
             waiting = len(offers)
@@ -167,5 +175,16 @@ class CardPane(CitizenLookup):
             taking=console.taking is not None,
             online=console.online,
             appeal_note=console.appeal_note,
+            away=away_reason(console),
         )
         self.query_one(HandoffBlock).show(console.card, console.ref)
+
+
+def away_reason(console: EkcConsole) -> str | None:
+    """The reason the operator is off the line ("" if none), or None while on it."""
+    from ekc_tui.presence import REASON_RU
+
+    state = console.presence
+    if state is None or not state.away:
+        return None
+    return REASON_RU.get(state.reason or "", "")

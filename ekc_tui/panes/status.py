@@ -1,4 +1,5 @@
-"""The status bar: who is signed in, the link, what is unsent, the queue, the KB."""
+"""The status bar: who is signed in, on the line or not (F12), the link, what is unsent,
+the queue, the KB."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
+from rich.text import Text
 from textual.widgets import Static
 
 if TYPE_CHECKING:
@@ -28,6 +30,8 @@ class LinkView:
     failed: int = 0
     waiting: int | None = None
     kb: int = 0
+    presence: str = ""
+    width: int = 0
 
 
 class StatusBar(Static):
@@ -42,13 +46,17 @@ class StatusBar(Static):
         desk = console.desk_if_made
         me = desk.me if desk else None
         who = short_name(me.full_name) if me else (desk and desk.username) or "вход не выполнен"
+        state = console.presence
+        away = state is not None and state.away
         self.render_state(
             who=who,
             online=console.online,
             unsent=desk.unsent() if desk else 0,
             failed=desk.failed() if desk else 0,
-            waiting=len(console.offers),
+            # away, the queue is not polled: the last one seen is not the queue now
+            waiting=None if away else len(console.offers),
             kb=console.kb_count,
+            presence=state.label() if state is not None else "",
         )
 
     def render_state(
@@ -60,13 +68,17 @@ class StatusBar(Static):
         failed: int,
         waiting: int | None,
         kb: int,
+        presence: str = "",
     ) -> None:
-        view = LinkView(who, online, unsent, failed, waiting if online else None, kb)
+        width = self.content_size.width
+        view = LinkView(
+            who, online, unsent, failed, waiting if online else None, kb, presence, width
+        )
         if view == self.view:
             return
         self.view = view
         link = "[green]● на связи[/]" if online else "[b red]● нет связи[/]"
-        parts = [escape(who), link]
+        parts = [escape(who), *([presence] if presence else []), link]
         if unsent:
             parts.append(f"[yellow]не отправлено: {unsent}[/]")
         else:
@@ -75,5 +87,9 @@ class StatusBar(Static):
             parts.append(f"[b red]отклонено: {failed} (Ctrl+O)[/]")
         # offline, the last queue seen is no longer true: say it is unknown
         parts.append("в очереди: —" if view.waiting is None else f"в очереди: {view.waiting}")
-        parts.append(f"статей: {kb}")
-        self.update(" · ".join(parts))
+        articles = f"статей: {kb}"
+        text = " · ".join(parts)
+        # the articles give way first when the line is too long (80 columns, a long name)
+        if not width or Text.from_markup(text).cell_len + 3 + len(articles) <= width:
+            text += " · " + articles
+        self.update(text)
