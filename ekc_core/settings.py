@@ -97,7 +97,7 @@ class ServerSettings(BaseSettings):
     marked abandoned (the gateway never reported the hang-up); 0 turns it off."""
 
     stale_check_minutes: float = 5.0
-    """How often the backend looks for such contacts."""
+    """How often the backend looks for such contacts (and logs silent consoles offline)."""
 
     # --- sign-in and tokens (see README, "Personal data and tokens") ---
 

@@ -180,3 +180,23 @@ def test_a_silent_console_counts_offline_and_the_heartbeat_keeps_it_seen(
     # the console is heard again and sends its state again: ready
     put_state(client, operator, {"state": "ready"})
     assert agents(client, lead)[operator.id]["activity"] == "free"
+
+
+def test_the_housekeeping_pass_logs_silent_consoles_with_nobody_watching(
+    client, engine, operator
+) -> None:
+    from ekc_server.services.housekeeping import mark_silent_now
+
+    put_state(client, operator, {"state": "ready"})
+    assert mark_silent_now(engine) == 0  # heard from just now
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
+    with Session(engine) as session:
+        session.execute(
+            update(AgentPresence)
+            .where(col(AgentPresence.staff_id) == operator.id)
+            .values(last_seen_at=long_ago, since=long_ago - timedelta(minutes=1))
+        )
+        session.commit()
+    assert mark_silent_now(engine) == 1
+    assert events(engine, operator.id)[-1][:2] == ("offline", "silent")
+    assert mark_silent_now(engine) == 0  # once

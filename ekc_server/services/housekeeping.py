@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from ekc_core.enums import AuditAction, Channel, ContactStatus
 from ekc_core.settings import ServerSettings
 from ekc_server.models import Contact
-from ekc_server.services import audit
+from ekc_server.services import audit, presence
 from ekc_server.services.contacts import OPEN_STATUSES, finish_values
 from ekc_server.write_time import WriteTime
 
@@ -115,16 +115,32 @@ def close_stale_now(engine: Engine, settings: ServerSettings) -> list[int]:
         )
 
 
+def mark_silent_now(engine: Engine) -> int:
+    """Log offline the operators whose consoles went silent, even when no lead is watching
+    the wallboard (which does the same on every computation): plan-vs-fact reads the log."""
+    with Session(engine, expire_on_commit=False) as session:
+        return presence.mark_silent(session=session, now=datetime.now(UTC))
+
+
 async def run_periodically(engine: Engine, settings: ServerSettings) -> None:
-    """Close stale contacts every `stale_check_minutes` until cancelled; a failed pass is
-    logged and the next one tries again."""
+    """Every `stale_check_minutes` until cancelled: close stale contacts and log silent
+    consoles offline; a failed pass is logged and the next one tries again."""
     interval = settings.stale_check_minutes * 60
-    if interval <= 0 or (settings.stale_contact_hours <= 0 and settings.stale_queue_hours <= 0):
+    if interval <= 0:
         return
     while True:
         # the first pass one interval after start: a server starting up (or a test) is not
         # raced by it
         await anyio.sleep(interval)
+        try:
+            silent = await anyio.to_thread.run_sync(mark_silent_now, engine)
+        except Exception:
+            log.exception("logging silent consoles failed; trying again in %s s", interval)
+        else:
+            if silent:
+                log.info("%d silent consoles logged offline", silent)
+        if settings.stale_contact_hours <= 0 and settings.stale_queue_hours <= 0:
+            continue
         try:
             closed = await anyio.to_thread.run_sync(close_stale_now, engine, settings)
         except Exception:

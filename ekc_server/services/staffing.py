@@ -63,6 +63,7 @@ DEFAULT_WRITTEN_AHT_SECONDS = 600.0
 #: fewer public holidays than this in the history make a thin holiday profile (a warning)
 MIN_HOLIDAY_DAYS = 3
 
+
 def _local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(0), CENTRE_TZ).astimezone(UTC)
 
