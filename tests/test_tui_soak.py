@@ -76,7 +76,11 @@ async def test_rebuilding_the_footer_keeps_no_removed_keys_alive(tmp_path):
         for _ in range(30):
             app.refresh_bindings()
             await pilot.pause()
-        await pilot.pause(0.2)
+        # the last recompose may still be under way (its new keys mounted, the old ones not
+        # yet released): a leak keeps ~6 keys per rebuild, 180 here, and never settles
+        await wait_for(
+            pilot, lambda: footer_keys_alive() <= before, timeout=5, what="old footer keys freed"
+        )
         assert footer_keys_alive() <= before, "removed footer keys are still alive"
 
 
