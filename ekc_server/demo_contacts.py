@@ -227,7 +227,7 @@ def make_contacts(
                     appeal["id"],
                     now,
                 )
-                if due < now - timedelta(hours=12) and rng.random() < 0.9:
+                if due < now - timedelta(hours=1) and rng.random() < 0.998:
                     complete_callback(rng, task, due)
                 out.callbacks.append(task)
         elif outcome == ContactOutcome.callback_needed:
@@ -242,7 +242,7 @@ def make_contacts(
                 None,
                 now,
             )
-            if due < now - timedelta(hours=6) and rng.random() < 0.97:
+            if due < now - timedelta(hours=1) and rng.random() < 0.998:
                 complete_callback(rng, task, due)
             out.callbacks.append(task)
     return out
