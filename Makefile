@@ -46,6 +46,8 @@ typecheck: install
 # KB_SIZES="5000" make bench for a quicker run; EKC_BENCH_DATABASE_URL (a scratch
 # PostgreSQL database: its schema is dropped) runs the backend benches on PostgreSQL
 KB_SIZES ?= 5000 50000
+# contacts of the KPI report bench (a year each; 1000000 takes ~1.5 min to generate)
+KPI_SIZES ?= 120000,1000000
 bench: install
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/load_bench.py --workers 2
@@ -53,6 +55,9 @@ bench: install
 	$(BIN)/python bench/kb_search.py $(KB_SIZES)
 	$(BIN)/python bench/console_bench.py --kb-size $(lastword $(KB_SIZES))
 	$(BIN)/python bench/roster_bench.py
+	$(BIN)/python bench/kpi_bench.py --sizes $(KPI_SIZES)
+	$(BIN)/python bench/wallboard_bench.py --updates 30 --idle 3
+	$(BIN)/python bench/demo_bench.py
 
 # refresh the pins after changing dependencies in pyproject.toml
 lock: install
