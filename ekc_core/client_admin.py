@@ -51,6 +51,7 @@ class Requester(Protocol):
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
         timeout: float | None = None,
+        retries: int | None = None,
     ) -> httpx.Response: ...
 
 

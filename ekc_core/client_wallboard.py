@@ -6,31 +6,18 @@ it needs only the client's `request`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Protocol
 
-import httpx
-
+from ekc_core.client_admin import Requester
 from ekc_core.presence import AgentsPublic, PresencePublic, PresenceUpdate
 from ekc_core.wallboard import Wallboard
 
 PRESENCE_PATH = "/agents/me/state"
 
 
-class _Transport(Protocol):
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        auth: bool = True,
-        timeout: float | None = None,
-        retries: int | None = None,
-    ) -> httpx.Response: ...
+class _Transport(Requester, Protocol):
+    """`Requester` and the client's settings (the long poll's timeout is the wait plus the
+    read timeout)."""
 
     @property
     def settings(self) -> Any: ...
