@@ -76,12 +76,13 @@ async def test_rebuilding_the_footer_keeps_no_removed_keys_alive(tmp_path):
         for _ in range(30):
             app.refresh_bindings()
             await pilot.pause()
-        # the last recompose may still be under way (its new keys mounted, the old ones not
-        # yet released): a leak keeps ~6 keys per rebuild, 180 here, and never settles
+        # a leak keeps every rebuild's keys: ~6 × 30 here. Allowed: one footer's worth more
+        # than before (the last recompose may still hold its old keys, and the line key F12
+        # appears once the console knows the operator's state, whenever that lands)
+        allowed = before + len(footer.children) + 1
         await wait_for(
-            pilot, lambda: footer_keys_alive() <= before, timeout=5, what="old footer keys freed"
+            pilot, lambda: footer_keys_alive() <= allowed, timeout=5, what="old footer keys freed"
         )
-        assert footer_keys_alive() <= before, "removed footer keys are still alive"
 
 
 def footer_keys_alive() -> int:
