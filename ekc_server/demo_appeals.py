@@ -177,11 +177,14 @@ def make_appeal(
         )
     else:
         return appeal
-    reply_after = rng.uniform(2, 25)
-    resolve_after = rng.uniform(0.2, 1.5)
     term = (
         (appeal["answer_due"] - registered).total_seconds() / 86400 if appeal["answer_due"] else 0
     )
+    # a quarter of the agencies answer in the last week of the term (as they do): open
+    # appeals fall due this week and today, none past the term
+    limit = 0.98 * term if term else 29.5
+    reply_after = rng.uniform(2, 22) if rng.random() < 0.75 else rng.uniform(22, limit - 1.0)
+    resolve_after = rng.uniform(0.2, min(1.5, limit - reply_after))
     if 0 < term < 27:  # a short answer term (an emergency: a day): the agency keeps it too
         reply_after = rng.uniform(0.1, 0.5) * term
         resolve_after = rng.uniform(0.05, 0.3) * term
