@@ -1,8 +1,14 @@
-"""Relevance of knowledge-base search on the shipped labelled query set.
+"""Relevance of knowledge-base search on the shipped labelled query sets.
 
 Prints recall@5 and MRR (first relevant result within the top 10) overall and per query
 kind, for our engine (Snowball stems and pymorphy3 lemmas) and for SQLite FTS5 (unicode61)
-on the same articles and queries. Run: `make bench` or `python bench/kb_relevance.py`.
+on the same articles and queries, separately for the two sets:
+- the tuning set, data/kb/queries/*.yaml (field boosts, B and synonyms are tuned on it;
+  `--tune` grid-searches on it alone; `--failures` lists its misses);
+- the hold-out set, data/kb/queries/holdout/*.yaml, written from article titles and topics
+  only and NEVER tuned on: only its scores are printed, not its misses, so nobody tunes on
+  them by accident.
+Run: `make bench` or `python bench/kb_relevance.py`.
 """
 
 from __future__ import annotations
@@ -16,14 +22,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
 from ekc_core.kb_files import read_path
 from kb_index import Article, KbIndex, Synonyms, Tuning
-from kb_index.evaluation import LabelledQuery, Score, evaluate
+from kb_index.evaluation import LabelledQuery, Score, evaluate, load_labelled
 
 ROOT = Path(__file__).resolve().parent.parent
 KB = ROOT / "data" / "kb"
+TUNING = KB / "queries"
+HOLDOUT = KB / "queries" / "holdout"
 K = 5
 MRR_DEPTH = 10
 
@@ -36,11 +42,13 @@ def load_articles() -> list[Article]:
 
 
 def load_queries() -> list[LabelledQuery]:
-    queries: list[LabelledQuery] = []
-    for path in sorted((KB / "queries").glob("*.yaml")):
-        for q in yaml.safe_load(path.read_text(encoding="utf-8")):
-            queries.append(LabelledQuery(str(q["query"]), str(q["kind"]), frozenset(q["relevant"])))
-    return queries
+    """The tuning set (the hold-out set lives in a sub-folder and is not part of it)."""
+    return load_labelled(TUNING)
+
+
+def load_holdout() -> list[LabelledQuery]:
+    """The hold-out set: never tuned on, reported separately."""
+    return load_labelled(HOLDOUT)
 
 
 def fts5_search(articles: list[Article]) -> Callable[[LabelledQuery], list[str]]:
@@ -120,18 +128,29 @@ def tune(articles: list[Article], queries: list[LabelledQuery]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--failures", action="store_true", help="list queries that miss")
+    parser.add_argument("--failures", action="store_true", help="list tuning-set queries that miss")
     parser.add_argument(
-        "--tune", action="store_true", help="grid-search field boosts and BM25 B on the query set"
+        "--tune", action="store_true", help="grid-search field boosts and BM25 B on the tuning set"
     )
     args = parser.parse_args()
     articles = load_articles()
     queries = load_queries()
-    print(f"{len(articles)} articles, {len(queries)} labelled queries")
+    holdout = load_holdout()
+    print(
+        f"{len(articles)} articles, {len(queries)} labelled queries (tuning set), "
+        f"{len(holdout)} hold-out queries (never tuned on)"
+    )
     if args.tune:
         tune(articles, queries)
         return
-    report("SQLite FTS5 unicode61", evaluate(fts5_search(articles), queries, k=K, depth=MRR_DEPTH))
+    sets = {"tuning": queries, "hold-out": holdout}
+    results: dict[str, list[tuple[str, dict[str, Score], str]]] = {name: [] for name in sets}
+    fts5 = fts5_search(articles)
+    for name, labelled in sets.items():
+        results[name].append(
+            ("SQLite FTS5 unicode61", evaluate(fts5, labelled, k=K, depth=MRR_DEPTH), "")
+        )
+    misses: list[str] = []
     for method in ("snowball", "lemma"):
         with tempfile.TemporaryDirectory() as tmp:
             synonyms = Synonyms.load(KB / "synonyms.txt", method=method)
@@ -145,20 +164,32 @@ def main() -> None:
             )
             built = time.perf_counter() - started
             search = engine_search(index)
-            started = time.perf_counter()
-            scores = evaluate(search, queries, k=K, depth=MRR_DEPTH)
-            per_query = (time.perf_counter() - started) / len(queries)
-            report(f"ours, {method}", scores)
-            print(f"    build {built:.2f} s, {per_query * 1000:.1f} ms per query")
+            for name, labelled in sets.items():
+                started = time.perf_counter()
+                scores = evaluate(search, labelled, k=K, depth=MRR_DEPTH)
+                per_query = (time.perf_counter() - started) / len(labelled)
+                note = f"    build {built:.2f} s, {per_query * 1000:.1f} ms per query"
+                results[name].append((f"ours, {method}", scores, note))
             if args.failures:
+                misses.append(f"ours, {method}: tuning-set misses")
                 for q in queries:
                     ids = search(q)[:K]
                     if not q.relevant & set(ids):
-                        print(
+                        misses.append(
                             f"    MISS [{q.kind}] {q.query!r} want {sorted(q.relevant)} "
                             f"got {ids[:3]}"
                         )
             index.close()
+    for name, rows in results.items():
+        where = "data/kb/queries/holdout/*.yaml" if name == "hold-out" else "data/kb/queries/*.yaml"
+        print(f"\n== {name} set ({len(sets[name])} queries, {where}) ==")
+        for engine, scores, note in rows:
+            report(engine, scores)
+            if note:
+                print(note)
+    if misses:
+        print()
+        print("\n".join(misses))
 
 
 if __name__ == "__main__":
