@@ -82,3 +82,16 @@ class Synonyms:
                         others = [p for p in self.groups[gi] if p != phrase]
                         found.append((start, end, others))
         return found
+
+
+_PERSON_GRAMMEMES = frozenset({"Name", "Surn", "Patr"})
+
+
+def looks_like_person_name(word: str) -> bool:
+    """Whether pymorphy3's most likely reading of `word` is a first name, surname or
+    patronymic (Мария, Иванов, Петрович; also «роза», «Лена»): the search log and the data
+    learnt from it keep no such word (see `ekc_core.kb_gaps.scrub_query`)."""
+    from kb_index.analysis import _morph  # the analyser the index already loaded
+
+    parses = _morph().parse(word)
+    return bool(parses) and bool(_PERSON_GRAMMEMES & set(parses[0].tag.grammemes))
