@@ -35,10 +35,13 @@ TITLE = "Поиски в базе знаний"
 @dataclass
 class _Search:
     query: str
+    """The longest text typed for this search (backspacing does not shorten it)."""
     hits: int
     at: float
     opened: str | None = None
     copied: bool = False
+    current: str = ""
+    """The text in the box now (what the next keystroke edits)."""
 
 
 @dataclass
@@ -64,11 +67,13 @@ class SearchLog:
             self.end_session()
         self.last_at = now
         pending = self.pending
-        if pending is not None and pending.opened is None and _edits(pending.query, text):
-            pending.query, pending.hits, pending.at = text, hits, now
+        if pending is not None and _edits(pending.current, text):
+            if not pending.query.casefold().startswith(text.casefold()):
+                pending.query, pending.hits, pending.at = text, hits, now  # typed on
+            pending.current = text
             return
         self._settle()
-        self.pending = _Search(text, hits, now)
+        self.pending = _Search(text, hits, now, current=text)
 
     def opened(self, article_id: str) -> None:
         """An article was opened from the results of the current search."""

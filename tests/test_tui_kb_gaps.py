@@ -1,0 +1,105 @@
+"""The console records what operators searched for in the knowledge base (settled searches,
+not keystrokes; what was opened and copied; no personal data) and sends it with the outbox:
+online it reaches the backend, offline it waits in the outbox (Pilot, real backend)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlmodel import Session, col, select
+
+from ekc_core.credentials import save_credentials
+from ekc_server.db import create_db_engine
+from ekc_server.models_kb import KbSearchLog
+from ekc_tui.app import EkcConsole
+from ekc_tui.screens import ArticleScreen
+from ekc_tui.store import PRESENCE_PREFIX
+from tests.tui_support import PASSWORD, settings_for, signed_in, wait_for
+
+pytestmark = pytest.mark.usefixtures("empty_queue")
+
+DEAD = "http://127.0.0.1:9"
+#: what the operator types first (a phone number in it), then the rephrasing
+FIRST = "контрактники выплаты 89141234567"
+SECOND = "военная служба по контракту"
+
+
+def logged(backend) -> list[KbSearchLog]:
+    engine = create_db_engine(backend.db_url)
+    with Session(engine) as session:
+        rows = list(session.exec(select(KbSearchLog).order_by(col(KbSearchLog.id))).all())
+    engine.dispose()
+    return rows
+
+
+def pending_searches(app: EkcConsole) -> list[dict]:
+    items = [i for i in app.desk.store.outbox() if i.key.startswith(PRESENCE_PREFIX + "kb-")]
+    return [e for i in items for st in i.steps for e in st["body"]["events"]]
+
+
+async def search_open_copy(app: EkcConsole, pilot) -> str:
+    """Type a query, rephrase it (backspacing the first), open the top hit, copy its answer,
+    clear the box; returns the article opened."""
+    pane = app.kb_pane
+    await pilot.press("f3", *FIRST)
+    await wait_for(pilot, lambda: pane.search_log.pending is not None, what="first results")
+    await wait_for(pilot, lambda: pane.search_log.pending.current == FIRST, what="typed")
+    await pilot.press(*["backspace"] * len(FIRST), *SECOND)
+    await wait_for(
+        pilot,
+        lambda: pane.search_log.pending.current == SECOND and pane.hits,  # type: ignore[union-attr]
+        what="rephrased results",
+    )
+    await pilot.pause(0.2)
+    opened = pane.hits[0].id
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, ArticleScreen), what="article")
+    await pilot.press("ctrl+y")
+    await wait_for(pilot, lambda: not isinstance(app.screen, ArticleScreen), what="copied")
+    pane.clear_query()  # the question is answered: the session is sent
+    return opened
+
+
+async def test_searching_and_opening_reaches_the_backend(backend, tmp_path) -> None:
+    before = len(logged(backend))
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = EkcConsole(settings, login=(backend.operator, PASSWORD))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await signed_in(app, pilot)
+        opened = await search_open_copy(app, pilot)
+        await wait_for(pilot, lambda: len(logged(backend)) == before + 2, what="log on server")
+        assert app.desk.unsent() == 0  # not counted as the operator's unsent work
+    rows = logged(backend)[before:]
+    # two searches, not one per keystroke; the phone number never left the console
+    assert [r.query for r in rows] == ["контрактники выплаты", SECOND]
+    assert rows[0].session == rows[1].session
+    assert (rows[0].opened, rows[0].copied) == (None, False)
+    assert (rows[1].opened, rows[1].copied) == (opened, True)
+    assert rows[1].hits > 0
+
+
+async def test_offline_the_searches_wait_in_the_outbox(backend, tmp_path) -> None:
+    online = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = EkcConsole(online, login=(backend.operator, PASSWORD))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await signed_in(app, pilot)
+        creds = app.desk.saved_login()
+    assert creds is not None
+    before = len(logged(backend))
+    save_credentials(online.config_dir, creds.model_copy(update={"server_url": DEAD}))
+    app = EkcConsole(settings_for(tmp_path, DEAD), background=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.kb_count > 0, what="local KB")
+        opened = await search_open_copy(app, pilot)
+        await wait_for(pilot, lambda: len(pending_searches(app)) == 2, what="outbox")
+        events = pending_searches(app)
+        assert "89141234567" not in json.dumps(events)
+        assert [e["opened"] for e in events] == [None, opened]
+    assert len(logged(backend)) == before
+    # the link is back: the outbox sends them
+    save_credentials(online.config_dir, creds)
+    app = EkcConsole(online, background=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(logged(backend)) == before + 2, what="sent later")
+        await wait_for(pilot, lambda: not pending_searches(app), what="outbox empty")
