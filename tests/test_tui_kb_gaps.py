@@ -5,6 +5,7 @@ online it reaches the backend, offline it waits in the outbox (Pilot, real backe
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
@@ -33,9 +34,14 @@ def logged(backend) -> list[KbSearchLog]:
     return rows
 
 
-def pending_searches(app: EkcConsole) -> list[dict]:
+def pending_searches(app: EkcConsole) -> list[dict[str, Any]]:
     items = [i for i in app.desk.store.outbox() if i.key.startswith(PRESENCE_PREFIX + "kb-")]
     return [e for i in items for st in i.steps for e in st["body"]["events"]]
+
+
+def typed(app: EkcConsole) -> str | None:
+    pending = app.kb_pane.search_log.pending
+    return pending.current if pending is not None else None
 
 
 async def search_open_copy(app: EkcConsole, pilot) -> str:
@@ -44,11 +50,11 @@ async def search_open_copy(app: EkcConsole, pilot) -> str:
     pane = app.kb_pane
     await pilot.press("f3", *FIRST)
     await wait_for(pilot, lambda: pane.search_log.pending is not None, what="first results")
-    await wait_for(pilot, lambda: pane.search_log.pending.current == FIRST, what="typed")
+    await wait_for(pilot, lambda: typed(app) == FIRST, what="typed")
     await pilot.press(*["backspace"] * len(FIRST), *SECOND)
     await wait_for(
         pilot,
-        lambda: pane.search_log.pending.current == SECOND and pane.hits,  # type: ignore[union-attr]
+        lambda: typed(app) == SECOND and pane.hits,
         what="rephrased results",
     )
     await pilot.pause(0.2)
