@@ -4,7 +4,10 @@ One group per line, phrases separated by commas; `#` starts a comment:
 
     ЖКХ, коммунальные услуги, коммуналка, жилищно-коммунальное хозяйство
 
-A query that contains any phrase of a group also searches for the others.
+A query that contains any phrase of a group also searches for the others. Expansion happens
+at query time, so a `KbIndex` takes new groups by assigning `index.synonyms` (no reindex):
+the backend keeps the groups as data (`ekc-admin kb synonyms`, seeded from this file) and
+the console replaces its set after each KB sync (`ekc_tui.kbsync`).
 """
 
 from __future__ import annotations

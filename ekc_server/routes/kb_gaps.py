@@ -66,6 +66,7 @@ def _apply(request: Request, session: SessionDep) -> None:
     """The backend's own search takes the new groups at once (query-time, no reindex)."""
     index = request.app.state.kb_index.catch_up(session)
     index.synonyms = kb_gaps.synonyms_for_search(session=session).for_method(index.method)
+    request.app.state.kb_synonyms_applied = True
 
 
 @router.get("/synonyms", response_model=KbSynonymSet)
@@ -73,11 +74,16 @@ def synonyms(
     _: Staffer,
     session: SessionDep,
     settings: SettingsDep,
+    request: Request,
     known: Annotated[str | None, Query(max_length=64, description="Версия, что уже есть")] = None,
 ) -> KbSynonymSet:
     """The synonym groups consoles expand queries with; `known` = the caller's version
     answers only `unchanged` when nothing changed."""
     _seeded(session, settings)
+    if not getattr(request.app.state, "kb_synonyms_applied", False):
+        # after a restart the backend's index opened with the shipped file: the first
+        # console sync brings it the edited groups too
+        _apply(request, session)
     return kb_gaps.synonym_set(session=session, known=known)
 
 
