@@ -109,3 +109,32 @@ async def test_offline_the_searches_wait_in_the_outbox(backend, tmp_path) -> Non
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: len(logged(backend)) == before + 2, what="sent later")
         await wait_for(pilot, lambda: not pending_searches(app), what="outbox empty")
+
+
+def test_keystrokes_fold_into_one_search_and_sessions_end_when_idle() -> None:
+    from ekc_tui.kb_log import SESSION_GAP, SearchLog
+
+    sent: list[list[dict[str, Any]]] = []
+    now = [1000.0]
+    log = SearchLog(send=lambda _s, events: sent.append(events), clock=lambda: now[0])
+    for text, hits in [("пен", 9), ("пенс", 5), ("пенсеи", 0), ("пенс", 5), ("пенсия", 7)]:
+        now[0] += 0.3
+        log.results(text, hits)
+    now[0] += 2
+    log.results("потеря кормильца", 4)  # a rephrasing: a new search
+    log.cleared()  # nothing opened yet: the question is still open
+    assert sent == []
+    now[0] += SESSION_GAP + 1
+    log.tick()
+    assert [(e["query"], e["hits"], e["seq"]) for e in sent[0]] == [
+        ("пенсия", 7, 0),
+        ("потеря кормильца", 4, 1),
+    ]
+    assert len({e["session"] for e in sent[0]}) == 1
+    # the next question is another session; a query of only personal data is not recorded
+    log.results("Иванов Иван Иванович", 0)
+    log.results("субсидия", 3)
+    log.opened("kb-subsidy")
+    log.cleared()
+    assert [(e["query"], e["opened"]) for e in sent[1]] == [("субсидия", "kb-subsidy")]
+    assert sent[1][0]["session"] != sent[0][0]["session"]
