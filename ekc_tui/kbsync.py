@@ -12,7 +12,7 @@ from pathlib import Path
 from ekc_core.client import EkcClient
 from ekc_core.errors import ApiError
 from ekc_core.schemas import KbArticlePublic
-from kb_index import Article, IndexBusyError, KbIndex, Synonyms
+from kb_index import Article, IndexBusyError, KbIndex, SynonymFileError, Synonyms
 
 log = logging.getLogger("ekc_tui.kb")
 
@@ -40,12 +40,15 @@ class LocalKb:
     """Open (or create empty) the index in `directory`; `sync` pulls the feed's deltas."""
 
     def __init__(self, directory: Path, synonyms_path: Path | None = None) -> None:
-        cached = directory / SYNONYMS_FILE
-        if cached.exists():  # the backend's groups of the last sync win over the shipped file
-            synonyms_path = cached
         synonyms = (
             Synonyms.load(synonyms_path) if synonyms_path and synonyms_path.exists() else None
         )
+        cached = directory / SYNONYMS_FILE
+        if cached.exists():  # the backend's groups of the last sync win over the shipped file
+            try:
+                synonyms = Synonyms.load(cached)
+            except SynonymFileError as exc:  # never keep the console from starting
+                log.warning("KB synonyms of the last sync not usable: %s", exc)
         self.directory = directory
         self._sync_lock = threading.Lock()
         if not (directory / "CURRENT").exists():
@@ -114,7 +117,12 @@ class LocalKb:
         if current.unchanged:
             return False
         lines = current.lines()
-        self.index.synonyms = Synonyms.from_lines(lines).for_method(self.index.method)
+        try:
+            synonyms = Synonyms.from_lines(lines, source="backend")
+        except SynonymFileError as exc:
+            log.warning("KB synonyms from the backend not usable: %s", exc)
+            return False
+        self.index.synonyms = synonyms.for_method(self.index.method)
         (self.directory / SYNONYMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         version_file.write_text(current.version, encoding="utf-8")
         log.info("KB synonyms: %d groups (version %s)", len(lines), current.version)

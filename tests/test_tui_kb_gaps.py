@@ -138,3 +138,28 @@ def test_keystrokes_fold_into_one_search_and_sessions_end_when_idle() -> None:
     log.cleared()
     assert [(e["query"], e["opened"]) for e in sent[1]] == [("субсидия", "kb-subsidy")]
     assert sent[1][0]["session"] != sent[0][0]["session"]
+
+
+def test_console_takes_edited_synonyms_with_the_next_sync(backend, tmp_path) -> None:
+    import shutil
+
+    from ekc_tui.kbsync import LocalKb
+
+    directory = tmp_path / "kb-index"
+    shutil.copytree(backend.kb_template, directory)
+    kb = LocalKb(directory)
+    with backend.admin() as admin:
+        kb.sync(admin)
+        assert kb.index.search("бубубу", limit=5) == []
+        group = admin.kb_add_synonyms(["бубубу", "субсидия"])
+        try:
+            assert kb.sync(admin).synonyms_changed  # no reindex: the same index, new groups
+            found = kb.index.search("бубубу", limit=5)
+            assert found
+            assert not kb.sync(admin).synonyms_changed  # unchanged: one short answer
+            kb.close()
+            kb = LocalKb(directory)  # the next start, before any sync
+            assert [h.id for h in kb.index.search("бубубу", limit=5)] == [h.id for h in found]
+        finally:
+            admin.kb_remove_synonyms(group.id)
+            kb.close()
