@@ -298,3 +298,6 @@ def reindex() -> None:
     with api_client() as client:
         count = client.kb_reindex()
     out.print(f"Индекс перестроен: {count} статей.")
+
+
+from ekc_admin import kb_gaps  # noqa: E402, F401  (registers `kb gaps` and `kb synonyms`)

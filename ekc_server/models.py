@@ -500,3 +500,4 @@ __all__ += [
     "QualityForm",
     "QualityReview",
 ]
+from ekc_server.models_kb import KbSearchLog, KbSynonymGroup  # noqa: E402, F401

@@ -4,7 +4,10 @@ One group per line, phrases separated by commas; `#` starts a comment:
 
     ЖКХ, коммунальные услуги, коммуналка, жилищно-коммунальное хозяйство
 
-A query that contains any phrase of a group also searches for the others.
+A query that contains any phrase of a group also searches for the others. Expansion happens
+at query time, so a `KbIndex` takes new groups by assigning `index.synonyms` (no reindex):
+the backend keeps the groups as data (`ekc-admin kb synonyms`, seeded from this file) and
+the console replaces its set after each KB sync (`ekc_tui.kbsync`).
 """
 
 from __future__ import annotations
@@ -82,3 +85,16 @@ class Synonyms:
                         others = [p for p in self.groups[gi] if p != phrase]
                         found.append((start, end, others))
         return found
+
+
+_PERSON_GRAMMEMES = frozenset({"Name", "Surn", "Patr"})
+
+
+def looks_like_person_name(word: str) -> bool:
+    """Whether pymorphy3's most likely reading of `word` is a first name, surname or
+    patronymic (Мария, Иванов, Петрович; also «роза», «Лена»): the search log and the data
+    learnt from it keep no such word (see `ekc_core.kb_gaps.scrub_query`)."""
+    from kb_index.analysis import _morph  # the analyser the index already loaded
+
+    parses = _morph().parse(word)
+    return bool(parses) and bool(_PERSON_GRAMMEMES & set(parses[0].tag.grammemes))

@@ -140,6 +140,15 @@ POST    /contacts/{contact_id}/quality-reviews      401   403   ok    ok    403
 GET     /quality/reviews                            401   403   ok    ok    403
 """
 
+# issue 13, gaps: the consoles' search log, the gaps report (leads, admins), synonym groups
+MATRIX += """\
+POST    /kb/search-events                           401   ok    ok    ok    403
+GET     /kb/gaps                                    401   403   ok    ok    403
+GET     /kb/synonyms                                401   ok    ok    ok    403
+POST    /kb/synonyms                                401   403   403   ok    403
+DELETE  /kb/synonyms/{group_id}                     401   403   403   ok    403
+"""
+
 API = "/api/v1"
 #: dummies for path parameters; `{username}` is the caller's own login (an operator may
 #: read their own absences: the role layer is what is tested, not whose record it is)

@@ -61,7 +61,7 @@ def _tables(url: str) -> set[str]:
 
 
 #: the newest revision; a new migration moves it
-HEAD = "0006_performance"
+HEAD = "0007_kb_search_log"
 
 
 def _diff(url: str) -> list[object]:

@@ -1,11 +1,16 @@
 """The knowledge-base pane: search as you type in the local index, suggestions for the open
-card, an article opened with Enter (Ctrl+Y there puts its answer into the summary)."""
+card, an article opened with Enter (Ctrl+Y there puts its answer into the summary).
+
+Settled searches, what was opened and copied, go to the backend through the outbox for the
+gaps report, without personal data (`ekc_tui.kb_log`)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from typing import TYPE_CHECKING, cast
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.markup import escape
 from textual import on, work
@@ -15,7 +20,9 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
+from ekc_core.client_kb import SEARCH_EVENTS_PATH
 from ekc_tui import failures
+from ekc_tui.kb_log import TITLE, SearchLog, person_name
 from ekc_tui.messages import KbResults
 from ekc_tui.text import highlight
 
@@ -23,8 +30,12 @@ if TYPE_CHECKING:
     from ekc_tui.app import EkcConsole
     from kb_index import SearchHit
 
+log = logging.getLogger("ekc_tui.kb")
+
 #: as-you-type search starts at the 3rd letter (shorter prefixes match half the base)
 MIN_QUERY = 3
+#: seconds between checks for an idle search session to send
+SESSION_CHECK = 30.0
 
 
 class KbPane(Vertical):
@@ -37,6 +48,31 @@ class KbPane(Vertical):
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._wanted: tuple[int, str] | None = None
+        self.suggested = False
+        """The results shown are suggestions for the card, not a search."""
+        self.search_log = SearchLog(send=self._send_searches, is_name=person_name)
+
+    def on_mount(self) -> None:
+        self.set_interval(SESSION_CHECK, self.search_log.tick)
+
+    def on_unmount(self) -> None:
+        try:
+            self.search_log.end_session()
+        except Exception:  # the console is closing: the searches are not worth a crash
+            log.exception("KB searches not stored")
+
+    def _send_searches(self, session: str, events: list[dict[str, Any]]) -> None:
+        """A finished search session into the outbox (not counted as the operator's work)."""
+        from ekc_tui.outbox import new_key, step
+        from ekc_tui.store import PRESENCE_PREFIX  # background items: not unsent work
+
+        body = {"events": events}
+        now = datetime.now(UTC)
+        key = f"{PRESENCE_PREFIX}kb-{new_key()}"
+        self.console.desk.enqueue(
+            key, TITLE, [step("searches", SEARCH_EVENTS_PATH, body, occurred_at=now)]
+        )
+        self.console.after_save()  # without the background loops (tests): send it now
 
     @property
     def console(self) -> EkcConsole:
@@ -72,6 +108,7 @@ class KbPane(Vertical):
                 self._wanted = (self.seq, event.value)
             self._event.set()
         elif not text:
+            self.search_log.cleared()
             self.suggest()
 
     @on(Input.Submitted, "#kb-query")
@@ -106,6 +143,7 @@ class KbPane(Vertical):
         """Articles for the open card (its transcript or text, its topic)."""
         card = self.console.card
         if card is None:
+            self.suggested = True
             self._show([], "Подсказки появятся, когда будет контакт")
             return
         handoff = card.contact.handoff if card.contact else None
@@ -138,6 +176,8 @@ class KbPane(Vertical):
             )
         else:
             info = f"Найдено: {len(message.hits)}" if message.hits else "Ничего не найдено"
+            self.search_log.results(message.query, len(message.hits))
+        self.suggested = message.suggested
         self._show(message.hits, info)
         self.console.last_kb_results = (time.perf_counter(), message.query)
 
@@ -172,9 +212,14 @@ class KbPane(Vertical):
             return
         ref = self.console.ref
         topic = ref.topic_path(article.topic) if ref else article.topic or ""
+        from_search = not self.suggested
+        if from_search:
+            self.search_log.opened(article_id)
 
         def copied(text: object) -> None:
             if isinstance(text, str) and text:
+                if from_search:
+                    self.search_log.copied(article_id)
                 self.console.wrap_pane.append_summary(text)
                 self.notify("Ответ вставлен в итог (F5)", timeout=3)
 

@@ -1,0 +1,237 @@
+"""Learning from the operators: the console's search log, the gaps report an editor works
+through, and the synonym groups admins edit (picked up by consoles with the next sync)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from ekc_core.kb_gaps import (
+    KbGap,
+    KbGapArticle,
+    KbGapReport,
+    KbSearchEventBatch,
+    KbSearchEventsResult,
+    KbSynonymCreate,
+    KbSynonymGroup,
+    KbSynonymSet,
+    normalise,
+    scrub_query,
+)
+from ekc_core.localtime import CENTRE_TZ
+from ekc_server.errors import InvalidFieldError, NotFoundError
+from ekc_server.models import KbArticle
+from ekc_server.models_kb import KbSearchLog
+from ekc_server.models_kb import KbSynonymGroup as SynonymRow
+from ekc_server.write_time import WriteTime
+from kb_index.analysis import stem, words
+from kb_index.synonyms import SynonymFileError, Synonyms, looks_like_person_name
+
+#: the groups of the gaps report at most (the editor's list, not a dump)
+GAPS_LIMIT = 500
+
+
+def group_key(query: str) -> str:
+    """Lower case, ё → е, each word folded to its lemma (the search's own analysis), stop
+    words dropped: «Соседи затопили» and «сосед затопил» fall into one group."""
+    folded = [stem(w) for w in words(query)]
+    return " ".join(folded) or normalise(query)
+
+
+# --- the search log -------------------------------------------------------------------------
+
+
+def record_events(
+    *, session: Session, batch: KbSearchEventBatch, write: WriteTime
+) -> KbSearchEventsResult:
+    """Store the batch's new events; events already stored (a batch sent again by the
+    outbox) and queries with nothing left after scrubbing are skipped. Does not commit."""
+    ids = [e.event_id for e in batch.events]
+    if len(set(ids)) != len(ids):
+        raise InvalidFieldError("повторяется event_id в одном пакете", field="events")
+    for i, event in enumerate(batch.events):
+        write.refuse_future(write.from_desk(event.at), field=f"events.{i}.at", what="время поиска")
+    seen = set(session.exec(select(KbSearchLog.event_id).where(col(KbSearchLog.event_id).in_(ids))))
+    stored = skipped = 0
+    for event in batch.events:
+        query = scrub_query(event.query, is_name=looks_like_person_name)  # the console too
+        if event.event_id in seen or query is None:
+            skipped += 1
+            continue
+        session.add(
+            KbSearchLog(
+                event_id=event.event_id,
+                session=event.session,
+                seq=event.seq,
+                query=query,
+                key=group_key(query)[:400],
+                hits=event.hits,
+                opened=event.opened,
+                copied=event.copied and event.opened is not None,
+                at=write.from_desk(event.at),
+                recorded_at=write.received_at,
+            )
+        )
+        stored += 1
+    return KbSearchEventsResult(stored=stored, skipped=skipped)
+
+
+def gaps(
+    *,
+    session: Session,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int = GAPS_LIMIT,
+) -> KbGapReport:
+    """The searches that found nothing or where nothing was opened, grouped by normalised
+    query and counted (most frequent first), each with the articles operators finally opened
+    later in the same session (after rephrasing)."""
+    if date_from and date_to and date_from > date_to:
+        raise InvalidFieldError(
+            f"начало периода ({date_from:%d.%m.%Y}) позже его конца ({date_to:%d.%m.%Y})",
+            field="from",
+            location="query",
+        )
+    stmt = select(KbSearchLog)
+    if date_from is not None:
+        start = datetime.combine(date_from, time(), CENTRE_TZ)
+        stmt = stmt.where(col(KbSearchLog.at) >= start)
+    if date_to is not None:
+        end = datetime.combine(date_to + timedelta(days=1), time(), CENTRE_TZ)
+        stmt = stmt.where(col(KbSearchLog.at) < end)
+    rows = list(session.exec(stmt.order_by(col(KbSearchLog.session), col(KbSearchLog.seq))))
+    by_session: dict[str, list[KbSearchLog]] = defaultdict(list)
+    for row in rows:
+        by_session[row.session].append(row)
+
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    counts: Counter[str] = Counter()
+    not_found: Counter[str] = Counter()
+    not_opened: Counter[str] = Counter()
+    last_at: dict[str, datetime] = {}
+    then: dict[str, Counter[str]] = defaultdict(Counter)
+    for events in by_session.values():
+        for i, row in enumerate(events):
+            if row.opened is not None:
+                continue
+            counts[row.key] += 1
+            spellings[row.key][row.query.lower()] += 1
+            (not_found if row.hits == 0 else not_opened)[row.key] += 1
+            at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+            last_at[row.key] = max(at, last_at.get(row.key, at))
+            later = {e.opened for e in events[i + 1 :] if e.opened is not None}
+            for article in later:
+                then[row.key][article] += 1
+    top = counts.most_common(limit)
+    wanted = {a for key, _ in top for a in then[key]}
+    titles = (
+        dict(
+            session.exec(
+                select(KbArticle.id, KbArticle.title).where(col(KbArticle.id).in_(wanted))
+            ).all()
+        )
+        if wanted
+        else {}
+    )
+    report = [
+        KbGap(
+            key=key,
+            query=spellings[key].most_common(1)[0][0],
+            count=count,
+            not_found=not_found[key],
+            not_opened=not_opened[key],
+            last_at=last_at[key],
+            then_opened=[
+                KbGapArticle(article_id=a, title=titles.get(a), count=n)
+                for a, n in then[key].most_common(5)
+            ],
+        )
+        for key, count in top
+    ]
+    return KbGapReport(date_from=date_from, date_to=date_to, searches=len(rows), gaps=report)
+
+
+# --- synonyms -------------------------------------------------------------------------------
+
+
+def _split_line(line: str) -> list[str]:
+    text = line.split("#", 1)[0].strip()
+    return [p.strip() for p in text.split(",") if p.strip()] if text else []
+
+
+def seed(*, session: Session, path: Path) -> int:
+    """Fill the table from the shipped file once (the table has never had a row). Returns
+    the groups added. Does not commit."""
+    if session.exec(select(SynonymRow.id).limit(1)).first() is not None:
+        return 0
+    if not path.exists():
+        return 0
+    added = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        phrases = _split_line(line)
+        if len(phrases) >= 2:
+            session.add(SynonymRow(phrases=phrases))
+            added += 1
+    session.flush()
+    return added
+
+
+def _current(session: Session) -> list[SynonymRow]:
+    stmt = select(SynonymRow).where(col(SynonymRow.removed_at).is_(None))
+    return list(session.exec(stmt.order_by(col(SynonymRow.id))))
+
+
+def _public(row: SynonymRow) -> KbSynonymGroup:
+    assert row.id is not None
+    return KbSynonymGroup(id=row.id, phrases=list(row.phrases), created_at=row.created_at)
+
+
+def synonym_set(*, session: Session, known: str | None = None) -> KbSynonymSet:
+    """The current groups and their version (a hash of the lines); with `known` equal to
+    the version only the version comes back (a console's sync on a slow link)."""
+    groups = [_public(r) for r in _current(session)]
+    text = "\n".join(f"{g.id}:" + ", ".join(g.phrases) for g in groups)
+    version = hashlib.sha256(text.encode()).hexdigest()[:16]
+    if known == version:
+        return KbSynonymSet(version=version, unchanged=True)
+    return KbSynonymSet(version=version, groups=groups)
+
+
+def add_synonyms(*, session: Session, data: KbSynonymCreate) -> KbSynonymGroup:
+    """A new group; its phrases must analyse to at least two different word sequences (the
+    same check the search's own loader makes). Does not commit."""
+    phrases = []
+    for i, raw in enumerate(data.phrases):
+        phrase = " ".join(raw.split())
+        if "," in phrase or "#" in phrase:
+            raise InvalidFieldError("фраза не может содержать запятую или #", field=f"phrases.{i}")
+        if phrase and phrase not in phrases:
+            phrases.append(phrase)
+    try:
+        Synonyms.from_lines([", ".join(phrases)], source="phrases")
+    except SynonymFileError:
+        raise InvalidFieldError(
+            "в группе синонимов нужно хотя бы две разные фразы", field="phrases"
+        ) from None
+    row = SynonymRow(phrases=phrases)
+    session.add(row)
+    session.flush()
+    return _public(row)
+
+
+def remove_synonyms(*, session: Session, group_id: int) -> KbSynonymGroup:
+    row = session.get(SynonymRow, group_id)
+    if row is None or row.removed_at is not None:
+        raise NotFoundError(f"нет группы синонимов {group_id}")
+    row.removed_at = datetime.now(UTC)
+    session.add(row)
+    return _public(row)
+
+
+def synonyms_for_search(*, session: Session) -> Synonyms:
+    """The current groups as the search's `Synonyms` (for the backend's own index)."""
+    return Synonyms.from_lines([", ".join(r.phrases) for r in _current(session)])
