@@ -37,13 +37,28 @@ def fold(value: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def _difflib_score(a: str, b: str) -> float:
+    """0..100 like rapidfuzz's WRatio: the whole strings' similarity, raised when one
+    contains the other or when the words of `a` begin words of `b` («отопление» →
+    «Отопление и горячая вода»)."""
+    score = 100.0 * difflib.SequenceMatcher(None, a, b).ratio()
+    if a and b and (a in b or b in a):
+        score = max(score, 85.0)
+    words = [w for w in a.split() if len(w) >= 4]
+    if words:
+        theirs = b.split()
+        hits = sum(1 for w in words if any(t.startswith(w[:5]) for t in theirs))
+        score = max(score, 50.0 + 30.0 * hits / len(words) if hits else 0.0)
+    return score
+
+
 def _scorer() -> Callable[[str, str], float]:
     """rapidfuzz's WRatio when installed (C++; word order and partial matches count), else
-    difflib's ratio on the same 0..100 scale."""
+    difflib with the same 0..100 scale."""
     try:
         fuzz = importlib.import_module("rapidfuzz.fuzz")
     except ImportError:
-        return lambda a, b: 100.0 * difflib.SequenceMatcher(None, a, b).ratio()
+        return _difflib_score
     return cast(Callable[[str, str], float], fuzz.WRatio)
 
 
@@ -183,7 +198,7 @@ def read_map(path: Path, *, codes: set[str], near: Callable[[str], str]) -> MapR
             result.problems.append(f"{source}:{line}: code: пустой код")
         elif code not in codes:
             result.problems.append(f"{source}:{line}: code: {near(code)}")
-        if not name or not code:
+        if not name or code not in codes:
             continue
         key = fold(name)
         seen = first_seen.get(key)
@@ -195,7 +210,13 @@ def read_map(path: Path, *, codes: set[str], near: Callable[[str], str]) -> MapR
             continue
         first_seen.setdefault(key, (line, code))
         result.mapping[key] = code
+    result.problems.sort(key=lambda p: _line_of(p, source))
     return result
+
+
+def _line_of(problem: str, source: str) -> int:
+    number = problem[len(source) + 1 :].split(":", 1)[0]
+    return int(number) if number.isdigit() else 0
 
 
 def _mapping_pairs(
