@@ -46,7 +46,8 @@ def _report(problems: list[str]) -> None:
     problems = sorted(problems, key=_line_key)
     err.print(f"[bold red]Ошибки ({len(problems)}), ничего не записано:[/]")
     for problem in problems:
-        err.print(f"  {problem}", markup=False)
+        # one problem per line, never wrapped: admins grep and sort these
+        err.print(f"  {problem}", markup=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
