@@ -3,7 +3,9 @@
 CSV (UTF-8 with or without BOM, or Windows-1251; `,` or `;`; quoted fields with line
 breaks), XLSX, JSON (a list), JSONL, or a folder of Markdown files with YAML front matter.
 Columns / keys: `id, title, body, topic, agency, tags, audience` (Russian headers accepted).
-Every problem is collected as `file:line: field: reason` before anything is used.
+Every problem is collected as `file:line: field: reason` before anything is used, over
+every row (a row with a problem of its own is still checked for duplicates and references);
+`resolve_references` turns topic and agency names into codes (`ekc_core.kb_refs`).
 """
 
 from __future__ import annotations
