@@ -17,8 +17,14 @@ from rich.table import Table
 
 from ekc_admin.context import api_client, err, fail, out, print_json
 from ekc_core.errors import ValidationFailedError
-from ekc_core.kb_files import FIELDS, KbFileError, KbRecord, read_path, resolve_references
-from ekc_core.kb_refs import agencies_catalogue, near_any, read_map, topics_catalogue
+from ekc_core.kb_files import FIELDS, KbFileError, KbRecord, read_path
+from ekc_core.kb_refs import (
+    agencies_catalogue,
+    near_any,
+    read_map,
+    resolve_references,
+    topics_catalogue,
+)
 from ekc_core.schemas import KbArticleIn, KbDiff, KbImportRequest
 from ekc_core.validation import russian_message
 

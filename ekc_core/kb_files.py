@@ -5,7 +5,7 @@ breaks), XLSX, JSON (a list), JSONL, or a folder of Markdown files with YAML fro
 Columns / keys: `id, title, body, topic, agency, tags, audience` (Russian headers accepted).
 Every problem is collected as `file:line: field: reason` before anything is used, over
 every row (a row with a problem of its own is still checked for duplicates and references);
-`resolve_references` turns topic and agency names into codes (`ekc_core.kb_refs`).
+`ekc_core.kb_refs.resolve_references` turns topic and agency names into codes.
 """
 
 from __future__ import annotations
@@ -15,13 +15,11 @@ import io
 import json
 import re
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-
-from ekc_core.kb_refs import Catalogue
 
 FIELDS = ("id", "title", "body", "topic", "agency", "tags", "audience")
 REQUIRED = ("id", "title", "body")
@@ -479,29 +477,3 @@ def _check_duplicates(records: Iterable[KbRecord], problems: list[str]) -> None:
 def iter_dicts(records: Iterable[KbRecord]) -> Iterator[dict[str, Any]]:
     for record in records:
         yield record.to_dict()
-
-
-def resolve_references(result: ReadResult, topics: Catalogue, agencies: Catalogue) -> None:
-    """Turn every row's topic and agency (code, name or mapped name) into our code; each
-    unknown one becomes a `file:line: field: reason` problem with the nearest known names.
-    Checked over all rows, so a row's other problems do not hide these."""
-    fixed: dict[tuple[str, int], KbRecord] = {}
-    for row in result.rows:
-        topic, agency = row.topic, row.agency
-        if row.topic:
-            topic = topics.resolve(row.topic)
-            if topic is None:
-                result.problems.append(
-                    f"{row.source}:{row.line}: topic: {topics.unknown(row.topic)}"
-                )
-        if row.agency:
-            agency = agencies.resolve(row.agency)
-            if agency is None:
-                result.problems.append(
-                    f"{row.source}:{row.line}: agency: {agencies.unknown(row.agency)}"
-                )
-        if (topic, agency) != (row.topic, row.agency):
-            fixed[(row.source, row.line)] = replace(row, topic=topic, agency=agency)
-    if fixed:
-        result.rows = [fixed.get((r.source, r.line), r) for r in result.rows]
-        result.records = [fixed.get((r.source, r.line), r) for r in result.records]

@@ -16,11 +16,13 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 import yaml
+
+from ekc_core.kb_files import KbFileError, KbRecord, ReadResult, decode
 
 #: how many near names an unknown reference is answered with
 SUGGEST = 3
@@ -160,8 +162,6 @@ def read_map(path: Path, *, codes: set[str], near: Callable[[str], str]) -> MapR
     YAML/JSON (`{their name: our code}`). Every problem as `file:line: field: reason`:
     an empty name or code, a code we do not have (`near` words the hint), a name mapped
     twice to different codes. `codes`: every topic and agency code."""
-    from ekc_core.kb_files import KbFileError, decode
-
     result = MapResult()
     source = str(path)
     if not path.is_file():
@@ -252,3 +252,29 @@ def near_any(catalogues: Sequence[Catalogue]) -> Callable[[str], str]:
         return f"нет тематики или ведомства с кодом «{code}»; похожие: {hints}"
 
     return hint
+
+
+def resolve_references(result: ReadResult, topics: Catalogue, agencies: Catalogue) -> None:
+    """Turn every row's topic and agency (code, name or mapped name) into our code; each
+    unknown one becomes a `file:line: field: reason` problem with the nearest known names.
+    Checked over all rows, so a row's other problems do not hide these."""
+    fixed: dict[tuple[str, int], KbRecord] = {}
+    for row in result.rows:
+        topic, agency = row.topic, row.agency
+        if row.topic:
+            topic = topics.resolve(row.topic)
+            if topic is None:
+                result.problems.append(
+                    f"{row.source}:{row.line}: topic: {topics.unknown(row.topic)}"
+                )
+        if row.agency:
+            agency = agencies.resolve(row.agency)
+            if agency is None:
+                result.problems.append(
+                    f"{row.source}:{row.line}: agency: {agencies.unknown(row.agency)}"
+                )
+        if (topic, agency) != (row.topic, row.agency):
+            fixed[(row.source, row.line)] = replace(row, topic=topic, agency=agency)
+    if fixed:
+        result.rows = [fixed.get((r.source, r.line), r) for r in result.rows]
+        result.records = [fixed.get((r.source, r.line), r) for r in result.records]

@@ -11,8 +11,15 @@ import pytest
 import yaml
 from openpyxl import Workbook
 
-from ekc_core.kb_files import KbFileError, read_path, resolve_references
-from ekc_core.kb_refs import Catalogue, agencies_catalogue, near_any, read_map, topics_catalogue
+from ekc_core.kb_files import KbFileError, read_path
+from ekc_core.kb_refs import (
+    Catalogue,
+    agencies_catalogue,
+    near_any,
+    read_map,
+    resolve_references,
+    topics_catalogue,
+)
 from kb_index import AUDIENCES
 
 ROOT = Path(__file__).resolve().parent.parent
