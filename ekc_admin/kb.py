@@ -18,6 +18,13 @@ from rich.table import Table
 from ekc_admin.context import api_client, err, fail, out, print_json
 from ekc_core.errors import ValidationFailedError
 from ekc_core.kb_files import FIELDS, KbFileError, KbRecord, read_path
+from ekc_core.kb_refs import (
+    agencies_catalogue,
+    near_any,
+    read_map,
+    resolve_references,
+    topics_catalogue,
+)
 from ekc_core.schemas import KbArticleIn, KbDiff, KbImportRequest
 from ekc_core.validation import russian_message
 
@@ -45,7 +52,8 @@ def _report(problems: list[str]) -> None:
     problems = sorted(problems, key=_line_key)
     err.print(f"[bold red]Ошибки ({len(problems)}), ничего не записано:[/]")
     for problem in problems:
-        err.print(f"  {problem}", markup=False)
+        # one problem per line, never wrapped: admins grep and sort these
+        err.print(f"  {problem}", markup=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -91,6 +99,14 @@ def import_(
         bool,
         typer.Option("--sync", help="Удалить статьи, которых нет в файле (полная замена базы)."),
     ] = False,
+    map_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--map",
+            help="Файл соответствий «их название;наш код» (CSV, YAML или JSON) "
+            "для тематик и ведомств из другой системы.",
+        ),
+    ] = None,
 ) -> None:
     """Validate everything first (file:line: field: reason), show the diff, then publish
     the batch in one transaction."""
@@ -102,23 +118,25 @@ def import_(
         result = read_path(path, audiences=AUDIENCES)
     except KbFileError as exc:
         fail(str(exc))
-    articles, problems = _to_wire(result.records)
-    problems = result.problems + problems
-    if not result.records and not problems:
-        problems.append(f"{path}: нет ни одной статьи")
     with api_client() as client:
-        topics = {t.code for t in client.topics()}
-        agencies = {a.code for a in client.agencies()}
-        for record in result.records:
-            if record.topic and record.topic not in topics:
-                problems.append(
-                    f"{record.source}:{record.line}: topic: неизвестная тематика «{record.topic}»"
+        topics = topics_catalogue(client.topics())
+        agencies = agencies_catalogue(client.agencies())
+        if map_file is not None:
+            try:
+                mapped = read_map(
+                    map_file,
+                    codes=topics.codes | agencies.codes,
+                    near=near_any([topics, agencies]),
                 )
-            if record.agency and record.agency not in agencies:
-                problems.append(
-                    f"{record.source}:{record.line}: agency: неизвестное ведомство "
-                    f"«{record.agency}»"
-                )
+            except KbFileError as exc:
+                fail(str(exc))
+            result.problems.extend(mapped.problems)
+            topics.mapping = agencies.mapping = mapped.mapping
+        resolve_references(result, topics, agencies)
+        articles, problems = _to_wire(result.records)
+        problems = result.problems + problems
+        if not result.rows and not problems:
+            problems.append(f"{path}: нет ни одной статьи")
         if problems:
             _report(problems)
         request = KbImportRequest(source_name=path.name, articles=articles, sync=sync, dry_run=True)

@@ -3,7 +3,9 @@
 CSV (UTF-8 with or without BOM, or Windows-1251; `,` or `;`; quoted fields with line
 breaks), XLSX, JSON (a list), JSONL, or a folder of Markdown files with YAML front matter.
 Columns / keys: `id, title, body, topic, agency, tags, audience` (Russian headers accepted).
-Every problem is collected as `file:line: field: reason` before anything is used.
+Every problem is collected as `file:line: field: reason` before anything is used, over
+every row (a row with a problem of its own is still checked for duplicates and references);
+`ekc_core.kb_refs.resolve_references` turns topic and agency names into codes.
 """
 
 from __future__ import annotations
@@ -90,21 +92,65 @@ class KbRecord:
 
 @dataclass
 class ReadResult:
+    #: the rows without a problem of their own
     records: list[KbRecord] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: every row read, with a problem or not (as far as it could be read): duplicates and
+    #: references are checked over these, so one run reports every problem of a file
+    rows: list[KbRecord] = field(default_factory=list)
+
+    def add(
+        self, raw: dict[str, Any], source: str, line: int, audiences: Audiences
+    ) -> KbRecord | None:
+        record, ok = _record(raw, source, line, self.problems, audiences)
+        self.rows.append(record)
+        if ok:
+            self.records.append(record)
+            return record
+        return None
 
 
 class KbFileError(ValueError):
     """The input cannot be read at all (format, encoding); the message says why."""
 
 
-_REFUSE = "{source}: неизвестная кодировка; сохраните файл в UTF-8 или Windows-1251"
+_REFUSE = (
+    "{source}:{line}: неизвестная кодировка (первая неверная последовательность: байт {offset}"
+    " от начала файла, {column}-й в строке {line}: {sample}); сохраните файл в UTF-8 "
+    "или Windows-1251"
+)
+
+
+def _refusal(data: bytes, source: str, offset: int) -> KbFileError:
+    """The refusal naming the line and byte of the first bad sequence (1-based)."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return KbFileError(
+        _REFUSE.format(
+            source=source,
+            line=data.count(b"\n", 0, offset) + 1,
+            offset=offset + 1,
+            column=offset - line_start + 1,
+            sample=data[offset : offset + 4].hex(" "),
+        )
+    )
+
+
+def _first_bad(data: bytes) -> int:
+    """Where UTF-8 reading first fails (a NUL counts: UTF-16/32 without a byte-order mark)."""
+    nul = data.find(b"\x00")
+    try:
+        data.decode("utf-8-sig")
+        bad = len(data)
+    except UnicodeDecodeError as exc:
+        bad = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+    return min(bad, nul) if nul >= 0 else bad
 
 
 def decode(data: bytes, source: str) -> str:
-    """UTF-8 (with or without BOM) or Windows-1251; anything else is refused."""
+    """UTF-8 (with or without BOM) or Windows-1251; anything else is refused with the line
+    and byte of the first sequence that is not UTF-8."""
     if b"\x00" in data[:4096]:  # UTF-16/32 without a byte-order mark
-        raise KbFileError(_REFUSE.format(source=source))
+        raise _refusal(data, source, _first_bad(data))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -112,20 +158,18 @@ def decode(data: bytes, source: str) -> str:
     try:
         text = data.decode("cp1251")
     except UnicodeDecodeError as exc:
-        raise KbFileError(
-            f"{source}: неизвестная кодировка; сохраните файл в UTF-8 или Windows-1251"
-        ) from exc
+        raise _refusal(data, source, _first_bad(data)) from exc
     letters = [ch for ch in text if ch.isalpha()]
     cyrillic = sum(1 for ch in letters if "а" <= ch.lower() <= "я" or ch in "ёЁ")
     odd = sum(1 for ch in text if ch in "ЂЃ‚ѓ„…†‡€‰Љ‹ЊЌЋЏђ‘’“”•–—™љ›њќћџ¤¦§©«¬®°±µ¶·»")
     if not letters or cyrillic / len(letters) < 0.3 or odd > len(text) * 0.02:
-        raise KbFileError(_REFUSE.format(source=source))
+        raise _refusal(data, source, _first_bad(data))
     # KOI8-R read as Windows-1251 also gives Cyrillic, but with the case inverted inside
     # words ("пФЛМАЮЙМЙ"): Russian words are lower case, Capitalised or UPPER CASE
     words = re.findall(r"[а-яёА-ЯЁ]{3,}", text)
     mixed = sum(1 for w in words if not (w.islower() or w.isupper() or w.istitle()))
     if words and mixed / len(words) > 0.2:
-        raise KbFileError(_REFUSE.format(source=source))
+        raise _refusal(data, source, _first_bad(data))
     return text
 
 
@@ -147,8 +191,9 @@ def _split_tags(value: Any) -> tuple[str, ...]:
 
 def _record(
     raw: dict[str, Any], source: str, line: int, problems: list[str], audiences: Audiences
-) -> KbRecord | None:
-    """Validate one row; append `file:line: field: reason` lines for every problem."""
+) -> tuple[KbRecord, bool]:
+    """Validate one row; append `file:line: field: reason` lines for every problem. The
+    record is built either way (as far as it reads) so later checks still see it."""
     ok = True
 
     def bad(name: str, reason: str) -> None:
@@ -175,8 +220,6 @@ def _record(
     audience = _clean(values["audience"]) or None
     if audience and audiences is not None and audience not in audiences:
         bad("audience", f"«{audience}»: допустимо {', '.join(audiences)}")
-    if not ok:
-        return None
     return KbRecord(
         id=article_id,
         title=title,
@@ -187,7 +230,7 @@ def _record(
         audience=audience,
         source=source,
         line=line,
-    )
+    ), ok
 
 
 def _normalise_header(name: Any) -> str:
@@ -258,9 +301,7 @@ def read_csv_text(text: str, source: str, audiences: Audiences = None) -> ReadRe
             )
         else:
             raw = {h: v for h, v in zip(header, row, strict=False) if h}
-            record = _record(raw, source, line_start, result.problems, audiences)
-            if record:
-                result.records.append(record)
+            result.add(raw, source, line_start, audiences)
     return result
 
 
@@ -286,9 +327,7 @@ def read_xlsx(path: Path, audiences: Audiences = None) -> ReadResult:
         if not any(_clean(c) for c in row):
             continue
         raw = {h: v for h, v in zip(header, row, strict=False) if h}
-        record = _record(raw, source, number, result.problems, audiences)
-        if record:
-            result.records.append(record)
+        result.add(raw, source, number, audiences)
     workbook.close()
     return result
 
@@ -306,9 +345,7 @@ def read_jsonl_text(text: str, source: str, audiences: Audiences = None) -> Read
         if not isinstance(data, dict):
             result.problems.append(f"{source}:{number}: ожидался объект JSON")
             continue
-        record = _record(data, source, number, result.problems, audiences)
-        if record:
-            result.records.append(record)
+        result.add(data, source, number, audiences)
     return result
 
 
@@ -331,9 +368,7 @@ def read_json_text(text: str, source: str, audiences: Audiences = None) -> ReadR
         if not isinstance(item, dict):
             result.problems.append(f"{source}:{line}: ожидался объект статьи")
             continue
-        record = _record(item, source, line, result.problems, audiences)
-        if record:
-            result.records.append(record)
+        result.add(item, source, line, audiences)
     return result
 
 
@@ -390,9 +425,7 @@ def read_markdown_folder(folder: Path, audiences: Audiences = None) -> ReadResul
         raw["body"] = post.content
         if "id" not in raw:
             raw["id"] = path.stem
-        record = _record(raw, source, 1, result.problems, audiences)
-        if record:
-            result.records.append(record)
+        result.add(raw, source, 1, audiences)
     return result
 
 
@@ -422,13 +455,15 @@ def read_path(path: Path, *, audiences: Audiences = None) -> ReadResult:
                 f"{path}: неизвестный формат «{suffix}»: нужен CSV, XLSX, "
                 f"JSON, JSONL или папка с Markdown"
             )
-    _check_duplicates(result.records, result.problems)
+    _check_duplicates(result.rows, result.problems)
     return result
 
 
 def _check_duplicates(records: Iterable[KbRecord], problems: list[str]) -> None:
     seen: dict[str, KbRecord] = {}
     for record in records:
+        if not record.id:
+            continue
         first = seen.get(record.id)
         if first is not None:
             problems.append(

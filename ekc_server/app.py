@@ -42,6 +42,8 @@ from ekc_server.services import housekeeping
 log = logging.getLogger("ekc_server")
 
 API_PREFIX = "/api/v1"
+#: seconds shutdown waits for the start-up KB index build before closing the index anyway
+KB_WARM_SHUTDOWN_WAIT = 30.0
 
 
 def create_app(settings: ServerSettings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -56,11 +58,16 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # the KB index is opened (or built) now, in the background, not by the first search
+        kb_index: ServerKbIndex = app.state.kb_index
+        kb_index.start_warming(db_engine)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(housekeeping.run_periodically, db_engine, settings)
             yield
             tasks.cancel_scope.cancel()
-        app.state.kb_index.close()
+        if not await anyio.to_thread.run_sync(kb_index.wait_warm, KB_WARM_SHUTDOWN_WAIT):
+            log.warning("KB index still building at shutdown; closing anyway")
+        kb_index.close()
         if own_engine:
             db_engine.dispose()
 
@@ -81,7 +88,9 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     )
 
     app.state.kb_index = ServerKbIndex(
-        settings.data_dir / "kb-index", settings.reference_dir / "kb" / "synonyms.txt"
+        settings.data_dir / "kb-index",
+        settings.reference_dir / "kb" / "synonyms.txt",
+        engine=db_engine,
     )
     routers = (
         *(auth, reference, citizens, contacts, appeals, callbacks, kb),

@@ -1,15 +1,19 @@
 """The backend's own knowledge-base index (for integrations: chat bots, the voice assistant).
 
 A cache of the database kept in `EKC_DATA_DIR/kb-index`: before a search it catches up with
-the change feed (a few rows), and it is rebuilt when missing or far behind.
+the change feed (a few rows), and it is rebuilt when missing or far behind. The app opens
+(or builds) it at start in a background thread (`warm`), so the first search does not pay
+for building it and the server answers `/health` meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from ekc_core.schemas import KbArticlePublic, KbSearchHit
@@ -28,11 +32,25 @@ def to_article(a: KbArticlePublic) -> Article:
 
 
 class ServerKbIndex:
-    def __init__(self, directory: Path, synonyms_path: Path) -> None:
+    def __init__(self, directory: Path, synonyms_path: Path, engine: Engine | None = None) -> None:
         self.directory = directory
         self.synonyms_path = synonyms_path
+        #: rebuilding a missing or corrupt index reads the articles in a session of its
+        #: own (when None: the session of the request that opened the index)
+        self.engine = engine
         self._index: KbIndex | None = None
         self._lock = threading.Lock()
+        self._warm: threading.Thread | None = None
+        #: set once `warm` is done (whether it succeeded or not)
+        self.ready = threading.Event()
+        #: seconds the start-up open/build/catch-up took (None: not done)
+        self.warm_seconds: float | None = None
+
+    def _articles(self, session: Session) -> list[Article]:
+        if self.engine is None:
+            return [to_article(a) for a in kb.export(session=session)]
+        with Session(self.engine) as own:
+            return [to_article(a) for a in kb.export(session=own)]
 
     def _open(self, session: Session) -> KbIndex:
         if self._index is None:
@@ -40,11 +58,43 @@ class ServerKbIndex:
                 Synonyms.load(self.synonyms_path) if self.synonyms_path.exists() else Synonyms()
             )
             self._index = KbIndex(
-                self.directory,
-                synonyms=synonyms,
-                source=lambda: [to_article(a) for a in kb.export(session=session)],
+                self.directory, synonyms=synonyms, source=lambda: self._articles(session)
             )
         return self._index
+
+    # --- start-up -----------------------------------------------------------------------
+
+    def warm(self, engine: Engine) -> None:
+        """Open (or build) the index, catch up with the change feed and run one search so
+        the Russian analysis is loaded: what the first search used to wait for. Never
+        raises: a failure is logged and the first search tries again."""
+        started = time.perf_counter()
+        try:
+            with Session(engine) as session:
+                index = self.catch_up(session)
+                index.search("пенсия", limit=1)
+            self.warm_seconds = time.perf_counter() - started
+            log.info("KB index ready in %.2f s", self.warm_seconds)
+        except Exception:  # the server must start anyway; the first search tries again
+            log.exception("KB index could not be prepared at start")
+        finally:
+            self.ready.set()
+
+    def start_warming(self, engine: Engine) -> threading.Thread:
+        """`warm` in a daemon thread (the server answers meanwhile; searches wait for it)."""
+        thread = threading.Thread(
+            target=self.warm, args=(engine,), name="kb-index-warm", daemon=True
+        )
+        self._warm = thread
+        thread.start()
+        return thread
+
+    def wait_warm(self, timeout: float) -> bool:
+        """Wait for the start-up thread (at shutdown); True when it is done."""
+        if self._warm is not None:
+            self._warm.join(timeout)
+            return not self._warm.is_alive()
+        return True
 
     def catch_up(self, session: Session) -> KbIndex:
         """Bring the index up to the database's change feed."""
@@ -56,7 +106,7 @@ class ServerKbIndex:
                 return index
             try:
                 if top - position > REBUILD_ABOVE or position == 0:
-                    index.rebuild([to_article(a) for a in kb.export(session=session)], position=top)
+                    index.rebuild(self._articles(session), position=top)
                     return index
                 since = position
                 while True:
@@ -76,9 +126,7 @@ class ServerKbIndex:
     def rebuild(self, session: Session) -> int:
         with self._lock:
             index = self._open(session)
-            return index.rebuild(
-                [to_article(a) for a in kb.export(session=session)], position=kb.max_seq(session)
-            )
+            return index.rebuild(self._articles(session), position=kb.max_seq(session))
 
     def search(
         self, session: Session, text: str, *, limit: int, filters: SearchFilters, as_you_type: bool

@@ -168,3 +168,74 @@ def test_search_with_filters(admin_cli, tmp_path):
         app, ["kb", "search", "перерасчет", "--json", "--topic", "housing.heating"]
     )
     assert [h["id"] for h in json.loads(only.stdout)] == ["a-2"]
+
+
+# --- issue 13: imports that meet an admin halfway ---
+
+
+def test_topic_and_agency_by_name_and_a_mapping_file(admin_cli, tmp_path):
+    source = tmp_path / "old-system.csv"
+    source.write_text(
+        "id;title;body;topic;agency\n"
+        "kb-1;Запись к врачу;Через регистратуру;  медицина ;"
+        "Министерство здравоохранения Иркутской области\n"
+        "kb-2;Нет воды;Заявка в УК;ЖКХ (старая система);минздрав ио\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("их название;наш код\nЖКХ (старая система);housing\n", encoding="utf-8")
+    without = admin_cli.invoke(app, ["kb", "import", str(source)])
+    assert without.exit_code == 1
+    assert f"{source}:3: topic: неизвестная тематика «ЖКХ (старая система)»" in without.stderr
+    assert "Опубликован" not in without.stdout
+
+    done = admin_cli.invoke(app, ["kb", "import", str(source), "--map", str(mapping)])
+    assert done.exit_code == 0, done.output
+    assert "Опубликован пакет №" in done.stdout and done.stderr == ""
+    exported = admin_cli.invoke(app, ["kb", "export", "--format", "jsonl"])
+    rows = {r["id"]: r for r in map(json.loads, exported.stdout.splitlines())}
+    assert (rows["kb-1"]["topic"], rows["kb-1"]["agency"]) == ("medicine", "minzdrav_io")
+    assert (rows["kb-2"]["topic"], rows["kb-2"]["agency"]) == ("housing", "minzdrav_io")
+
+
+def test_every_problem_of_a_file_and_its_map_in_one_report(admin_cli, tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text(
+        "id;title;body;topic;agency;audience\n"
+        "kb-1;Один;текст;Бизнесс;;\n"
+        "kb-1;Повтор;текст;;;всем\n"
+        "kb-3;;текст;;Минздрав;\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("Соцзащита;socia\n", encoding="utf-8")
+    result = admin_cli.invoke(app, ["kb", "import", str(source), "--map", str(mapping)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Ошибки (6), ничего не записано:"
+    assert lines[1:] == [
+        f"  {source}:2: topic: неизвестная тематика «Бизнесс»; похожие: «Бизнес» (business), "
+        + lines[1].split("(business), ", 1)[1],
+        f"  {source}:3: audience: «всем»: допустимо citizens, svo_families, pensioners, "
+        "families_with_children, disabled, business, operators",
+        f"  {source}:3: id: «kb-1» уже встречался ({source}:2)",
+        f"  {source}:4: title: поле обязательно",
+        f"  {source}:4: agency: неизвестное ведомство «Минздрав»; похожие: «Минздрав ИО» "
+        "(minzdrav_io)",
+        f"  {mapping}:1: code: нет тематики или ведомства с кодом «socia»; похожие: "
+        + lines[6].split("похожие: ", 1)[1],
+    ]
+    assert "(social)" in lines[6]
+    assert json.loads(admin_cli.invoke(app, ["kb", "batches", "--json"]).stdout) == []
+
+
+def test_encoding_refusal_names_line_and_byte(admin_cli, tmp_path):
+    source = tmp_path / "kb.csv"
+    source.write_bytes("id;title;body\nkb-1;Вода;Текст\n".encode() + b"kb-2;\x98;x\n")
+    result = admin_cli.invoke(app, ["kb", "import", str(source)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    flat = " ".join(result.stderr.split())
+    assert f"{source}:3: неизвестная кодировка" in flat
+    assert "байт 45 от начала файла, 6-й в строке 3" in flat

@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+from ekc_core.schemas import KbArticleIn, KbImportRequest
+from ekc_server.app import create_app
+from ekc_server.services import kb
 from kb_index import Article, KbIndex
 
 API = "/api/v1"
@@ -268,3 +272,69 @@ def test_a_position_ahead_of_the_server_asks_for_a_reset(
     assert (page["reset"], page["next_since"], page["more"]) == (True, 0, True)
     normal = client.get(f"{API}/kb/changes", params={"since": 0}, headers=operator.headers)
     assert normal.json()["reset"] is False
+
+
+# --- issue 13: references by name; the index opened at start ---
+
+
+def test_topic_and_agency_by_name_or_code_with_hints(client: TestClient, admin) -> None:
+    named = [
+        art(
+            "kb-n1",
+            "Запись",
+            topic="  МЕДИЦИНА ",
+            agency="Министерство здравоохранения Иркутской области",
+        ),
+        art("kb-n2", "Вода", topic="housing.heating", agency="минздрав ио"),
+    ]
+    publish(client, admin, named)
+    rows = {
+        a["id"]: a
+        for a in map(
+            json.loads, client.get(f"{API}/kb/export", headers=admin.headers).text.splitlines()
+        )
+    }
+    assert (rows["kb-n1"]["topic"], rows["kb-n1"]["agency"]) == ("medicine", "minzdrav_io")
+    assert (rows["kb-n2"]["topic"], rows["kb-n2"]["agency"]) == ("housing.heating", "minzdrav_io")
+    r = client.post(
+        f"{API}/kb/imports",
+        headers=admin.headers,
+        json={
+            "source_name": "x",
+            "articles": [art("kb-n3", "Т", topic="Бизнесс", agency="Минздрав")],
+        },
+    )
+    assert r.status_code == 422
+    problems = {tuple(d["loc"]): d["msg"] for d in r.json()["detail"]}
+    assert problems[("body", "articles", 0, "topic")].startswith(
+        "неизвестная тематика «Бизнесс»; похожие: «Бизнес» (business)"
+    )
+    assert problems[("body", "articles", 0, "agency")] == (
+        "неизвестное ведомство «Минздрав»; похожие: «Минздрав ИО» (minzdrav_io)"
+    )
+
+
+def test_the_index_is_opened_and_caught_up_at_start_not_by_a_search(
+    client: TestClient, admin, settings, engine
+) -> None:
+    started = client.app.state.kb_index  # type: ignore[attr-defined]
+    assert started.ready.wait(30)
+    assert started._index is not None and started.warm_seconds is not None
+    publish(client, admin, BASE)  # the running backend's index follows (3 articles)
+    # one more written straight to the database (another backend process, say) ...
+    with Session(engine) as session:
+        kb.import_articles(
+            session=session,
+            principal=None,
+            request=KbImportRequest(
+                source_name="elsewhere", articles=[KbArticleIn(**art("kb-late", "Поздняя"))]
+            ),
+        )
+    # ... and a second backend on the same database and data folder catches up while starting
+    with TestClient(create_app(settings, engine=engine)) as second:
+        index = second.app.state.kb_index  # type: ignore[attr-defined]
+        assert index.ready.wait(30)
+        with Session(engine) as session:
+            top = kb.max_seq(session)
+        assert top == 4 and index._index.position == top  # no search was made
+        assert second.get("/health").json()["status"] == "ok"

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+import yaml
 from openpyxl import Workbook
 
 from ekc_core.kb_files import KbFileError, read_path
+from ekc_core.kb_refs import (
+    Catalogue,
+    agencies_catalogue,
+    near_any,
+    read_map,
+    resolve_references,
+    topics_catalogue,
+)
 from kb_index import AUDIENCES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,4 +169,149 @@ def test_other_cyrillic_encodings_are_refused_not_garbled(tmp_path: Path, encodi
         "id;title;body\nkb-1;Отключили горячую воду;Плановые работы на сетях\n".encode(encoding)
     )
     with pytest.raises(KbFileError, match="неизвестная кодировка"):
+        read_path(path)
+
+
+# --- issue 13: references by name, mapping files, one report, where the encoding breaks ---
+
+
+def _catalogues(mapping: dict[str, str] | None = None) -> tuple[Catalogue, Catalogue]:
+    """The shipped topics and agencies, as the CLI gets them from the API."""
+    topics: list[SimpleNamespace] = []
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            topics.append(SimpleNamespace(code=item["code"], name=item["name"]))
+            walk(item.get("children", []))
+
+    walk(yaml.safe_load((ROOT / "data/reference/topics.yaml").read_text(encoding="utf-8")))
+    agencies = [
+        SimpleNamespace(code=a["code"], name=a["name"], short_name=a["short_name"])
+        for a in yaml.safe_load((ROOT / "data/reference/agencies.yaml").read_text(encoding="utf-8"))
+    ]
+    return topics_catalogue(topics, mapping), agencies_catalogue(agencies, mapping)
+
+
+def test_topic_and_agency_by_code_or_by_name_folded(tmp_path: Path):
+    path = tmp_path / "kb.csv"
+    path.write_text(
+        "id;title;body;topic;agency\n"
+        "kb-1;Запись;текст;medicine;minzdrav_io\n"
+        "kb-2;Запись;текст;  МЕДИЦИНА ;Министерство   здравоохранения Иркутской области\n"
+        "kb-3;Вода;текст;Отсутствие отопления и горячей воды;минздрав ио\n"
+        "kb-4;Ёлки;текст;«Медицина»;МИНЗДРАВ ИО\n",
+        encoding="utf-8",
+    )
+    result = read_path(path)
+    topics, agencies = _catalogues()
+    resolve_references(result, topics, agencies)
+    assert result.problems == []
+    assert [(r.topic, r.agency) for r in result.records] == [
+        ("medicine", "minzdrav_io"),
+        ("medicine", "minzdrav_io"),
+        ("housing.heating", "minzdrav_io"),
+        ("medicine", "minzdrav_io"),
+    ]
+
+
+def test_unknown_reference_names_the_nearest_known_with_codes(tmp_path: Path):
+    path = tmp_path / "kb.csv"
+    path.write_text(
+        "id;title;body;topic;agency\nkb-1;Т;текст;Бизнесс;Минздрав\nkb-2;Т;текст;xyzzy;\n",
+        encoding="utf-8",
+    )
+    result = read_path(path)
+    resolve_references(result, *_catalogues())
+    assert result.problems[0].startswith(
+        f"{path}:2: topic: неизвестная тематика «Бизнесс»; похожие: «Бизнес» (business)"
+    )
+    assert result.problems[1] == (
+        f"{path}:2: agency: неизвестное ведомство «Минздрав»; похожие: «Минздрав ИО» (minzdrav_io)"
+    )
+    assert result.problems[2] == f"{path}:3: topic: неизвестная тематика «xyzzy»"
+    assert len(result.problems) == 3
+
+
+def test_every_kind_of_problem_in_one_run(tmp_path: Path):
+    """A row with its own problem still has its id and references checked: the duplicate
+    and the unknown topic come out with the audience problem, not on a later attempt."""
+    path = tmp_path / "kb.jsonl"
+    rows = [
+        {"id": "kb-1", "title": "Один", "body": "текст", "topic": "medicine"},
+        {"id": "kb-1", "title": "Повтор", "body": "текст", "audience": "всем", "topic": "Мед"},
+        {"id": "kb-2", "title": "", "body": "текст", "agency": "nobody"},
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    result = read_path(path, audiences=AUDIENCES)
+    resolve_references(result, *_catalogues())
+    fields = sorted(
+        p.split(": ", 2)[0].rsplit(":", 1)[1] + " " + p.split(": ")[1] for p in result.problems
+    )
+    assert fields == ["2 audience", "2 id", "2 topic", "3 agency", "3 title"]
+    assert [r.id for r in result.records] == ["kb-1"]
+
+
+def test_mapping_file_from_another_system(tmp_path: Path):
+    mapping = tmp_path / "map.csv"
+    mapping.write_text(
+        "их название;наш код\nЗдравоохранение;medicine\nМинЗдрав (старый);minzdrav_io\n",
+        encoding="utf-8",
+    )
+    topics, agencies = _catalogues()
+    read = read_map(mapping, codes=topics.codes | agencies.codes, near=near_any([topics, agencies]))
+    assert read.problems == []
+    topics.mapping = agencies.mapping = read.mapping
+    path = tmp_path / "kb.csv"
+    path.write_text(
+        "id;title;body;topic;agency\nkb-1;Т;текст;здравоохранение;Минздрав (Старый)\n",
+        encoding="utf-8",
+    )
+    result = read_path(path)
+    resolve_references(result, topics, agencies)
+    assert result.problems == []
+    assert (result.records[0].topic, result.records[0].agency) == ("medicine", "minzdrav_io")
+
+
+def test_mapping_file_problems_have_file_line_and_field(tmp_path: Path):
+    topics, agencies = _catalogues()
+    near = near_any([topics, agencies])
+    csv_map = tmp_path / "map.csv"
+    csv_map.write_text(
+        "Здравоохранение;medicin\n;medicine\nЖКХ;housing\nжкх;medicine\nодно\n",
+        encoding="utf-8",
+    )
+    read = read_map(csv_map, codes=topics.codes | agencies.codes, near=near)
+    assert read.problems[0].startswith(
+        f"{csv_map}:1: code: нет тематики или ведомства с кодом «medicin»; похожие: "
+        "«Медицина» (medicine)"
+    )
+    assert read.problems[1:] == [
+        f"{csv_map}:2: name: пустое название",
+        f"{csv_map}:4: name: «жкх» уже сопоставлено коду housing (строка 3)",
+        f"{csv_map}:5: строка: нужно два значения «их название;наш код», а их 1",
+    ]
+    yaml_map = tmp_path / "map.yaml"
+    yaml_map.write_text("Здравоохранение: medicine\nСоцзащита: nosuch\n", encoding="utf-8")
+    read = read_map(yaml_map, codes=topics.codes | agencies.codes, near=near)
+    assert [p.split(": ")[0:2] for p in read.problems] == [[f"{yaml_map}:2", "code"]]
+    assert read.mapping == {"здравоохранение": "medicine"}
+
+
+def test_encoding_refusal_names_line_and_byte_of_the_first_bad_sequence(tmp_path: Path):
+    path = tmp_path / "kb.csv"
+    good = "id;title;body\nkb-1;Вода;Текст\n".encode()
+    path.write_bytes(good + b"kb-2;\xd0\x9f\x98x;C\n")  # 0x98: neither UTF-8 nor Windows-1251
+    with pytest.raises(KbFileError) as caught:
+        read_path(path)
+    offset = len(good) + len(b"kb-2;\xd0\x9f")
+    assert str(caught.value).startswith(
+        f"{path}:3: неизвестная кодировка (первая неверная последовательность: байт "
+        f"{offset + 1} от начала файла, 8-й в строке 3: 98 78 3b 43)"
+    )
+
+
+def test_koi8_refusal_points_at_its_first_letter(tmp_path: Path):
+    path = tmp_path / "kb.csv"
+    path.write_bytes("id;title;body\nkb-1;Отключили воду;Работы\n".encode("koi8-r"))
+    with pytest.raises(KbFileError, match=r"kb\.csv:2: .*байт 20 от начала файла, 6-й в строке 2"):
         read_path(path)

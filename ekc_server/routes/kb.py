@@ -47,7 +47,9 @@ def import_articles(
 ) -> KbImportResult:
     """Diff (`dry_run`) or publish a batch of articles in one transaction (admins).
 
-    Unknown topics or agencies, duplicate ids: 422 naming each article index and field.
+    A topic or agency may be given by code or by name (an agency also by its short name;
+    case, ё/е and spacing folded). Unknown topics or agencies (with the nearest known names
+    and codes), duplicate ids: 422 naming each article index and field.
     """
     result = kb.import_articles(session=session, principal=principal, request=body)
     if not body.dry_run:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
 
+from ekc_core.kb_refs import Catalogue, agencies_catalogue, topics_catalogue
 from ekc_core.schemas import (
     KbArticleIn,
     KbArticlePublic,
@@ -32,10 +33,13 @@ _FEED_LOCK = 1_220_001
 CONTENT_FIELDS = ("title", "body", "topic_id", "agency_id", "tags", "audience")
 
 
-def _codes(session: Session) -> tuple[dict[str, int], dict[str, int]]:
-    topics = {t.code: t.id for t in session.exec(select(Topic)).all() if t.id is not None}
-    agencies = {a.code: a.id for a in session.exec(select(Agency)).all() if a.id is not None}
-    return topics, agencies
+def _codes(session: Session) -> tuple[dict[str, int], dict[str, int], Catalogue, Catalogue]:
+    """Ids by code, and the catalogues that read a code or a name (with near-name hints)."""
+    topic_rows = session.exec(select(Topic)).all()
+    agency_rows = session.exec(select(Agency)).all()
+    topics = {t.code: t.id for t in topic_rows if t.id is not None}
+    agencies = {a.code: a.id for a in agency_rows if a.id is not None}
+    return topics, agencies, topics_catalogue(topic_rows), agencies_catalogue(agency_rows)
 
 
 def article_public(
@@ -56,8 +60,9 @@ def article_public(
 
 
 def _resolve(session: Session, articles: list[KbArticleIn]) -> list[dict[str, Any]]:
-    """Article contents with topic/agency ids; every unknown code or duplicate id reported."""
-    topic_ids, agency_ids = _codes(session)
+    """Article contents with topic/agency ids; a topic or agency may be given by code or by
+    name; every unknown one (with the nearest known names) or duplicate id reported."""
+    topic_ids, agency_ids, topic_names, agency_names = _codes(session)
     problems: list[tuple[list[str | int], str]] = []
     seen: dict[str, int] = {}
     resolved = []
@@ -70,10 +75,12 @@ def _resolve(session: Session, articles: list[KbArticleIn]) -> list[dict[str, An
                 )
             )
         seen.setdefault(a.id, i)
-        if a.topic and a.topic not in topic_ids:
-            problems.append((["articles", i, "topic"], f"неизвестная тематика «{a.topic}»"))
-        if a.agency and a.agency not in agency_ids:
-            problems.append((["articles", i, "agency"], f"неизвестное ведомство «{a.agency}»"))
+        topic = topic_names.resolve(a.topic) if a.topic else None
+        agency = agency_names.resolve(a.agency) if a.agency else None
+        if a.topic and topic is None:
+            problems.append((["articles", i, "topic"], topic_names.unknown(a.topic)))
+        if a.agency and agency is None:
+            problems.append((["articles", i, "agency"], agency_names.unknown(a.agency)))
         if a.audience and a.audience not in AUDIENCES:
             problems.append(
                 (["articles", i, "audience"], f"«{a.audience}»: допустимо {', '.join(AUDIENCES)}")
@@ -83,8 +90,8 @@ def _resolve(session: Session, articles: list[KbArticleIn]) -> list[dict[str, An
                 "id": a.id,
                 "title": a.title.strip(),
                 "body": a.body.strip(),
-                "topic_id": topic_ids.get(a.topic) if a.topic else None,
-                "agency_id": agency_ids.get(a.agency) if a.agency else None,
+                "topic_id": topic_ids.get(topic) if topic else None,
+                "agency_id": agency_ids.get(agency) if agency else None,
                 "tags": [t.strip() for t in a.tags if t.strip()],
                 "audience": a.audience or None,
             }
