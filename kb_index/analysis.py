@@ -52,6 +52,10 @@ STOP_WORDS: frozenset[str] = frozenset(w.replace("ё", "е") for w in stoplists[
     }
 )
 
+#: what is indexed for a text: bump on any change of the analysis chain; an index built with
+#: another version is rebuilt from its source when it opens (a console resyncs its copy)
+ANALYSIS_VERSION = 1
+
 STEMMERS = ("snowball", "lemma")
 #: chosen by bench/kb_relevance.py on the shipped query set: lemmas (pymorphy3) rank better
 #: than Snowball stems (MRR 0.912 vs 0.897; colloquial 0.869 vs 0.796) and build as fast

@@ -1,0 +1,198 @@
+"""Postings of the text fields as flat arrays, one set per Whoosh segment.
+
+Whoosh stays the index of record (schema, writer, segments, rebuild-and-swap, incremental
+updates); what it does slowly in pure Python — walking posting lists term by term — leaves
+the hot path. When a searcher opens, every segment that has no arrays yet (a new segment
+after a commit or a merge: segments never change, only their deletions do) gets them:
+
+    GEN/_arrays/<segment id>/terms.marisa      the segment's terms (marisa-trie: term → id)
+    GEN/_arrays/<segment id>/<field>.off.npy   int64, per term id: where its postings start
+    GEN/_arrays/<segment id>/<field>.doc.npy   int32, document numbers within the segment
+    GEN/_arrays/<segment id>/<field>.tf.npy    float32, term frequencies (Whoosh's weights)
+    GEN/_arrays/<segment id>/<field>.len.npy   float32, per document: Whoosh's field length
+    GEN/_arrays/<segment id>/meta.json         format, documents, total field lengths
+
+The `.npy` files are memory-mapped: only the pages of the terms a query touches are read.
+Arrays of segments that are gone are removed after the next open.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import marisa_trie
+import numpy as np
+import numpy.typing as npt
+from whoosh.codec.whoosh3 import W3LeafMatcher
+
+TEXT_FIELDS = ("title", "tags", "body")
+ARRAYS_DIR = "_arrays"
+#: bump when the layout above changes: older arrays are rebuilt
+FORMAT = 1
+
+IntArray = npt.NDArray[np.int64]
+DocArray = npt.NDArray[np.int32]
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class SegmentArrays:
+    """The arrays of one segment (see the module docstring)."""
+
+    segment_id: str
+    trie: marisa_trie.Trie
+    offsets: dict[str, IntArray]
+    docs: dict[str, DocArray]
+    tfs: dict[str, FloatArray]
+    lengths: dict[str, FloatArray]
+    field_length: dict[str, int]
+    doc_count_all: int
+
+    def term_id(self, term: str) -> int | None:
+        found: int | None = self.trie.get(term)
+        return found
+
+    def doc_frequency(self, field: str, term_id: int) -> int:
+        offsets = self.offsets[field]
+        return int(offsets[term_id + 1] - offsets[term_id])
+
+    def postings(self, field: str, term_id: int) -> tuple[DocArray, FloatArray]:
+        offsets = self.offsets[field]
+        start, end = int(offsets[term_id]), int(offsets[term_id + 1])
+        return self.docs[field][start:end], self.tfs[field][start:end]
+
+
+def _leaf_postings(matcher: Any) -> tuple[list[Any], list[Any]]:
+    """All (doc numbers, weights) of one term in one segment, a block at a time where the
+    codec allows it (Whoosh's own matcher API yields one posting per Python call)."""
+    ids: list[Any] = []
+    weights: list[Any] = []
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            if matcher._ids is None:
+                matcher._read_ids()
+            if matcher._weights is None:
+                matcher._read_weights()
+            ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
+            matcher._next_block()
+        return ids, weights
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return ids, weights
+
+
+def build_segment(reader: Any, target: Path) -> None:
+    """Write the arrays of one segment's reader to `target` (via a temporary folder)."""
+    per_field: dict[str, dict[str, tuple[list[Any], list[Any]]]] = {}
+    vocabulary: set[str] = set()
+    for field in TEXT_FIELDS:
+        postings: dict[str, tuple[list[Any], list[Any]]] = {}
+        if field in reader.schema:
+            for raw in reader.lexicon(field):
+                term = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+                postings[term] = _leaf_postings(reader.postings(field, raw))
+        per_field[field] = postings
+        vocabulary.update(postings)
+    trie = marisa_trie.Trie(vocabulary)
+    by_id = sorted((trie[t], t) for t in vocabulary)
+    doc_count = reader.doc_count_all()
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    trie.save(str(tmp / "terms.marisa"))
+    meta: dict[str, Any] = {"format": FORMAT, "doc_count_all": doc_count, "field_length": {}}
+    for field in TEXT_FIELDS:
+        postings = per_field[field]
+        counts = np.zeros(len(by_id) + 1, dtype=np.int64)
+        doc_parts: list[Any] = []
+        tf_parts: list[Any] = []
+        for term_id, term in by_id:
+            found = postings.get(term)
+            if found is not None:
+                counts[term_id + 1] = len(found[0])
+                doc_parts.extend(found[0])
+                tf_parts.extend(found[1])
+        np.save(tmp / f"{field}.off.npy", np.cumsum(counts))
+        np.save(tmp / f"{field}.doc.npy", np.asarray(doc_parts, dtype=np.int32))
+        np.save(tmp / f"{field}.tf.npy", np.asarray(tf_parts, dtype=np.float32))
+        lengths = np.asarray(
+            [reader.doc_field_length(d, field, 1) for d in range(doc_count)], dtype=np.float32
+        )
+        np.save(tmp / f"{field}.len.npy", lengths)
+        meta["field_length"][field] = int(reader.field_length(field)) if postings else 0
+    (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    if target.exists():
+        shutil.rmtree(target)
+    tmp.rename(target)
+
+
+def load_segment(segment_id: str, folder: Path) -> SegmentArrays | None:
+    """The arrays in `folder`, or None when they are missing, of another format or broken."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            return None
+        trie = marisa_trie.Trie()
+        trie.mmap(str(folder / "terms.marisa"))
+
+        def arr(name: str) -> Any:
+            return np.load(folder / name, mmap_mode="r")
+
+        return SegmentArrays(
+            segment_id=segment_id,
+            trie=trie,
+            offsets={f: arr(f"{f}.off.npy") for f in TEXT_FIELDS},
+            docs={f: arr(f"{f}.doc.npy") for f in TEXT_FIELDS},
+            tfs={f: arr(f"{f}.tf.npy") for f in TEXT_FIELDS},
+            lengths={f: arr(f"{f}.len.npy") for f in TEXT_FIELDS},
+            field_length={f: int(meta["field_length"][f]) for f in TEXT_FIELDS},
+            doc_count_all=int(meta["doc_count_all"]),
+        )
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def leaf_readers(reader: Any) -> Iterator[tuple[Any, int]]:
+    """(segment reader, offset of its first document) for a Whoosh reader."""
+    if reader.is_atomic():
+        yield reader, 0
+    else:
+        yield from reader.leaf_readers()
+
+
+def segment_id(reader: Any) -> str:
+    segment = reader.segment()
+    return str(segment.segment_id())
+
+
+def open_arrays(reader: Any, generation: Path) -> list[tuple[SegmentArrays, int]]:
+    """The arrays of every segment of `reader`, built where missing; stale ones removed."""
+    root = generation / ARRAYS_DIR
+    result: list[tuple[SegmentArrays, int]] = []
+    wanted: set[str] = set()
+    for sub, offset in leaf_readers(reader):
+        if sub.doc_count_all() == 0:
+            continue
+        sid = segment_id(sub)
+        wanted.add(sid)
+        folder = root / sid
+        arrays = load_segment(sid, folder)
+        if arrays is None:
+            build_segment(sub, folder)
+            arrays = load_segment(sid, folder)
+        if arrays is None:
+            raise RuntimeError(f"KB arrays at {folder} cannot be read after a rebuild")
+        result.append((arrays, offset))
+    if root.is_dir():
+        for folder in root.iterdir():
+            if folder.name not in wanted and not folder.name.startswith("."):
+                shutil.rmtree(folder, ignore_errors=True)
+    return result

@@ -1,0 +1,65 @@
+"""The words of the index for query building: frequency, prefix completion, typo candidates.
+
+`QueryBuilder` asks three things of the index's vocabulary (the subset of a Whoosh reader
+it used to call): how many articles have a term in a field, which terms start with a prefix,
+which terms are within an edit distance of a word. Whoosh answered the last two by walking
+its term lists in Python (with two segments, a pure-Python Damerau-Levenshtein over every
+term with the same first letter). Here the segments' marisa-tries answer prefixes in C, and
+rapidfuzz compares a word with the candidate terms in C (optimal string alignment: a
+transposition is one edit, as in Whoosh).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from kb_index.engine import Engine
+
+
+class Vocabulary:
+    """What `QueryBuilder` reads of the index (see the module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._all: list[str] | None = None
+
+    def doc_frequency(self, field: str, term: str) -> int:
+        return self.engine.doc_frequency(field, term)
+
+    def _keys(self, prefix: str) -> list[str]:
+        segments = self.engine.segments
+        if not prefix:
+            if self._all is None:
+                keys: set[str] = set()
+                for arrays, _offset in segments:
+                    keys.update(arrays.trie.keys())
+                self._all = sorted(keys)
+            return self._all
+        if len(segments) == 1:
+            return list(segments[0][0].trie.keys(prefix))
+        found: set[str] = set()
+        for arrays, _offset in segments:
+            found.update(arrays.trie.keys(prefix))
+        return sorted(found)
+
+    def expand_prefix(self, field: str, prefix: str) -> Iterator[str]:
+        """Terms of `field` that start with `prefix`."""
+        for term in self._keys(prefix):
+            if self.engine.doc_frequency(field, term) > 0:
+                yield term
+
+    def terms_within(self, field: str, text: str, maxdist: int, prefix: int = 0) -> Iterator[str]:
+        """Terms of `field` within `maxdist` edits of `text` whose first `prefix` letters
+        are those of `text`."""
+        candidates = self._keys(text[:prefix])
+        if not candidates:
+            return
+        matches = process.extract(
+            text, candidates, scorer=OSA.distance, score_cutoff=maxdist, limit=None
+        )
+        for term, _distance, _index in matches:
+            if self.engine.doc_frequency(field, term) > 0:
+                yield term

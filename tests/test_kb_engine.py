@@ -1,0 +1,134 @@
+"""The arrays engine (`kb_index.engine`) ranks exactly as Whoosh's own matchers do.
+
+A real index of the shipped articles plus synthetic ones made of their sentences, changed
+after the build (a second segment, deleted documents), is searched for every labelled
+query of the tuning set, whole and as a prefix typed so far; Whoosh's matchers evaluate the
+same plan as the reference. Ids and scores must agree.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from ekc_core.kb_files import read_path
+from kb_index import Article, KbIndex, SearchFilters, Synonyms
+from kb_index.evaluation import load_labelled
+from kb_index.index import CANDIDATE_FACTOR, MIN_CANDIDATES
+
+KB = Path(__file__).resolve().parent.parent / "data" / "kb"
+
+
+def _corpus() -> list[Article]:
+    shipped = [Article.from_dict(r.to_dict()) for r in read_path(KB / "articles").records]
+    rng = random.Random(13)
+    sentences = [s for a in shipped for s in re.split(r"(?<=[.!?])\s+", a.body) if s.strip()]
+    synthetic = [
+        Article(
+            id=f"mix-{i:04d}",
+            title=" ".join(rng.sample(shipped, 1)[0].title.split()[:4]),
+            body=" ".join(rng.sample(sentences, rng.randint(3, 12))),
+            topic=rng.choice(shipped).topic,
+            tags=tuple(rng.choice(shipped).tags[:2]),
+            audience="citizens",
+        )
+        for i in range(400)
+    ]
+    return shipped + synthetic
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> KbIndex:
+    articles = _corpus()
+    built = KbIndex.build(
+        tmp_path_factory.mktemp("engine"),
+        articles,
+        synonyms=Synonyms.load(KB / "synonyms.txt"),
+        build_procs=1,
+    )
+    # a second segment and deletions: changed titles, 30 articles gone
+    changed = [
+        Article(**{**a.to_dict(), "title": a.title + " обновлено", "tags": tuple(a.tags)})
+        for a in articles[5:60]
+    ]
+    built.apply(changed, [a.id for a in articles[200:230]])
+    return built
+
+
+def _whoosh(index: KbIndex, text: str, *, as_you_type: bool) -> list[tuple[float, str]]:
+    """The plan of `text` evaluated by Whoosh's matchers, as `KbIndex.search` did before."""
+    searcher = index._s()
+    builder = index._builder()
+    levels = builder.plan(text, as_you_type=as_you_type)
+    if not levels:
+        return []
+    wanted = max(10 * CANDIDATE_FACTOR, MIN_CANDIDATES)
+    candidates: set[int] = set()
+    for query in levels:
+        candidates.update(docnum for _s, docnum in searcher.search(query, limit=wanted).top_n)
+    scoring = builder.scoring_query(levels)
+    matcher = scoring.matcher(searcher, searcher.context())
+    scored = []
+    for docnum in sorted(candidates):
+        if matcher.is_active() and matcher.id() < docnum:
+            matcher.skip_to(docnum)
+        if matcher.is_active() and matcher.id() == docnum:
+            scored.append((matcher.score(), docnum))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [(score, searcher.stored_fields(d)["id"]) for score, d in scored[:10]]
+
+
+def test_engine_ranks_as_whoosh_on_every_labelled_query(index: KbIndex) -> None:
+    searcher = index._s()
+    assert len(list(searcher.reader().leaf_readers())) >= 2, "a second segment is covered"
+    assert searcher.reader().has_deletions(), "deleted documents are covered"
+    queries = load_labelled(KB / "queries")
+    assert len(queries) >= 200
+    compared = differ = 0
+    for q in queries:
+        for text, typing in ((q.query, False), (q.query[: max(3, len(q.query) // 2)], True)):
+            ours = [(h.score, h.id) for h in index.search(text, as_you_type=typing)]
+            reference = _whoosh(index, text, as_you_type=typing)
+            compared += 1
+            if [i for _s, i in ours] != [i for _s, i in reference]:
+                differ += 1
+            assert [s for s, _i in ours] == pytest.approx([s for s, _i in reference], rel=1e-9)
+    assert compared >= 400
+    assert differ == 0
+
+
+def test_deleted_articles_never_match(index: KbIndex) -> None:
+    gone = _corpus()[200]
+    hits = index.search(gone.title, limit=50)
+    assert gone.id not in {h.id for h in hits}
+    assert index.get(gone.id) is None
+
+
+def test_filters_restrict_the_candidates(index: KbIndex) -> None:
+    everything = index.search("выплата", limit=50)
+    topics = {h.topic for h in everything}
+    assert len(topics) > 1
+    topic = sorted(t for t in topics if t)[0]
+    root = topic.split(".")[0]
+    filtered = index.search("выплата", limit=50, filters=SearchFilters(topic=root))
+    assert filtered
+    assert all((h.topic or "").split(".")[0] == root for h in filtered)
+    best_of_topic = next(h.id for h in everything if (h.topic or "").split(".")[0] == root)
+    assert best_of_topic in {h.id for h in filtered}
+
+
+def test_arrays_follow_the_index_across_reopen_and_rebuild(tmp_path: Path) -> None:
+    articles = _corpus()[:80]
+    first = KbIndex.build(tmp_path, articles, build_procs=1)
+    expected = [h.id for h in first.search("пенсия по инвалидности")]
+    first.close()
+    reopened = KbIndex(tmp_path)  # arrays read from disk, not rebuilt
+    assert [h.id for h in reopened.search("пенсия по инвалидности")] == expected
+    reopened.rebuild(articles[:40])
+    folders = list(tmp_path.glob("gen-*/_arrays/*"))
+    assert folders, "the new generation has its arrays"
+    assert all(f.parent.parent.name == reopened._current_dir().name for f in folders)  # type: ignore[union-attr]
+    assert {h.id for h in reopened.search("пенсия")} <= {a.id for a in articles[:40]}
