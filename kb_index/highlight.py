@@ -1,25 +1,64 @@
 """Highlighted fragments: the part of a text with the most query words, marked `**word**`.
 
 Lighter than Whoosh's highlighter (which runs the whole analysis chain over the text): one
-regular-expression pass, each word folded and reduced with the same cached `stem`.
+regular-expression pass, each word folded and reduced with the same cached `stem`. The
+words of a text with their index forms are kept for the texts highlighted last
+(`WordForms`, keyed by content): while an operator types, the same few articles come back
+keystroke after keystroke, and only the query's terms change.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from kb_index.analysis import TOKEN_RE, fold, stem
 
 WINDOW = 160
 MAX_FRAGMENTS = 2
+#: index form → (start, end) of every word of a text with that form
+Words = dict[str, list[tuple[int, int]]]
 
 
-def fragments(text: str, terms: set[str], method: str) -> list[str]:
-    """Up to two windows of about WINDOW characters around the densest matches."""
+def text_words(text: str, method: str) -> Words:
+    """The words of `text` (its `**` marks already removed) by their index form."""
+    folded = fold(text)
+    if len(folded) != len(text):  # a letter whose lower case is longer: fold word by word
+        pairs = [(m.span(), fold(m.group())) for m in TOKEN_RE.finditer(text)]
+    else:
+        pairs = [(m.span(), m.group()) for m in TOKEN_RE.finditer(folded)]
+    words: Words = {}
+    for span, word in pairs:
+        words.setdefault(stem(word, method), []).append(span)
+    return words
+
+
+class WordForms:
+    """The words of the last `size` texts highlighted, keyed by the caller (a content hash)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._cache: OrderedDict[tuple[str, str], Words] = OrderedDict()
+
+    def get(self, key: str, text: str, method: str) -> Words:
+        cache_key = (key, method)
+        found = self._cache.get(cache_key)
+        if found is None:
+            found = self._cache[cache_key] = text_words(text, method)
+            if len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(cache_key)
+        return found
+
+
+def fragments(text: str, terms: set[str], method: str, words: Words | None = None) -> list[str]:
+    """Up to two windows of about WINDOW characters around the densest matches.
+
+    `words`: the text's words from `text_words` (of the text with `**` removed), if known."""
     text = text.replace("**", "")
-    hits = [
-        (m.start(), m.end())
-        for m in TOKEN_RE.finditer(text)
-        if stem(fold(m.group()), method) in terms
-    ]
+    if words is None:
+        words = text_words(text, method)
+    hits = sorted(span for term in terms for span in words.get(term, ()))
     if not hits:
         return []
     # greedy: the window starting at each hit that holds the most hits

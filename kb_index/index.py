@@ -30,7 +30,7 @@ from kb_index import analysis
 from kb_index.analysis import DEFAULT_METHOD, russian_analyzer
 from kb_index.arrays import leaf_readers, open_arrays
 from kb_index.engine import Bm25Params, Engine
-from kb_index.highlight import fragments
+from kb_index.highlight import WordForms, fragments
 from kb_index.models import Article, SearchHit
 from kb_index.query import QueryBuilder, SearchFilters
 from kb_index.synonyms import Synonyms
@@ -156,6 +156,7 @@ class KbIndex:
         self._searcher: Searcher | None = None
         self._engine: Engine | None = None
         self._vocabulary: Vocabulary | None = None
+        self._word_forms = WordForms()
         self._open()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -489,8 +490,11 @@ class KbIndex:
         )
 
     def _highlight(self, fields: dict[str, Any], terms: set[str]) -> list[str]:
+        digest = str(fields.get("digest") or fields.get("id"))
         for name in ("body", "title"):
-            found = fragments(fields.get(name) or "", terms, self.method)
+            text = (fields.get(name) or "").replace("**", "")
+            words = self._word_forms.get(f"{digest}:{name}", text, self.method)
+            found = fragments(text, terms, self.method, words)
             if found:
                 return found
         return []
