@@ -132,6 +132,13 @@ def main() -> None:
     parser.add_argument(
         "--tune", action="store_true", help="grid-search field boosts and BM25 B on the tuning set"
     )
+    parser.add_argument(
+        "--method",
+        choices=("snowball", "lemma", "both"),
+        default="both",
+        help="which stemming method to measure (default: both)",
+    )
+    parser.add_argument("--no-fts5", action="store_true", help="skip the SQLite FTS5 baseline")
     args = parser.parse_args()
     articles = load_articles()
     queries = load_queries()
@@ -145,13 +152,15 @@ def main() -> None:
         return
     sets = {"tuning": queries, "hold-out": holdout}
     results: dict[str, list[tuple[str, dict[str, Score], str]]] = {name: [] for name in sets}
-    fts5 = fts5_search(articles)
-    for name, labelled in sets.items():
-        results[name].append(
-            ("SQLite FTS5 unicode61", evaluate(fts5, labelled, k=K, depth=MRR_DEPTH), "")
-        )
+    if not args.no_fts5:
+        fts5 = fts5_search(articles)
+        for name, labelled in sets.items():
+            results[name].append(
+                ("SQLite FTS5 unicode61", evaluate(fts5, labelled, k=K, depth=MRR_DEPTH), "")
+            )
     misses: list[str] = []
-    for method in ("snowball", "lemma"):
+    methods = ("snowball", "lemma") if args.method == "both" else (args.method,)
+    for method in methods:
         with tempfile.TemporaryDirectory() as tmp:
             synonyms = Synonyms.load(KB / "synonyms.txt", method=method)
             started = time.perf_counter()
