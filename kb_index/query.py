@@ -23,6 +23,7 @@ from kb_index.analysis import (
     stem,
     words,
 )
+from kb_index.derivation import derived_term
 from kb_index.synonyms import Synonyms
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ SHORT_FIELDS = ("title", "tags")
 #: one alternative of a query word: its weight and the fields it is searched in
 Alt = tuple[float, tuple[str, ...]]
 MIN_PREFIX = 3
+#: weight of a word's derivational key (`kb_index.derivation`) against its own lemma
+DERIVATION_WEIGHT = 0.5
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -184,6 +187,11 @@ class QueryBuilder:
         for s in item.stems:
             weight = max(found[s][0], item.weight) if s in found else item.weight
             found[s] = (weight, FIELDS)
+        if self.method == "lemma":
+            for s in item.stems:
+                key = derived_term(s)
+                if key is not None and key not in found:
+                    found[key] = (item.weight * DERIVATION_WEIGHT, FIELDS)
         if item.prefix:
             for t in self.prefix_terms(item.prefix) + self.prefix_terms(item.stems[0]):
                 found.setdefault(t, (0.7, SHORT_FIELDS))
