@@ -357,7 +357,8 @@ class KbIndex:
                 hits = self._ranked(searcher, builder, relaxed, limit, filters, highlights)
             if hits:
                 return hits
-            query = builder.key_terms_query(searcher, text)
+            # (no relaxed plan: the fallback is switched off, see kb_index.query)
+            query = builder.key_terms_query(searcher, text) if relaxed else None
             return self._run(searcher, query, limit, filters, highlights) if query else []
 
     def _ranked(

@@ -45,8 +45,20 @@ MIN_PREFIX = 3
 RELAX_PREFIX_FROM = 7
 RELAX_PREFIX_MIN = 5
 RELAX_WEIGHT = 0.4
+# The means of issue 13, each switchable so that `bench/kb_relevance.py --steps` measures
+# what each one brings (they are all on in use).
+#: derivational keys as a weaker alternative of each word (`kb_index.derivation`)
+USE_DERIVATION = True
+#: typo correction of the word being typed (as well as its prefix completion)
+CORRECT_TYPED_WORD = True
+#: typo distance by word length (`max_typos`); off: one edit, two only from 8 letters
+TYPOS_BY_LENGTH = True
+#: a plan that finds nothing falls back on any single word, then "more like this"
+NO_EMPTY_ANSWER = True
 #: a multi-word synonym phrase of the query is matched as a whole (or by its synonyms)
 PHRASE_AS_WHOLE = True
+#: prefix completion also from tags («санав» → санавиация)
+PREFIX_FROM_TAGS = True
 #: weight of the article wording of a caller's phrase (`kb_index.colloquial`)
 COLLOQUIAL_WEIGHT = 0.9
 #: weight of a word's derivational key (`kb_index.derivation`) against its own lemma
@@ -152,7 +164,8 @@ class QueryBuilder:
     def prefix_terms(self, prefix: str, limit: int = PREFIX_EXPANSIONS) -> list[str]:
         """The most frequent indexed words that start with `prefix`."""
         found: dict[str, int] = {}
-        for field in FIELDS:  # tags too: «санав» → санавиация is only a tag
+        fields = FIELDS if PREFIX_FROM_TAGS else ("title", "body")
+        for field in fields:  # tags too: «санав» → санавиация is only a tag
             for term in self.reader.expand_prefix(field, prefix):
                 text = term.decode("utf-8") if isinstance(term, bytes) else term
                 found[text] = found.get(text, 0) + self.reader.doc_frequency(field, text)
@@ -167,7 +180,7 @@ class QueryBuilder:
         the lemma's forms («пенсеи» → «пенсии» → пенсия): such candidates are kept."""
         if len(word) < 4 or word.isdigit():
             return []
-        allowed = max_typos(len(word))
+        allowed = max_typos(len(word)) if TYPOS_BY_LENGTH else 1
         # a word of the synonyms file first ("кварплата" → "квартплата" → ЖКХ …)
         close: dict[str, int] = {}
         for t in self.synonyms.single_words() + self.colloquial.single_words():
@@ -181,7 +194,7 @@ class QueryBuilder:
         # mistyped first vowel ("атопление" → "отопление"), which keeps every probe anchored
         # on its first letter (an unanchored search is slow)
         passes: list[tuple[int, set[str]]] = [(1, {word, stemmed})]
-        if len(word) >= 5:
+        if len(word) >= (5 if TYPOS_BY_LENGTH else 8):
             passes.append((2, {word}))
         if word[0] in _VOWELS:
             passes.append((1, {v + word[1:] for v in _VOWELS if v != word[0]}))
@@ -190,7 +203,11 @@ class QueryBuilder:
             for field in ("body", "title"):  # titles only when the bodies have nothing
                 for probe in probes:
                     for candidate in self.reader.terms_within(field, probe, maxdist, 1):
-                        if maxdist > allowed and not self._form_within(word, candidate, allowed):
+                        if (
+                            TYPOS_BY_LENGTH
+                            and maxdist > allowed
+                            and not self._form_within(word, candidate, allowed)
+                        ):
                             continue
                         found[candidate] = max(
                             found.get(candidate, 0), self.reader.doc_frequency(field, candidate)
@@ -253,7 +270,8 @@ class QueryBuilder:
                 if last and len(word) >= MIN_PREFIX:
                     item.prefix = word
                     if (
-                        not self.known(stemmed)
+                        CORRECT_TYPED_WORD
+                        and not self.known(stemmed)
                         and not self.colloquial.has_word(stemmed)
                         and not self.prefix_terms(word, 1)
                     ):
@@ -283,7 +301,7 @@ class QueryBuilder:
         for s in item.stems:
             weight = max(found[s][0], item.weight) if s in found else item.weight
             found[s] = (weight, FIELDS)
-        if self.method == "lemma":
+        if self.method == "lemma" and USE_DERIVATION:
             for s in item.stems:
                 key = derived_term(s)
                 if key is not None and key not in found:
@@ -363,6 +381,8 @@ class QueryBuilder:
         """The fallback when the plan finds nothing: any single word, by its lemma, its
         derivational key or, for a long word, the completions of its first letters
         («потолочный» → потол…), in every field. One flat OR, ranked by BM25."""
+        if not NO_EMPTY_ANSWER:
+            return []
         items = self._words(fold(text), as_you_type)
         parts: dict[tuple[str, str], Q.Term] = {}
 
