@@ -10,7 +10,7 @@ a coordination bonus, so articles that match more of the words rank first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -152,6 +152,7 @@ class QueryBuilder:
         self.colloquial = (
             colloquial.for_method(method) if colloquial is not None else shipped_colloquial(method)
         )
+        self._analysed: dict[tuple[str, bool], list[_Word]] = {}
         self.boosts = {
             "title": tuning.title_boost,
             "tags": tuning.tags_boost,
@@ -249,6 +250,14 @@ class QueryBuilder:
         return best[1] if best else None
 
     def _words(self, text: str, as_you_type: bool) -> list[_Word]:
+        """The query's words with their alternatives; remembered for the fallback plan
+        (typo correction is the costly part)."""
+        key = (text, as_you_type)
+        if key not in self._analysed:
+            self._analysed[key] = self._analyse(text, as_you_type)
+        return [replace(w, stems=list(w.stems)) for w in self._analysed[key]]
+
+    def _analyse(self, text: str, as_you_type: bool) -> list[_Word]:
         raw_tokens = latin_layout_tokens(text)
         typing_last = as_you_type and bool(text) and not text[-1].isspace()
         result: list[_Word] = []
