@@ -126,12 +126,75 @@ def tune(articles: list[Article], queries: list[LabelledQuery]) -> None:
     )
 
 
+#: the means of issue 13 in the order they were added (switches in kb_index.query, and the
+#: colloquial phrase file), measured cumulatively by `--steps`
+STEPS = (
+    ("derivational keys", "USE_DERIVATION"),
+    ("colloquial phrases", "colloquial"),
+    ("no empty answer", "NO_EMPTY_ANSWER"),
+    ("typo of the word typed", "CORRECT_TYPED_WORD"),
+    ("typo distance by length", "TYPOS_BY_LENGTH"),
+    ("query phrase as a whole", "PHRASE_AS_WHOLE"),
+    ("prefixes from tags", "PREFIX_FROM_TAGS"),
+)
+
+
+def steps(articles: list[Article], sets: dict[str, list[LabelledQuery]]) -> None:
+    """Each mean added one by one to the lemma engine: both sets' aggregates per step."""
+    import os
+
+    import kb_index.query as query_module
+
+    def switch(name: str, on: bool) -> None:
+        if name == "colloquial":
+            if on:
+                os.environ.pop("EKC_KB_COLLOQUIAL", None)
+            else:
+                os.environ["EKC_KB_COLLOQUIAL"] = str(KB / "no-such-colloquial.txt")
+        else:
+            setattr(query_module, name, on)
+
+    for _label, name in STEPS:
+        switch(name, False)
+    header = f"{'step':<30} {'tuning R@5':>10} {'MRR':>6}   {'hold-out R@5':>12} {'MRR':>6}"
+    header += "  weakest hold-out kind (MRR)"
+    print(header)
+    with tempfile.TemporaryDirectory() as tmp:
+        synonyms = Synonyms.load(KB / "synonyms.txt")
+        with KbIndex(Path(tmp), synonyms=synonyms, source=lambda: articles) as index:
+            for label, name in (("before (all off)", ""), *STEPS):
+                if name:
+                    switch(name, True)
+                row = {
+                    set_name: evaluate(engine_search(index), labelled, k=K, depth=MRR_DEPTH)
+                    for set_name, labelled in sets.items()
+                }
+                t, h = row["tuning"]["ALL"], row["hold-out"]["ALL"]
+                weakest = min((s.mrr, k) for k, s in row["hold-out"].items() if k != "ALL")
+                print(
+                    f"{('+ ' if name else '') + label:<30} {t.recall:>10.3f} {t.mrr:>6.3f}   "
+                    f"{h.recall:>12.3f} {h.mrr:>6.3f}  {weakest[1]} {weakest[0]:.3f}"
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--failures", action="store_true", help="list tuning-set queries that miss")
     parser.add_argument(
         "--tune", action="store_true", help="grid-search field boosts and BM25 B on the tuning set"
     )
+    parser.add_argument(
+        "--method",
+        choices=("snowball", "lemma", "both"),
+        default="both",
+        help="which stemming method to measure (default: both)",
+    )
+    parser.add_argument(
+        "--steps",
+        action="store_true",
+        help="measure the relevance means of issue 13 one by one (lemma engine, both sets)",
+    )
+    parser.add_argument("--no-fts5", action="store_true", help="skip the SQLite FTS5 baseline")
     args = parser.parse_args()
     articles = load_articles()
     queries = load_queries()
@@ -144,14 +207,19 @@ def main() -> None:
         tune(articles, queries)
         return
     sets = {"tuning": queries, "hold-out": holdout}
+    if args.steps:
+        steps(articles, sets)
+        return
     results: dict[str, list[tuple[str, dict[str, Score], str]]] = {name: [] for name in sets}
-    fts5 = fts5_search(articles)
-    for name, labelled in sets.items():
-        results[name].append(
-            ("SQLite FTS5 unicode61", evaluate(fts5, labelled, k=K, depth=MRR_DEPTH), "")
-        )
+    if not args.no_fts5:
+        fts5 = fts5_search(articles)
+        for name, labelled in sets.items():
+            results[name].append(
+                ("SQLite FTS5 unicode61", evaluate(fts5, labelled, k=K, depth=MRR_DEPTH), "")
+            )
     misses: list[str] = []
-    for method in ("snowball", "lemma"):
+    methods = ("snowball", "lemma") if args.method == "both" else (args.method,)
+    for method in methods:
         with tempfile.TemporaryDirectory() as tmp:
             synonyms = Synonyms.load(KB / "synonyms.txt", method=method)
             started = time.perf_counter()
@@ -165,10 +233,14 @@ def main() -> None:
             built = time.perf_counter() - started
             search = engine_search(index)
             for name, labelled in sets.items():
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.thread_time()
                 scores = evaluate(search, labelled, k=K, depth=MRR_DEPTH)
                 per_query = (time.perf_counter() - started) / len(labelled)
-                note = f"    build {built:.2f} s, {per_query * 1000:.1f} ms per query"
+                cpu_per_query = (time.thread_time() - cpu) / len(labelled)
+                note = (
+                    f"    build {built:.2f} s, {per_query * 1000:.1f} ms per query "
+                    f"({cpu_per_query * 1000:.1f} ms CPU)"
+                )
                 results[name].append((f"ours, {method}", scores, note))
             if args.failures:
                 misses.append(f"ours, {method}: tuning-set misses")

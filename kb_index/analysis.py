@@ -15,6 +15,8 @@ from typing import Any
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StopFilter, Token
 from whoosh.lang.stopwords import stoplists
 
+from kb_index.derivation import derived_term
+
 #: words: Cyrillic or Latin letters and digits, with inner hyphens ("кто-то", "covid-19")
 WORD_PATTERN = r"[0-9a-zA-Zа-яА-ЯёЁ]+(?:-[0-9a-zA-Zа-яА-ЯёЁ]+)*"
 TOKEN_RE = re.compile(WORD_PATTERN, re.IGNORECASE)
@@ -54,7 +56,8 @@ STOP_WORDS: frozenset[str] = frozenset(w.replace("ё", "е") for w in stoplists[
 
 #: what is indexed for a text: bump on any change of the analysis chain; an index built with
 #: another version is rebuilt from its source when it opens (a console resyncs its copy)
-ANALYSIS_VERSION = 1
+#: 2: a derivational key (`kb_index.derivation`) next to each lemma
+ANALYSIS_VERSION: int = 2
 
 STEMMERS = ("snowball", "lemma")
 #: chosen by bench/kb_relevance.py on the shipped query set: lemmas (pymorphy3) rank better
@@ -139,15 +142,42 @@ class RussianStemFilter(Filter):  # type: ignore[misc]  # Whoosh is untyped
                 yield t
 
 
+class DerivationFilter(Filter):  # type: ignore[misc]  # Whoosh is untyped
+    """After each lemma, its derivational key (`kb_index.derivation`, «~затоп» after
+    «затопление») at the same position: words of one family across parts of speech meet."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DerivationFilter)
+
+    def __hash__(self) -> int:
+        return hash(DerivationFilter)
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            yield t
+            if t.stopped:
+                continue
+            key = derived_term(t.text)
+            if key is not None:
+                lemma = t.text
+                t.text = key
+                yield t
+                t.text = lemma
+
+
 def russian_analyzer(method: str = DEFAULT_METHOD) -> Any:
-    """The analyzer of every text field: words → lower → ё→е → stop words → stems."""
-    return (
+    """The analyzer of every text field: words → lower → ё→е → stop words → stems (and,
+    for lemmas, each lemma's derivational key)."""
+    chain = (
         RegexTokenizer(WORD_PATTERN)
         | LowercaseFilter()
         | YoFilter()
         | StopFilter(stoplist=STOP_WORDS, minsize=1)
         | RussianStemFilter(method)
     )
+    if method == "lemma":
+        chain = chain | DerivationFilter()
+    return chain
 
 
 def words(text: str) -> list[str]:

@@ -396,7 +396,19 @@ class KbIndex:
             levels = builder.plan(text, as_you_type=as_you_type)
             if not levels:
                 return []
-            return self._ranked(searcher, builder, levels, limit, filters, highlights)
+            hits = self._ranked(searcher, builder, levels, limit, filters, highlights)
+            if hits:
+                return hits
+            # no empty answer while some word reaches an article: any single word (lemma,
+            # derivational key, prefix of a long word), then "more like this"
+            relaxed = builder.relaxed_plan(text, as_you_type=as_you_type)
+            if relaxed:
+                hits = self._ranked(searcher, builder, relaxed, limit, filters, highlights)
+            if hits:
+                return hits
+            # (no relaxed plan: the fallback is switched off, see kb_index.query)
+            query = builder.key_terms_query(searcher, text) if relaxed else None
+            return self._run(searcher, query, limit, filters, highlights) if query else []
 
     def _ranked(
         self,

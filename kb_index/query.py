@@ -10,19 +10,24 @@ a coordination bonus, so articles that match more of the words rank first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from whoosh import query as Q  # noqa: N812  (Whoosh docs spell it so)
 
 from kb_index.analysis import (
     STOP_WORDS,
+    _morph,
     fold,
     from_wrong_layout,
     latin_layout_tokens,
     stem,
     words,
 )
+from kb_index.colloquial import Colloquial
+from kb_index.colloquial import shipped as shipped_colloquial
+from kb_index.derivation import derived_term
 from kb_index.synonyms import Synonyms
 
 if TYPE_CHECKING:
@@ -30,10 +35,55 @@ if TYPE_CHECKING:
 
 FIELDS = ("title", "tags", "body")
 _VOWELS = "аоеиэяуы"
+#: letters typed for one another (vowels; voiced and voiceless pairs)
+_CONFUSED = ("аоя", "еиэя", "ую", "ыи", "бп", "вф", "гк", "дт", "жш", "зс", "щш", "ьъ")
 SHORT_FIELDS = ("title", "tags")
 #: one alternative of a query word: its weight and the fields it is searched in
 Alt = tuple[float, tuple[str, ...]]
 MIN_PREFIX = 3
+#: the relaxed plan cuts words of this many letters to a prefix of RELAX_PREFIX_MIN or more
+RELAX_PREFIX_FROM = 7
+RELAX_PREFIX_MIN = 5
+RELAX_WEIGHT = 0.4
+# The means of issue 13, each switchable so that `bench/kb_relevance.py --steps` measures
+# what each one brings (they are all on in use).
+#: derivational keys as a weaker alternative of each word (`kb_index.derivation`)
+USE_DERIVATION = True
+#: typo correction of the word being typed (as well as its prefix completion)
+CORRECT_TYPED_WORD = True
+#: typo distance by word length (`max_typos`); off: one edit, two only from 8 letters
+TYPOS_BY_LENGTH = True
+#: a plan that finds nothing falls back on any single word, then "more like this"
+NO_EMPTY_ANSWER = True
+#: a multi-word synonym phrase of the query is matched as a whole (or by its synonyms)
+PHRASE_AS_WHOLE = True
+#: prefix completion also from tags («санав» → санавиация)
+PREFIX_FROM_TAGS = True
+#: weight of the article wording of a caller's phrase (`kb_index.colloquial`)
+COLLOQUIAL_WEIGHT = 0.9
+#: weight of a word's derivational key (`kb_index.derivation`) against its own lemma
+DERIVATION_WEIGHT = 0.5
+
+
+#: words of this many letters and more may have two typos (shorter ones: one, from 4)
+TWO_TYPOS_FROM = 7
+
+
+def max_typos(length: int) -> int:
+    """Edits allowed in a word of `length` letters: none below 4, one below
+    `TWO_TYPOS_FROM`, then two."""
+    if length < 4:
+        return 0
+    return 1 if length < TWO_TYPOS_FROM else 2
+
+
+@lru_cache(maxsize=20_000)
+def word_forms(lemma: str) -> frozenset[str]:
+    """The folded forms of a lemma (pymorphy3's lexeme of its likeliest reading)."""
+    parses = _morph().parse(lemma)
+    if not parses:
+        return frozenset({lemma})
+    return frozenset(fold(f.word) for f in parses[0].lexeme) | {lemma}
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -75,6 +125,7 @@ class _Word:
     stems: list[str]  # alternatives for this position (typo candidates, layout fix)
     prefix: str | None = None
     weight: float = 1.0
+    typed: str = ""  # the word as typed (folded)
 
 
 #: how many known words a prefix typed so far stands for (the most frequent ones)
@@ -85,10 +136,23 @@ Clause = tuple[str, float]
 
 
 class QueryBuilder:
-    def __init__(self, reader: Any, *, method: str, synonyms: Synonyms, tuning: Tuning) -> None:
+    def __init__(
+        self,
+        reader: Any,
+        *,
+        method: str,
+        synonyms: Synonyms,
+        tuning: Tuning,
+        colloquial: Colloquial | None = None,
+    ) -> None:
         self.reader = reader
         self.method = method
         self.synonyms = synonyms
+        #: caller phrase → article wording; the shipped data file unless given
+        self.colloquial = (
+            colloquial.for_method(method) if colloquial is not None else shipped_colloquial(method)
+        )
+        self._analysed: dict[tuple[str, bool], list[_Word]] = {}
         self.boosts = {
             "title": tuning.title_boost,
             "tags": tuning.tags_boost,
@@ -101,31 +165,37 @@ class QueryBuilder:
     def prefix_terms(self, prefix: str, limit: int = PREFIX_EXPANSIONS) -> list[str]:
         """The most frequent indexed words that start with `prefix`."""
         found: dict[str, int] = {}
-        for field in ("title", "body"):
+        fields = FIELDS if PREFIX_FROM_TAGS else ("title", "body")
+        for field in fields:  # tags too: «санав» → санавиация is only a tag
             for term in self.reader.expand_prefix(field, prefix):
                 text = term.decode("utf-8") if isinstance(term, bytes) else term
                 found[text] = found.get(text, 0) + self.reader.doc_frequency(field, text)
         return [t for t, _ in sorted(found.items(), key=lambda kv: -kv[1])[:limit]]
 
     def _typo_candidates(self, word: str, stemmed: str) -> list[str]:
-        """Known terms close to an unknown word: within one edit first, then two (words of
-        six letters and more), compared with the word as typed and with its guessed base
-        form, any letter included (the first one is mistyped too: "атопление")."""
+        """Known terms close to an unknown word, within `max_typos(len(word))` edits (one
+        for words of 4–6 letters, two from 7), compared with the word as typed and with its
+        guessed base form, any letter included (the first one is mistyped too: «атопление»).
+
+        A short word may also be two edits from the lemma when it is one edit from one of
+        the lemma's forms («пенсеи» → «пенсии» → пенсия): such candidates are kept."""
         if len(word) < 4 or word.isdigit():
             return []
+        allowed = max_typos(len(word)) if TYPOS_BY_LENGTH else 1
         # a word of the synonyms file first ("кварплата" → "квартплата" → ЖКХ …)
-        close = [
-            t
-            for t in self.synonyms.single_words()
-            if edit_distance(word, t) <= 1 or edit_distance(stemmed, t) <= 1
-        ]
+        close: dict[str, int] = {}
+        for t in self.synonyms.single_words() + self.colloquial.single_words():
+            distance = min(edit_distance(word, t), edit_distance(stemmed, t))
+            if distance <= allowed:
+                close[t] = distance
         if close:
-            return close[:3]
-        # passes from cheap to costly: the first letter kept, one edit, then two for words of
-        # 8+ letters; then a mistyped first vowel ("атопление" → "отопление"), which keeps
-        # every probe anchored on its first letter (an unanchored search is slow)
+            nearest = min(close.values())
+            return [t for t, d in close.items() if d == nearest][:3]
+        # passes from cheap to costly: the first letter kept, one edit, then two; then a
+        # mistyped first vowel ("атопление" → "отопление"), which keeps every probe anchored
+        # on its first letter (an unanchored search is slow)
         passes: list[tuple[int, set[str]]] = [(1, {word, stemmed})]
-        if len(word) >= 8:
+        if len(word) >= (5 if TYPOS_BY_LENGTH else 8):
             passes.append((2, {word}))
         if word[0] in _VOWELS:
             passes.append((1, {v + word[1:] for v in _VOWELS if v != word[0]}))
@@ -134,6 +204,12 @@ class QueryBuilder:
             for field in ("body", "title"):  # titles only when the bodies have nothing
                 for probe in probes:
                     for candidate in self.reader.terms_within(field, probe, maxdist, 1):
+                        if (
+                            TYPOS_BY_LENGTH
+                            and maxdist > allowed
+                            and not self._form_within(word, candidate, allowed)
+                        ):
+                            continue
                         found[candidate] = max(
                             found.get(candidate, 0), self.reader.doc_frequency(field, candidate)
                         )
@@ -144,7 +220,44 @@ class QueryBuilder:
                 return [t for t, _ in sorted(found.items(), key=lambda kv: -kv[1])[:3]]
         return []
 
+    def _form_within(self, word: str, lemma: str, maxdist: int) -> bool:
+        """Whether some word form of an indexed lemma is within `maxdist` edits of `word`."""
+        if self.method != "lemma":
+            return False
+        return any(edit_distance(word, form) <= maxdist for form in word_forms(lemma))
+
+    def _prefix_typos(self, prefix: str) -> str | None:
+        """A known prefix one edit from an unknown one typed so far («атоплен» → «отоплен»,
+        «пенси» stays): deletions, swaps of neighbours and the commonest substitutions
+        (vowels, voiced/voiceless pairs), the most frequent completion winning."""
+        if len(prefix) < 4:
+            return None
+        variants: set[str] = set()
+        for i in range(len(prefix)):
+            variants.add(prefix[:i] + prefix[i + 1 :])
+            if i + 1 < len(prefix):
+                variants.add(prefix[:i] + prefix[i + 1] + prefix[i] + prefix[i + 2 :])
+            for group in _CONFUSED:
+                if prefix[i] in group:
+                    variants.update(prefix[:i] + c + prefix[i + 1 :] for c in group)
+        variants.discard(prefix)
+        best: tuple[int, str] | None = None
+        for variant in sorted(v for v in variants if len(v) >= MIN_PREFIX):
+            for term in self.prefix_terms(variant, 1):
+                df = sum(self.reader.doc_frequency(f, term) for f in ("title", "body"))
+                if best is None or df > best[0]:
+                    best = (df, variant)
+        return best[1] if best else None
+
     def _words(self, text: str, as_you_type: bool) -> list[_Word]:
+        """The query's words with their alternatives; remembered for the fallback plan
+        (typo correction is the costly part)."""
+        key = (text, as_you_type)
+        if key not in self._analysed:
+            self._analysed[key] = self._analyse(text, as_you_type)
+        return [replace(w, stems=list(w.stems)) for w in self._analysed[key]]
+
+    def _analyse(self, text: str, as_you_type: bool) -> list[_Word]:
         raw_tokens = latin_layout_tokens(text)
         typing_last = as_you_type and bool(text) and not text[-1].isspace()
         result: list[_Word] = []
@@ -162,10 +275,23 @@ class QueryBuilder:
                 if word in STOP_WORDS:
                     continue
                 stemmed = stem(word, self.method)
-                item = _Word(stems=[stemmed])
+                item = _Word(stems=[stemmed], typed=word)
                 if last and len(word) >= MIN_PREFIX:
                     item.prefix = word
-                elif not self.known(stemmed):
+                    if (
+                        CORRECT_TYPED_WORD
+                        and not self.known(stemmed)
+                        and not self.colloquial.has_word(stemmed)
+                        and not self.prefix_terms(word, 1)
+                    ):
+                        # a typo in the word being typed: the corrected whole word, or
+                        # the completions of the corrected prefix
+                        candidates = self._typo_candidates(word, stemmed)
+                        if candidates:
+                            item.stems = candidates
+                            item.weight = 0.8
+                        item.prefix = self._prefix_typos(word)
+                elif not self.known(stemmed) and not self.colloquial.has_word(stemmed):
                     candidates = self._typo_candidates(word, stemmed)
                     if candidates:
                         item.stems = candidates
@@ -184,6 +310,11 @@ class QueryBuilder:
         for s in item.stems:
             weight = max(found[s][0], item.weight) if s in found else item.weight
             found[s] = (weight, FIELDS)
+        if self.method == "lemma" and USE_DERIVATION:
+            for s in item.stems:
+                key = derived_term(s)
+                if key is not None and key not in found:
+                    found[key] = (item.weight * DERIVATION_WEIGHT, FIELDS)
         if item.prefix:
             for t in self.prefix_terms(item.prefix) + self.prefix_terms(item.stems[0]):
                 found.setdefault(t, (0.7, SHORT_FIELDS))
@@ -210,6 +341,12 @@ class QueryBuilder:
         first_stems = [w.stems[0] for w in items]
         covered: set[int] = set()
         for start, end, others in self.synonyms.expansions(first_stems):
+            if end - start > 1 and PHRASE_AS_WHOLE:
+                # the query's own multi-word phrase («горячей воды») stands for the word at
+                # its start: its first word alone («горячий» питание) is not an alternative
+                own = self._alternatives(_Word(stems=[first_stems[start]]))
+                for term in own:
+                    positions[start].pop(term, None)
             for phrase in others:
                 if len(phrase) == 1:
                     positions[start].setdefault(phrase[0], (0.9, FIELDS))
@@ -218,6 +355,14 @@ class QueryBuilder:
             if end - start > 1:  # a multi-word phrase of the query: one position
                 phrases[start].append(tuple(first_stems[start:end]))
                 covered.update(range(start + 1, end))
+        # caller phrases: the article wording is an alternative of each word they matched
+        for matched, rewrites in self.colloquial.matches(first_stems):
+            for i in matched:
+                for phrase in rewrites:
+                    if len(phrase) == 1:
+                        positions[i].setdefault(phrase[0], (COLLOQUIAL_WEIGHT, FIELDS))
+                    else:
+                        phrases[i].append(phrase)
         word_queries = []
         alone = []  # each word by itself, in the short fields only: cheap on any corpus
         for i, terms in enumerate(positions):
@@ -231,12 +376,44 @@ class QueryBuilder:
         parts = [q for _df, q in word_queries]
         levels: list[Q.Query] = [parts[0] if len(parts) == 1 else Q.And(parts)]
         if len(parts) > 1:
-            by_rarity = sorted(range(len(parts)), key=lambda i: word_queries[i][0])
+            # the rarest word the index knows (an unknown word has a frequency of 0 too)
+            by_rarity = sorted(
+                range(len(parts)), key=lambda i: (word_queries[i][0] == 0, word_queries[i][0])
+            )
             if len(parts) > 2:
                 levels.append(Q.And([parts[i] for i in sorted(by_rarity[:-1])]))
             levels.extend(alone)
             levels.append(parts[by_rarity[0]])
         return levels
+
+    def relaxed_plan(self, text: str, *, as_you_type: bool = False) -> list[Q.Query]:
+        """The fallback when the plan finds nothing: any single word, by its lemma, its
+        derivational key or, for a long word, the completions of its first letters
+        («потолочный» → потол…), in every field. One flat OR, ranked by BM25."""
+        if not NO_EMPTY_ANSWER:
+            return []
+        items = self._words(fold(text), as_you_type)
+        parts: dict[tuple[str, str], Q.Term] = {}
+
+        def add(field: str, term: str, weight: float) -> None:
+            boost = self.boosts[field] * weight
+            if (field, term) not in parts or parts[(field, term)].boost < boost:
+                parts[(field, term)] = Q.Term(field, term, boost=boost)
+
+        for item in items:
+            for term, (weight, _fields) in self._alternatives(item).items():
+                for field in FIELDS:
+                    add(field, term, weight)
+            word = item.typed
+            if len(word) >= RELAX_PREFIX_FROM:
+                cut = max(RELAX_PREFIX_MIN, len(word) - 3)
+                for term in self.prefix_terms(word[:cut]):
+                    for field in FIELDS:
+                        add(field, term, RELAX_WEIGHT)
+        if not parts:
+            return []
+        leaves = list(parts.values())
+        return [leaves[0] if len(leaves) == 1 else Q.Or(leaves)]
 
     def _word(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,11 +59,20 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> KbIndex:
     return built
 
 
-def _whoosh(index: KbIndex, text: str, *, as_you_type: bool) -> list[tuple[float, str]]:
-    """The plan of `text` evaluated by Whoosh's matchers, as `KbIndex.search` did before."""
+def _whoosh(index: KbIndex, text: str, *, as_you_type: bool) -> list[tuple[float, str]] | None:
+    """The plan of `text` evaluated by Whoosh's matchers, as `KbIndex.search` did before;
+    the relaxed plan when the plan finds nothing; None when that finds nothing either (the
+    last resort, "more like this", is Whoosh's own in both)."""
+    builder = index._builder()
+    found = _whoosh_levels(index, builder.plan(text, as_you_type=as_you_type))
+    if not found:
+        found = _whoosh_levels(index, builder.relaxed_plan(text, as_you_type=as_you_type))
+    return found or None
+
+
+def _whoosh_levels(index: KbIndex, levels: list[Any]) -> list[tuple[float, str]]:
     searcher = index._s()
     builder = index._builder()
-    levels = builder.plan(text, as_you_type=as_you_type)
     if not levels:
         return []
     wanted = max(10 * CANDIDATE_FACTOR, MIN_CANDIDATES)
@@ -92,6 +102,8 @@ def test_engine_ranks_as_whoosh_on_every_labelled_query(index: KbIndex) -> None:
         for text, typing in ((q.query, False), (q.query[: max(3, len(q.query) // 2)], True)):
             ours = [(h.score, h.id) for h in index.search(text, as_you_type=typing)]
             reference = _whoosh(index, text, as_you_type=typing)
+            if reference is None:
+                continue
             compared += 1
             if [i for _s, i in ours] != [i for _s, i in reference]:
                 differ += 1

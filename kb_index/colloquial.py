@@ -1,0 +1,198 @@
+"""Colloquial and slang phrases of callers, rewritten to the wording of the articles.
+
+A data file that admins extend (`data/kb/colloquial.txt`): one rule per line, the caller's
+phrases on the left, the articles' wording on the right, both comma-separated; `#` starts
+a comment:
+
+    капает с потолка, течет крыша => протечка кровли, протечка
+    коммуналка => коммунальные услуги, ЖКХ
+
+Rules are one-way (a query with «протечка» is not widened to «капает с потолка») and are
+applied at query time, so editing the file needs no reindex. A caller phrase matches when
+all of its words are in the query, in any order and any form: each word is compared by
+lemma and by derivational key (`kb_index.derivation`), so «соседи затопили» also matches
+«затопление соседями». The article wording is then searched as an alternative of each
+matched word, slightly weaker than the word itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb_index.analysis import DEFAULT_METHOD, stem, words
+from kb_index.derivation import derive
+from kb_index.synonyms import SynonymFileError
+
+log = logging.getLogger("kb_index")
+
+ARROW = "=>"
+#: the shipped file, beside the packages in a checkout
+SHIPPED = Path(__file__).resolve().parent.parent / "data" / "kb" / "colloquial.txt"
+
+
+class ColloquialFileError(SynonymFileError):
+    """A line of the colloquial phrases file that cannot be used (names file and line)."""
+
+
+Phrase = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Caller phrases (stems) → article phrases (stems)."""
+
+    callers: tuple[Phrase, ...]
+    articles: tuple[Phrase, ...]
+    line: int
+
+
+def _key(term: str) -> str:
+    return derive(term) or term
+
+
+@dataclass(frozen=True)
+class Colloquial:
+    rules: tuple[Rule, ...] = ()
+    lines: tuple[str, ...] = ()
+    method: str = DEFAULT_METHOD
+    _by_word: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
+    _words: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_lines(
+        cls, lines: Sequence[str], *, method: str = DEFAULT_METHOD, source: str = "<colloquial>"
+    ) -> Colloquial:
+        rules: list[Rule] = []
+        for number, line in enumerate(lines, start=1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            where = f"{source}:{number}"
+            if text.count(ARROW) != 1:
+                raise ColloquialFileError(
+                    f"{where}: правило пишется как «фраза звонящего => формулировка статьи»"
+                )
+            left, right = (side.strip() for side in text.split(ARROW))
+            callers = _phrases(left, method)
+            articles = _phrases(right, method)
+            if not callers:
+                raise ColloquialFileError(f"{where}: слева от «=>» нет ни одного слова")
+            if not articles:
+                raise ColloquialFileError(f"{where}: справа от «=>» нет ни одного слова")
+            rules.append(Rule(callers=callers, articles=articles, line=number))
+        by_word: dict[str, list[int]] = {}
+        all_words: dict[str, list[int]] = {}
+        for ri, rule in enumerate(rules):
+            for phrase in rule.callers:
+                by_word.setdefault(_key(phrase[0]), []).append(ri)
+                for w in phrase:
+                    all_words.setdefault(_key(w), []).append(ri)
+        return cls(
+            rules=tuple(rules),
+            lines=tuple(lines),
+            method=method,
+            _by_word=by_word,
+            _words=all_words,
+        )
+
+    @classmethod
+    def load(cls, path: Path, *, method: str = DEFAULT_METHOD) -> Colloquial:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ColloquialFileError(
+                f"{path}: файл не в кодировке UTF-8 (байт {exc.start})"
+            ) from exc
+        return cls.from_lines(text.splitlines(), method=method, source=str(path))
+
+    def for_method(self, method: str) -> Colloquial:
+        if method == self.method:
+            return self
+        return Colloquial.from_lines(self.lines, method=method)
+
+    def single_words(self) -> list[str]:
+        """The one-word caller phrases (typo correction may land on them)."""
+        return sorted({p[0] for r in self.rules for p in r.callers if len(p) == 1})
+
+    def has_word(self, term: str) -> bool:
+        """Whether `term` is a word of some caller phrase (no typo correction then)."""
+        key = _key(term)
+        return any(
+            _key(w) == key
+            for ri in self._words.get(key, ())
+            for phrase in self.rules[ri].callers
+            for w in phrase
+        )
+
+    def matches(self, stems: Sequence[str]) -> list[tuple[list[int], tuple[Phrase, ...]]]:
+        """For each rule with a caller phrase whose words are all among `stems`: the
+        positions of those words and the article phrases."""
+        keys = [_key(s) for s in stems]
+        where: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            where.setdefault(k, []).append(i)
+        found: list[tuple[list[int], tuple[Phrase, ...]]] = []
+        seen: set[int] = set()
+        for k in dict.fromkeys(keys):
+            for ri in self._by_word.get(k, ()):
+                if ri in seen:
+                    continue
+                for phrase in self.rules[ri].callers:
+                    if all(_key(w) in where for w in phrase):
+                        positions = sorted({where[_key(w)][0] for w in phrase})
+                        found.append((positions, self.rules[ri].articles))
+                        seen.add(ri)
+                        break
+        return found
+
+
+def _phrases(side: str, method: str) -> tuple[Phrase, ...]:
+    result: list[Phrase] = []
+    for raw in side.split(","):
+        phrase = tuple(stem(w, method) for w in words(raw))
+        if phrase and phrase not in result:
+            result.append(phrase)
+    return tuple(result)
+
+
+_cache: dict[tuple[Path, str], tuple[float, Colloquial]] = {}
+
+
+def shipped(method: str = DEFAULT_METHOD, path: Path | None = None) -> Colloquial:
+    """The rules of the data file (`path`, the env var `EKC_KB_COLLOQUIAL`, or the shipped
+    file), re-read when the file changes; no rules when there is no file."""
+    if path is None:
+        override = os.environ.get("EKC_KB_COLLOQUIAL")
+        path = Path(override) if override else _default_path()
+    if path is None:
+        return Colloquial(method=method)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return Colloquial(method=method)
+    cached = _cache.get((path, method))
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    try:
+        rules = Colloquial.load(path, method=method)
+    except (ColloquialFileError, OSError) as exc:
+        # a bad edit never stops search: the last good rules (or none) stay in use
+        log.warning("colloquial phrases not reloaded: %s", exc)
+        rules = cached[1] if cached is not None else Colloquial(method=method)
+    _cache[(path, method)] = (mtime, rules)
+    return rules
+
+
+def _default_path() -> Path | None:
+    if SHIPPED.is_file():
+        return SHIPPED
+    try:  # an installed wheel ships data/ as the package `ekc_data`
+        from importlib.resources import files
+
+        return Path(str(files("ekc_data"))) / "kb" / "colloquial.txt"
+    except ModuleNotFoundError:
+        return None
