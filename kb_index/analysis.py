@@ -57,7 +57,8 @@ STOP_WORDS: frozenset[str] = frozenset(w.replace("ё", "е") for w in stoplists[
 #: what is indexed for a text: bump on any change of the analysis chain; an index built with
 #: another version is rebuilt from its source when it opens (a console resyncs its copy)
 #: 2: a derivational key (`kb_index.derivation`) next to each lemma
-ANALYSIS_VERSION: int = 2
+#: 3: term frequencies without positions, no spelling graph (`kb_index.index.build_schema`)
+ANALYSIS_VERSION: int = 3
 
 STEMMERS = ("snowball", "lemma")
 #: chosen by bench/kb_relevance.py on the shipped query set: lemmas (pymorphy3) rank better

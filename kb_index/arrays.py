@@ -7,8 +7,10 @@ after a commit or a merge: segments never change, only their deletions do) gets 
 
     GEN/_arrays/<segment id>/terms.marisa      the segment's terms (marisa-trie: term → id)
     GEN/_arrays/<segment id>/<field>.off.npy   int64, per term id: where its postings start
-    GEN/_arrays/<segment id>/<field>.doc.npy   int32, document numbers within the segment
-    GEN/_arrays/<segment id>/<field>.tf.npy    float32, term frequencies (Whoosh's weights)
+    GEN/_arrays/<segment id>/<field>.doc.npy   document numbers within the segment (uint16
+                                               when the segment has at most 65,536, else int32)
+    GEN/_arrays/<segment id>/<field>.tf.npy    term frequencies, Whoosh's weights (uint8 when
+                                               all are whole numbers below 256, else float32)
     GEN/_arrays/<segment id>/<field>.len.npy   float32, per document: Whoosh's field length
     GEN/_arrays/<segment id>/meta.json         format, documents, total field lengths
 
@@ -36,11 +38,12 @@ from whoosh.util.numeric import byte_to_length
 TEXT_FIELDS = ("title", "tags", "body")
 ARRAYS_DIR = "_arrays"
 #: bump when the layout above changes: older arrays are rebuilt
-FORMAT = 1
+FORMAT = 2
 
 IntArray = npt.NDArray[np.int64]
-DocArray = npt.NDArray[np.int32]
+DocArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float32]
+TfArray = npt.NDArray[np.number[Any]]
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class SegmentArrays:
     trie: marisa_trie.Trie
     offsets: dict[str, IntArray]
     docs: dict[str, DocArray]
-    tfs: dict[str, FloatArray]
+    tfs: dict[str, TfArray]
     lengths: dict[str, FloatArray]
     field_length: dict[str, int]
     doc_count_all: int
@@ -64,7 +67,7 @@ class SegmentArrays:
         offsets = self.offsets[field]
         return int(offsets[term_id + 1] - offsets[term_id])
 
-    def postings(self, field: str, term_id: int) -> tuple[DocArray, FloatArray]:
+    def postings(self, field: str, term_id: int) -> tuple[DocArray, TfArray]:
         offsets = self.offsets[field]
         start, end = int(offsets[term_id]), int(offsets[term_id + 1])
         return self.docs[field][start:end], self.tfs[field][start:end]
@@ -115,6 +118,14 @@ def _field_lengths(reader: Any, field: str, doc_count: int) -> FloatArray:
         )
 
 
+def _compact_tf(tf: FloatArray) -> TfArray:
+    """Term frequencies in one byte each when they are whole numbers below 256 (nearly
+    always): the postings arrays are what a search touches, and what stays resident."""
+    if len(tf) and (float(tf.max()) > 255 or not np.array_equal(tf, np.floor(tf))):
+        return tf
+    return tf.astype(np.uint8)
+
+
 def build_segment(reader: Any, target: Path) -> None:
     """Write the arrays of one segment's reader to `target` (via a temporary folder)."""
     per_field: dict[str, dict[str, tuple[list[Any], list[Any]]]] = {}
@@ -146,8 +157,9 @@ def build_segment(reader: Any, target: Path) -> None:
                 doc_parts.extend(found[0])
                 tf_parts.extend(found[1])
         np.save(tmp / f"{field}.off.npy", np.cumsum(counts))
-        np.save(tmp / f"{field}.doc.npy", np.asarray(doc_parts, dtype=np.int32))
-        np.save(tmp / f"{field}.tf.npy", np.asarray(tf_parts, dtype=np.float32))
+        doc_type = np.uint16 if doc_count <= 1 << 16 else np.int32
+        np.save(tmp / f"{field}.doc.npy", np.asarray(doc_parts, dtype=doc_type))
+        np.save(tmp / f"{field}.tf.npy", _compact_tf(np.asarray(tf_parts, dtype=np.float32)))
         np.save(tmp / f"{field}.len.npy", _field_lengths(reader, field, doc_count))
         meta["field_length"][field] = int(reader.field_length(field)) if postings else 0
     (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")

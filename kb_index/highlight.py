@@ -35,7 +35,7 @@ def text_words(text: str, method: str) -> Words:
 class WordForms:
     """The words of the last `size` texts highlighted, keyed by the caller (a content hash)."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 64) -> None:
         self.size = size
         self._cache: OrderedDict[tuple[str, str], Words] = OrderedDict()
 

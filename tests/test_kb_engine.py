@@ -144,3 +144,25 @@ def test_arrays_follow_the_index_across_reopen_and_rebuild(tmp_path: Path) -> No
     assert folders, "the new generation has its arrays"
     assert all(f.parent.parent.name == reopened._current_dir().name for f in folders)  # type: ignore[union-attr]
     assert {h.id for h in reopened.search("пенсия")} <= {a.id for a in articles[:40]}
+
+
+def test_an_index_of_another_analysis_version_is_rebuilt_from_its_source(tmp_path: Path) -> None:
+    articles = _corpus()[:30]
+    KbIndex.build(tmp_path, articles, build_procs=1).close()
+    old_gen = (tmp_path / "CURRENT").read_text(encoding="utf-8")
+    (tmp_path / old_gen / "ANALYSIS").write_text("1", encoding="utf-8")
+    reopened = KbIndex(tmp_path, source=lambda: articles)
+    assert (tmp_path / "CURRENT").read_text(encoding="utf-8") != old_gen
+    assert reopened.count() == len(articles)
+
+
+def test_arrays_of_another_format_are_rebuilt(tmp_path: Path) -> None:
+    articles = _corpus()[:30]
+    first = KbIndex.build(tmp_path, articles, build_procs=1)
+    expected = [h.id for h in first.search("пенсия")]
+    first.close()
+    (meta,) = tmp_path.glob("gen-*/_arrays/*/meta.json")
+    meta.write_text('{"format": 0}', encoding="utf-8")
+    reopened = KbIndex(tmp_path)
+    assert [h.id for h in reopened.search("пенсия")] == expected
+    assert '"format": 0' not in meta.read_text(encoding="utf-8")
