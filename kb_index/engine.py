@@ -1,14 +1,15 @@
 """Query plans evaluated over the postings arrays, with Whoosh's BM25F.
 
 A plan (see `kb_index.query`) is a list of Whoosh query trees of `Term`, `And` and `Or`
-with boosts. Each node becomes a dense vector over all documents — matched or not, and the
-score Whoosh would give: a term's BM25F (`idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B *
-len / avglen))`, `idf = log(N / (df + 1)) + 1`, over Whoosh's own per-segment statistics,
-times its boost), an `Or` the sum of its matching children, an `And` the sum of its children
-where all match, each times its boost. Deleted documents never match. With 50,000 documents
-a vector is 400 KB and an operation on it tens of microseconds, so a plan of a hundred
-terms costs a few milliseconds, where Whoosh's matchers walked tens of thousands of
-postings in Python (`tests/test_kb_engine.py` proves the results equal).
+with boosts. A term is its postings (live documents and their scores: Whoosh's BM25F,
+`idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * len / avglen))` with `idf = log(N / (df +
+1)) + 1`, over Whoosh's own per-segment statistics); an `Or` or `And` node is a dense
+vector over all documents — matched or not, and the score Whoosh would give: the sum of the
+matching children for an `Or`, of all children where all match for an `And`, times the
+node's boost. With 50,000 documents a vector is 400 KB and an operation on it tens of
+microseconds, so a plan of a hundred terms costs a few milliseconds, where Whoosh's
+matchers walked tens of thousands of postings in Python (`tests/test_kb_engine.py` proves
+the results equal).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from kb_index.arrays import TEXT_FIELDS, SegmentArrays
 
 Scores = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
+_EMPTY_DOCS: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+_EMPTY_SCORES: Scores = np.zeros(0, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -90,15 +93,17 @@ class Engine:
 
     # --- evaluation ---------------------------------------------------------------------
 
-    def term(self, name: str, term: str, boost: float = 1.0) -> _Vector:
-        mask = np.zeros(self.size, dtype=np.bool_)
-        score = np.zeros(self.size, dtype=np.float64)
+    def postings(self, name: str, term: str) -> tuple[npt.NDArray[np.int64], Scores]:
+        """The live documents with `term` in field `name` and their BM25F scores (boost 1):
+        sparse, so that a query holds no dense vector per term."""
         if name not in TEXT_FIELDS:
-            return _Vector(mask, score)
+            return _EMPTY_DOCS, _EMPTY_SCORES
         k1 = self.params.k1
         b = self.params.b.get(name, 0.75)
         avg = self.avg_length[name]
         idf = self.idf(name, term)
+        doc_parts: list[npt.NDArray[np.int64]] = []
+        score_parts: list[Scores] = []
         for arrays, offset in self.segments:
             term_id = arrays.term_id(term)
             if term_id is None:
@@ -108,40 +113,65 @@ class Engine:
                 continue
             tf = tfs.astype(np.float64)
             length = arrays.lengths[name][docs].astype(np.float64)
-            s = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))
-            where = docs.astype(np.int64) + offset
-            mask[where] = True
-            score[where] = s * boost if boost != 1.0 else s
-        mask &= self.live
-        return _Vector(mask, score)
+            doc_parts.append(docs.astype(np.int64) + offset)
+            score_parts.append(idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg))))
+        if not doc_parts:
+            return _EMPTY_DOCS, _EMPTY_SCORES
+        docs_all = doc_parts[0] if len(doc_parts) == 1 else np.concatenate(doc_parts)
+        scores = score_parts[0] if len(score_parts) == 1 else np.concatenate(score_parts)
+        live = self.live[docs_all]
+        if not live.all():
+            docs_all, scores = docs_all[live], scores[live]
+        return docs_all, scores
 
-    def evaluate(self, node: Any, cache: dict[tuple[str, str], _Vector] | None = None) -> _Vector:
+    def evaluate(self, node: Any, cache: dict[tuple[str, str], Any] | None = None) -> _Vector:
         """The vector of a Whoosh query tree of Term, And and Or nodes."""
         cache = {} if cache is None else cache
+        mask = np.zeros(self.size, dtype=np.bool_)
+        score = np.zeros(self.size, dtype=np.float64)
         if isinstance(node, Q.Term):
-            key = (node.fieldname, node.text)
-            base = cache.get(key)
-            if base is None:
-                base = cache[key] = self.term(node.fieldname, node.text)
-            boost = float(node.boost)
-            return base if boost == 1.0 else _Vector(base.mask, base.score * boost)
-        if isinstance(node, (Q.And, Q.Or)):
-            children = [self.evaluate(sub, cache) for sub in node.subqueries]
-            if not children:
-                return _Vector(np.zeros(self.size, np.bool_), np.zeros(self.size, np.float64))
-            if len(children) == 1:
-                only = children[0]
-                boost = float(node.boost)
-                return only if boost == 1.0 else _Vector(only.mask, only.score * boost)
-            if isinstance(node, Q.And):
-                mask = np.logical_and.reduce([c.mask for c in children])
-            else:
-                mask = np.logical_or.reduce([c.mask for c in children])
-            score = np.add.reduce([np.where(c.mask, c.score, 0.0) for c in children])
-            if node.boost != 1.0:
-                score = score * float(node.boost)
-            return _Vector(mask, np.where(mask, score, 0.0))
-        raise TypeError(f"the KB engine does not evaluate {type(node).__name__} queries")
+            self._add_term(node, 1.0, mask, score, cache)
+        elif isinstance(node, Q.Or):
+            # children summed where they match; terms added straight from their postings
+            for sub in node.subqueries:
+                if isinstance(sub, Q.Term):
+                    self._add_term(sub, 1.0, mask, score, cache)
+                else:
+                    child = self.evaluate(sub, cache)
+                    mask |= child.mask
+                    score += child.score
+        elif isinstance(node, Q.And):
+            if node.subqueries:
+                mask[:] = True
+            for sub in node.subqueries:
+                child = self.evaluate(sub, cache)
+                mask &= child.mask
+                score += child.score
+            score[~mask] = 0.0
+        else:
+            raise TypeError(f"the KB engine does not evaluate {type(node).__name__} queries")
+        if not isinstance(node, Q.Term) and node.boost != 1.0:
+            score *= float(node.boost)
+        return _Vector(mask, score)
+
+    def _add_term(
+        self,
+        node: Q.Term,
+        boost: float,
+        mask: Mask,
+        score: Scores,
+        cache: dict[tuple[str, str], Any],
+    ) -> None:
+        key = (node.fieldname, node.text)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self.postings(node.fieldname, node.text)
+        docs, scores = found
+        if not len(docs):
+            return
+        factor = boost * float(node.boost)
+        mask[docs] = True
+        score[docs] += scores * factor if factor != 1.0 else scores
 
     def top(self, vector: _Vector, limit: int, allowed: Mask | None = None) -> list[int]:
         """Document numbers of the `limit` best matches, best first; equal scores in
