@@ -639,6 +639,37 @@ class KbImportRequest(Wire):
     """Only compute the difference; write nothing."""
 
 
+#: most articles in one chunk of a staged import
+KB_CHUNK_MAX = 5000
+
+
+class KbStageOpen(Wire):
+    """Open a staged import: chunks are appended to it, one commit publishes them all."""
+
+    source_name: Annotated[Text, Field(min_length=1, max_length=300)]
+
+
+class KbStageChunk(Wire):
+    """One chunk of a staged import. `offset`: how many articles were staged before it (a
+    chunk lost or sent twice is refused, 409); problems name indices within this chunk."""
+
+    offset: Annotated[int, Field(ge=0)]
+    articles: Annotated[list[KbArticleIn], Field(min_length=1, max_length=KB_CHUNK_MAX)]
+
+
+class KbStageCommit(Wire):
+    sync: bool = False
+    """Articles absent from the whole import are removed (a full replacement of the KB)."""
+    dry_run: bool = False
+    """Only compute the difference; the stage stays open for the real commit."""
+
+
+class KbStagePublic(Wire):
+    batch_id: int
+    staged: int
+    """Articles staged so far."""
+
+
 class KbDiff(Wire):
     added: list[str]
     changed: list[str]
