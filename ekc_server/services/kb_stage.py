@@ -91,8 +91,7 @@ def append(*, session: Session, batch_id: int, request: KbStageChunk) -> KbStage
         raise ConflictError(
             f"пакет {batch_id}: ожидалась часть с позиции {staged}, а пришла с {request.offset}"
         )
-    contents = kb.resolve_articles(session, request.articles)
-    ids = [c["id"] for c in contents]
+    ids = [a.id for a in request.articles]
     earlier: dict[str, int] = {}
     for start in range(0, len(ids), _IN_CHUNK):
         found = session.execute(
@@ -102,17 +101,21 @@ def append(*, session: Session, batch_id: int, request: KbStageChunk) -> KbStage
             )
         )
         earlier.update({r.article_id: r.position for r in found})
-    if earlier:
-        raise FieldErrorsError(
-            [
-                (
-                    ["articles", i, "id"],
-                    f"«{article_id}» уже есть в этом пакете (статья {earlier[article_id] + 1})",
-                )
-                for i, article_id in enumerate(ids)
-                if article_id in earlier
-            ]
+    problems: list[tuple[list[str | int], str]] = [
+        (
+            ["articles", i, "id"],
+            f"«{article_id}» уже есть в этом пакете (статья {earlier[article_id] + 1})",
         )
+        for i, article_id in enumerate(ids)
+        if article_id in earlier
+    ]
+    try:
+        contents = kb.resolve_articles(session, request.articles)
+    except FieldErrorsError as exc:  # one report: these and the ones found above
+        problems.extend(exc.problems)
+    if problems:
+        problems.sort(key=lambda p: int(p[0][1]))
+        raise FieldErrorsError(problems)
     rows: list[dict[str, Any]] = [
         {
             "batch_id": batch_id,
