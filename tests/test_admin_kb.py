@@ -221,8 +221,7 @@ def test_every_problem_of_a_file_and_its_map_in_one_report(admin_cli, tmp_path):
         "families_with_children, disabled, business, operators",
         f"  {source}:3: id: «kb-1» уже встречался ({source}:2)",
         f"  {source}:4: title: поле обязательно",
-        f"  {source}:4: agency: нет ведомства «Минздрав»; похожие: «Минздрав ИО» "
-        "(minzdrav_io)",
+        f"  {source}:4: agency: нет ведомства «Минздрав»; похожие: «Минздрав ИО» (minzdrav_io)",
         f"  {mapping}:1: code: нет тематики или ведомства с кодом «socia»; похожие: "
         + lines[6].split("похожие: ", 1)[1],
     ]

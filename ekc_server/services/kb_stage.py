@@ -4,7 +4,7 @@ one commit publishes them all in one transaction.
 `open_stage` makes a batch with status `staging`; `append` resolves and checks a chunk
 (references by code or name, duplicates within the chunk and against what is staged) and
 stores it in `kb_import_stage`; `commit` with `dry_run` answers the difference, without it
-publishes the batch (`services.kb.publish`) and drops the staged rows; `discard` drops the
+publishes the batch (`services.kb_publish.publish`) and drops the staged rows; `discard` drops the
 batch and its rows. A stage left open (an admin's interrupted import) is dropped when the
 next one opens after `STALE_AFTER`. Searches, the change feed and the backend's index see
 nothing of a stage.
@@ -29,7 +29,7 @@ from ekc_server.deps import Principal
 from ekc_server.errors import ConflictError, FieldErrorsError, NotFoundError
 from ekc_server.models import KbImportBatch
 from ekc_server.models_kb import KbImportStage
-from ekc_server.services import kb
+from ekc_server.services import kb_publish
 
 #: a stage nobody appended to or committed for this long is dropped by the next `open_stage`
 STALE_AFTER = timedelta(hours=24)
@@ -84,7 +84,7 @@ def _staged(session: Session, batch_id: int) -> int:
 def append(*, session: Session, batch_id: int, request: KbStageChunk) -> KbStagePublic:
     """Stage one chunk. 422 names each refused article by its index in this chunk; 409 when
     `offset` is not the number of articles staged so far (a chunk lost or sent twice)."""
-    kb.lock_feed(session)  # appends and commits of one import never interleave
+    kb_publish.lock_feed(session)  # appends and commits of one import never interleave
     _staging(session, batch_id)
     staged = _staged(session, batch_id)
     if request.offset != staged:
@@ -110,7 +110,7 @@ def append(*, session: Session, batch_id: int, request: KbStageChunk) -> KbStage
         if article_id in earlier
     ]
     try:
-        contents = kb.resolve_articles(session, request.articles)
+        contents = kb_publish.resolve_articles(session, request.articles)
     except FieldErrorsError as exc:  # one report: these and the ones found above
         problems.extend(exc.problems)
     if problems:
@@ -121,7 +121,7 @@ def append(*, session: Session, batch_id: int, request: KbStageChunk) -> KbStage
             "batch_id": batch_id,
             "position": staged + i,
             "article_id": c["id"],
-            **{f: c[f] for f in kb.CONTENT_FIELDS},
+            **{f: c[f] for f in kb_publish.CONTENT_FIELDS},
         }
         for i, c in enumerate(contents)
     ]
@@ -132,11 +132,12 @@ def append(*, session: Session, batch_id: int, request: KbStageChunk) -> KbStage
 
 
 def _contents(session: Session, batch_id: int) -> list[dict[str, Any]]:
-    columns = [_STAGE.c.article_id, *(_STAGE.c[f] for f in kb.CONTENT_FIELDS)]
+    columns = [_STAGE.c.article_id, *(_STAGE.c[f] for f in kb_publish.CONTENT_FIELDS)]
     rows = session.execute(
         select(*columns).where(_STAGE.c.batch_id == batch_id).order_by(_STAGE.c.position)
     )
-    return [{"id": r.article_id, **{f: r._mapping[f] for f in kb.CONTENT_FIELDS}} for r in rows]
+    fields = kb_publish.CONTENT_FIELDS
+    return [{"id": r.article_id, **{f: r._mapping[f] for f in fields}} for r in rows]
 
 
 def commit(
@@ -145,11 +146,11 @@ def commit(
     """`dry_run`: the difference, the stage stays open. Otherwise publish every staged
     article as this batch in one transaction (all or nothing) and drop the stage."""
     if not request.dry_run:
-        kb.lock_feed(session)
+        kb_publish.lock_feed(session)
     batch = _staging(session, batch_id)
     if request.dry_run:
         contents = _contents(session, batch_id)
-        diff = kb.diff_contents(session, contents, request.sync)
+        diff = kb_publish.diff_contents(session, contents, request.sync)
         return KbImportResult(batch_id=batch_id, dry_run=True, diff=diff)
     # the batch row is written first: on SQLite this takes the database lock before we read
     batch.created_at = datetime.now(UTC)
@@ -158,7 +159,7 @@ def commit(
     contents = _contents(session, batch_id)
     if not contents:
         raise ConflictError(f"пакет {batch_id}: нет ни одной статьи")
-    diff = kb.publish(
+    diff = kb_publish.publish(
         session, batch=batch, contents=contents, sync=request.sync, staff_id=principal.staff_id
     )
     session.execute(delete(_STAGE).where(_STAGE.c.batch_id == batch_id))
@@ -168,7 +169,7 @@ def commit(
 
 def discard(*, session: Session, batch_id: int) -> None:
     """Drop a stage and everything staged in it (nothing of it was ever published)."""
-    kb.lock_feed(session)
+    kb_publish.lock_feed(session)
     _staging(session, batch_id)
     _drop(session, [batch_id])
     session.commit()
