@@ -1,6 +1,6 @@
 """Knowledge-base numbers on synthetic corpora (5,000 and 50,000 articles by default).
 
-For each size: import through the real backend (HTTP, one transaction) and index, query
+For each size (the import through the backend is `bench/kb_import.py`): query
 latency with one open searcher (full queries and as-you-type prefixes of the labelled
 queries), incremental apply of 100 changed articles, and the bytes of the change feed for
 them against a full export (both gzip-compressed as on the wire).
@@ -18,16 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ekc_core.client import EkcClient
-from ekc_core.schemas import KbArticleIn, KbImportRequest
-from ekc_core.settings import default_reference_dir
-from ekc_server import migrate
-from ekc_server.db import create_db_engine, session_scope
-from ekc_server.models import Staff
-from ekc_server.security import hash_password
-from ekc_server.services.reference import seed_reference
 from kb_index import Article, KbIndex, Synonyms
-from tests.localserver import running_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kb_corpus import make_corpus
@@ -44,44 +35,6 @@ def pct(samples: list[float]) -> str:
     )
 
 
-def server_import(articles: list[Article], work: Path) -> tuple[float, float]:
-    """Seconds to publish the corpus through the backend, and to index it there."""
-    url = f"sqlite:///{work / 'ekc.db'}"
-    migrate.upgrade(url)
-    engine = create_db_engine(url)
-    with session_scope(engine) as session:
-        seed_reference(session=session, data_dir=default_reference_dir())
-        session.add(
-            Staff(
-                username="bench",
-                full_name="Bench",
-                role="admin",
-                skills=[],
-                password_hash=hash_password("bench-password"),
-            )
-        )
-    engine.dispose()
-    request = KbImportRequest(
-        source_name="bench",
-        articles=[
-            KbArticleIn(**{**a.to_dict(), "topic": a.topic, "agency": a.agency}) for a in articles
-        ],
-    )
-    settings_read = 600.0
-    with running_server(url, work) as base:
-        from ekc_core.settings import ClientSettings
-
-        with EkcClient(base, settings=ClientSettings(read_timeout=settings_read)) as client:
-            client.login("bench", "bench-password")
-            started = time.perf_counter()
-            client.kb_import(request)
-            published = time.perf_counter() - started
-            started = time.perf_counter()
-            client.kb_search("мусор")  # the backend catches its index up (a full build)
-            indexed = time.perf_counter() - started
-    return published, indexed
-
-
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [5000, 50000]
     queries = load_queries()
@@ -93,13 +46,6 @@ def main() -> None:
         print(f"generate corpus                 {time.perf_counter() - started:6.1f} s")
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            published, indexed = server_import(articles, work)
-            print(
-                f"import via API + index build    {published:6.1f} s  "
-                "(one transaction; the backend indexes before it answers)"
-            )
-            print(f"first search after it           {indexed:6.1f} s")
-
             index = KbIndex(work / "local", synonyms=synonyms, source=lambda a=articles: a)
             full, prefix = [], []
             for q in queries:

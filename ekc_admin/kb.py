@@ -16,7 +16,9 @@ from rich.progress import track
 from rich.table import Table
 
 from ekc_admin.context import api_client, err, fail, out, print_json
-from ekc_core.errors import ValidationFailedError
+from ekc_core.client import EkcClient
+from ekc_core.errors import ConflictError as ApiConflictError
+from ekc_core.errors import EkcError, ValidationFailedError
 from ekc_core.kb_files import FIELDS, KbFileError, KbRecord, read_path
 from ekc_core.kb_refs import (
     agencies_catalogue,
@@ -25,15 +27,17 @@ from ekc_core.kb_refs import (
     resolve_references,
     topics_catalogue,
 )
-from ekc_core.schemas import KbArticleIn, KbDiff, KbImportRequest
+from ekc_core.schemas import KbArticleIn, KbDiff, KbImportResult
 from ekc_core.validation import russian_message
 
 app = typer.Typer(
     help="База знаний: импорт, пакеты, откат, история, выгрузка, поиск.", no_args_is_help=True
 )
 
-#: show a progress bar from this many articles on
+#: show a progress bar (checking) and progress lines (sending) from this many articles on
 PROGRESS_FROM = 1000
+#: articles per request of a staged import (~10 MB of JSON at the bench's article sizes)
+CHUNK = 2000
 
 
 class ExportFormat(StrEnum):
@@ -108,8 +112,8 @@ def import_(
         ),
     ] = None,
 ) -> None:
-    """Validate everything first (file:line: field: reason), show the diff, then publish
-    the batch in one transaction."""
+    """Validate everything first (file:line: field: reason), send the articles in chunks to
+    a staged batch, show the diff, then publish the batch in one transaction."""
     # imported here, not at the top: the index's Whoosh and Russian analysis cost ~0.3 s
     # that no other ekc-admin command needs
     from kb_index import AUDIENCES
@@ -139,44 +143,125 @@ def import_(
             problems.append(f"{path}: нет ни одной статьи")
         if problems:
             _report(problems)
-        request = KbImportRequest(source_name=path.name, articles=articles, sync=sync, dry_run=True)
-        try:
-            planned = client.kb_import(request)
-            out.print(_diff_table(planned.diff, sync))
-            if dry_run:
-                out.print("Проверка без записи (--dry-run): ничего не изменено.")
-                return
-            if not (planned.diff.added or planned.diff.changed or planned.diff.removed):
-                out.print("Изменений нет: пакет не создан.")
-                return
-            if (
-                planned.diff.removed
-                and not yes
-                and not typer.confirm(
-                    f"Удалить статей: {len(planned.diff.removed)}?", default=False
-                )
-            ):
-                fail("отменено: ничего не изменено")
-            with err.status("Публикация пакета…"):
-                published = client.kb_import(request.model_copy(update={"dry_run": False}))
-        except ValidationFailedError as exc:  # the server found what we could not check
-            lines = []
-            for p in exc.problems:
-                parts = p.field.split(".")
-                if len(parts) >= 3 and parts[0] == "articles" and parts[1].isdigit():
-                    record = result.records[int(parts[1])]
-                    lines.append(
-                        f"{record.source}:{record.line}: {'.'.join(parts[2:])}: {p.message}"
-                    )
-                else:
-                    lines.append(f"{path}: {p.field}: {p.message}")
-            _report(lines)
+        published = _publish(client, path, result.records, articles, sync, dry_run, yes)
+    if published is None:
+        return
     out.print(
         f"Опубликован пакет №{published.batch_id}: добавлено "
         f"{len(published.diff.added)}, изменено {len(published.diff.changed)}, "
         f"удалено {len(published.diff.removed)}. Откат: ekc-admin kb rollback "
         f"{published.batch_id}"
     )
+
+
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+def _server_problems(
+    exc: ValidationFailedError, path: Path, records: list[KbRecord], offset: int
+) -> list[str]:
+    """The server's refusals of a chunk as `file:line: field: reason` lines."""
+    lines = []
+    for p in exc.problems:
+        parts = p.field.split(".")
+        if len(parts) >= 3 and parts[0] == "articles" and parts[1].isdigit():
+            record = records[offset + int(parts[1])]
+            lines.append(f"{record.source}:{record.line}: {'.'.join(parts[2:])}: {p.message}")
+        else:
+            lines.append(f"{path}: {p.field}: {p.message}")
+    return lines
+
+
+def _stage(
+    client: EkcClient,
+    batch_id: int,
+    path: Path,
+    records: list[KbRecord],
+    articles: list[KbArticleIn],
+) -> list[str]:
+    """Send every chunk (each refused chunk's problems are collected and the rest still
+    checked, so one run reports them all); a progress line on stderr for big files."""
+    problems: list[str] = []
+    staged = 0
+    total = len(articles)
+    for start in range(0, total, CHUNK):
+        part = articles[start : start + CHUNK]
+        try:
+            staged = client.kb_stage_append(batch_id, staged, part).staged
+        except ValidationFailedError as exc:
+            problems.extend(_server_problems(exc, path, records, start))
+        if total >= PROGRESS_FROM:
+            err.print(
+                f"отправлено {_count(start + len(part))} из {_count(total)} статей",
+                markup=False,
+                highlight=False,
+            )
+    return problems
+
+
+def _discard(client: EkcClient, batch_id: int, why: str | None) -> None:
+    """Drop the stage; with `why`, say that nothing was published (or that it was, when the
+    commit reached the server after all)."""
+    try:
+        client.kb_stage_discard(batch_id)
+        gone = f"собранный пакет №{batch_id} удалён"
+    except ApiConflictError:
+        err.print(
+            f"Пакет №{batch_id} уже опубликован сервером (ответ не дошёл): "
+            "см. ekc-admin kb batches",
+            markup=False,
+        )
+        return
+    except EkcError:
+        gone = f"неполный пакет №{batch_id} сервер удалит сам через сутки"
+    if why:
+        err.print(f"{why}: ничего не опубликовано ({gone}).", markup=False)
+
+
+def _publish(
+    client: EkcClient,
+    path: Path,
+    records: list[KbRecord],
+    articles: list[KbArticleIn],
+    sync: bool,
+    dry_run: bool,
+    yes: bool,
+) -> KbImportResult | None:
+    """Stage the articles in chunks, show the difference, publish them with one commit (all
+    or nothing). Whatever stops it before the commit leaves nothing published."""
+    batch_id = client.kb_stage_open(path.name).batch_id
+    done = False
+    why: str | None = "импорт прерван"
+    try:
+        problems = _stage(client, batch_id, path, records, articles)
+        if problems:
+            why = None
+            _report(problems)
+        with err.status("Сравнение с базой…"):
+            planned = client.kb_stage_commit(batch_id, sync=sync, dry_run=True)
+        out.print(_diff_table(planned.diff, sync))
+        why = None
+        if dry_run:
+            out.print("Проверка без записи (--dry-run): ничего не изменено.")
+            return None
+        if not (planned.diff.added or planned.diff.changed or planned.diff.removed):
+            out.print("Изменений нет: пакет не создан.")
+            return None
+        if (
+            planned.diff.removed
+            and not yes
+            and not typer.confirm(f"Удалить статей: {len(planned.diff.removed)}?", default=False)
+        ):
+            fail("отменено: ничего не изменено")
+        why = "публикация не удалась"
+        with err.status("Публикация пакета…"):
+            published = client.kb_stage_commit(batch_id, sync=sync)
+        done = True
+        return published
+    finally:
+        if not done:
+            _discard(client, batch_id, why)
 
 
 @app.command("rollback", help="Откатить пакет: вернуть прежние версии статей.")

@@ -42,9 +42,18 @@ def _day(option: str, text: str | None) -> date | None:
 )
 def gaps(
     date_from: Annotated[
-        str | None, typer.Option("--from", help="С даты (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ).")
+        str | None,
+        typer.Option(
+            "--from",
+            help="С даты (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ); по умолчанию — за 366 дней до --to.",
+        ),
     ] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="По дату включительно.")] = None,
+    date_to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="По дату включительно (по умолчанию — сегодня); период до 366 дней."
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Сколько групп показать.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
 ) -> None:
@@ -54,9 +63,9 @@ def gaps(
     if as_json:
         print_json(report)
         return
-    period = (
-        f"{day_from:%d.%m.%Y}" if day_from else "…",
-        f"{day_to:%d.%m.%Y}" if day_to else "…",
+    period = (  # the server fills in what was not given
+        f"{report.date_from:%d.%m.%Y}" if report.date_from else "…",
+        f"{report.date_to:%d.%m.%Y}" if report.date_to else "…",
     )
     table = Table(
         "Запрос",

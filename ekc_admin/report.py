@@ -6,16 +6,19 @@ with a chart in the terminal on request."""
 from __future__ import annotations
 
 import calendar
+import functools
+import inspect
 import re
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, cast, get_args
+from typing import Annotated, Any, cast, get_args
 
 import typer
 
 from ekc_admin.context import EXIT_FORBIDDEN, api_client, date_or_none, fail
-from ekc_admin.report_output import EXIT_USAGE, emit, resolve
+from ekc_admin.report_output import EXIT_USAGE, Output, emit, resolve
 from ekc_core.client import EkcClient
 from ekc_core.client_reports import KpiBy, VideoBy
 from ekc_core.errors import NotFoundError, PermissionDeniedError
@@ -162,31 +165,62 @@ def fetch(kind: str, call: Callable[[EkcClient], Report]) -> Report:
             fail(exc.message)
 
 
-def _run(
-    kind: str,
-    call: Callable[[EkcClient], Report],
-    *,
-    stem: str,
-    fmt: str | None,
-    as_json: bool,
-    output: Path | None,
-    chart: bool,
-    series_key: str | None,
-    columns: str | None,
-) -> None:
-    wanted = resolve(
-        fmt=fmt,
-        as_json=as_json,
-        output=output,
-        chart=chart,
-        series_key=series_key,
-        columns=columns,
-    )
+def _run(kind: str, call: Callable[[EkcClient], Report], *, stem: str, out: OutputOptions) -> None:
+    wanted = out.resolved()
     report = fetch(kind, call)
     emit(report, wanted, default_name=stem)
 
 
+@dataclass(frozen=True)
+class OutputOptions:
+    """The six output options every report command takes, as given on its command line."""
+
+    as_json: bool
+    fmt: str | None
+    output: Path | None
+    chart: bool
+    series_key: str | None
+    columns: str | None
+
+    def resolved(self) -> Output:
+        """Checked together (a conflict is exit code 2 with its reason)."""
+        return resolve(**asdict(self))
+
+
+#: the output options' command-line parameters, in the order `--help` lists them
+_OUTPUT_PARAMETERS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+    for name, hint, default in (
+        ("as_json", JsonOpt, False),
+        ("fmt", FormatOpt, None),
+        ("output", OutputOpt, None),
+        ("chart", ChartOpt, False),
+        ("series_key", SeriesOpt, None),
+        ("columns", ColumnsOpt, None),
+    )
+]
+
+
+def output_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a report command the six output options (after its own); the command gets them
+    as one `out: OutputOptions` keyword argument."""
+    own = [
+        p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "out"
+    ]
+
+    @functools.wraps(command)
+    def with_output(*args: Any, **kwargs: Any) -> None:
+        out = OutputOptions(**{p.name: kwargs.pop(p.name) for p in _OUTPUT_PARAMETERS})
+        command(*args, out=out, **kwargs)
+
+    parameters = [*own, *_OUTPUT_PARAMETERS]
+    with_output.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+    with_output.__annotations__ = {p.name: p.annotation for p in parameters}
+    return with_output
+
+
 @app.command("kpi", help="Показатели против целей: уровень сервиса, дозвон, пропущенные, AHT …")
+@output_options
 def kpi(
     date_from: FromOpt = None,
     date_to: ToOpt = None,
@@ -202,12 +236,8 @@ def kpi(
             help="Сбросы короче стольких секунд не считать поступившими (0 — считать все).",
         ),
     ] = None,
-    as_json: JsonOpt = False,
-    fmt: FormatOpt = None,
-    output: OutputOpt = None,
-    chart: ChartOpt = False,
-    series_key: SeriesOpt = None,
-    columns: ColumnsOpt = None,
+    *,
+    out: OutputOptions,
 ) -> None:
     group = cast("KpiBy | None", _choice(by, KPI_BY, "--by"))
     if short_abandon is not None and not 0 <= short_abandon <= MAX_SHORT_ABANDON:
@@ -217,92 +247,63 @@ def kpi(
         "kpi",
         lambda c: c.report_kpi(start, end, by=group, short_abandon=short_abandon),
         stem=file_stem("kpi", start, end, group),
-        fmt=fmt,
-        as_json=as_json,
-        output=output,
-        chart=chart,
-        series_key=series_key,
-        columns=columns,
+        out=out,
     )
 
 
 @app.command("operators", help="По операторам: контакты, AHT, доля обработки, исходы, перезвоны.")
+@output_options
 def operators(
     date_from: FromOpt = None,
     date_to: ToOpt = None,
     month: MonthOpt = None,
-    as_json: JsonOpt = False,
-    fmt: FormatOpt = None,
-    output: OutputOpt = None,
-    chart: ChartOpt = False,
-    series_key: SeriesOpt = None,
-    columns: ColumnsOpt = None,
+    *,
+    out: OutputOptions,
 ) -> None:
     start, end = period(date_from, date_to, month)
     _run(
         "operators",
         lambda c: c.report_operators(start, end),
         stem=file_stem("operators", start, end),
-        fmt=fmt,
-        as_json=as_json,
-        output=output,
-        chart=chart,
-        series_key=series_key,
-        columns=columns,
+        out=out,
     )
 
 
 @app.command("topics", help="О чём обращаются: тематики и их доли.")
+@output_options
 def topics(
     date_from: FromOpt = None,
     date_to: ToOpt = None,
     month: MonthOpt = None,
-    as_json: JsonOpt = False,
-    fmt: FormatOpt = None,
-    output: OutputOpt = None,
-    chart: ChartOpt = False,
-    series_key: SeriesOpt = None,
-    columns: ColumnsOpt = None,
+    *,
+    out: OutputOptions,
 ) -> None:
     start, end = period(date_from, date_to, month)
     _run(
         "topics",
         lambda c: c.report_topics(start, end),
         stem=file_stem("topics", start, end),
-        fmt=fmt,
-        as_json=as_json,
-        output=output,
-        chart=chart,
-        series_key=series_key,
-        columns=columns,
+        out=out,
     )
 
 
 @app.command(
     "appeals", help="Обращения по ведомствам: открытые, со сроком на этой неделе, просроченные."
 )
+@output_options
 def appeals(
     on: Annotated[
         str | None, typer.Option("--on", help="На какой день (по умолчанию сегодня).")
     ] = None,
-    as_json: JsonOpt = False,
-    fmt: FormatOpt = None,
-    output: OutputOpt = None,
-    chart: ChartOpt = False,
-    series_key: SeriesOpt = None,
-    columns: ColumnsOpt = None,
+    *,
+    out: OutputOptions,
 ) -> None:
     day = parse_day(on, "--on") if on is not None else None
     _run(
         "appeals",
         lambda c: c.report_appeals(day),
         stem=f"appeals-{(day or today()).isoformat()}",
-        fmt=fmt,
-        as_json=as_json,
-        output=output,
-        chart=chart,
-        series_key=series_key,
-        columns=columns,
+        out=out,
     )
 
 
@@ -310,6 +311,7 @@ def appeals(
     "plan-vs-fact",
     help="План и факт по часам: нужно, в графике, работали, поступило звонков, уровень сервиса.",
 )
+@output_options
 def plan_vs_fact(
     on_date: Annotated[
         str | None, typer.Option("--date", "-d", help="День (по умолчанию сегодня).")
@@ -317,12 +319,8 @@ def plan_vs_fact(
     month: Annotated[
         str | None, typer.Option("--month", "-m", help="Месяц ГГГГ-ММ: часы суток за месяц.")
     ] = None,
-    as_json: JsonOpt = False,
-    fmt: FormatOpt = None,
-    output: OutputOpt = None,
-    chart: ChartOpt = False,
-    series_key: SeriesOpt = None,
-    columns: ColumnsOpt = None,
+    *,
+    out: OutputOptions,
 ) -> None:
     if on_date is not None and month is not None:
         fail("--date или --month: выберите одно", EXIT_USAGE)
@@ -337,16 +335,12 @@ def plan_vs_fact(
         "plan-vs-fact",
         lambda c: c.report_plan_vs_fact(day=day, month=month),
         stem=stem,
-        fmt=fmt,
-        as_json=as_json,
-        output=output,
-        chart=chart,
-        series_key=series_key,
-        columns=columns,
+        out=out,
     )
 
 
 @app.command("video", help="Видеоконсультации по офисам МФЦ (или по месяцам).")
+@output_options
 def video(
     date_from: FromOpt = None,
     date_to: ToOpt = None,
@@ -354,12 +348,8 @@ def video(
     by: Annotated[
         str, typer.Option("--by", help="Строки по: " + ", ".join(VIDEO_BY) + ".")
     ] = "office",
-    as_json: JsonOpt = False,
-    fmt: FormatOpt = None,
-    output: OutputOpt = None,
-    chart: ChartOpt = False,
-    series_key: SeriesOpt = None,
-    columns: ColumnsOpt = None,
+    *,
+    out: OutputOptions,
 ) -> None:
     group = cast("VideoBy", _choice(by, VIDEO_BY, "--by") or "office")
     start, end = period(date_from, date_to, month)
@@ -367,10 +357,5 @@ def video(
         "video",
         lambda c: c.report_video(start, end, by=group),
         stem=file_stem("video", start, end, group),
-        fmt=fmt,
-        as_json=as_json,
-        output=output,
-        chart=chart,
-        series_key=series_key,
-        columns=columns,
+        out=out,
     )

@@ -19,7 +19,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from ekc_core import __version__, kb_feed
 from ekc_core.client_admin import AdminApi
-from ekc_core.client_kb import KbLearningApi
+from ekc_core.client_kb import KbImportApi, KbLearningApi
 from ekc_core.client_quality import QualityApi
 from ekc_core.client_reports import ReportsApi
 from ekc_core.client_rosters import RosterApi
@@ -166,7 +166,9 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
-class EkcClient(AdminApi, RosterApi, ReportsApi, QualityApi, WallboardApi, KbLearningApi):
+class EkcClient(
+    AdminApi, RosterApi, ReportsApi, QualityApi, WallboardApi, KbLearningApi, KbImportApi
+):
     """A synchronous client of REST API v1 (the console calls it from worker threads).
 
     Safe requests (GET, and writes carrying an idempotency key) are retried on network

@@ -11,8 +11,50 @@ from datetime import date
 
 from ekc_core.client_admin import Requester, _one
 from ekc_core.kb_gaps import KbGapReport, KbSynonymCreate, KbSynonymGroup, KbSynonymSet
+from ekc_core.schemas import (
+    KbArticleIn,
+    KbImportResult,
+    KbStageChunk,
+    KbStageCommit,
+    KbStageOpen,
+    KbStagePublic,
+)
 
 SEARCH_EVENTS_PATH = "/kb/search-events"
+STAGED_PATH = "/kb/imports/staged"
+#: a commit publishes (and a dry run compares) every staged article: minutes at 50,000 on a
+#: busy machine
+COMMIT_TIMEOUT = 900.0
+
+
+class KbImportApi:
+    """Staged imports (`ekc-admin kb import`): open, append chunks, commit or discard."""
+
+    def kb_stage_open(self: Requester, source_name: str) -> KbStagePublic:
+        body = KbStageOpen(source_name=source_name).model_dump(mode="json")
+        return _one(self.request("POST", STAGED_PATH, json_body=body), KbStagePublic)
+
+    def kb_stage_append(
+        self: Requester, batch_id: int, offset: int, articles: list[KbArticleIn]
+    ) -> KbStagePublic:
+        """One chunk; not retried by the client (the offset check refuses a resend)."""
+        body = KbStageChunk(offset=offset, articles=articles).model_dump(mode="json")
+        response = self.request(
+            "POST", f"{STAGED_PATH}/{batch_id}/articles", json_body=body, timeout=COMMIT_TIMEOUT
+        )
+        return _one(response, KbStagePublic)
+
+    def kb_stage_commit(
+        self: Requester, batch_id: int, *, sync: bool = False, dry_run: bool = False
+    ) -> KbImportResult:
+        body = KbStageCommit(sync=sync, dry_run=dry_run).model_dump(mode="json")
+        response = self.request(
+            "POST", f"{STAGED_PATH}/{batch_id}/commit", json_body=body, timeout=COMMIT_TIMEOUT
+        )
+        return _one(response, KbImportResult)
+
+    def kb_stage_discard(self: Requester, batch_id: int) -> None:
+        self.request("DELETE", f"{STAGED_PATH}/{batch_id}")
 
 
 class KbLearningApi:

@@ -123,8 +123,7 @@ class Catalogue:
 
     def unknown(self, value: str) -> str:
         """The Russian reason for an unknown reference, with the nearest known names."""
-        # the wording the import always had (tests and admins' scripts read it)
-        what = "неизвестная тематика" if self.kind == "topic" else "неизвестное ведомство"
+        what = "нет тематики" if self.kind == "topic" else "нет ведомства"
         near = self.nearest(value)
         if not near:
             return f"{what} «{value}»"

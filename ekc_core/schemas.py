@@ -610,14 +610,22 @@ class ErrorResponse(Wire):
 # --- knowledge base ---------------------------------------------------------------------
 
 
+#: longest topic / agency reference an import may give: a code or a *name*, which may be
+#: as long as the reference tables' name columns (`Topic.name`, `Agency.name`)
+KB_TOPIC_REF_MAX = 200
+KB_AGENCY_REF_MAX = 400
+
+
 class KbArticleIn(Wire):
     """One article as imported (the JSONL / CSV columns)."""
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")]
     title: Annotated[Text, Field(min_length=1, max_length=300)]
     body: Annotated[Text, Field(min_length=1, max_length=100_000)]
-    topic: Code | None = None
-    agency: Code | None = None
+    topic: Annotated[Text, Field(max_length=KB_TOPIC_REF_MAX)] | None = None
+    """A topic code or name (resolved by the backend)."""
+    agency: Annotated[Text, Field(max_length=KB_AGENCY_REF_MAX)] | None = None
+    """An agency code, name or short name (resolved by the backend)."""
     tags: list[Annotated[Text, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
     audience: Code | None = None
 
@@ -629,6 +637,37 @@ class KbImportRequest(Wire):
     """Articles absent from this import are removed (a full replacement of the KB)."""
     dry_run: bool = False
     """Only compute the difference; write nothing."""
+
+
+#: most articles in one chunk of a staged import
+KB_CHUNK_MAX = 5000
+
+
+class KbStageOpen(Wire):
+    """Open a staged import: chunks are appended to it, one commit publishes them all."""
+
+    source_name: Annotated[Text, Field(min_length=1, max_length=300)]
+
+
+class KbStageChunk(Wire):
+    """One chunk of a staged import. `offset`: how many articles were staged before it (a
+    chunk lost or sent twice is refused, 409); problems name indices within this chunk."""
+
+    offset: Annotated[int, Field(ge=0)]
+    articles: Annotated[list[KbArticleIn], Field(min_length=1, max_length=KB_CHUNK_MAX)]
+
+
+class KbStageCommit(Wire):
+    sync: bool = False
+    """Articles absent from the whole import are removed (a full replacement of the KB)."""
+    dry_run: bool = False
+    """Only compute the difference; the stage stays open for the real commit."""
+
+
+class KbStagePublic(Wire):
+    batch_id: int
+    staged: int
+    """Articles staged so far."""
 
 
 class KbDiff(Wire):

@@ -408,7 +408,9 @@ class KbImportBatch(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source_name: str = Field(max_length=300)
-    status: str = Field(default="published", max_length=20)  # published | rolled_back
+    status: str = Field(
+        default="published", max_length=20
+    )  # staging|published|rolled_back|rollback
     created_by_id: int | None = Field(default=None, foreign_key="staff.id")
     created_at: datetime = ts_now()
     added: int = 0
@@ -500,4 +502,4 @@ __all__ += [
     "QualityForm",
     "QualityReview",
 ]
-from ekc_server.models_kb import KbSearchLog, KbSynonymGroup  # noqa: E402, F401
+from ekc_server.models_kb import KbImportStage, KbSearchLog, KbSynonymGroup  # noqa: E402, F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ekc_server.model_types import json_list, ts, ts_now
@@ -44,3 +44,27 @@ class KbSynonymGroup(SQLModel, table=True):
     phrases: list[str] = json_list()
     created_at: datetime = ts_now()
     removed_at: datetime | None = ts()
+
+
+class KbImportStage(SQLModel, table=True):
+    """An article of a staged import (`kb_import_batch.status = 'staging'`): chunks of a big
+    file append here, resolved and checked; the batch's commit publishes them all in one
+    transaction and deletes these rows. Nothing here is visible to searches or the feed."""
+
+    __tablename__ = "kb_import_stage"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "article_id", name="uq_kb_import_stage_batch_article"),
+        UniqueConstraint("batch_id", "position", name="uq_kb_import_stage_batch_position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="kb_import_batch.id")
+    position: int
+    """The article's place in the whole import (0-based), for messages and order."""
+    article_id: str = Field(max_length=80)
+    title: str = Field(max_length=300)
+    body: str = ""
+    topic_id: int | None = Field(default=None, foreign_key="topic.id")
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    tags: list[str] = json_list()
+    audience: str | None = Field(default=None, max_length=60)

@@ -89,8 +89,8 @@ def test_every_problem_with_file_and_line_and_nothing_written(admin_cli, tmp_pat
     result = admin_cli.invoke(app, ["kb", "import", str(source)])
     assert result.exit_code == 1
     assert f"{source}:4: title: поле обязательно" in result.stderr
-    assert f"{source}:5: topic: неизвестная тематика «no.topic»" in result.stderr
-    assert f"{source}:5: agency: неизвестное ведомство «nobody»" in result.stderr
+    assert f"{source}:5: topic: нет тематики «no.topic»" in result.stderr
+    assert f"{source}:5: agency: нет ведомства «nobody»" in result.stderr
     assert json.loads(admin_cli.invoke(app, ["kb", "batches", "--json"]).stdout) == []
 
 
@@ -186,7 +186,7 @@ def test_topic_and_agency_by_name_and_a_mapping_file(admin_cli, tmp_path):
     mapping.write_text("их название;наш код\nЖКХ (старая система);housing\n", encoding="utf-8")
     without = admin_cli.invoke(app, ["kb", "import", str(source)])
     assert without.exit_code == 1
-    assert f"{source}:3: topic: неизвестная тематика «ЖКХ (старая система)»" in without.stderr
+    assert f"{source}:3: topic: нет тематики «ЖКХ (старая система)»" in without.stderr
     assert "Опубликован" not in without.stdout
 
     done = admin_cli.invoke(app, ["kb", "import", str(source), "--map", str(mapping)])
@@ -215,14 +215,13 @@ def test_every_problem_of_a_file_and_its_map_in_one_report(admin_cli, tmp_path):
     lines = result.stderr.splitlines()
     assert lines[0] == "Ошибки (6), ничего не записано:"
     assert lines[1:] == [
-        f"  {source}:2: topic: неизвестная тематика «Бизнесс»; похожие: «Бизнес» (business), "
+        f"  {source}:2: topic: нет тематики «Бизнесс»; похожие: «Бизнес» (business), "
         + lines[1].split("(business), ", 1)[1],
         f"  {source}:3: audience: «всем»: допустимо citizens, svo_families, pensioners, "
         "families_with_children, disabled, business, operators",
         f"  {source}:3: id: «kb-1» уже встречался ({source}:2)",
         f"  {source}:4: title: поле обязательно",
-        f"  {source}:4: agency: неизвестное ведомство «Минздрав»; похожие: «Минздрав ИО» "
-        "(minzdrav_io)",
+        f"  {source}:4: agency: нет ведомства «Минздрав»; похожие: «Минздрав ИО» (minzdrav_io)",
         f"  {mapping}:1: code: нет тематики или ведомства с кодом «socia»; похожие: "
         + lines[6].split("похожие: ", 1)[1],
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -84,8 +84,12 @@ def test_gaps_for_an_editor_and_synonyms_applied_without_reindex(
     assert top["then_opened"] == [
         {"article_id": "flood-1", "title": "Затопление квартиры", "count": 2}
     ]
-    table = cli.invoke(app, ["kb", "gaps", "--from", "01.01.2020"])
+    month_ago = date.today() - timedelta(days=30)
+    table = cli.invoke(app, ["kb", "gaps", "--from", f"{month_ago:%d.%m.%Y}"])
     assert table.exit_code == 0, table.output
+    too_long = cli.invoke(app, ["kb", "gaps", "--from", "01.01.2020"])  # to: today
+    assert too_long.exit_code != 0
+    assert "не больше 366 дней: сузьте from/to" in " ".join(too_long.output.split())
     assert "соседи затопили" in table.stdout and "flood-1" in table.stdout
     bad = cli.invoke(app, ["kb", "gaps", "--from", "вчера"])
     assert bad.exit_code == 2 and "--from" in bad.output

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from ekc_core.schemas import KbArticleIn, KbImportRequest
+from ekc_core.settings import default_reference_dir
 from ekc_server.app import create_app
 from ekc_server.services import kb
 from kb_index import Article, KbIndex
@@ -156,8 +157,8 @@ def test_bad_articles_name_index_and_field_and_write_nothing(client: TestClient,
     assert r.status_code == 422
     problems = {tuple(d["loc"]): d["msg"] for d in r.json()["detail"]}
     assert problems == {
-        ("body", "articles", 3, "topic"): "неизвестная тематика «no.such.topic»",
-        ("body", "articles", 3, "agency"): "неизвестное ведомство «nobody»",
+        ("body", "articles", 3, "topic"): "нет тематики «no.such.topic»",
+        ("body", "articles", 3, "agency"): "нет ведомства «nobody»",
         ("body", "articles", 4, "id"): "«kb-tko» уже есть в этом пакете (статья 1)",
         ("body", "articles", 5, "audience"): "«всем»: допустимо citizens, svo_families, "
         "pensioners, families_with_children, disabled, business, operators",
@@ -307,10 +308,10 @@ def test_topic_and_agency_by_name_or_code_with_hints(client: TestClient, admin) 
     assert r.status_code == 422
     problems = {tuple(d["loc"]): d["msg"] for d in r.json()["detail"]}
     assert problems[("body", "articles", 0, "topic")].startswith(
-        "неизвестная тематика «Бизнесс»; похожие: «Бизнес» (business)"
+        "нет тематики «Бизнесс»; похожие: «Бизнес» (business)"
     )
     assert problems[("body", "articles", 0, "agency")] == (
-        "неизвестное ведомство «Минздрав»; похожие: «Минздрав ИО» (minzdrav_io)"
+        "нет ведомства «Минздрав»; похожие: «Минздрав ИО» (minzdrav_io)"
     )
 
 
@@ -338,3 +339,34 @@ def test_the_index_is_opened_and_caught_up_at_start_not_by_a_search(
             top = kb.max_seq(session)
         assert top == 4 and index._index.position == top  # no search was made
         assert second.get("/health").json()["status"] == "ok"
+
+
+def test_every_reference_name_fits_the_import_limits(client: TestClient, admin) -> None:
+    """A topic or agency may be given by its longest name (an agency's full name is 122
+    characters): the wire limits hold every name of the reference data and its columns."""
+    from ekc_core.reference_data import load_reference_data
+    from ekc_core.schemas import KB_AGENCY_REF_MAX, KB_TOPIC_REF_MAX
+    from ekc_server.models import Agency, Topic
+
+    reference = load_reference_data(default_reference_dir())
+    topics = [name for t in reference.topics for name in (t.code, t.name)]
+    agencies = [name for a in reference.agencies for name in (a.code, a.name, a.short_name)]
+    assert max(map(len, agencies)) > 120  # what the old limit (a code's) refused
+    assert max(map(len, topics)) <= KB_TOPIC_REF_MAX
+    assert max(map(len, agencies)) <= KB_AGENCY_REF_MAX
+    # and every name the tables can hold
+    assert Topic.__table__.c.name.type.length <= KB_TOPIC_REF_MAX  # type: ignore[attr-defined]
+    assert Agency.__table__.c.name.type.length <= KB_AGENCY_REF_MAX  # type: ignore[attr-defined]
+    longest = max(reference.agencies, key=lambda a: len(a.name))
+    topic = max(reference.topics, key=lambda t: len(t.name))
+    publish(client, admin, [art("kb-long", "Т", topic=topic.name, agency=longest.name)])
+    exported = json.loads(client.get(f"{API}/kb/export", headers=admin.headers).text)
+    assert (exported["topic"], exported["agency"]) == (topic.code, longest.code)
+    too_long = art("kb-long2", "Т", agency="а" * (KB_AGENCY_REF_MAX + 1))
+    r = client.post(
+        f"{API}/kb/imports",
+        headers=admin.headers,
+        json={"source_name": "x", "articles": [too_long]},
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "articles", 0, "agency"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -181,3 +181,47 @@ def test_synonyms_seeded_from_the_shipped_file_then_edited(client, operator, adm
     for g in third["groups"]:
         client.delete(f"/api/v1/kb/synonyms/{g['id']}", headers=admin.headers)
     assert client.get("/api/v1/kb/synonyms", headers=operator.headers).json()["groups"] == []
+
+
+def test_gaps_period_is_capped_and_filled_in(client, operator, lead):
+    post(
+        client,
+        operator,
+        [
+            event("y", 0, "прошлогодний запрос", at=NOW - timedelta(days=400)),
+            event("z", 0, "свежий запрос"),
+            event("z", 1, "свежий", hits=2),
+            event("z", 2, "свежий запрос новый", hits=1, opened="kb-a"),
+            event("z", 3, "еще", hits=1, opened="kb-b"),
+            event("z", 4, "еще раз", hits=1, opened="kb-a"),
+        ],
+    )
+    report = client.get("/api/v1/kb/gaps", headers=lead.headers).json()
+    days = date.fromisoformat(report["date_to"]) - date.fromisoformat(report["date_from"])
+    assert days.days == 365  # 366 days ending today: the year-old search is left out
+    assert report["searches"] == 5
+    gaps = {g["query"]: g for g in report["gaps"]}
+    assert sorted(gaps) == ["свежий", "свежий запрос"]
+    first = gaps["свежий запрос"]
+    # each unopened search counts each article opened later in its session once
+    assert [(a["article_id"], a["count"]) for a in first["then_opened"]] == [
+        ("kb-a", 1),
+        ("kb-b", 1),
+    ]
+    assert (first["not_found"], gaps["свежий"]["not_opened"]) == (1, 1)
+    too_long = client.get(
+        "/api/v1/kb/gaps", params={"from": "2020-01-01", "to": "2021-06-30"}, headers=lead.headers
+    )
+    assert too_long.status_code == 422
+    (problem,) = too_long.json()["detail"]
+    assert problem["loc"] == ["query", "to"]
+    assert problem["msg"] == (
+        "период с 01.01.2020 по 30.06.2021 — 547 дн.; не больше 366 дней: сузьте from/to"
+    )
+    only_from = client.get("/api/v1/kb/gaps", params={"from": "2020-01-01"}, headers=lead.headers)
+    assert only_from.status_code == 422
+    assert only_from.json()["detail"][0]["loc"] == ["query", "from"]
+    year = client.get(
+        "/api/v1/kb/gaps", params={"from": "2024-01-01", "to": "2024-12-31"}, headers=lead.headers
+    )
+    assert year.status_code == 200  # a leap year: 366 days

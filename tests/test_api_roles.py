@@ -74,6 +74,10 @@ POST    /callbacks                                  401   ok    ok    ok    403
 GET     /callbacks/{task_id}                        401   ok    ok    ok    403
 POST    /callbacks/{task_id}/attempts               401   ok    ok    ok    403
 POST    /kb/imports                                 401   403   403   ok    403
+POST    /kb/imports/staged                          401   403   403   ok    403
+POST    /kb/imports/staged/{batch_id}/articles      401   403   403   ok    403
+POST    /kb/imports/staged/{batch_id}/commit        401   403   403   ok    403
+DELETE  /kb/imports/staged/{batch_id}               401   403   403   ok    403
 GET     /kb/batches                                 401   403   403   ok    403
 POST    /kb/batches/{batch_id}/rollback             401   403   403   ok    403
 GET     /kb/articles/{article_id}                   401   ok    ok    ok    ok

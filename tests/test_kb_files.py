@@ -223,12 +223,12 @@ def test_unknown_reference_names_the_nearest_known_with_codes(tmp_path: Path):
     result = read_path(path)
     resolve_references(result, *_catalogues())
     assert result.problems[0].startswith(
-        f"{path}:2: topic: неизвестная тематика «Бизнесс»; похожие: «Бизнес» (business)"
+        f"{path}:2: topic: нет тематики «Бизнесс»; похожие: «Бизнес» (business)"
     )
     assert result.problems[1] == (
-        f"{path}:2: agency: неизвестное ведомство «Минздрав»; похожие: «Минздрав ИО» (minzdrav_io)"
+        f"{path}:2: agency: нет ведомства «Минздрав»; похожие: «Минздрав ИО» (minzdrav_io)"
     )
-    assert result.problems[2] == f"{path}:3: topic: неизвестная тематика «xyzzy»"
+    assert result.problems[2] == f"{path}:3: topic: нет тематики «xyzzy»"
     assert len(result.problems) == 3
 
 

@@ -61,7 +61,7 @@ def _tables(url: str) -> set[str]:
 
 
 #: the newest revision; a new migration moves it
-HEAD = "0007_kb_search_log"
+HEAD = "0008_kb_import_stage"
 
 
 def _diff(url: str) -> list[object]:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from sqlmodel import Session
 
 from ekc_core import kb_feed
 from ekc_core.enums import Role
@@ -20,12 +21,16 @@ from ekc_core.schemas import (
     KbImportResult,
     KbSearchHit,
     KbSimilarRequest,
+    KbStageChunk,
+    KbStageCommit,
+    KbStageOpen,
+    KbStagePublic,
     KbVersionPublic,
 )
 from ekc_server.deps import Admin, Principal, SessionDep, Staffer, require_roles
 from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.kb_search import ServerKbIndex
-from ekc_server.services import kb
+from ekc_server.services import kb, kb_stage
 from kb_index import SearchFilters
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=SIGNED_IN_ERRORS)
@@ -53,8 +58,63 @@ def import_articles(
     """
     result = kb.import_articles(session=session, principal=principal, request=body)
     if not body.dry_run:
-        _index(request).catch_up(session)
+        _follow(request, session, result)
     return result
+
+
+#: a published batch bigger than this is indexed in the background (the answer does not wait
+#: for a rebuild of the backend's index); a smaller one before the answer, so a search right
+#: after it finds its articles
+FOLLOW_IN_BACKGROUND_ABOVE = 500
+
+
+def _follow(request: Request, session: Session, result: KbImportResult) -> None:
+    """Bring the backend's index up to a published batch."""
+    diff = result.diff
+    if len(diff.added) + len(diff.changed) + len(diff.removed) > FOLLOW_IN_BACKGROUND_ABOVE:
+        # the start-up thread's job (catch up, one search), tracked for shutdown like it
+        _index(request).start_warming(request.app.state.engine)
+    else:
+        _index(request).catch_up(session)
+
+
+@router.post("/imports/staged", response_model=KbStagePublic, status_code=201)
+def open_stage(body: KbStageOpen, principal: Admin, session: SessionDep) -> KbStagePublic:
+    """Open a staged import (admins): a big file is sent in chunks (`…/articles`), and one
+    `…/commit` publishes it all in one transaction. Nothing staged is visible before that;
+    a stage left open is dropped after a day."""
+    return kb_stage.open_stage(session=session, principal=principal, request=body)
+
+
+@router.post(
+    "/imports/staged/{batch_id}/articles", response_model=KbStagePublic, responses=CONFLICT
+)
+def stage_articles(
+    batch_id: Id, body: KbStageChunk, _: Admin, session: SessionDep
+) -> KbStagePublic:
+    """Append a chunk (at most 5,000 articles). 422 names each refused article by its index
+    in the chunk (unknown topic or agency with the nearest names, an id staged before);
+    409 when `offset` is not the number staged so far or the batch is not staging."""
+    return kb_stage.append(session=session, batch_id=batch_id, request=body)
+
+
+@router.post("/imports/staged/{batch_id}/commit", response_model=KbImportResult, responses=CONFLICT)
+def commit_stage(
+    batch_id: Id, body: KbStageCommit, principal: Admin, session: SessionDep, request: Request
+) -> KbImportResult:
+    """`dry_run`: the difference (the stage stays open). Otherwise publish every staged
+    article in one transaction; the backend's index follows in the background."""
+    result = kb_stage.commit(session=session, principal=principal, batch_id=batch_id, request=body)
+    if not body.dry_run:
+        _follow(request, session, result)
+    return result
+
+
+@router.delete("/imports/staged/{batch_id}", status_code=204, responses=CONFLICT)
+def discard_stage(batch_id: Id, _: Admin, session: SessionDep) -> Response:
+    """Drop a staged import and everything staged in it (nothing was published)."""
+    kb_stage.discard(session=session, batch_id=batch_id)
+    return Response(status_code=204)
 
 
 @router.get("/batches", response_model=list[KbBatchPublic])
@@ -70,7 +130,7 @@ def rollback(
 ) -> KbBatchPublic:
     """Restore what a batch changed; 409 when later changes touched the same articles."""
     result = kb.rollback(session=session, principal=principal, batch_id=batch_id)
-    _index(request).catch_up(session)
+    _index(request).catch_up(session)  # a rollback touches one batch's articles
     return result
 
 

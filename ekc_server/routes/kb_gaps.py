@@ -53,7 +53,10 @@ def gaps(
     limit: Annotated[int, Query(ge=1, le=kb_gaps.GAPS_LIMIT)] = 100,
 ) -> KbGapReport:
     """Searches that found nothing or where nothing was opened, grouped and counted, with
-    the articles opened after rephrasing in the same session (leads and admins)."""
+    the articles opened after rephrasing in the same session (leads and admins).
+
+    `to` defaults to today, `from` to 366 days before `to`; a longer or backwards period:
+    422 naming `from`/`to`."""
     return kb_gaps.gaps(session=session, date_from=date_from, date_to=date_to, limit=limit)
 
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import func, insert, text
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from ekc_core.kb_refs import Catalogue, agencies_catalogue, topics_catalogue
 from ekc_core.schemas import (
     KbArticleIn,
     KbArticlePublic,
@@ -23,23 +21,15 @@ from ekc_core.schemas import (
     KbVersionPublic,
 )
 from ekc_server.deps import Principal
-from ekc_server.errors import ConflictError, FieldErrorsError, NotFoundError
-from ekc_server.models import Agency, KbArticle, KbArticleVersion, KbImportBatch, Staff, Topic
+from ekc_server.errors import ConflictError, NotFoundError
+from ekc_server.models import KbArticle, KbArticleVersion, KbImportBatch, Staff
+from ekc_server.services.kb_publish import CONTENT_FIELDS, publish
+from ekc_server.services.kb_publish import diff_contents as diff_contents
+from ekc_server.services.kb_publish import lock_feed as lock_feed
+from ekc_server.services.kb_publish import max_seq as max_seq
+from ekc_server.services.kb_publish import resolve_articles as resolve_articles
 from ekc_server.services.reference import code_maps
 from kb_index import AUDIENCES
-
-#: PostgreSQL advisory lock key that serialises writers of the change feed
-_FEED_LOCK = 1_220_001
-CONTENT_FIELDS = ("title", "body", "topic_id", "agency_id", "tags", "audience")
-
-
-def _codes(session: Session) -> tuple[dict[str, int], dict[str, int], Catalogue, Catalogue]:
-    """Ids by code, and the catalogues that read a code or a name (with near-name hints)."""
-    topic_rows = session.exec(select(Topic)).all()
-    agency_rows = session.exec(select(Agency)).all()
-    topics = {t.code: t.id for t in topic_rows if t.id is not None}
-    agencies = {a.code: a.id for a in agency_rows if a.id is not None}
-    return topics, agencies, topics_catalogue(topic_rows), agencies_catalogue(agency_rows)
 
 
 def article_public(
@@ -57,98 +47,6 @@ def article_public(
         seq=row.seq,
         updated_at=row.updated_at,
     )
-
-
-def _resolve(session: Session, articles: list[KbArticleIn]) -> list[dict[str, Any]]:
-    """Article contents with topic/agency ids; a topic or agency may be given by code or by
-    name; every unknown one (with the nearest known names) or duplicate id reported."""
-    topic_ids, agency_ids, topic_names, agency_names = _codes(session)
-    problems: list[tuple[list[str | int], str]] = []
-    seen: dict[str, int] = {}
-    resolved = []
-    for i, a in enumerate(articles):
-        if a.id in seen:
-            problems.append(
-                (
-                    ["articles", i, "id"],
-                    f"«{a.id}» уже есть в этом пакете (статья {seen[a.id] + 1})",
-                )
-            )
-        seen.setdefault(a.id, i)
-        topic = topic_names.resolve(a.topic) if a.topic else None
-        agency = agency_names.resolve(a.agency) if a.agency else None
-        if a.topic and topic is None:
-            problems.append((["articles", i, "topic"], topic_names.unknown(a.topic)))
-        if a.agency and agency is None:
-            problems.append((["articles", i, "agency"], agency_names.unknown(a.agency)))
-        if a.audience and a.audience not in AUDIENCES:
-            problems.append(
-                (["articles", i, "audience"], f"«{a.audience}»: допустимо {', '.join(AUDIENCES)}")
-            )
-        resolved.append(
-            {
-                "id": a.id,
-                "title": a.title.strip(),
-                "body": a.body.strip(),
-                "topic_id": topic_ids.get(topic) if topic else None,
-                "agency_id": agency_ids.get(agency) if agency else None,
-                "tags": [t.strip() for t in a.tags if t.strip()],
-                "audience": a.audience or None,
-            }
-        )
-    if problems:
-        raise FieldErrorsError(problems)
-    return resolved
-
-
-def _same(row: KbArticle, content: dict[str, Any]) -> bool:
-    return not row.deleted and all(
-        (getattr(row, f) or None) == (content[f] or None) for f in CONTENT_FIELDS
-    )
-
-
-def _diff(session: Session, contents: list[dict[str, Any]], sync: bool) -> KbDiff:
-    current = {a.id: a for a in session.exec(select(KbArticle)).all()}
-    added, changed, unchanged = [], [], 0
-    for content in contents:
-        row = current.get(content["id"])
-        if row is None or row.deleted:
-            added.append(content["id"])
-        elif _same(row, content):
-            unchanged += 1
-        else:
-            changed.append(content["id"])
-    wanted = {c["id"] for c in contents}
-    removed = (
-        sorted(a.id for a in current.values() if not a.deleted and a.id not in wanted)
-        if sync
-        else []
-    )
-    return KbDiff(added=added, changed=changed, unchanged=unchanged, removed=removed)
-
-
-def _lock_feed(session: Session) -> None:
-    """Serialise writers of the feed so sequence numbers are unique and gap-free."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FEED_LOCK})
-
-
-def max_seq(session: Session) -> int:
-    return int(session.exec(select(func.coalesce(func.max(KbArticle.seq), 0))).one())
-
-
-def _version_values(
-    values: dict[str, Any], change: str, batch_id: int | None, staff_id: int | None, now: datetime
-) -> dict[str, Any]:
-    return {
-        "article_id": values["id"],
-        "version": values["version"],
-        "change": change,
-        **{f: values[f] for f in CONTENT_FIELDS},
-        "batch_id": batch_id,
-        "changed_by_id": staff_id,
-        "changed_at": now,
-    }
 
 
 def _write_version(
@@ -181,71 +79,22 @@ def import_articles(
     *, session: Session, principal: Principal | None, request: KbImportRequest
 ) -> KbImportResult:
     """Dry run: the difference only. Otherwise publish it as one batch, one transaction."""
-    contents = _resolve(session, request.articles)
+    contents = resolve_articles(session, request.articles)
     if request.dry_run:
         return KbImportResult(
-            batch_id=None, dry_run=True, diff=_diff(session, contents, request.sync)
+            batch_id=None, dry_run=True, diff=diff_contents(session, contents, request.sync)
         )
     staff_id = principal.staff_id if principal else None
-    now = datetime.now(UTC)
-    _lock_feed(session)
+    lock_feed(session)
     batch = KbImportBatch(
-        source_name=request.source_name, status="published", created_by_id=staff_id, created_at=now
+        source_name=request.source_name,
+        status="published",
+        created_by_id=staff_id,
+        created_at=datetime.now(UTC),
     )
     session.add(batch)
     session.flush()  # on SQLite this write takes the database lock before we read
-    diff = _diff(session, contents, request.sync)
-    seq = max_seq(session)
-    by_id = {c["id"]: c for c in contents}
-    # brand-new articles go in with bulk inserts (an import of 50,000 is mostly these);
-    # existing rows are updated through the ORM
-    fresh: list[dict[str, Any]] = []
-    versions: list[dict[str, Any]] = []
-    for article_id in [*diff.added, *diff.changed]:
-        content = by_id[article_id]
-        seq += 1
-        row = session.get(KbArticle, article_id)
-        if row is None:
-            values = {
-                "id": article_id,
-                **{f: content[f] for f in CONTENT_FIELDS},
-                "version": 1,
-                "deleted": False,
-                "seq": seq,
-                "updated_at": now,
-            }
-            fresh.append(values)
-            versions.append(_version_values(values, "created", batch.id, staff_id, now))
-            continue
-        change = "created" if row.deleted else "updated"
-        row.sqlmodel_update({f: content[f] for f in CONTENT_FIELDS})
-        row.version += 1
-        row.deleted = False
-        row.seq = seq
-        row.updated_at = now
-        session.add(row)
-        _write_version(session, row, change, batch.id, staff_id, now)
-    for start in range(0, len(fresh), 5000):
-        session.execute(insert(KbArticle), fresh[start : start + 5000])
-    session.flush()
-    for start in range(0, len(versions), 5000):
-        session.execute(insert(KbArticleVersion), versions[start : start + 5000])
-    for article_id in diff.removed:
-        row = session.get(KbArticle, article_id)
-        assert row is not None
-        row.deleted = True
-        row.version += 1
-        seq += 1
-        row.seq = seq
-        row.updated_at = now
-        session.add(row)
-        _write_version(session, row, "deleted", batch.id, staff_id, now)
-    batch.added, batch.changed, batch.removed = (
-        len(diff.added),
-        len(diff.changed),
-        len(diff.removed),
-    )
-    session.add(batch)
+    diff = publish(session, batch=batch, contents=contents, sync=request.sync, staff_id=staff_id)
     session.commit()
     return KbImportResult(batch_id=batch.id, dry_run=False, diff=diff)
 
@@ -253,7 +102,7 @@ def import_articles(
 def rollback(*, session: Session, principal: Principal, batch_id: int) -> KbBatchPublic:
     """Restore the versions a batch replaced (its new articles are removed). Refused with
     409 when a later change touched the same articles; roll that back first."""
-    _lock_feed(session)
+    lock_feed(session)
     batch = session.get(KbImportBatch, batch_id)
     if batch is None:
         raise NotFoundError(f"пакет {batch_id} не найден")
@@ -409,11 +258,40 @@ def changes(*, session: Session, since: int, limit: int) -> KbChanges:
 
 
 def export(*, session: Session) -> Iterator[KbArticlePublic]:
+    """Every live article by id. Plain rows into trusted models (no ORM objects, no
+    validation): the backend's index rebuild reads 50,000 of them through here."""
     topics, agencies = code_maps(session=session)
-    for row in session.exec(
-        select(KbArticle).where(col(KbArticle.deleted).is_(False)).order_by(col(KbArticle.id))
-    ):
-        yield article_public(row, topics, agencies)
+    t = KbArticle.__table__.c  # type: ignore[attr-defined]
+    rows = session.execute(
+        core_select(
+            t.id,
+            t.title,
+            t.body,
+            t.topic_id,
+            t.agency_id,
+            t.tags,
+            t.audience,
+            t.version,
+            t.seq,
+            t.updated_at,
+        )
+        .where(t.deleted.is_(False))
+        .order_by(t.id)
+        .execution_options(yield_per=2000)
+    )
+    for r in rows:
+        yield KbArticlePublic.model_construct(
+            id=r.id,
+            title=r.title,
+            body=r.body,
+            topic=topics.get(r.topic_id) if r.topic_id else None,
+            agency=agencies.get(r.agency_id) if r.agency_id else None,
+            tags=list(r.tags or []),
+            audience=r.audience,
+            version=r.version,
+            seq=r.seq,
+            updated_at=r.updated_at,
+        )
 
 
 def seed_shipped(*, session: Session, data_dir: Path) -> KbDiff:
@@ -436,7 +314,7 @@ def seed_shipped(*, session: Session, data_dir: Path) -> KbDiff:
         articles=[KbArticleIn(**r.to_dict()) for r in result.records],
     )
     known = set(session.exec(select(KbArticle.id)).all())
-    diff = _diff(session, _resolve(session, request.articles), sync=False)
+    diff = diff_contents(session, resolve_articles(session, request.articles), sync=False)
     fresh = [a for a in request.articles if a.id not in known]
     if fresh:
         import_articles(

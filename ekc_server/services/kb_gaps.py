@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
 from ekc_core.kb_gaps import (
@@ -33,6 +34,8 @@ from kb_index.synonyms import SynonymFileError, Synonyms, looks_like_person_name
 
 #: the groups of the gaps report at most (the editor's list, not a dump)
 GAPS_LIMIT = 500
+#: the longest period of one gaps report (days, both ends included)
+PERIOD_MAX_DAYS = 366
 
 
 def group_key(query: str) -> str:
@@ -80,6 +83,31 @@ def record_events(
     return KbSearchEventsResult(stored=stored, skipped=skipped)
 
 
+def period(
+    date_from: date | None, date_to: date | None, today: date | None = None
+) -> tuple[date, date]:
+    """The report's days: `to` defaults to today (the centre's), `from` to the longest
+    period ending on `to`; 422 naming `from`/`to` when backwards or longer than
+    `PERIOD_MAX_DAYS` (the log is read in SQL, but a period still bounds the work)."""
+    last = date_to or today or datetime.now(CENTRE_TZ).date()
+    first = date_from or last - timedelta(days=PERIOD_MAX_DAYS - 1)
+    if first > last:
+        raise InvalidFieldError(
+            f"начало периода ({first:%d.%m.%Y}) позже его конца ({last:%d.%m.%Y})",
+            field="from",
+            location="query",
+        )
+    days = (last - first).days + 1
+    if days > PERIOD_MAX_DAYS:
+        raise InvalidFieldError(
+            f"период с {first:%d.%m.%Y} по {last:%d.%m.%Y} — {days} дн.; не больше "
+            f"{PERIOD_MAX_DAYS} дней: сузьте from/to",
+            field="to" if date_to else "from",
+            location="query",
+        )
+    return first, last
+
+
 def gaps(
     *,
     session: Session,
@@ -89,45 +117,68 @@ def gaps(
 ) -> KbGapReport:
     """The searches that found nothing or where nothing was opened, grouped by normalised
     query and counted (most frequent first), each with the articles operators finally opened
-    later in the same session (after rephrasing)."""
-    if date_from and date_to and date_from > date_to:
-        raise InvalidFieldError(
-            f"начало периода ({date_from:%d.%m.%Y}) позже его конца ({date_to:%d.%m.%Y})",
-            field="from",
-            location="query",
+    later in the same session (after rephrasing). Filtered, grouped and counted in SQL: only
+    the `limit` groups and their spellings and later articles reach Python."""
+    first, last = period(date_from, date_to)
+    start = datetime.combine(first, time(), CENTRE_TZ)
+    end = datetime.combine(last + timedelta(days=1), time(), CENTRE_TZ)
+    log = KbSearchLog.__table__  # type: ignore[attr-defined]
+    in_period = and_(log.c.at >= start, log.c.at < end)
+    searches = int(
+        session.execute(select(func.count()).select_from(log).where(in_period)).scalar_one()
+    )
+    unopened = and_(in_period, log.c.opened.is_(None))
+    count = func.count().label("n")
+    latest = func.max(log.c.at).label("last_at")
+    top = session.execute(
+        select(
+            log.c.key,
+            count,
+            func.sum(case((log.c.hits == 0, 1), else_=0)).label("not_found"),
+            latest,
         )
-    stmt = select(KbSearchLog)
-    if date_from is not None:
-        start = datetime.combine(date_from, time(), CENTRE_TZ)
-        stmt = stmt.where(col(KbSearchLog.at) >= start)
-    if date_to is not None:
-        end = datetime.combine(date_to + timedelta(days=1), time(), CENTRE_TZ)
-        stmt = stmt.where(col(KbSearchLog.at) < end)
-    rows = list(session.exec(stmt.order_by(col(KbSearchLog.session), col(KbSearchLog.seq))))
-    by_session: dict[str, list[KbSearchLog]] = defaultdict(list)
-    for row in rows:
-        by_session[row.session].append(row)
-
+        .where(unopened)
+        .group_by(log.c.key)
+        .order_by(count.desc(), latest.desc(), log.c.key)
+        .limit(limit)
+    ).all()
+    keys = [r.key for r in top]
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    counts: Counter[str] = Counter()
-    not_found: Counter[str] = Counter()
-    not_opened: Counter[str] = Counter()
-    last_at: dict[str, datetime] = {}
     then: dict[str, Counter[str]] = defaultdict(Counter)
-    for events in by_session.values():
-        for i, row in enumerate(events):
-            if row.opened is not None:
-                continue
-            counts[row.key] += 1
-            spellings[row.key][row.query.lower()] += 1
-            (not_found if row.hits == 0 else not_opened)[row.key] += 1
-            at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
-            last_at[row.key] = max(at, last_at.get(row.key, at))
-            later = {e.opened for e in events[i + 1 :] if e.opened is not None}
-            for article in later:
-                then[row.key][article] += 1
-    top = counts.most_common(limit)
-    wanted = {a for key, _ in top for a in then[key]}
+    for chunk in (keys[i : i + 250] for i in range(0, len(keys), 250)):
+        for key, query, n in session.execute(
+            select(log.c.key, log.c.query, func.count())
+            .where(unopened, log.c.key.in_(chunk))
+            .group_by(log.c.key, log.c.query)
+        ):
+            spellings[key][query.lower()] += n
+        gap, later = log.alias("gap"), log.alias("later")
+        for key, article, n in session.execute(
+            select(gap.c.key, later.c.opened, func.count(func.distinct(gap.c.id)))
+            .join(
+                later,
+                and_(
+                    later.c.session == gap.c.session,
+                    later.c.seq > gap.c.seq,
+                    later.c.opened.is_not(None),
+                    later.c.at >= start,
+                    later.c.at < end,
+                ),
+            )
+            .where(
+                gap.c.opened.is_(None),
+                gap.c.at >= start,
+                gap.c.at < end,
+                gap.c.key.in_(chunk),
+            )
+            .group_by(gap.c.key, later.c.opened)
+        ):
+            then[key][article] = n
+    shown = {
+        key: sorted(articles.items(), key=lambda t: (-t[1], t[0]))[:5]
+        for key, articles in then.items()
+    }
+    wanted = {a for articles in shown.values() for a, _ in articles}
     titles = (
         dict(
             session.exec(
@@ -139,20 +190,20 @@ def gaps(
     )
     report = [
         KbGap(
-            key=key,
-            query=spellings[key].most_common(1)[0][0],
-            count=count,
-            not_found=not_found[key],
-            not_opened=not_opened[key],
-            last_at=last_at[key],
+            key=r.key,
+            query=min(spellings[r.key].items(), key=lambda t: (-t[1], t[0]))[0],
+            count=r.n,
+            not_found=int(r.not_found),
+            not_opened=r.n - int(r.not_found),
+            last_at=r.last_at if r.last_at.tzinfo else r.last_at.replace(tzinfo=UTC),
             then_opened=[
                 KbGapArticle(article_id=a, title=titles.get(a), count=n)
-                for a, n in then[key].most_common(5)
+                for a, n in shown.get(r.key, [])
             ],
         )
-        for key, count in top
+        for r in top
     ]
-    return KbGapReport(date_from=date_from, date_to=date_to, searches=len(rows), gaps=report)
+    return KbGapReport(date_from=first, date_to=last, searches=searches, gaps=report)
 
 
 # --- synonyms -------------------------------------------------------------------------------
