@@ -10,17 +10,16 @@ from the API) and the backend (from its tables) alike.
 from __future__ import annotations
 
 import csv
-import difflib
-import importlib
 import io
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import yaml
+from rapidfuzz import fuzz
 
 from ekc_core.kb_files import KbFileError, KbRecord, ReadResult, decode
 
@@ -39,11 +38,11 @@ def fold(value: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def _difflib_score(a: str, b: str) -> float:
-    """0..100 like rapidfuzz's WRatio: the whole strings' similarity, raised when one
-    contains the other or when the words of `a` begin words of `b` («отопление» →
-    «Отопление и горячая вода»)."""
-    score = 100.0 * difflib.SequenceMatcher(None, a, b).ratio()
+def _score(a: str, b: str) -> float:
+    """0..100: the whole strings' similarity (rapidfuzz's normalised Indel, as difflib's
+    ratio), raised when one contains the other or when the words of `a` begin words of `b`
+    («отопление» → «Отопление и горячая вода»)."""
+    score = float(fuzz.ratio(a, b))
     if a and b and (a in b or b in a):
         score = max(score, 85.0)
     words = [w for w in a.split() if len(w) >= 4]
@@ -52,19 +51,6 @@ def _difflib_score(a: str, b: str) -> float:
         hits = sum(1 for w in words if any(t.startswith(w[:5]) for t in theirs))
         score = max(score, 50.0 + 30.0 * hits / len(words) if hits else 0.0)
     return score
-
-
-def _scorer() -> Callable[[str, str], float]:
-    """rapidfuzz's WRatio when installed (C++; word order and partial matches count), else
-    difflib with the same 0..100 scale."""
-    try:
-        fuzz = importlib.import_module("rapidfuzz.fuzz")
-    except ImportError:
-        return _difflib_score
-    return cast(Callable[[str, str], float], fuzz.WRatio)
-
-
-_score = _scorer()
 
 
 @dataclass(frozen=True)

@@ -57,9 +57,9 @@ class ServerKbIndex:
             synonyms = (
                 Synonyms.load(self.synonyms_path) if self.synonyms_path.exists() else Synonyms()
             )
-            self._index = KbIndex(
-                self.directory, synonyms=synonyms, source=lambda: self._articles(session)
-            )
+            # a missing or damaged index opens empty (position 0): `catch_up` then builds it
+            # once, with its feed position (a build from `source` here was thrown away)
+            self._index = KbIndex(self.directory, synonyms=synonyms, source=lambda: [])
         return self._index
 
     # --- start-up -----------------------------------------------------------------------
@@ -96,32 +96,42 @@ class ServerKbIndex:
             return not self._warm.is_alive()
         return True
 
-    def catch_up(self, session: Session) -> KbIndex:
-        """Bring the index up to the database's change feed."""
-        with self._lock:
-            index = self._open(session)
-            top = kb.max_seq(session)
-            position = index.position
-            if position >= top:
-                return index
-            try:
-                if top - position > REBUILD_ABOVE or position == 0:
-                    index.rebuild(self._articles(session), position=top)
-                    return index
-                since = position
-                while True:
-                    page = kb.changes(session=session, since=since, limit=PAGE)
-                    index.apply(
-                        [to_article(a) for a in page.upserts],
-                        page.deletions,
-                        position=page.next_since,
-                    )
-                    since = page.next_since
-                    if not page.more:
-                        break
-            except IndexBusyError:
-                log.info("KB index busy (another process is updating it); searching as is")
+    def catch_up(self, session: Session, *, wait: bool = True) -> KbIndex:
+        """Bring the index up to the database's change feed. `wait=False` (searches): while
+        another thread is catching up (a big batch being indexed), the index as it is."""
+        if not self._lock.acquire(blocking=wait):
+            if self._index is not None:
+                return self._index
+            self._lock.acquire()
+        try:
+            return self._catch_up(session)
+        finally:
+            self._lock.release()
+
+    def _catch_up(self, session: Session) -> KbIndex:
+        index = self._open(session)
+        top = kb.max_seq(session)
+        position = index.position
+        if position >= top:
             return index
+        try:
+            if top - position > REBUILD_ABOVE or position == 0:
+                index.rebuild(self._articles(session), position=top)
+                return index
+            since = position
+            while True:
+                page = kb.changes(session=session, since=since, limit=PAGE)
+                index.apply(
+                    [to_article(a) for a in page.upserts],
+                    page.deletions,
+                    position=page.next_since,
+                )
+                since = page.next_since
+                if not page.more:
+                    break
+        except IndexBusyError:
+            log.info("KB index busy (another process is updating it); searching as is")
+        return index
 
     def rebuild(self, session: Session) -> int:
         with self._lock:
@@ -131,7 +141,7 @@ class ServerKbIndex:
     def search(
         self, session: Session, text: str, *, limit: int, filters: SearchFilters, as_you_type: bool
     ) -> list[KbSearchHit]:
-        index = self.catch_up(session)
+        index = self.catch_up(session, wait=False)
         return [
             KbSearchHit(**h.to_dict())
             for h in index.search(text, limit=limit, filters=filters, as_you_type=as_you_type)
@@ -140,7 +150,7 @@ class ServerKbIndex:
     def similar(
         self, session: Session, text: str, *, limit: int, filters: SearchFilters
     ) -> list[KbSearchHit]:
-        index = self.catch_up(session)
+        index = self.catch_up(session, wait=False)
         return [
             KbSearchHit(**h.to_dict())
             for h in index.more_like_this(text, limit=limit, filters=filters)
