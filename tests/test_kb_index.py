@@ -312,3 +312,17 @@ def test_fragments_mark_word_forms_and_drop_the_articles_own_bold():
     assert "**мусор**" in fragment and "**мусора**" in fragment and "**Вывоз**" in fragment
     assert "**Кратко.**" not in fragment and " … " in fragment
     assert fragments("ничего общего", {stem("мусор")}, "lemma") == []
+
+
+@pytest.mark.parametrize("method", ["lemma", "snowball"])
+def test_one_pass_analyzer_yields_the_filter_chains_tokens(method: str) -> None:
+    from ekc_core.kb_files import read_path
+    from kb_index.analysis import RussianAnalyzer, russian_chain
+
+    folder = Path(__file__).resolve().parent.parent / "data" / "kb" / "articles"
+    texts = [f"{r.title}\n{r.body}" for r in read_path(folder).records]
+    texts.append("Ёлка, ЁЖ и кто-то: COVID-19 — 2024 г. «ТКО»")
+    chain, one_pass = russian_chain(method), RussianAnalyzer(method)
+    for text in texts:
+        expected = [(t.text, t.pos) for t in chain(text, positions=True)]
+        assert [(t.text, t.pos) for t in one_pass(text, positions=True)] == expected
