@@ -64,7 +64,7 @@ STOP_WORDS: frozenset[str] = frozenset(w.replace("ё", "е") for w in stoplists[
 #: what is indexed for a text: bump on any change of the analysis chain; an index built with
 #: another version is rebuilt from its source when it opens (a console resyncs its copy)
 #: 2: a derivational key (`kb_index.derivation`) next to each lemma
-#: 3: term frequencies without positions, no spelling graph (`kb_index.index.build_schema`)
+#: 3: term frequencies without positions, no spelling graph (`kb_index.schema.build_schema`)
 #: 4: one-pass `RussianAnalyzer` (the same tokens; the pickled schema changed)
 ANALYSIS_VERSION: int = 4
 

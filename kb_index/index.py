@@ -20,19 +20,18 @@ from typing import Any
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as Q  # noqa: N812  (Whoosh docs spell it so)
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from kb_index import analysis
-from kb_index.analysis import DEFAULT_METHOD, russian_analyzer
+from kb_index.analysis import DEFAULT_METHOD
 from kb_index.arrays import leaf_readers, open_arrays
 from kb_index.engine import Bm25Params, Engine
 from kb_index.highlight import WordForms, fragments
 from kb_index.models import Article, SearchHit
 from kb_index.query import QueryBuilder, SearchFilters
+from kb_index.schema import ANALYSIS, analysis_version, build_schema, document, open_generation
 from kb_index.synonyms import Synonyms
 from kb_index.vocabulary import Vocabulary
 
@@ -41,8 +40,6 @@ log = logging.getLogger("kb_index")
 CURRENT = "CURRENT"
 #: inside a generation: the change-feed position the index reflects
 POSITION = "POSITION"
-#: inside a generation: the analysis version it was built with (`analysis.ANALYSIS_VERSION`)
-ANALYSIS = "ANALYSIS"
 #: candidates gathered per requested hit before the final ranking
 CANDIDATE_FACTOR = 2
 MIN_CANDIDATES = 20
@@ -74,58 +71,6 @@ class Tuning:
 class ChangeStats:
     upserted: int
     deleted: int
-
-
-def build_schema(method: str) -> Schema:
-    analyzer = russian_analyzer(method)
-    return Schema(
-        id=ID(stored=True, unique=True),
-        digest=STORED(),
-        # term frequencies only (no positions: no phrase query is ever made, and positions
-        # cost 15 % of the build); no Whoosh spelling graph (typos: kb_index.vocabulary)
-        title=TEXT(analyzer=analyzer, stored=True, phrase=False),
-        tags=TEXT(analyzer=analyzer, stored=True, phrase=False),
-        body=TEXT(analyzer=analyzer, stored=True, phrase=False),
-        topic=ID(stored=True),
-        topic_path=KEYWORD(commas=False, lowercase=False),
-        agency=ID(stored=True),
-        audience=ID(stored=True),
-    )
-
-
-def _open_dir(gen: Path) -> Any:
-    """Open a generation without copying its segments into memory.
-
-    With memory mapping, Whoosh wraps each mapped part of the compound segment file in
-    `BytesIO(memoryview)`, which copies it: at 50,000 articles that was 150 MB of the 560 MB
-    resident. Plain file reads leave the data to the page cache.
-    """
-    return FileStorage(str(gen), supports_mmap=False).open_index()
-
-
-def _analysis_version(gen: Path) -> int:
-    try:
-        return int((gen / ANALYSIS).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return 0
-
-
-def _document(article: Article) -> dict[str, Any]:
-    path = []
-    if article.topic:
-        parts = article.topic.split(".")
-        path = [".".join(parts[: i + 1]) for i in range(len(parts))]
-    return {
-        "id": article.id,
-        "digest": article.digest(),
-        "title": article.title,
-        "tags": ", ".join(article.tags),
-        "body": article.body,
-        "topic": article.topic or "",
-        "topic_path": " ".join(path),
-        "agency": article.agency or "",
-        "audience": article.audience or "",
-    }
 
 
 class KbIndex:
@@ -198,9 +143,9 @@ class KbIndex:
             problem = "missing"
         else:
             try:
-                if _analysis_version(gen) != analysis.ANALYSIS_VERSION:
+                if analysis_version(gen) != analysis.ANALYSIS_VERSION:
                     raise ValueError("built with another analysis version")
-                idx = _open_dir(gen)
+                idx = open_generation(gen)
                 # touch the schema and the segments: a damaged index fails here
                 with idx.searcher() as s:
                     s.doc_count()
@@ -284,7 +229,7 @@ class KbIndex:
         count = 0
         try:
             for article in articles:
-                writer.add_document(**_document(article))
+                writer.add_document(**document(article))
                 count += 1
         except BaseException:
             writer.cancel()
@@ -297,7 +242,7 @@ class KbIndex:
         pointer.write_text(gen_name, encoding="utf-8")
         old = self._current_dir()
         pointer.replace(self.directory / CURRENT)
-        self._set_index(_open_dir(gen))
+        self._set_index(open_generation(gen))
         if old is not None and old != gen:
             shutil.rmtree(old, ignore_errors=True)  # open files stay readable on POSIX
         return count
@@ -324,7 +269,7 @@ class KbIndex:
             for article_id in deletions:
                 deleted += writer.delete_by_term("id", article_id)
             for article in upserts:
-                writer.update_document(**_document(article))
+                writer.update_document(**document(article))
                 upserted += 1
         except BaseException:
             writer.cancel()
@@ -465,38 +410,6 @@ class KbIndex:
         if docs:
             mask[np.asarray(docs, dtype=np.int64)] = True
         return mask
-
-    def whoosh_ranked(
-        self, text: str, *, limit: int = 10, as_you_type: bool = False
-    ) -> list[tuple[float, str]]:
-        """The same search evaluated by Whoosh's own matchers: (score, id), best first.
-
-        The reference `tests/test_kb_engine.py` compares the arrays engine with."""
-        with self._lock:
-            searcher = self._s()
-            builder = self._builder()
-            levels = builder.plan(text, as_you_type=as_you_type)
-            if not levels:
-                return []
-            wanted = max(limit * CANDIDATE_FACTOR, MIN_CANDIDATES)
-            candidates: set[int] = set()
-            for query in levels:
-                results = searcher.search(query, limit=wanted)
-                candidates.update(docnum for _score, docnum in results.top_n)
-            scoring = builder.scoring_query(levels)
-            matcher = scoring.matcher(searcher, searcher.context())
-            scored: list[tuple[float, int]] = []
-            for docnum in sorted(candidates):
-                if not matcher.is_active():
-                    break
-                if matcher.id() < docnum:
-                    matcher.skip_to(docnum)
-                    if not matcher.is_active():
-                        break
-                if matcher.id() == docnum:
-                    scored.append((matcher.score(), docnum))
-            scored.sort(key=lambda item: (-item[0], item[1]))
-            return [(s, searcher.stored_fields(d)["id"]) for s, d in scored[:limit]]
 
     def _builder(self) -> QueryBuilder:
         return QueryBuilder(
