@@ -64,13 +64,14 @@ class KbPane(Vertical):
     def _send_searches(self, session: str, events: list[dict[str, Any]]) -> None:
         """A finished search session into the outbox (not counted as the operator's work)."""
         from ekc_tui.outbox import new_key, step
-        from ekc_tui.store import PRESENCE_PREFIX  # background items: not unsent work
 
         body = {"events": events}
         now = datetime.now(UTC)
-        key = f"{PRESENCE_PREFIX}kb-{new_key()}"
         self.console.desk.enqueue(
-            key, TITLE, [step("searches", SEARCH_EVENTS_PATH, body, occurred_at=now)]
+            new_key(),
+            TITLE,
+            [step("searches", SEARCH_EVENTS_PATH, body, occurred_at=now)],
+            background=True,  # not the operator's work: not counted as unsent
         )
         self.console.after_save()  # without the background loops (tests): send it now
 
