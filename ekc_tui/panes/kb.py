@@ -20,7 +20,6 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
-from ekc_core.client_kb import SEARCH_EVENTS_PATH
 from ekc_tui import failures
 from ekc_tui.kb_log import TITLE, SearchLog, person_name
 from ekc_tui.messages import KbResults
@@ -34,6 +33,8 @@ log = logging.getLogger("ekc_tui.kb")
 
 #: as-you-type search starts at the 3rd letter (shorter prefixes match half the base)
 MIN_QUERY = 3
+#: results of a typed search
+SEARCH_LIMIT = 20
 #: seconds between checks for an idle search session to send
 SESSION_CHECK = 30.0
 
@@ -63,6 +64,7 @@ class KbPane(Vertical):
 
     def _send_searches(self, session: str, events: list[dict[str, Any]]) -> None:
         """A finished search session into the outbox (not counted as the operator's work)."""
+        from ekc_core.client_kb import SEARCH_EVENTS_PATH  # the admin client: not at start
         from ekc_tui.outbox import new_key, step
 
         body = {"events": events}
@@ -137,7 +139,7 @@ class KbPane(Vertical):
             seq, text = wanted
             if seq != self.seq:
                 continue  # already stale: the newer text is queued
-            hits = self.console.desk.kb.index.search(text, limit=20, as_you_type=True)
+            hits = self.console.desk.kb.index.search(text, limit=SEARCH_LIMIT, as_you_type=True)
             self.post_message(KbResults(seq, text, hits))
 
     def suggest(self) -> None:
