@@ -6,13 +6,17 @@
    median of --runs; plus the CPU of just importing the console's modules;
    and quit: Ctrl+Q once the console is signed in and idle (its offers long poll waiting on
    the server), wall seconds until the process has exited, and its CPU, median of --runs;
-2. peak memory: ru_maxrss of `ekc` after start, the KB open and one search typed into it;
+2. memory: RSS (anonymous and file-backed) of `ekc` in a pseudo-terminal with the KB index
+   open, after the first search and after a batch of --memory-queries searches typed into
+   it, and its peak (ru_maxrss);
 3. keystroke to results on the KB: the labelled queries (data/kb/queries) typed letter by
    letter at --cps into the running console (App.run_test). Keys go in as the terminal
    driver delivers them, at a fixed pace (Pilot.press waits for idle, which would slow the
    typist down exactly when the console is slow). For each key: from sending it to the
    first results shown for a text that includes it (its own prefix or a longer one; the
-   final query at the latest). Beside it, KbIndex.search alone on the same prefixes;
+   final query at the latest). Beside it: each KbIndex.search the console ran, wall and CPU
+   (`time.thread_time` of its worker), the CPU of the UI thread per key, and KbIndex.search
+   alone on the same prefixes (the engine's share of the time);
 4. contact posted by the gateway (admin) → its card with history on screen, on loopback
    and through a TCP proxy adding RTT/2 each way (a new connection's first bytes wait one
    more RTT, as a handshake would); "idle" waits past uvicorn's 5 s keep-alive first;
@@ -24,6 +28,7 @@ Prints numbers against the targets; asserts nothing.
 
     .venv/bin/python bench/console_bench.py [--kb-size 50000] [--rtt-ms 600] [--queries 32]
     .venv/bin/python bench/console_bench.py --only start --runs 7   # start and quit only
+    .venv/bin/python bench/console_bench.py --only kb --kb-size 5000 --cache-dir DIR  # 2 and 3
 
 The local KB index of N synthetic articles (bench/kb_corpus.py) is built once into
 `--cache-dir` (50,000 articles: minutes) and linked into each console folder at the
