@@ -131,6 +131,10 @@ async def test_long_queries_and_long_result_lists_still_scroll(backend, tmp_path
         await pilot.press("home")
         await pilot.pause()
         assert box.scroll_x == 0
+        await pilot.press("end", *["backspace"] * 40)  # cut back to fit the box
+        await pilot.pause()
+        assert len(box.value) < box.scrollable_content_region.width
+        assert box.scroll_x == 0  # all of it in view again
 
         results = app.query_one("#kb-results", OptionList)
         assert results.option_count >= 8, "a long query finds many articles"
