@@ -6,13 +6,17 @@
    median of --runs; plus the CPU of just importing the console's modules;
    and quit: Ctrl+Q once the console is signed in and idle (its offers long poll waiting on
    the server), wall seconds until the process has exited, and its CPU, median of --runs;
-2. peak memory: ru_maxrss of `ekc` after start, the KB open and one search typed into it;
+2. memory: RSS (anonymous and file-backed) of `ekc` in a pseudo-terminal with the KB index
+   open, after the first search and after a batch of --memory-queries searches typed into
+   it, and its peak (ru_maxrss);
 3. keystroke to results on the KB: the labelled queries (data/kb/queries) typed letter by
    letter at --cps into the running console (App.run_test). Keys go in as the terminal
    driver delivers them, at a fixed pace (Pilot.press waits for idle, which would slow the
    typist down exactly when the console is slow). For each key: from sending it to the
    first results shown for a text that includes it (its own prefix or a longer one; the
-   final query at the latest). Beside it, KbIndex.search alone on the same prefixes;
+   final query at the latest). Beside it: each KbIndex.search the console ran, wall and CPU
+   (`time.thread_time` of its worker), the CPU of the UI thread per key, and KbIndex.search
+   alone on the same prefixes (the engine's share of the time);
 4. contact posted by the gateway (admin) → its card with history on screen, on loopback
    and through a TCP proxy adding RTT/2 each way (a new connection's first bytes wait one
    more RTT, as a handshake would); "idle" waits past uvicorn's 5 s keep-alive first;
@@ -24,6 +28,7 @@ Prints numbers against the targets; asserts nothing.
 
     .venv/bin/python bench/console_bench.py [--kb-size 50000] [--rtt-ms 600] [--queries 32]
     .venv/bin/python bench/console_bench.py --only start --runs 7   # start and quit only
+    .venv/bin/python bench/console_bench.py --only kb --kb-size 5000 --cache-dir DIR  # 2 and 3
 
 The local KB index of N synthetic articles (bench/kb_corpus.py) is built once into
 `--cache-dir` (50,000 articles: minutes) and linked into each console folder at the
@@ -503,34 +508,52 @@ def import_cpu(runs: int) -> tuple[float, float]:
 class MemoryRun:
     articles_on_screen: float
     status: dict[str, int]
+    """/proc status of `ekc` after the first query's results."""
+    batch_status: dict[str, int]
+    """The same after the whole batch of queries."""
     maxrss: int
     cpu: float
+    queries: int
 
 
-def memory_after_search(be: Backend, size: int, query: str) -> MemoryRun:
-    """Start `ekc`, wait until the KB is open, F3, type a query, wait for its results."""
+CTRL_U = b"\x15"  # the query box: delete everything left of the cursor
+#: in both «Найдено: N» and «Ничего не найдено» (the KB pane's line about the results)
+RESULTS_LINE = "айдено".encode()
+
+
+def memory_after_search(be: Backend, size: int, queries: list[str]) -> MemoryRun:
+    """Start `ekc`, wait until the KB is open, F3, type the first query and wait for its
+    results (RSS then), then the rest of the batch the same way (RSS again)."""
     settings = be.settings()
     save_login(settings)
     con = PtyConsole(console_argv(settings.console_dir), console_env(be, settings.config_dir))
+    first: dict[str, int] = {}
     try:
         kb_open = con.wait_for(f"статей: {size}".encode(), timeout=60)
         time.sleep(1.0)  # the first KB sync after sign-in
-        mark = len(con.screen)
         con.type(F3)
         time.sleep(0.2)
-        for ch in query:
-            con.type(ch.encode())
-            time.sleep(0.02)
-        con.wait_for("Найдено:".encode(), timeout=30, since=mark)
-        time.sleep(1.0)
+        for n, query in enumerate(queries):
+            con.type(CTRL_U)
+            time.sleep(0.2)
+            mark = len(con.screen)
+            for ch in query:
+                con.type(ch.encode())
+                time.sleep(0.02)
+            con.wait_for(RESULTS_LINE, timeout=60, since=mark)
+            time.sleep(1.0 if n == 0 else 0.3)  # the last keys' searches
+            if n == 0:
+                first = con.memory_now()
         now = con.memory_now()
     finally:
         usage = con.kill()
     return MemoryRun(
         kb_open - con.started,
+        first,
         now,
         usage.ru_maxrss * 1024,
         usage.ru_utime + usage.ru_stime,
+        len(queries),
     )
 
 
@@ -651,6 +674,11 @@ class TypingResult:
     first_key: float = 0.0
     searches: list[float] = field(default_factory=list)
     """Each KbIndex.search the console ran while typing: seconds, lock wait included."""
+    search_cpu: list[float] = field(default_factory=list)
+    """The same calls' CPU (`time.thread_time` of the thread that ran them)."""
+    ui_cpu: float = 0.0
+    """CPU of the UI thread (the event loop the console and this bench share) while typing."""
+    typing_wall: float = 0.0
 
 
 def pick_queries(count: int) -> list[str]:
@@ -673,15 +701,17 @@ async def typing_bench(
         search = index.search
 
         def timed_search(text: str, **kwargs: Any) -> Any:  # a probe: same call, timed
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             try:
                 return search(text, **kwargs)
             finally:
                 result.searches.append(time.perf_counter() - started)
+                result.search_cpu.append(time.thread_time() - cpu)
 
         index.search = timed_search  # type: ignore[method-assign]
         await pilot.press("f3")
         box = app.query_one("#kb-query")
+        ui_cpu, wall = time.thread_time(), time.perf_counter()
         for query in queries:
             box.value = ""  # type: ignore[attr-defined]
             await pilot.pause(0.3)
@@ -711,28 +741,42 @@ async def typing_bench(
             if result.queries == 0:
                 result.first_key = result.per_key[0]
             result.queries += 1
+        result.ui_cpu = time.thread_time() - ui_cpu
+        result.typing_wall = time.perf_counter() - wall
     return result
 
 
-def index_only(index_dir: Path, queries: list[str]) -> tuple[list[float], list[float]]:
-    """The console's search call alone (no UI, no debounce) on the same prefixes: seconds
-    per prefix and per full query, for telling the index's share from the console's."""
+@dataclass
+class IndexOnly:
+    per_prefix: list[float] = field(default_factory=list)
+    per_prefix_cpu: list[float] = field(default_factory=list)
+    full: list[float] = field(default_factory=list)
+    full_cpu: list[float] = field(default_factory=list)
+
+
+def index_only(index_dir: Path, queries: list[str]) -> IndexOnly:
+    """The console's search call alone (no UI, no debounce) on the prefixes the console
+    searches (from MIN_QUERY letters on): wall and CPU seconds per prefix and per full
+    query, for telling the index's share from the console's."""
+    from ekc_tui.panes.kb import MIN_QUERY, SEARCH_LIMIT
+
     synonyms = Synonyms.load(ConsoleSettings(console_dir=index_dir).synonyms_path)
     index = KbIndex(index_dir, synonyms=synonyms, source=list)
-    per_prefix: list[float] = []
-    full: list[float] = []
+    out = IndexOnly()
     try:
         for query in queries:
             for i in range(1, len(query) + 1):
-                if not query[:i].strip():
+                if len(query[:i].strip()) < MIN_QUERY:
                     continue
-                started = time.perf_counter()
-                index.search(query[:i], limit=20, as_you_type=True)  # as EkcConsole._kb_search
-                per_prefix.append(time.perf_counter() - started)
-            full.append(per_prefix[-1])
+                started, cpu = time.perf_counter(), time.thread_time()
+                index.search(query[:i], limit=SEARCH_LIMIT, as_you_type=True)  # as KbPane
+                out.per_prefix.append(time.perf_counter() - started)
+                out.per_prefix_cpu.append(time.thread_time() - cpu)
+            out.full.append(out.per_prefix[-1])
+            out.full_cpu.append(out.per_prefix_cpu[-1])
     finally:
         index.close()
-    return per_prefix, full
+    return out
 
 
 def history_latency(be: Backend) -> float:
@@ -1005,26 +1049,32 @@ def measure(be: Backend, args: argparse.Namespace, index_cache: Path | None) -> 
     )
     print()
 
-    rows += start_rows(be, args.runs)
+    if args.only in ("all", "start"):
+        rows += start_rows(be, args.runs)
     if args.only == "start" or index_cache is None:
         return rows
 
-    log("2. peak memory after start + a KB search (pty)")
-    mem = memory_after_search(be, size, MEMORY_QUERY)
+    queries = pick_queries(args.queries)
+    batch = [MEMORY_QUERY, *queries[: args.memory_queries - 1]]
+    log(f"2. memory after start + a batch of {len(batch)} KB searches (pty)")
+    mem = memory_after_search(be, size, batch)
+
+    def mb(status: dict[str, int], name: str) -> str:
+        return f"{status.get(name, 0) / 2**20:.0f} MB"
+
     rows.append(
         Row(
-            "2. peak memory, start + KB search",
-            f"{mem.maxrss / 2**20:.0f} MB",
+            "2. RSS with the index open, after a batch",
+            mb(mem.batch_status, "VmRSS"),
             "≤ 150 MB",
-            f"ru_maxrss of `ekc` killed 1 s after the results of {MEMORY_QUERY!r}; then"
-            f" RSS {mem.status.get('VmRSS', 0) / 2**20:.0f} MB ="
-            f" anon {mem.status.get('RssAnon', 0) / 2**20:.0f} MB"
-            f" + file-backed {mem.status.get('RssFile', 0) / 2**20:.0f} MB (mapped index);"
+            f"`ekc` after {mem.queries} queries typed: anon {mb(mem.batch_status, 'RssAnon')}"
+            f" + file-backed {mb(mem.batch_status, 'RssFile')} (mapped index);"
+            f" after the first ({MEMORY_QUERY!r}) {mb(mem.status, 'VmRSS')};"
+            f" peak (ru_maxrss) {mem.maxrss / 2**20:.0f} MB;"
             f" KB open {mem.articles_on_screen:.1f} s after start; CPU {mem.cpu:.1f} s",
         )
     )
 
-    queries = pick_queries(args.queries)
     log(f"3. typing {len(queries)} queries at {args.cps:g} chars/s")
     typing = asyncio.run(typing_bench(be, size, queries, args.cps))
     rows.append(
@@ -1044,7 +1094,19 @@ def measure(be: Backend, args: argparse.Namespace, index_cache: Path | None) -> 
             "",
             f"for {typing.keys} keys; each call p50 {ms(statistics.median(typing.searches))},"
             f" p95 {ms(pctl(typing.searches, 0.95))}, max {ms(max(typing.searches))}"
-            " (waiting for KbIndex's lock included)",
+            " (waiting for KbIndex's lock included); CPU p50"
+            f" {ms(statistics.median(typing.search_cpu))}, p95"
+            f" {ms(pctl(typing.search_cpu, 0.95))}",
+        )
+    )
+    rows.append(
+        Row(
+            "   UI thread CPU while typing, per key",
+            ms(typing.ui_cpu / max(1, typing.keys)),
+            "",
+            f"{typing.ui_cpu:.2f} s CPU of the event loop over {typing.typing_wall:.1f} s of"
+            f" typing (keys, results on screen, this bench's own waits);"
+            f" searches {sum(typing.search_cpu):.2f} s CPU in the worker",
         )
     )
     rows.append(
@@ -1057,17 +1119,21 @@ def measure(be: Backend, args: argparse.Namespace, index_cache: Path | None) -> 
         )
     )
 
-    per_prefix, full = index_only(index_cache, queries)
+    alone = index_only(index_cache, queries)
     rows.append(
         Row(
             "   the index alone (no UI), per prefix",
-            ms(pctl(per_prefix, 0.95)),
+            ms(pctl(alone.per_prefix, 0.95)),
             "",
-            f"p95; p50 {ms(statistics.median(per_prefix))}, max {ms(max(per_prefix))};"
-            f" full queries p50 {ms(statistics.median(full))},"
-            f" p95 {ms(pctl(full, 0.95))} (KbIndex.search, limit 20, as you type)",
+            f"p95 wall; p50 {ms(statistics.median(alone.per_prefix))}, max"
+            f" {ms(max(alone.per_prefix))}; CPU p50 {ms(statistics.median(alone.per_prefix_cpu))},"
+            f" p95 {ms(pctl(alone.per_prefix_cpu, 0.95))}; full queries p95"
+            f" {ms(pctl(alone.full, 0.95))} wall, {ms(pctl(alone.full_cpu, 0.95))} CPU"
+            " (KbIndex.search as the console calls it)",
         )
     )
+    if args.only == "kb":
+        return rows
 
     log("4. contact posted → card with history (loopback)")
     history_alone = history_latency(be)
@@ -1129,9 +1195,13 @@ def main() -> None:
     parser.add_argument("--cps", type=float, default=8.0, help="typing speed, characters/s")
     parser.add_argument(
         "--only",
-        choices=("all", "start"),
+        choices=("all", "start", "kb"),
         default="all",
-        help="start: only start to the first frame and quit (no big KB index to build)",
+        help="start: only start to the first frame and quit (no big KB index to build);"
+        " kb: only memory and keystroke → results (2 and 3)",
+    )
+    parser.add_argument(
+        "--memory-queries", type=int, default=8, help="queries typed before RSS is read"
     )
     parser.add_argument(
         "--cache-dir",
@@ -1153,7 +1223,7 @@ def main() -> None:
         f" typing {args.cps:g} chars/s"
     )
     print(f"code: {git_state()}")
-    index_cache = cached_index(size, args.cache_dir) if args.only == "all" else None
+    index_cache = cached_index(size, args.cache_dir) if args.only != "start" else None
     with (
         tempfile.TemporaryDirectory(prefix="ekc-console-bench-") as tmp,
         backend(Path(tmp), index_cache) as be,

@@ -391,8 +391,12 @@ class Desk:
         title: str,
         steps: list[dict[str, Any]],
         card: dict[str, Any] | None = None,
+        *,
+        background: bool = False,
     ) -> OutboxItem:
-        return self.store.enqueue(key=key, title=title, steps=steps, card=card)
+        return self.store.enqueue(
+            key=key, title=title, steps=steps, card=card, background=background
+        )
 
     def flush(self) -> FlushResult:
         """Send what is pending (one sender at a time)."""
@@ -407,13 +411,13 @@ class Desk:
         return result
 
     def unsent(self) -> int:
-        """Items of work not yet sent (ready / away changes not counted: `to_send`)."""
+        """Items of work not yet sent (background items not counted: `to_send`)."""
         counts = self.store.counts()
         return counts.get("pending", 0)
 
     def to_send(self) -> bool:
-        """Anything at all waits in the outbox (work, or a ready / away change)."""
-        return bool(self.unsent() or self.store.presence_pending())
+        """Anything at all waits in the outbox (work, or a background item)."""
+        return bool(self.unsent() or self.store.background_pending())
 
     def failed(self) -> int:
         return self.store.counts().get("failed", 0)

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ekc_core.kb_gaps import BATCH_MAX, scrub_query
-
 #: seconds without a search after which the session's searches are sent
 SESSION_GAP = 180.0
 #: outbox title of a batch of searches
@@ -100,6 +98,8 @@ class SearchLog:
             self.end_session()
 
     def end_session(self) -> None:
+        from ekc_core.kb_gaps import BATCH_MAX  # its models: not needed before the first frame
+
         self._settle()
         events = self.events()
         if events:
@@ -111,6 +111,8 @@ class SearchLog:
 
     def events(self) -> list[dict[str, Any]]:
         """The settled searches as wire events (`ekc_core.kb_gaps.KbSearchEvent`)."""
+        from ekc_core.kb_gaps import scrub_query
+
         out: list[dict[str, Any]] = []
         for search in self.settled:
             query = scrub_query(search.query, is_name=self.is_name)

@@ -4,10 +4,14 @@ applied at query time, no reindex; the last set is kept beside the index for the
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ekc_core.client import EkcClient
 from ekc_core.errors import ApiError
@@ -21,6 +25,56 @@ PAGE = 1000
 SYNONYMS_FILE = "synonyms-server.txt"
 #: their version (`KbSynonymSet.version`), so an unchanged set costs one short answer
 SYNONYMS_VERSION = "synonyms-server.version"
+#: a first sync's articles on their way into the index, beside it
+SPOOL_FILE = ".first-sync.sqlite"
+
+
+class FirstSyncSpool:
+    """The articles of a first sync (or a reset), page by page, on disk until they are all
+    in: what the feed changes later (an article again, a deletion) replaces or removes them,
+    and the index is built from them in the order first seen. A dict held every article's
+    text at once instead: hundreds of MB at 50,000 articles, kept by the allocator after."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.unlink(missing_ok=True)  # a sync cut short left it: it starts over
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute(
+            "CREATE TABLE article (id TEXT PRIMARY KEY, pos INTEGER NOT NULL, data TEXT NOT NULL)"
+        )
+        self._pos = 0
+
+    def upsert(self, rows: list[dict[str, Any]]) -> None:
+        """Articles of a page (checked as `Article`s first: a bad one fails the sync here)."""
+        values = []
+        for data in rows:
+            article = Article.from_dict(data)
+            self._pos += 1
+            values.append((article.id, self._pos, json.dumps(data, ensure_ascii=False)))
+        self._db.executemany(
+            "INSERT INTO article(id, pos, data) VALUES (?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+            values,
+        )
+
+    def delete(self, ids: list[str]) -> None:
+        self._db.executemany("DELETE FROM article WHERE id = ?", [(i,) for i in ids])
+
+    def clear(self) -> None:
+        self._db.execute("DELETE FROM article")
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM article").fetchone()[0])
+
+    def articles(self) -> Iterator[Article]:
+        for (data,) in self._db.execute("SELECT data FROM article ORDER BY pos"):
+            yield Article.from_dict(json.loads(data))
+
+    def close(self) -> None:
+        self._db.close()
+        self.path.unlink(missing_ok=True)
 
 
 def to_article(a: KbArticlePublic) -> Article:
@@ -60,46 +114,51 @@ class LocalKb:
         self.index.close()
 
     def sync(self, client: EkcClient) -> SyncResult:
-        """Apply the changes after our position; a first sync (or a reset) rebuilds."""
+        """Apply the changes after our position; a first sync (or a reset) rebuilds, from
+        the articles spooled to disk (`FirstSyncSpool`)."""
         with self._sync_lock:
             result = SyncResult(position=self.index.position)
             since = self.index.position
-            first = since == 0
-            collected: dict[str, Article] = {}
-            while True:
-                # the compact feed (xz NDJSON of what the index needs): the first sync of a
-                # console on a satellite link downloads a quarter less than the JSON feed
-                page = client.kb_feed(since=since, limit=PAGE)
-                if page.reset:
-                    log.info("KB feed reset (server behind us): syncing from the start")
-                    since, first, collected = 0, True, {}
-                    continue
-                if first:
-                    for data in page.upserts:
-                        article = Article.from_dict(data)
-                        collected[article.id] = article
-                    for article_id in page.deletions:
-                        collected.pop(article_id, None)
-                else:
-                    try:
-                        stats = self.index.apply(
-                            [Article.from_dict(data) for data in page.upserts],
-                            page.deletions,
-                            position=page.next_since,
-                        )
-                    except IndexBusyError:
-                        log.info("KB index busy; next sync will catch up")
+            spool = FirstSyncSpool(self.directory / SPOOL_FILE) if since == 0 else None
+            try:
+                while True:
+                    # the compact feed (xz NDJSON of what the index needs): the first sync of
+                    # a console on a satellite link downloads a quarter less than the JSON feed
+                    page = client.kb_feed(since=since, limit=PAGE)
+                    if page.reset:
+                        log.info("KB feed reset (server behind us): syncing from the start")
+                        since = 0
+                        if spool is None:
+                            spool = FirstSyncSpool(self.directory / SPOOL_FILE)
+                        spool.clear()
+                        continue
+                    if spool is not None:
+                        spool.upsert(page.upserts)
+                        spool.delete(list(page.deletions))
+                    else:
+                        try:
+                            stats = self.index.apply(
+                                [Article.from_dict(data) for data in page.upserts],
+                                page.deletions,
+                                position=page.next_since,
+                            )
+                        except IndexBusyError:
+                            log.info("KB index busy; next sync will catch up")
+                            break
+                        result.upserted += stats.upserted
+                        result.deleted += stats.deleted
+                    since = page.next_since
+                    if not page.more:
                         break
-                    result.upserted += stats.upserted
-                    result.deleted += stats.deleted
-                since = page.next_since
-                if not page.more:
-                    break
-            if first and since > 0:
-                # worker processes pay off only for big sets (spawning them costs seconds)
-                self.index.build_procs = 1 if len(collected) < 5000 else 2
-                self.index.rebuild(collected.values(), position=since)
-                result.upserted, result.rebuilt = len(collected), True
+                if spool is not None and since > 0:
+                    count = len(spool)
+                    # worker processes pay off only for big sets (spawning them costs seconds)
+                    self.index.build_procs = 1 if count < 5000 else 2
+                    self.index.rebuild(spool.articles(), position=since)
+                    result.upserted, result.deleted, result.rebuilt = count, 0, True
+            finally:
+                if spool is not None:
+                    spool.close()
             result.position = self.index.position
             result.synonyms_changed = self.sync_synonyms(client)
             return result

@@ -77,7 +77,6 @@ def change(
     from ekc_core.enums import AgentState, AwayReason
     from ekc_core.presence import PresenceUpdate
     from ekc_tui.outbox import new_key, step
-    from ekc_tui.store import PRESENCE_PREFIX  # not counted as unsent work
 
     now = datetime.now(UTC)
     old = console.presence
@@ -87,10 +86,11 @@ def change(
         state=AgentState(state), reason=AwayReason(reason) if reason else None, at=now
     )
     method, path, body = WallboardApi.presence_request(data)
-    key = PRESENCE_PREFIX + new_key()
+    key = new_key()
     title = "Состояние: " + (REASON_RU.get(reason or "", "") if state == "away" else state)
     desk = console.desk
-    desk.enqueue(key, title, [step("state", path, body, method=method, occurred_at=now)])
+    steps = [step("state", path, body, method=method, occurred_at=now)]
+    desk.enqueue(key, title, steps, background=True)  # not counted as unsent work
     console.presence = Presence(state, reason, since)
     desk.store.put(KV, {"state": state, "reason": reason, "since": since, "quit": quit})
     console.refresh_status()

@@ -25,8 +25,10 @@ from ekc_core.schemas import CitizenHistory, CitizenListItem, CitizenPublic
 
 CITIZEN_TTL_DAYS = 14
 CITIZEN_LIMIT = 500
-#: outbox keys of ready / away changes (`ekc_tui.presence`): not counted as unsent work
-PRESENCE_PREFIX = "presence-"
+#: the store's schema version (SQLite `user_version`); `_migrate` brings older files up
+SCHEMA_VERSION = 1
+#: before version 1, background items were told apart by this key prefix alone
+LEGACY_BACKGROUND_PREFIX = "presence-"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -58,7 +60,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at REAL NOT NULL,
     sent_at REAL,
     card TEXT,
-    problems TEXT
+    problems TEXT,
+    background INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state, id);
 """
@@ -67,6 +70,7 @@ CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state, id);
 _ADDED_COLUMNS = {
     "card": "TEXT",  # the card the item was made from (to reopen it for correction)
     "problems": "TEXT",  # the server's refusal field by field (JSON list)
+    "background": "INTEGER NOT NULL DEFAULT 0",  # see OutboxItem.background
 }
 
 
@@ -88,11 +92,15 @@ class OutboxItem:
     """The card as it was when the item was made (`Card.dump()`), to reopen it."""
     problems: list[dict[str, str]] = field(default_factory=list)
     """Why the server refused it: `{"step", "field", "message"}` per problem."""
+    background: bool = False
+    """Sent like any item but not the operator's work (ready / away changes, the KB search
+    log): not counted in «не отправлено» / «отклонено» (`LocalStore.counts`), set by the
+    sender when it enqueues."""
 
 
 _ITEM_COLUMNS = (
     "id, key, title, steps, results, state, attempts, last_error, created_at, sent_at, card, "
-    "problems"
+    "problems, background"
 )
 
 
@@ -110,6 +118,7 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
         sent_at=row[9],
         card=json.loads(row[10]) if row[10] else None,
         problems=json.loads(row[11]) if row[11] else [],
+        background=bool(row[12]),
     )
 
 
@@ -129,11 +138,28 @@ class LocalStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
-        have = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
-        for name, kind in _ADDED_COLUMNS.items():
-            if name not in have:
-                self._db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
+        self._migrate()
         path.chmod(0o600)
+
+    def _migrate(self) -> None:
+        """Bring a store written by an older console up to SCHEMA_VERSION, in one
+        transaction (a crash in between leaves the old version, tried again next start)."""
+        with self._tx() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version >= SCHEMA_VERSION:
+                return
+            have = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
+            if version < 1:
+                # items queued by an older console keep their keys (the server's
+                # idempotency records are keyed by them); only the flag is set
+                db.execute(
+                    "UPDATE outbox SET background = 1 WHERE key LIKE ? ESCAPE '\\'",
+                    (_like(LEGACY_BACKGROUND_PREFIX) + "%",),
+                )
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         with self._lock:
@@ -283,8 +309,10 @@ class LocalStore:
         card: dict[str, Any] | None = None,
         results: dict[str, Any] | None = None,
         replaces: tuple[int, ...] = (),
+        background: bool = False,
     ) -> OutboxItem:
         """Store a unit of work durably before anything is sent (returns it).
+        `background`: see `OutboxItem.background`.
 
         `results` are answers already known (steps of a refused item that the server took
         before refusing, carried into the item that corrects it); the items `replaces` names
@@ -294,8 +322,8 @@ class LocalStore:
         results = dict(results or {})
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO outbox(key, title, steps, results, created_at, card) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO outbox(key, title, steps, results, created_at, card, background) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     title,
@@ -303,6 +331,7 @@ class LocalStore:
                     json.dumps(results, ensure_ascii=False),
                     now,
                     json.dumps(card, ensure_ascii=False) if card is not None else None,
+                    int(background),
                 ),
             )
             item_id = int(cur.lastrowid or 0)
@@ -320,6 +349,7 @@ class LocalStore:
             results=results,
             created_at=now,
             card=card,
+            background=background,
         )
 
     def record_step(self, item_id: int, step: str, result: Any) -> None:
@@ -388,22 +418,20 @@ class LocalStore:
         return _item(row) if row else None
 
     def counts(self) -> dict[str, int]:
-        """Items of the operator's work by state. Ready / away changes (`PRESENCE_PREFIX`
-        keys) are sent like any item but not counted: the status bar shows the state itself,
-        and "не отправлено" stays about cards."""
+        """Items of the operator's work by state. Background items (ready / away changes,
+        the KB search log) are sent like any item but not counted: the status bar shows the
+        state itself, and "не отправлено" stays about cards."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT state, count(*) FROM outbox WHERE key NOT LIKE ? GROUP BY state",
-                (PRESENCE_PREFIX + "%",),
+                "SELECT state, count(*) FROM outbox WHERE background = 0 GROUP BY state"
             ).fetchall()
         return dict(rows)
 
-    def presence_pending(self) -> int:
-        """Ready / away changes not yet sent."""
+    def background_pending(self) -> int:
+        """Background items (`OutboxItem.background`) not yet sent."""
         with self._lock:
             row = self._db.execute(
-                "SELECT count(*) FROM outbox WHERE state = 'pending' AND key LIKE ?",
-                (PRESENCE_PREFIX + "%",),
+                "SELECT count(*) FROM outbox WHERE state = 'pending' AND background = 1"
             ).fetchone()
         return int(row[0])
 

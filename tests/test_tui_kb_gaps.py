@@ -14,8 +14,8 @@ from ekc_core.credentials import save_credentials
 from ekc_server.db import create_db_engine
 from ekc_server.models_kb import KbSearchLog
 from ekc_tui.app import EkcConsole
+from ekc_tui.kb_log import TITLE
 from ekc_tui.screens import ArticleScreen
-from ekc_tui.store import PRESENCE_PREFIX
 from tests.tui_support import PASSWORD, settings_for, signed_in, wait_for
 
 pytestmark = pytest.mark.usefixtures("empty_queue")
@@ -35,7 +35,8 @@ def logged(backend) -> list[KbSearchLog]:
 
 
 def pending_searches(app: EkcConsole) -> list[dict[str, Any]]:
-    items = [i for i in app.desk.store.outbox() if i.key.startswith(PRESENCE_PREFIX + "kb-")]
+    items = [i for i in app.desk.store.outbox() if i.title == TITLE]
+    assert all(i.background for i in items)  # not the operator's work: not counted
     return [e for i in items for st in i.steps for e in st["body"]["events"]]
 
 

@@ -108,7 +108,7 @@ async def test_away_offline_reaches_the_backend_later_with_its_time(backend, tmp
         await pilot.press("f12", "3")
         pressed = datetime.now(UTC)
         await wait_for(pilot, lambda: app.presence is not None and app.presence.away)
-        assert app.desk.store.presence_pending() >= 2  # ready at the start, then away
+        assert app.desk.store.background_pending() >= 2  # ready at the start, then away
         assert app.desk.unsent() == 0  # not counted as unsent work
     assert server_state(backend, backend.operator_id) == ("ready", None)
     time.sleep(1.5)  # the record must keep the time of F12, not of the sending
@@ -119,7 +119,7 @@ async def test_away_offline_reaches_the_backend_later_with_its_time(backend, tmp
         await wait_for(
             pilot, lambda: server_state(backend, backend.operator_id) == ("away", "training")
         )
-        await wait_for(pilot, lambda: app.desk.store.presence_pending() == 0)
+        await wait_for(pilot, lambda: app.desk.store.background_pending() == 0)
         assert app.presence is not None and app.presence.away  # a crash while away: away
     away = [e for e in logged(backend, backend.operator_id) if e[1] == "training"]
     assert away and abs(away[0][2] - pressed) < timedelta(seconds=1)

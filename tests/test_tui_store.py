@@ -312,6 +312,99 @@ def test_pending_work_survives_a_killed_process(tmp_path: Path) -> None:
         store.close()
 
 
+def test_background_items_are_sent_but_not_counted_as_work(store: LocalStore) -> None:
+    """Ready / away changes and the KB search log are background items: sent in order with
+    the rest, never counted in «не отправлено» / «отклонено»."""
+    work = store.enqueue(key="card", title="Карточка", steps=[step("a", "/a")])
+    state = store.enqueue(key="s1", title="Состояние", steps=[], background=True)
+    log = store.enqueue(key="kb1", title="Поиски", steps=[], background=True)
+    assert (work.background, state.background, log.background) == (False, True, True)
+    assert store.counts() == {"pending": 1}
+    assert store.background_pending() == 2
+    assert [(i.key, i.background) for i in store.outbox()] == [
+        ("card", False),
+        ("s1", True),
+        ("kb1", True),
+    ]
+    kept = store.item("kb1")
+    assert kept is not None and kept.background
+
+    store.finish(state.id, state="sent")
+    store.finish(log.id, state="failed", error="422")
+    store.finish(work.id, state="failed", error="409")
+    assert store.counts() == {"failed": 1}
+    assert store.background_pending() == 0
+
+
+#: the outbox table as consoles before schema version 1 made it (no `background` column,
+#: no user_version; `card` and `problems` were added by those consoles on open)
+OLD_OUTBOX = """
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    steps TEXT NOT NULL,
+    results TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    sent_at REAL
+);
+"""
+
+
+def test_an_older_store_is_migrated_and_its_presence_keys_become_background(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "console.db"
+    db = sqlite3.connect(path)
+    db.executescript(OLD_OUTBOX)
+    rows = [
+        ("card-1", "Карточка", "pending"),
+        ("presence-0a1b", "Состояние: away", "pending"),
+        ("presence-kb-2c3d", "Поиски в базе знаний", "failed"),
+        ("presencex", "Не префикс", "pending"),  # no dash: not the old prefix
+    ]
+    db.executemany(
+        "INSERT INTO outbox(key, title, steps, state, created_at) VALUES (?, ?, '[]', ?, 1.0)",
+        rows,
+    )
+    db.commit()
+    db.close()
+
+    store = LocalStore(path)
+    try:
+        assert store.counts() == {"pending": 2}
+        assert store.background_pending() == 1
+        items = store.outbox(states=("pending", "failed"))
+        assert {i.key: i.background for i in items} == {
+            "card-1": False,
+            "presence-0a1b": True,
+            "presence-kb-2c3d": True,
+            "presencex": False,
+        }
+        assert all(i.card is None and i.problems == [] for i in items)  # columns added
+        item = store.enqueue(key="new", title="Новая", steps=[], card={"a": 1})
+        assert store.item_by_id(item.id) == item
+    finally:
+        store.close()
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == store_module.SCHEMA_VERSION
+    finally:
+        check.close()
+
+    # opened again: nothing is migrated twice (a card item keyed like the old prefix now
+    # stays the operator's work)
+    again = LocalStore(path)
+    try:
+        again.enqueue(key="presence-card", title="Карточка", steps=[])
+        assert again.counts() == {"pending": 4}  # card-1, presencex, new, presence-card
+    finally:
+        again.close()
+
+
 def test_purge_forgets_old_sent_items_unless_pending_work_refers_to_them(
     store: LocalStore,
 ) -> None:

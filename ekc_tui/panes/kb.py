@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -16,11 +17,12 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
-from ekc_core.client_kb import SEARCH_EVENTS_PATH
 from ekc_tui import failures
 from ekc_tui.kb_log import TITLE, SearchLog, person_name
 from ekc_tui.messages import KbResults
@@ -34,8 +36,48 @@ log = logging.getLogger("ekc_tui.kb")
 
 #: as-you-type search starts at the 3rd letter (shorter prefixes match half the base)
 MIN_QUERY = 3
+#: results of a typed search
+SEARCH_LIMIT = 20
 #: seconds between checks for an idle search session to send
 SESSION_CHECK = 30.0
+#: result rows whose options are kept for reuse (a few searches' worth)
+OPTION_CACHE = 200
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """The text to search for, from the keystroke numbered `seq`, not before `not_before`
+    (perf_counter seconds)."""
+
+    seq: int
+    text: str
+    not_before: float
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One row of the result list as it is drawn."""
+
+    id: str
+    title: str
+    topic: str
+    fragment: str
+
+
+class QueryInput(Input):
+    """The query box. Textual's Input sets its virtual width to the text's at every
+    keystroke, and declares that a layout change: the whole screen was laid out again per
+    key. Here it is only a repaint (the box has a fixed size; scrolling within it reads the
+    virtual width directly)."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
+
+
+class ResultList(OptionList):
+    """The results: a new list changes the virtual height, which Textual declares a layout
+    change of the screen; the list's own update of its scroll bars is all that it needs."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
 
 class KbPane(Vertical):
@@ -47,7 +89,13 @@ class KbPane(Vertical):
         self.hits: list[SearchHit] = []
         self._event = threading.Event()
         self._lock = threading.Lock()
-        self._wanted: tuple[int, str] | None = None
+        self._wanted: _Wanted | None = None
+        self._last_key = 0.0
+        self._info = ""
+        self._rows: list[_Row] = []
+        """What the result list shows now, row by row (an unchanged list is not rebuilt)."""
+        self._options: dict[_Row, Option] = {}
+        """Rows shown recently with their options (markup parsed, height measured once)."""
         self.suggested = False
         """The results shown are suggestions for the card, not a search."""
         self.search_log = SearchLog(send=self._send_searches, is_name=person_name)
@@ -63,14 +111,16 @@ class KbPane(Vertical):
 
     def _send_searches(self, session: str, events: list[dict[str, Any]]) -> None:
         """A finished search session into the outbox (not counted as the operator's work)."""
+        from ekc_core.client_kb import SEARCH_EVENTS_PATH  # the admin client: not at start
         from ekc_tui.outbox import new_key, step
-        from ekc_tui.store import PRESENCE_PREFIX  # background items: not unsent work
 
         body = {"events": events}
         now = datetime.now(UTC)
-        key = f"{PRESENCE_PREFIX}kb-{new_key()}"
         self.console.desk.enqueue(
-            key, TITLE, [step("searches", SEARCH_EVENTS_PATH, body, occurred_at=now)]
+            new_key(),
+            TITLE,
+            [step("searches", SEARCH_EVENTS_PATH, body, occurred_at=now)],
+            background=True,  # not the operator's work: not counted as unsent
         )
         self.console.after_save()  # without the background loops (tests): send it now
 
@@ -79,9 +129,9 @@ class KbPane(Vertical):
         return cast("EkcConsole", self.app)
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Поиск в базе знаний (F3)…", id="kb-query")
+        yield QueryInput(placeholder="Поиск в базе знаний (F3)…", id="kb-query")
         yield Static("", id="kb-info", classes="dim")
-        yield OptionList(id="kb-results")
+        yield ResultList(id="kb-results")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         failures.handle(self.console, event)
@@ -104,8 +154,15 @@ class KbPane(Vertical):
         self.seq += 1
         text = event.value.strip()
         if len(text) >= MIN_QUERY:
+            now = time.perf_counter()
+            debounce = self.console.settings.search_debounce
+            # a key after a pause is searched at once; keys typed closer together than the
+            # debounce (a burst, key repeat) wait for their pause, so the searches they
+            # would start and at once make stale are not run
+            burst = now - self._last_key < debounce
+            self._last_key = now
             with self._lock:
-                self._wanted = (self.seq, event.value)
+                self._wanted = _Wanted(self.seq, event.value, now + debounce if burst else now)
             self._event.set()
         elif not text:
             self.search_log.cleared()
@@ -123,21 +180,35 @@ class KbPane(Vertical):
     @work(thread=True, exclusive=True, group="kb-pump", exit_on_error=False)
     def _kb_pump(self) -> None:
         """One search at a time, always for the newest text: keystrokes typed while a search
-        runs are folded into the next one instead of queueing behind it."""
+        runs are folded into the next one instead of queueing behind it, and the results of
+        a search the operator typed past while it ran are dropped here, not drawn."""
         while self.alive():
             if not self._event.wait(0.5):
                 continue
             self._event.clear()
-            time.sleep(self.console.settings.search_debounce)
-            with self._lock:
-                wanted, self._wanted = self._wanted, None
-            if wanted is None:
-                continue
-            seq, text = wanted
-            if seq != self.seq:
+            wanted = self._take_wanted()
+            if wanted is None or wanted.seq != self.seq:
                 continue  # already stale: the newer text is queued
-            hits = self.console.desk.kb.index.search(text, limit=20, as_you_type=True)
-            self.post_message(KbResults(seq, text, hits))
+            hits = self.console.desk.kb.index.search(
+                wanted.text, limit=SEARCH_LIMIT, as_you_type=True
+            )
+            if wanted.seq != self.seq:
+                continue  # typed past while it ran: the newer text is queued
+            self.post_message(KbResults(wanted.seq, wanted.text, hits))
+
+    def _take_wanted(self) -> _Wanted | None:
+        """The newest text to search, once its burst of keys has paused (worker thread)."""
+        while self.alive():
+            with self._lock:
+                wanted = self._wanted
+                if wanted is None:
+                    return None
+                pause = wanted.not_before - time.perf_counter()
+                if pause <= 0:
+                    self._wanted = None
+                    return wanted
+            time.sleep(pause)  # a key typed meanwhile moves `not_before` on
+        return None
 
     def suggest(self) -> None:
         """Articles for the open card (its transcript or text, its topic)."""
@@ -183,21 +254,38 @@ class KbPane(Vertical):
 
     def _show(self, hits: list[SearchHit], info: str) -> None:
         self.hits = hits
-        self.query_one("#kb-info", Static).update(info + " · Enter — открыть статью")
-        results = self.query_one("#kb-results", OptionList)
-        results.clear_options()
+        line = info + " · Enter — открыть статью"
+        if line != self._info:
+            self._info = line
+            # one line of fixed height: no layout of the screen for it
+            self.query_one("#kb-info", Static).update(line, layout=False)
         ref = self.console.ref
-        options = []
-        for h in hits:
-            topic = ref.topic_name(h.topic) if ref and h.topic else ""
-            fragment = highlight(h.highlights[0], limit=160) if h.highlights else ""
-            label = f"[b]{highlight(h.title)}[/b]\n  [i]{escape(topic)}[/i]"
-            if fragment:
-                label += f"\n  [dim]{fragment}[/]"
-            options.append(Option(label, id=h.id))
-        results.add_options(options)
+        rows = [
+            _Row(
+                h.id,
+                h.title,
+                ref.topic_name(h.topic) if ref and h.topic else "",
+                h.highlights[0] if h.highlights else "",
+            )
+            for h in hits
+        ]
+        if rows == self._rows:
+            return  # the same articles with the same fragments: the list stays as it is
+        self._rows = rows
+        if len(self._options) > OPTION_CACHE:
+            self._options = {row: self._options[row] for row in rows if row in self._options}
+        options = [self._options.get(row) or self._option(row) for row in rows]
+        results = self.query_one("#kb-results", OptionList)
+        results.set_options(options)
         if options:
             results.highlighted = 0
+
+    def _option(self, row: _Row) -> Option:
+        label = f"[b]{highlight(row.title)}[/b]\n  [i]{escape(row.topic)}[/i]"
+        if row.fragment:
+            label += f"\n  [dim]{highlight(row.fragment, limit=160)}[/]"
+        option = self._options[row] = Option(label, id=row.id)
+        return option
 
     @on(OptionList.OptionSelected, "#kb-results")
     def _selected(self, event: OptionList.OptionSelected) -> None:
