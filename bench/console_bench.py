@@ -74,6 +74,7 @@ from ekc_tui.app import EkcConsole
 from ekc_tui.screens import ArticleScreen, PickerScreen
 from ekc_tui.settings import ConsoleSettings
 from kb_index import KbIndex, Synonyms
+from kb_index.analysis import ANALYSIS_VERSION
 from tests.localserver import running_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -114,7 +115,7 @@ def pctl(samples: list[float], q: float) -> float:
 
 def cached_index(size: int, cache_dir: Path) -> Path:
     """The console's index of `make_corpus(size)`, built once under `cache_dir`."""
-    target = cache_dir / f"kb-index-{size}"
+    target = cache_dir / f"kb-index-{size}-v{ANALYSIS_VERSION}"  # rebuilt when analysis changes
     if (target / "CURRENT").exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
