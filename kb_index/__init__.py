@@ -11,7 +11,7 @@ Imports no textual, typer or fastapi, and no package of ours; usable alone
 (`python -m kb_index`).
 """
 
-from kb_index.index import ChangeStats, IndexBusyError, KbIndex, Tuning
+from kb_index.index import ChangeStats, IndexBusyError, KbIndex, SearchCancelled, Tuning
 from kb_index.models import AUDIENCES, Article, SearchHit
 from kb_index.query import SearchFilters
 from kb_index.synonyms import SynonymFileError, Synonyms
@@ -22,6 +22,7 @@ __all__ = [
     "ChangeStats",
     "IndexBusyError",
     "KbIndex",
+    "SearchCancelled",
     "SearchFilters",
     "SearchHit",
     "SynonymFileError",

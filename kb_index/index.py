@@ -46,6 +46,10 @@ MIN_CANDIDATES = 20
 TEXT_FIELDS = ("title", "tags", "body")
 
 
+class SearchCancelled(Exception):  # noqa: N818  (a signal, not an error)
+    """The caller's `cancelled()` said the search is no longer wanted (typed past)."""
+
+
 class IndexBusyError(RuntimeError):
     """Another writer holds the index lock longer than the timeout."""
 
@@ -104,6 +108,7 @@ class KbIndex:
         self._engine: Engine | None = None
         self._vocabulary: Vocabulary | None = None
         self._word_forms = WordForms()
+        self._cancelled: Callable[[], bool] | None = None
         self._open()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -335,27 +340,37 @@ class KbIndex:
         filters: SearchFilters | None = None,
         as_you_type: bool = False,
         highlights: bool = True,
+        cancelled: Callable[[], bool] | None = None,
     ) -> list[SearchHit]:
-        """Best articles for a query typed by an operator (see `kb_index.query`)."""
+        """Best articles for a query typed by an operator (see `kb_index.query`).
+
+        `cancelled` (optional) is asked between the steps of the search; when it answers
+        True the search stops with `SearchCancelled` (a console typed past the query)."""
         with self._lock:
-            searcher = self._s()
-            builder = self._builder()
-            levels = builder.plan(text, as_you_type=as_you_type)
-            if not levels:
-                return []
-            hits = self._ranked(searcher, builder, levels, limit, filters, highlights)
-            if hits:
-                return hits
-            # no empty answer while some word reaches an article: any single word (lemma,
-            # derivational key, prefix of a long word), then "more like this"
-            relaxed = builder.relaxed_plan(text, as_you_type=as_you_type)
-            if relaxed:
-                hits = self._ranked(searcher, builder, relaxed, limit, filters, highlights)
-            if hits:
-                return hits
-            # (no relaxed plan: the fallback is switched off, see kb_index.query)
-            query = builder.key_terms_query(searcher, text) if relaxed else None
-            return self._run(searcher, query, limit, filters, highlights) if query else []
+            self._cancelled = cancelled
+            try:
+                searcher = self._s()
+                builder = self._builder()
+                levels = builder.plan(text, as_you_type=as_you_type)
+                if not levels:
+                    return []
+                if cancelled is not None and cancelled():
+                    raise SearchCancelled
+                hits = self._ranked(searcher, builder, levels, limit, filters, highlights)
+                if hits:
+                    return hits
+                # no empty answer while some word reaches an article: any single word (lemma,
+                # derivational key, prefix of a long word), then "more like this"
+                relaxed = builder.relaxed_plan(text, as_you_type=as_you_type)
+                if relaxed:
+                    hits = self._ranked(searcher, builder, relaxed, limit, filters, highlights)
+                if hits:
+                    return hits
+                # (no relaxed plan: the fallback is switched off, see kb_index.query)
+                query = builder.key_terms_query(searcher, text) if relaxed else None
+                return self._run(searcher, query, limit, filters, highlights) if query else []
+            finally:
+                self._cancelled = None
 
     def _ranked(
         self,
@@ -376,6 +391,8 @@ class KbIndex:
         cache: dict[tuple[str, str], Any] = {}
         candidates: set[int] = set()
         for query in levels:
+            if self._cancelled is not None and self._cancelled():
+                raise SearchCancelled
             candidates.update(engine.top(engine.evaluate(query, cache), wanted, allowed))
         if not candidates:
             return []

@@ -166,3 +166,18 @@ def test_arrays_of_another_format_are_rebuilt(tmp_path: Path) -> None:
     reopened = KbIndex(tmp_path)
     assert [h.id for h in reopened.search("пенсия")] == expected
     assert '"format": 0' not in meta.read_text(encoding="utf-8")
+
+
+def test_a_search_typed_past_stops_between_its_steps(index: KbIndex) -> None:
+    from kb_index import SearchCancelled
+
+    asked: list[int] = []
+
+    def cancelled() -> bool:
+        asked.append(1)
+        return True
+
+    with pytest.raises(SearchCancelled):
+        index.search("пенсия по инвалидности", cancelled=cancelled)
+    assert asked
+    assert index.search("пенсия по инвалидности", cancelled=lambda: False)

@@ -182,6 +182,8 @@ class KbPane(Vertical):
         """One search at a time, always for the newest text: keystrokes typed while a search
         runs are folded into the next one instead of queueing behind it, and the results of
         a search the operator typed past while it ran are dropped here, not drawn."""
+        from kb_index import SearchCancelled  # after the first frame: the index is heavy
+
         while self.alive():
             if not self._event.wait(0.5):
                 continue
@@ -189,9 +191,17 @@ class KbPane(Vertical):
             wanted = self._take_wanted()
             if wanted is None or wanted.seq != self.seq:
                 continue  # already stale: the newer text is queued
-            hits = self.console.desk.kb.index.search(
-                wanted.text, limit=SEARCH_LIMIT, as_you_type=True
-            )
+            seq = wanted.seq
+
+            def typed_past(seq: int = seq) -> bool:
+                return seq != self.seq
+
+            try:
+                hits = self.console.desk.kb.index.search(
+                    wanted.text, limit=SEARCH_LIMIT, as_you_type=True, cancelled=typed_past
+                )
+            except SearchCancelled:
+                continue  # typed past while it ran: stopped between its steps
             if wanted.seq != self.seq:
                 continue  # typed past while it ran: the newer text is queued
             self.post_message(KbResults(wanted.seq, wanted.text, hits))
