@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ekc_admin.context import api_client, date_or_none, fail, out, print_json
 from ekc_admin.kb import app
+from ekc_core.localtime import CENTRE_TZ
 
 EXIT_USAGE = 2
 
@@ -87,7 +88,7 @@ def gaps(
             str(gap.count),
             str(gap.not_found),
             str(gap.not_opened),
-            f"{gap.last_at.astimezone():%d.%m.%Y %H:%M}",
+            f"{gap.last_at.astimezone(CENTRE_TZ):%d.%m.%Y %H:%M}",
             then or "—",
         )
     out.print(table)

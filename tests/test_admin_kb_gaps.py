@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from ekc_admin.main import app
 from ekc_core.enums import Role
+from ekc_core.localtime import CENTRE_TZ
 
 PASSWORD = "пароль-редактора"
 
@@ -31,9 +32,10 @@ def login(cli, username: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def searched(url: str, token: str, rows: list[tuple[str, int, str, int, str | None]]) -> None:
-    """What a console's outbox sends: (session, seq, query, hits, opened)."""
-    at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+def searched(url: str, token: str, rows: list[tuple[str, int, str, int, str | None]]) -> datetime:
+    """What a console's outbox sends: (session, seq, query, hits, opened); returns when."""
+    when = (datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
+    at = when.isoformat()
     events = [
         {
             "event_id": uuid.uuid4().hex,
@@ -52,6 +54,7 @@ def searched(url: str, token: str, rows: list[tuple[str, int, str, int, str | No
         headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code == 200, r.text
+    return when
 
 
 def test_gaps_for_an_editor_and_synonyms_applied_without_reindex(
@@ -64,7 +67,7 @@ def test_gaps_for_an_editor_and_synonyms_applied_without_reindex(
     assert cli.invoke(app, ["kb", "import", str(source)]).exit_code == 0
 
     operator = make_staff(Role.operator, username="console1")
-    searched(
+    when = searched(
         live_server,
         operator.token,
         [
@@ -91,6 +94,8 @@ def test_gaps_for_an_editor_and_synonyms_applied_without_reindex(
     assert too_long.exit_code != 0
     assert "не больше 366 дней: сузьте from/to" in " ".join(too_long.output.split())
     assert "соседи затопили" in table.stdout and "flood-1" in table.stdout
+    # when, in the centre's time (Irkutsk), whatever the zone of the admin's machine
+    assert f"{when.astimezone(CENTRE_TZ):%H:%M}" in table.stdout
     bad = cli.invoke(app, ["kb", "gaps", "--from", "вчера"])
     assert bad.exit_code == 2 and "--from" in bad.output
     refused = cli.invoke(app, ["kb", "synonyms", "add", "a", "b"])
