@@ -53,7 +53,7 @@ bench: install
 	$(BIN)/python bench/load_bench.py --workers 2
 	$(BIN)/python bench/kb_relevance.py
 	$(BIN)/python bench/kb_import.py $(KB_SIZES)
-	$(BIN)/python bench/kb_search.py $(KB_SIZES)
+	$(BIN)/python bench/kb_latency.py --sizes $(shell echo $(KB_SIZES) | tr ' ' ',')
 	$(BIN)/python bench/console_bench.py --kb-size $(lastword $(KB_SIZES))
 	$(BIN)/python bench/roster_bench.py
 	$(BIN)/python bench/kpi_bench.py --sizes $(KPI_SIZES)

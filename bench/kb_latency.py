@@ -5,8 +5,9 @@ version changed), the time to open it (the arrays of new segments are built then
 latency with one open searcher — full labelled queries and every as-you-type prefix of them
 from the third letter — as wall time and as CPU time of the searching thread
 (`time.thread_time`: the machine may be shared), resident memory after opening and after the
-batch, and an incremental apply of 100 changed articles. Targets of issue 13 are printed
-next to the numbers (at 5,000 half of each latency).
+batch, an incremental apply of 100 changed articles, and the change feed a console downloads
+for them against a full export (both gzip-compressed as on the wire). Targets of issue 13
+are printed next to the numbers (at 5,000 half of each latency).
 
     python bench/kb_latency.py [--sizes 5000,50000] [--cache /tmp/ekc-kb-bench]
 """
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import gzip
 import json
 import os
 import resource
 import statistics
 import sys
 import time
+import zlib
 from pathlib import Path
 
 from kb_index import Article, KbIndex, Synonyms
@@ -140,6 +143,20 @@ def run(size: int, cache: Path, synonyms: Synonyms) -> None:
     )
     index.apply(articles[:100])  # the cached index back as it was
     index.close()
+    feed = json.dumps(
+        {"upserts": [a.to_dict() for a in changed], "deletions": []}, ensure_ascii=False
+    ).encode()
+    export_gz = 0
+    with (cache / f"corpus-{size}.jsonl").open("rb") as fh:  # the whole corpus, as exported
+        compressor = zlib.compressobj(wbits=31)  # gzip
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            export_gz += len(compressor.compress(chunk))
+        export_gz += len(compressor.flush())
+    feed_gz = len(gzip.compress(feed))
+    print(
+        f"change feed for 100 (gzip)      {feed_gz / 1024:8.1f} KiB vs full export "
+        f"{export_gz / 1024:8.1f} KiB ({export_gz / feed_gz:.0f}x)"
+    )
 
 
 def main() -> None:
