@@ -180,7 +180,7 @@ def test_a_card_saved_during_a_30_minute_outage_keeps_its_desk_times(
         for arrival in (stored.recorded_at, stored.ended_recorded_at, stored.wrapup_recorded_at):
             assert close_to(arrival, now)
         talk = (stored.ended_at or now) - (stored.answered_at or now)
-        assert abs(talk - timedelta(minutes=5)) < timedelta(seconds=2)  # not 35 minutes
+        assert abs(talk - timedelta(minutes=5)) <= SLACK  # not 35 minutes (SLACK: a busy machine)
 
         row = session.get(Appeal, appeal["id"])
         assert row is not None

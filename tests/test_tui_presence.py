@@ -70,9 +70,12 @@ async def test_f12_away_with_a_reason_and_back(backend, tmp_path) -> None:
         assert "Не на линии (обед)" in card_text(app)
         state, reason, at = logged(backend, backend.operator_id)[-1]
         assert (state, reason) == ("away", "lunch") and abs(at - pressed) < timedelta(seconds=2)
-        await pilot.pause(0.2)
-        offers = [w for w in app.controller.workers if w.group == "offers"]
-        assert all(w.is_finished for w in offers)  # the long poll stopped
+        # the long poll stops (a busy machine may take more than a moment)
+        await wait_for(
+            pilot,
+            lambda: all(w.is_finished for w in app.controller.workers if w.group == "offers"),
+            what="the offers long poll to stop",
+        )
         await pilot.press("f2")
         assert app.taking is None and app.card is None  # no take while away
 
