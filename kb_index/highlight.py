@@ -15,12 +15,14 @@ from kb_index.analysis import TOKEN_RE, fold, stem
 
 WINDOW = 160
 MAX_FRAGMENTS = 2
-#: index form → (start, end) of every word of a text with that form
+#: folded word → (start, end) of each of its occurrences in a text
 Words = dict[str, list[tuple[int, int]]]
 
 
 def text_words(text: str, method: str) -> Words:
-    """The words of `text` (its `**` marks already removed) by their index form."""
+    """The words of `text` (its `**` marks already removed), folded. Reduced to their index
+    form only when a query could mark them (`fragments`): lemmatising every word of every
+    hit was most of a search's time with a cold cache."""
     folded = fold(text)
     if len(folded) != len(text):  # a letter whose lower case is longer: fold word by word
         pairs = [(m.span(), fold(m.group())) for m in TOKEN_RE.finditer(text)]
@@ -28,7 +30,7 @@ def text_words(text: str, method: str) -> Words:
         pairs = [(m.span(), m.group()) for m in TOKEN_RE.finditer(folded)]
     words: Words = {}
     for span, word in pairs:
-        words.setdefault(stem(word, method), []).append(span)
+        words.setdefault(word, []).append(span)
     return words
 
 
@@ -58,7 +60,16 @@ def fragments(text: str, terms: set[str], method: str, words: Words | None = Non
     text = text.replace("**", "")
     if words is None:
         words = text_words(text, method)
-    hits = sorted(span for term in terms for span in words.get(term, ()))
+    # a word form shares its first two letters with its lemma (or Snowball stem) but for a
+    # few suppletive forms (людей → человек), which are left unmarked; only such words are
+    # lemmatised
+    heads = {term[:2] for term in terms}
+    hits = sorted(
+        span
+        for word, spans in words.items()
+        if word[:2] in heads and stem(word, method) in terms
+        for span in spans
+    )
     if not hits:
         return []
     # greedy: the window starting at each hit that holds the most hits

@@ -169,10 +169,13 @@ class QueryBuilder:
         """The most frequent indexed words that start with `prefix`."""
         found: dict[str, int] = {}
         fields = FIELDS if PREFIX_FROM_TAGS else ("title", "body")
-        for field in fields:  # tags too: «санав» → санавиация is only a tag
-            for term in self.reader.expand_prefix(field, prefix):
-                text = term.decode("utf-8") if isinstance(term, bytes) else term
-                found[text] = found.get(text, 0) + self.reader.doc_frequency(field, text)
+        if hasattr(self.reader, "prefix_frequencies"):  # kb_index.vocabulary: vectorised
+            found = self.reader.prefix_frequencies(prefix, fields)
+        else:
+            for field in fields:  # tags too: «санав» → санавиация is only a tag
+                for term in self.reader.expand_prefix(field, prefix):
+                    text = term.decode("utf-8") if isinstance(term, bytes) else term
+                    found[text] = found.get(text, 0) + self.reader.doc_frequency(field, text)
         return [t for t, _ in sorted(found.items(), key=lambda kv: -kv[1])[:limit]]
 
     def _typo_candidates(self, word: str, stemmed: str) -> list[str]:

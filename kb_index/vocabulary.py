@@ -11,8 +11,9 @@ transposition is one edit, as in Whoosh).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -44,6 +45,25 @@ class Vocabulary:
         for arrays, _offset in segments:
             found.update(arrays.trie.keys(prefix))
         return sorted(found)
+
+    def prefix_frequencies(self, prefix: str, fields: Sequence[str]) -> dict[str, int]:
+        """Every term that starts with `prefix`, with its number of articles summed over
+        `fields` (terms in none of them left out): the tries give term ids, the offsets
+        arrays the frequencies, without a Python call per term and field."""
+        found: dict[str, int] = {}
+        for arrays, _offset in self.engine.segments:
+            pairs = arrays.trie.items(prefix)
+            if not pairs:
+                continue
+            ids = np.fromiter((i for _t, i in pairs), dtype=np.int64, count=len(pairs))
+            counts = np.zeros(len(pairs), dtype=np.int64)
+            for name in fields:
+                offsets = arrays.offsets[name]
+                counts += offsets[ids + 1] - offsets[ids]
+            for (term, _i), count in zip(pairs, counts.tolist(), strict=True):
+                if count:
+                    found[term] = found.get(term, 0) + count
+        return found
 
     def expand_prefix(self, field: str, prefix: str) -> Iterator[str]:
         """Terms of `field` that start with `prefix`."""
