@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -259,6 +259,28 @@ def _lines_of(node: yaml.Node, path: tuple[str | int, ...], lines: LineMap) -> N
             _lines_of(item, (*path, index), lines)
 
 
+def yaml_lines(text: str) -> tuple[Any, LineMap]:
+    """A YAML document and where each of its values starts. A ValueError's message starts
+    with `:LINE` when the parser knows the line («:3: неверный YAML: …»)."""
+    import yaml
+
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"{where}: неверный YAML: {exc}") from exc
+    lines: LineMap = {}
+    if node is not None:
+        _lines_of(node, (), lines)
+    return data, lines
+
+
 def line_of(lines: LineMap, path: Sequence[str | int]) -> int:
     """The line of `path`, or of the nearest enclosing value the file has."""
     parts = tuple(path)
@@ -292,22 +314,11 @@ class FormsFile:
 def read_forms(text: str, source: str) -> FormsFile:
     """Read a forms file: YAML with `forms:` (a list of forms) or the list itself; each form
     `code`, `name`, `items: [{code, text, weight, critical}]`. Every problem is collected."""
-    import yaml
 
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise QualityFileError(f"{source}{where}: неверный YAML: {exc}") from exc
-    lines: LineMap = {}
-    if node is not None:
-        _lines_of(node, (), lines)
+        data, lines = yaml_lines(text)
+    except ValueError as exc:
+        raise QualityFileError(f"{source}{exc}") from exc
     wrapped = isinstance(data, dict)
     if isinstance(data, dict):
         raw = data

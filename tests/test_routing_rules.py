@@ -1,0 +1,111 @@
+"""The routing file: groups, topic → group, overflow by waiting time and line, and every
+problem of a file reported with its line (ekc_core.routing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ekc_core.routing import RoutingFileError, RoutingTable, read_routing
+
+REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference"
+
+
+def tree_groups() -> dict[str, str]:
+    """Topic code → group from the shipped topic tree (sub-topics inherit)."""
+    result: dict[str, str] = {}
+
+    def walk(nodes: list[dict[str, object]], parent: str | None) -> None:
+        for node in nodes:
+            group = str(node.get("group") or parent)
+            result[str(node["code"])] = group
+            walk(list(node.get("children") or []), group)  # type: ignore[call-overload]
+
+    walk(yaml.safe_load((REFERENCE / "topics.yaml").read_text(encoding="utf-8")), None)
+    return result
+
+
+def shipped() -> RoutingTable:
+    text = (REFERENCE / "routing.yaml").read_text(encoding="utf-8")
+    return read_routing(text, "routing.yaml", tree_groups=tree_groups(), lines_known=["122", "117"])
+
+
+def test_the_shipped_file_covers_every_group_of_the_topic_tree() -> None:
+    table = shipped()
+    assert set(tree_groups().values()) <= set(table.groups)
+    assert table.general == "general"
+
+
+def test_a_topic_takes_its_own_group_its_parents_or_the_general_one() -> None:
+    table = shipped()
+    assert table.group_for_topic("svo.contract") == "svo"
+    assert table.group_for_topic("svo.contract.unknown_leaf") == "svo"
+    assert table.group_for_topic("no_such_topic") == "general"
+    assert table.group_for_topic(None) == "general"
+
+
+def test_overflow_widens_with_waiting_and_says_why() -> None:
+    table = shipped()
+    first = table.offer("svo", "122", 5, why="по теме помощника")
+    assert first.groups == frozenset({"svo"}) and first.reason == "СВО, по теме помощника"
+    later = table.offer("svo", "122", 60, why="по теме помощника")
+    assert later.groups == frozenset({"svo", "general"})
+    assert later.reason == "переполнение из СВО через 60 с"
+    last = table.offer("svo", "122", 200, why="по теме помощника")
+    assert last.groups is None  # everyone on the line
+
+
+def test_a_line_has_its_own_steps() -> None:
+    table = shipped()
+    assert table.offer("emergency", "117", 12, why="x").groups is None
+    assert table.offer("emergency", "122", 12, why="x").groups == frozenset({"emergency"})
+
+
+def test_overrides_of_the_topic_tree() -> None:
+    text = (
+        (REFERENCE / "routing.yaml")
+        .read_text(encoding="utf-8")
+        .replace("topics: {}", "topics:\n  svo.psych_help: psych")
+    )
+    tree = {**tree_groups(), "svo.psych_help": "svo"}
+    table = read_routing(text, "r.yaml", tree_groups=tree, lines_known=["122", "117"])
+    assert table.group_for_topic("svo.psych_help") == "psych"
+
+
+def test_every_problem_of_a_file_with_its_line() -> None:
+    text = """general: nobody
+groups:
+  - code: svo
+    name: СВО
+    overflow:
+      - {after: 60, to: [medicne]}
+      - {after: 30, to: everyone}
+  - code: svo
+    name: Дубль
+  - code: general
+    name: Общая
+    lines:
+      "999": [{after: 5, to: everyone}]
+topics:
+  no.such: svo
+"""
+    with pytest.raises(RoutingFileError) as caught:
+        read_routing(text, "r.yaml", tree_groups={"svo.x": "svo"}, lines_known=["122"])
+    problems = caught.value.problems
+    assert problems == [
+        "r.yaml:1: general: нет группы «nobody»",
+        "r.yaml:6: to: нет группы «medicne»",
+        "r.yaml:7: after: шаги идут по возрастанию времени",
+        "r.yaml:8: code: группа «svo» уже есть",
+        "r.yaml:13: lines: нет линии «999»",
+        "r.yaml:15: topics: нет тематики «no.such»",
+    ]
+
+
+def test_a_file_that_is_not_yaml_names_its_line() -> None:
+    with pytest.raises(RoutingFileError) as caught:
+        read_routing("groups: [\n  - x", "r.yaml", tree_groups={}, lines_known=[])
+    assert caught.value.problems[0].startswith("r.yaml:")
+    assert "неверный YAML" in caught.value.problems[0]
