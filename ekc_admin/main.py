@@ -10,6 +10,7 @@ from ekc_admin import (
     quality,
     reference,
     roster,
+    routing,
     shifts,
     simulate,
     staff,
@@ -45,6 +46,7 @@ app.add_typer(staffing.app, name="staffing")
 app.add_typer(roster.app, name="roster")
 app.add_typer(report_app, name="report")
 app.add_typer(quality.app, name="quality")
+app.add_typer(routing.app, name="routing")
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from ekc_core.client_kb import KbImportApi, KbLearningApi
 from ekc_core.client_quality import QualityApi
 from ekc_core.client_reports import ReportsApi
 from ekc_core.client_rosters import RosterApi
+from ekc_core.client_routing import RoutingApi
 from ekc_core.client_wallboard import WallboardApi
 from ekc_core.errors import (
     ApiError,
@@ -167,7 +168,14 @@ def new_idempotency_key() -> str:
 
 
 class EkcClient(
-    AdminApi, RosterApi, ReportsApi, QualityApi, WallboardApi, KbLearningApi, KbImportApi
+    AdminApi,
+    RosterApi,
+    ReportsApi,
+    QualityApi,
+    WallboardApi,
+    KbLearningApi,
+    KbImportApi,
+    RoutingApi,
 ):
     """A synchronous client of REST API v1 (the console calls it from worker threads).
 

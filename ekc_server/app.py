@@ -31,6 +31,7 @@ from ekc_server.routes import (
     reference,
     reports,
     rosters,
+    routing,
     shifts,
     staff,
     staffing,
@@ -95,7 +96,7 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     routers = (
         *(auth, reference, citizens, contacts, appeals, callbacks, kb),
         *(staff, shifts, staffing, rosters),
-        *(reports, feedback, quality, agents, wallboard),
+        *(reports, feedback, quality, agents, wallboard, routing),
     )
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)

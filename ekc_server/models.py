@@ -503,3 +503,4 @@ __all__ += [
     "QualityReview",
 ]
 from ekc_server.models_kb import KbImportStage, KbSearchLog, KbSynonymGroup  # noqa: E402, F401
+from ekc_server.models_routing import RoutingVersion  # noqa: E402, F401

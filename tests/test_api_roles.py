@@ -153,6 +153,13 @@ POST    /kb/synonyms                                401   403   403   ok    403
 DELETE  /kb/synonyms/{group_id}                     401   403   403   ok    403
 """
 
+# issue 14, routing: everyone signed in reads the table, admins import versions
+MATRIX += """\
+GET     /routing                                    401   ok    ok    ok    403
+GET     /routing/versions                           401   ok    ok    ok    403
+POST    /routing                                    401   403   403   ok    403
+"""
+
 API = "/api/v1"
 #: dummies for path parameters; `{username}` is the caller's own login (an operator may
 #: read their own absences: the role layer is what is tested, not whose record it is)

@@ -61,7 +61,7 @@ def _tables(url: str) -> set[str]:
 
 
 #: the newest revision; a new migration moves it
-HEAD = "0008_kb_import_stage"
+HEAD = "0009_routing"
 
 
 def _diff(url: str) -> list[object]:

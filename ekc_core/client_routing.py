@@ -1,0 +1,22 @@
+"""Typed methods of `EkcClient` for the routing table (`ekc-admin routing`)."""
+
+from __future__ import annotations
+
+from ekc_core.client_admin import Requester, _many, _one
+from ekc_core.routing_wire import RoutingImport, RoutingPublic, RoutingVersionPublic
+
+
+class RoutingApi:
+    def routing(self: Requester, *, version: int | None = None) -> RoutingPublic:
+        params = {"version": version} if version is not None else None
+        return _one(self.request("GET", "/routing", params=params), RoutingPublic)
+
+    def routing_versions(self: Requester) -> list[RoutingVersionPublic]:
+        return _many(self.request("GET", "/routing/versions"), RoutingVersionPublic)
+
+    def import_routing(
+        self: Requester, text: str, source_name: str, *, dry_run: bool = False
+    ) -> RoutingPublic:
+        body = RoutingImport(text=text, source_name=source_name, dry_run=dry_run)
+        response = self.request("POST", "/routing", json_body=body.model_dump(mode="json"))
+        return _one(response, RoutingPublic)

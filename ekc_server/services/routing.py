@@ -1,0 +1,145 @@
+"""The routing table in force and its versions (issue 14): read, checked, stored.
+
+Every import is checked against the topic tree and the lines (`ekc_core.routing`) and kept
+as a new version with who imported it and when — the newest one is in force, the older ones
+stay as the record. Before any import the shipped `data/reference/routing.yaml` is in force
+(version 0).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from ekc_core.enums import Line
+from ekc_core.routing import OverflowStep, RoutingFileError, RoutingTable, read_routing
+from ekc_core.routing_wire import (
+    RoutingGroupPublic,
+    RoutingImport,
+    RoutingPublic,
+    RoutingStepPublic,
+    RoutingVersionPublic,
+)
+from ekc_core.settings import default_reference_dir
+from ekc_server.deps import Principal
+from ekc_server.errors import ConflictError, FieldErrorsError, NotFoundError
+from ekc_server.models import Staff, Topic
+from ekc_server.models_routing import RoutingVersion
+
+SHIPPED_FILE = "reference/routing.yaml"
+
+
+def tree_groups(session: Session) -> dict[str, str]:
+    """Topic code → group of the topic tree in the database."""
+    return dict(session.exec(select(Topic.code, Topic.group_code)).all())
+
+
+def _read(session: Session, text: str, source: str) -> RoutingTable:
+    return read_routing(
+        text, source, tree_groups=tree_groups(session), lines_known=[line.value for line in Line]
+    )
+
+
+def _latest(session: Session) -> RoutingVersion | None:
+    return session.exec(
+        select(RoutingVersion).order_by(col(RoutingVersion.version).desc()).limit(1)
+    ).first()
+
+
+def table(session: Session) -> RoutingTable:
+    """The routing table in force."""
+    latest = _latest(session)
+    if latest is not None:
+        return _read(session, latest.text, latest.source_name)
+    path = default_reference_dir() / SHIPPED_FILE
+    return _read(session, path.read_text(encoding="utf-8"), path.name)
+
+
+def _steps(steps: tuple[OverflowStep, ...]) -> list[RoutingStepPublic]:
+    return [RoutingStepPublic(after=s.after, to=list(s.to) if s.to else None) for s in steps]
+
+
+def _public(session: Session, row: RoutingVersion | None) -> RoutingPublic:
+    if row is None:
+        path = default_reference_dir() / SHIPPED_FILE
+        text, source, at, who = path.read_text(encoding="utf-8"), path.name, None, None
+        version = 0
+    else:
+        text, source, at, version = row.text, row.source_name, row.created_at, row.version
+        staff = session.get(Staff, row.created_by) if row.created_by else None
+        who = staff.full_name if staff else None
+    parsed = _read(session, text, source)
+    return RoutingPublic(
+        version=version,
+        source_name=source,
+        created_at=at,
+        created_by=who,
+        general=parsed.general,
+        groups=[
+            RoutingGroupPublic(
+                code=g.code,
+                name=g.name,
+                overflow=_steps(g.overflow),
+                lines={line: _steps(steps) for line, steps in g.by_line.items()},
+            )
+            for g in parsed.groups.values()
+        ],
+        topics=dict(sorted(parsed.topic_groups.items())),
+        text=text,
+    )
+
+
+def current(*, session: Session, version: int | None = None) -> RoutingPublic:
+    """The version in force, or the stored `version` (0: the shipped file)."""
+    if version is None:
+        return _public(session, _latest(session))
+    if version == 0:
+        return _public(session, None)
+    row = session.exec(select(RoutingVersion).where(RoutingVersion.version == version)).first()
+    if row is None:
+        raise NotFoundError(f"нет версии маршрутизации {version}")
+    return _public(session, row)
+
+
+def versions(*, session: Session) -> list[RoutingVersionPublic]:
+    rows = session.exec(select(RoutingVersion).order_by(col(RoutingVersion.version).desc()))
+    names = {s.id: s.full_name for s in session.exec(select(Staff))}
+    return [
+        RoutingVersionPublic(
+            version=r.version,
+            source_name=r.source_name,
+            created_at=r.created_at,
+            created_by=names.get(r.created_by) if r.created_by else None,
+        )
+        for r in rows
+    ]
+
+
+def import_table(*, session: Session, principal: Principal, body: RoutingImport) -> RoutingPublic:
+    """Check the file (every problem at once: 422 with `file:line: field: reason` per
+    problem), then store it as the next version (a dry run stores nothing)."""
+    try:
+        _read(session, body.text, body.source_name)
+    except RoutingFileError as exc:
+        raise FieldErrorsError([(["text"], p) for p in exc.problems]) from exc
+    if body.dry_run:
+        preview = RoutingVersion(version=-1, text=body.text, source_name=body.source_name)
+        result = _public(session, preview)
+        return result.model_copy(update={"version": (_top(session) + 1), "created_by": None})
+    row = RoutingVersion(
+        version=_top(session) + 1,
+        text=body.text,
+        source_name=body.source_name,
+        created_by=principal.staff_id,
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # two imports at once took the same number
+        session.rollback()
+        raise ConflictError("маршрутизацию в это же время меняет другой импорт; повторите") from exc
+    return _public(session, row)
+
+
+def _top(session: Session) -> int:
+    return int(session.exec(select(func.coalesce(func.max(RoutingVersion.version), 0))).one())
