@@ -158,9 +158,14 @@ def read_routing(
     *,
     tree_groups: Mapping[str, str],
     lines_known: Sequence[str],
+    strict_tree: bool = True,
 ) -> RoutingTable:
     """The routing table of a file's text. `tree_groups`: topic code → group from the
-    topic tree; `lines_known`: the line codes. Raises RoutingFileError with every problem."""
+    topic tree; `lines_known`: the line codes. Raises RoutingFileError with every problem.
+
+    `strict_tree=False` (the table in force, read again after the topic tree changed): a
+    group of the tree that the file does not name is no problem, its topics go to the
+    general group."""
     try:
         data, lines = yaml_lines(text)
     except ValueError as exc:
@@ -205,7 +210,14 @@ def read_routing(
         report.append((("general",), "general", f"нет группы «{general}»"))
     topic_groups = dict(tree_groups)
     for group in sorted(set(tree_groups.values()) - codes):
-        report.append((("groups",), "groups", f"в дереве тематик есть группа «{group}», здесь нет"))
+        if strict_tree:
+            report.append(
+                (("groups",), "groups", f"в дереве тематик есть группа «{group}», здесь нет")
+            )
+        else:
+            for topic, tree_group in tree_groups.items():
+                if tree_group == group:
+                    topic_groups[topic] = str(general)
     raw_topics = data.get("topics") or {}
     if not isinstance(raw_topics, dict):
         report.append((("topics",), "topics", "нужен словарь тематика → группа"))

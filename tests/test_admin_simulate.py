@@ -180,7 +180,7 @@ def test_waiting_calls_are_abandoned_unless_taken(
     runner, signed_in, engine, live_server, make_staff
 ) -> None:
     result = simulate_contacts(
-        runner, "--rate", "20/s", "--duration", "1.5", "--abandon-after", "0.2", "--json"
+        runner, "--rate", "20/s", "--duration", "3", "--abandon-after", "0.2", "--json"
     )
     assert result.exit_code == 0, result.output
     all_events = events(result.stdout)

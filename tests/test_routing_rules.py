@@ -109,3 +109,15 @@ def test_a_file_that_is_not_yaml_names_its_line() -> None:
         read_routing("groups: [\n  - x", "r.yaml", tree_groups={}, lines_known=[])
     assert caught.value.problems[0].startswith("r.yaml:")
     assert "неверный YAML" in caught.value.problems[0]
+
+
+def test_the_table_in_force_survives_a_new_group_in_the_topic_tree() -> None:
+    text = (REFERENCE / "routing.yaml").read_text(encoding="utf-8")
+    tree = {**tree_groups(), "new_topic": "new_group"}
+    with pytest.raises(RoutingFileError) as caught:  # an import must name it
+        read_routing(text, "r.yaml", tree_groups=tree, lines_known=["122", "117"])
+    assert "группа «new_group», здесь нет" in caught.value.problems[0]
+    lenient = read_routing(
+        text, "r.yaml", tree_groups=tree, lines_known=["122", "117"], strict_tree=False
+    )
+    assert lenient.group_for_topic("new_topic") == "general"

@@ -8,17 +8,19 @@ from fastapi import APIRouter, Query
 
 from ekc_core.routing_wire import RoutingImport, RoutingPublic, RoutingVersionPublic
 from ekc_server.deps import Admin, SessionDep, Staffer
-from ekc_server.error_handlers import SIGNED_IN_ERRORS
+from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS, error_responses
 from ekc_server.services import routing
 
 router = APIRouter(prefix="/routing", tags=["routing"], responses=SIGNED_IN_ERRORS)
 
 
-@router.get("", response_model=RoutingPublic)
+@router.get("", response_model=RoutingPublic, responses=error_responses(404))
 def current(
     _: Staffer,
     session: SessionDep,
-    version: Annotated[int | None, Query(ge=0, description="Версия (0 — из поставки)")] = None,
+    version: Annotated[
+        int | None, Query(ge=0, le=1_000_000, description="Версия (0 — из поставки)")
+    ] = None,
 ) -> RoutingPublic:
     """The routing table in force (groups, overflow, topic → group), or an older version."""
     return routing.current(session=session, version=version)
@@ -30,7 +32,7 @@ def versions(_: Staffer, session: SessionDep) -> list[RoutingVersionPublic]:
     return routing.versions(session=session)
 
 
-@router.post("", response_model=RoutingPublic)
+@router.post("", response_model=RoutingPublic, responses=CONFLICT)
 def import_table(body: RoutingImport, principal: Admin, session: SessionDep) -> RoutingPublic:
     """A new version of the routing file (admins). Every problem of the file at once: 422
     with one `file:line: field: reason` per problem, nothing stored. `dry_run` checks only."""

@@ -34,9 +34,16 @@ def tree_groups(session: Session) -> dict[str, str]:
     return dict(session.exec(select(Topic.code, Topic.group_code)).all())
 
 
-def _read(session: Session, text: str, source: str) -> RoutingTable:
+def _read(session: Session, text: str, source: str, *, strict: bool = False) -> RoutingTable:
+    """A routing file against the topic tree in the database. Imports are `strict`; the table
+    in force is read leniently: a topic group added to the tree later goes to the general
+    group instead of making the table unreadable."""
     return read_routing(
-        text, source, tree_groups=tree_groups(session), lines_known=[line.value for line in Line]
+        text,
+        source,
+        tree_groups=tree_groups(session),
+        lines_known=[line.value for line in Line],
+        strict_tree=strict,
     )
 
 
@@ -119,7 +126,7 @@ def import_table(*, session: Session, principal: Principal, body: RoutingImport)
     """Check the file (every problem at once: 422 with `file:line: field: reason` per
     problem), then store it as the next version (a dry run stores nothing)."""
     try:
-        _read(session, body.text, body.source_name)
+        _read(session, body.text, body.source_name, strict=True)
     except RoutingFileError as exc:
         raise FieldErrorsError([(["text"], p) for p in exc.problems]) from exc
     if body.dry_run:
