@@ -108,7 +108,6 @@ class KbIndex:
         self._engine: Engine | None = None
         self._vocabulary: Vocabulary | None = None
         self._word_forms = WordForms()
-        self._cancelled: Callable[[], bool] | None = None
         self._open()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -347,30 +346,28 @@ class KbIndex:
         `cancelled` (optional) is asked between the steps of the search; when it answers
         True the search stops with `SearchCancelled` (a console typed past the query)."""
         with self._lock:
-            self._cancelled = cancelled
-            try:
-                searcher = self._s()
-                builder = self._builder()
-                levels = builder.plan(text, as_you_type=as_you_type)
-                if not levels:
-                    return []
-                if cancelled is not None and cancelled():
-                    raise SearchCancelled
-                hits = self._ranked(searcher, builder, levels, limit, filters, highlights)
-                if hits:
-                    return hits
-                # no empty answer while some word reaches an article: any single word (lemma,
-                # derivational key, prefix of a long word), then "more like this"
-                relaxed = builder.relaxed_plan(text, as_you_type=as_you_type)
-                if relaxed:
-                    hits = self._ranked(searcher, builder, relaxed, limit, filters, highlights)
-                if hits:
-                    return hits
-                # (no relaxed plan: the fallback is switched off, see kb_index.query)
-                query = builder.key_terms_query(searcher, text) if relaxed else None
-                return self._run(searcher, query, limit, filters, highlights) if query else []
-            finally:
-                self._cancelled = None
+            searcher = self._s()
+            builder = self._builder()
+            levels = builder.plan(text, as_you_type=as_you_type)
+            if not levels:
+                return []
+            if cancelled is not None and cancelled():
+                raise SearchCancelled
+            hits = self._ranked(searcher, builder, levels, limit, filters, highlights, cancelled)
+            if hits:
+                return hits
+            # no empty answer while some word reaches an article: any single word (lemma,
+            # derivational key, prefix of a long word), then "more like this"
+            relaxed = builder.relaxed_plan(text, as_you_type=as_you_type)
+            if relaxed:
+                hits = self._ranked(
+                    searcher, builder, relaxed, limit, filters, highlights, cancelled
+                )
+            if hits:
+                return hits
+            # (no relaxed plan: the fallback is switched off, see kb_index.query)
+            query = builder.key_terms_query(searcher, text) if relaxed else None
+            return self._run(searcher, query, limit, filters, highlights) if query else []
 
     def _ranked(
         self,
@@ -380,6 +377,7 @@ class KbIndex:
         limit: int,
         filters: SearchFilters | None,
         highlights: bool,
+        cancelled: Callable[[], bool] | None = None,
     ) -> list[SearchHit]:
         """Gather the best candidates of each level of the plan (all the words, then
         relaxed), then rank them all by the BM25F score of the whole query. Evaluated over
@@ -391,7 +389,7 @@ class KbIndex:
         cache: dict[tuple[str, str], Any] = {}
         candidates: set[int] = set()
         for query in levels:
-            if self._cancelled is not None and self._cancelled():
+            if cancelled is not None and cancelled():
                 raise SearchCancelled
             candidates.update(engine.top(engine.evaluate(query, cache), wanted, allowed))
         if not candidates:
@@ -429,6 +427,7 @@ class KbIndex:
         return mask
 
     def _builder(self) -> QueryBuilder:
+        assert self._vocabulary is not None, "index is closed"
         return QueryBuilder(
             self._vocabulary, method=self.method, synonyms=self.synonyms, tuning=self.tuning
         )
@@ -449,10 +448,7 @@ class KbIndex:
         """Articles that fit a free text (a call transcript, an appeal summary)."""
         with self._lock:
             searcher = self._s()
-            builder = QueryBuilder(
-                searcher.reader(), method=self.method, synonyms=self.synonyms, tuning=self.tuning
-            )
-            query = builder.key_terms_query(searcher, text)
+            query = self._builder().key_terms_query(searcher, text)
             if query is None:
                 return []
             return self._run(searcher, query, limit, filters, True)

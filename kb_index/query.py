@@ -32,6 +32,7 @@ from kb_index.synonyms import Synonyms
 
 if TYPE_CHECKING:
     from kb_index.index import Tuning
+    from kb_index.vocabulary import Vocabulary
 
 FIELDS = ("title", "tags", "body")
 _VOWELS = "аоеиэяуы"
@@ -141,7 +142,7 @@ Clause = tuple[str, float]
 class QueryBuilder:
     def __init__(
         self,
-        reader: Any,
+        reader: Vocabulary,
         *,
         method: str,
         synonyms: Synonyms,
@@ -169,13 +170,8 @@ class QueryBuilder:
         """The most frequent indexed words that start with `prefix`."""
         found: dict[str, int] = {}
         fields = FIELDS if PREFIX_FROM_TAGS else ("title", "body")
-        if hasattr(self.reader, "prefix_frequencies"):  # kb_index.vocabulary: vectorised
-            found = self.reader.prefix_frequencies(prefix, fields)
-        else:
-            for field in fields:  # tags too: «санав» → санавиация is only a tag
-                for term in self.reader.expand_prefix(field, prefix):
-                    text = term.decode("utf-8") if isinstance(term, bytes) else term
-                    found[text] = found.get(text, 0) + self.reader.doc_frequency(field, text)
+        # tags too: «санав» → санавиация is only a tag
+        found = self.reader.prefix_frequencies(prefix, fields)
         return [t for t, _ in sorted(found.items(), key=lambda kv: -kv[1])[:limit]]
 
     def _typo_candidates(self, word: str, stemmed: str) -> list[str]:

@@ -1,7 +1,8 @@
 """The words of the index for query building: frequency, prefix completion, typo candidates.
 
 `QueryBuilder` asks three things of the index's vocabulary (the subset of a Whoosh reader
-it used to call): how many articles have a term in a field, which terms start with a prefix,
+it used to call): how many articles have a term in a field, which terms start with a prefix
+(and how often),
 which terms are within an edit distance of a word. Whoosh answered the last two by walking
 its term lists in Python (with two segments, a pure-Python Damerau-Levenshtein over every
 term with the same first letter). Here the segments' marisa-tries answer prefixes in C, and
@@ -64,12 +65,6 @@ class Vocabulary:
                 if count:
                     found[term] = found.get(term, 0) + count
         return found
-
-    def expand_prefix(self, field: str, prefix: str) -> Iterator[str]:
-        """Terms of `field` that start with `prefix`."""
-        for term in self._keys(prefix):
-            if self.engine.doc_frequency(field, term) > 0:
-                yield term
 
     def terms_within(self, field: str, text: str, maxdist: int, prefix: int = 0) -> Iterator[str]:
         """Terms of `field` within `maxdist` edits of `text` whose first `prefix` letters

@@ -17,7 +17,7 @@ from kb_index import Article, KbIndex, SearchHit, SynonymFileError, Synonyms
 from kb_index.analysis import ANALYSIS_VERSION, russian_analyzer, stem
 from kb_index.colloquial import Colloquial, ColloquialFileError
 from kb_index.derivation import MARKER, derive, derived_term
-from kb_index.query import QueryBuilder, max_typos
+from kb_index.query import max_typos
 
 ROOT = Path(__file__).resolve().parent.parent
 KB = ROOT / "data" / "kb"
@@ -247,12 +247,7 @@ def test_no_related_word_still_answers_nothing(shipped: KbIndex):
 def test_query_builder_plan_is_made_of_terms_ands_and_ors(shipped: KbIndex):
     from whoosh import query as Q  # noqa: N812
 
-    builder = QueryBuilder(
-        shipped._s().reader(),
-        method=shipped.method,
-        synonyms=shipped.synonyms,
-        tuning=shipped.tuning,
-    )
+    builder = shipped._builder()
     allowed = (Q.Term, Q.And, Q.Or)
     for text in ("с потолка капает после дождя", "участник сво выплаты", "атоплен"):
         assert builder.plan(text)
