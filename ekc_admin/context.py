@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -45,6 +46,16 @@ def settings() -> ClientSettings:
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     err.print(f"[bold red]Ошибка:[/] {message}")
     raise typer.Exit(code)
+
+
+def read_utf8(path: Path) -> str:
+    """A text file the command was given, or the Russian reason it cannot be read (exit 1)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{path}: файл не найден")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: не прочитать файл (нужен UTF-8): {exc}")
 
 
 def require_login(cfg: ClientSettings) -> Credentials:

@@ -18,6 +18,7 @@ from ekc_admin.context import (
     natural_key,
     out,
     print_json,
+    read_utf8,
 )
 from ekc_core.client import EkcClient, new_idempotency_key
 from ekc_core.errors import ValidationFailedError
@@ -81,12 +82,7 @@ def form_import(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Только показать изменения.")] = False,
 ) -> None:
     """Check the whole file first (file:line: field: reason), then write all forms or none."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        fail(f"{path}: файл не найден")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path}: не прочитать файл (нужен UTF-8): {exc}")
+    text = read_utf8(path)
     try:
         read = read_forms(text, str(path))
     except QualityFileError as exc:

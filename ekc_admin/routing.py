@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ekc_admin.context import api_client, err, fail, out, print_json
+from ekc_admin.context import api_client, err, out, print_json, read_utf8
 from ekc_core.errors import ValidationFailedError
 from ekc_core.localtime import CENTRE_TZ
 from ekc_core.routing_wire import RoutingPublic, RoutingStepPublic
@@ -90,12 +90,7 @@ def import_file(
     path: Annotated[Path, typer.Argument(help="Файл YAML (см. data/reference/routing.yaml).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Только проверить.")] = False,
 ) -> None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        fail(f"{path}: файл не найден")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path}: не прочитать файл (нужен UTF-8): {exc}")
+    text = read_utf8(path)
     with api_client() as client:
         try:
             table = client.import_routing(text, path.name, dry_run=dry_run)
