@@ -53,13 +53,10 @@ def _latest(session: Session) -> RoutingVersion | None:
     ).first()
 
 
-def table(session: Session) -> RoutingTable:
-    """The routing table in force."""
-    latest = _latest(session)
-    if latest is not None:
-        return _read(session, latest.text, latest.source_name)
+def _shipped() -> tuple[str, str]:
+    """The shipped routing file: its text and name (version 0)."""
     path = default_reference_dir() / SHIPPED_FILE
-    return _read(session, path.read_text(encoding="utf-8"), path.name)
+    return path.read_text(encoding="utf-8"), path.name
 
 
 def _steps(steps: tuple[OverflowStep, ...]) -> list[RoutingStepPublic]:
@@ -68,9 +65,7 @@ def _steps(steps: tuple[OverflowStep, ...]) -> list[RoutingStepPublic]:
 
 def _public(session: Session, row: RoutingVersion | None) -> RoutingPublic:
     if row is None:
-        path = default_reference_dir() / SHIPPED_FILE
-        text, source, at, who = path.read_text(encoding="utf-8"), path.name, None, None
-        version = 0
+        (text, source), at, who, version = _shipped(), None, None, 0
     else:
         text, source, at, version = row.text, row.source_name, row.created_at, row.version
         staff = session.get(Staff, row.created_by) if row.created_by else None
