@@ -27,7 +27,7 @@ from ekc_admin.context import api_client, err, fail, reporting, settings
 from ekc_admin.simulate_arrivals import Arrival, Generator, available_scenarios, known_citizens
 from ekc_admin.simulate_mix import CHANNEL_LABELS, LINE_WEIGHTS
 from ekc_core.client import EkcClient
-from ekc_core.enums import Channel
+from ekc_core.enums import Channel, Role
 from ekc_core.errors import (
     ApiError,
     AuthenticationRequiredError,
@@ -121,6 +121,17 @@ class Stats:
     network_failures: int = 0
     rejected: int = 0
     unsent: int = 0
+
+
+HANG_UP_REPORTERS = frozenset({Role.gateway, Role.shift_lead, Role.admin})
+"""Accounts the backend takes a hang-up from (operators are refused with 403)."""
+
+
+def _warn_no_hang_ups() -> None:
+    err.print(
+        "[yellow]Сбросы звонков не отправляются:[/] их сообщает шлюз телефонии "
+        "или старший смены (войдите под такой учётной записью или укажите --token)"
+    )
 
 
 class Simulation:
@@ -239,10 +250,7 @@ class Simulation:
             except PermissionDeniedError:  # an operator's account: only gateways and leads
                 self.pending.clear()
                 self.abandon_after = 0
-                err.print(
-                    "[yellow]Сбросы звонков не отправляются:[/] их сообщает шлюз телефонии "
-                    "или старший смены (войдите под такой учётной записью или укажите --token)"
-                )
+                _warn_no_hang_ups()
                 return
             except (ServerUnreachableError, ServerError) as exc:
                 self._network_failure("сброс звонка", exc, RETRY_BASE_SECONDS)
@@ -446,6 +454,9 @@ def contacts(
             + "; Ctrl+C — остановить.",
             style="dim",
         )
+        if abandon_after > 0 and client.me().role not in HANG_UP_REPORTERS:
+            _warn_no_hang_ups()
+            abandon_after = 0
         generator = Generator(
             seed=seed,
             scenarios=scenarios,
