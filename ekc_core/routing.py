@@ -25,7 +25,7 @@ is offered to and why, for the offers poll and the console's card.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +105,28 @@ class RoutingTable:
                 return Offer(None, reason)
             offered.update(step.to)
         return Offer(frozenset(offered), reason)
+
+    def member_groups(self, skills: Iterable[str]) -> frozenset[str]:
+        """The groups an operator takes contacts of: their skills that are groups of the
+        table; an operator with none of them is in the general group."""
+        own = frozenset(s for s in skills if s in self.groups)
+        return own or frozenset({self.general})
+
+    def rank(
+        self, members: frozenset[str], group: str, line: str, waited: float, *, why: str
+    ) -> tuple[int, Offer] | None:
+        """Whether a waiting contact is offered to an operator in `members` (see
+        `member_groups`) and with which priority: 0 for a contact of one of their own
+        groups, 1 for one that reached them by overflow; None while it is not theirs yet.
+
+        The offers poll and the simulated day order by (priority, queued time)."""
+        offer = self.offer(group, line, waited, why=why)
+        own = self.groups[group].code if group in self.groups else self.general
+        if own in members:
+            return 0, offer
+        if offer.groups is None or not offer.groups.isdisjoint(members):
+            return 1, offer
+        return None
 
 
 def _problem(source: str, lines: LineMap, path: Sequence[str | int], what: str, why: str) -> str:

@@ -121,3 +121,26 @@ def test_the_table_in_force_survives_a_new_group_in_the_topic_tree() -> None:
         text, "r.yaml", tree_groups=tree, lines_known=["122", "117"], strict_tree=False
     )
     assert lenient.group_for_topic("new_topic") == "general"
+
+
+def test_an_operator_gets_own_group_first_and_overflow_when_due() -> None:
+    table = shipped()
+    svo_only = table.member_groups(["svo", "not-a-group"])
+    assert svo_only == frozenset({"svo"})
+    assert table.member_groups([]) == frozenset({"general"})
+    general = table.member_groups(["general"])
+
+    own = table.rank(svo_only, "svo", "122", 5, why="по теме помощника")
+    assert own is not None and own[0] == 0 and own[1].reason == "СВО, по теме помощника"
+    # a general operator sees an SVO call only after its overflow step (60 s), below its own
+    assert table.rank(general, "svo", "122", 59, why="x") is None
+    overflow = table.rank(general, "svo", "122", 60, why="x")
+    assert overflow is not None and overflow[0] == 1
+    assert overflow[1].reason == "переполнение из СВО через 60 с"
+    # housing reaches an SVO operator only when it goes to everyone (150 s)
+    assert table.rank(svo_only, "housing", "122", 149, why="x") is None
+    late = table.rank(svo_only, "housing", "122", 150, why="x")
+    assert late is not None and late[0] == 1
+    # a group the table does not know counts as the general group's
+    unknown = table.rank(general, "gone", "122", 0, why="x")
+    assert unknown is not None and unknown[0] == 0
