@@ -3,16 +3,27 @@ version of the routing file, list the versions."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from ekc_admin.context import api_client, err, out, print_json, read_utf8
+from ekc_admin.context import api_client, err, fail, out, print_json, read_utf8
+from ekc_core.enums import Line
 from ekc_core.errors import ValidationFailedError
 from ekc_core.localtime import CENTRE_TZ
-from ekc_core.routing_wire import RoutingPublic, RoutingStepPublic
+from ekc_core.routing import EVERYONE
+from ekc_core.routing_wire import (
+    RoutingChange,
+    RoutingOverflowIn,
+    RoutingPublic,
+    RoutingStepIn,
+    RoutingStepPublic,
+)
 
 app = typer.Typer(
     help="Маршрутизация по тематикам: группы операторов, переполнение, тематика → группа.",
@@ -91,16 +102,102 @@ def import_file(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Только проверить.")] = False,
 ) -> None:
     text = read_utf8(path)
-    with api_client() as client:
-        try:
-            table = client.import_routing(text, path.name, dry_run=dry_run)
-        except ValidationFailedError as exc:
-            err.print(f"Ошибки ({len(exc.problems)}), ничего не записано:", markup=False)
-            for problem in exc.problems:
-                err.print(f"  {problem.message}", markup=False, soft_wrap=True)
-            raise typer.Exit(1) from exc
+    with api_client() as client, _refused():
+        table = client.import_routing(text, path.name, dry_run=dry_run)
+    _stored(table, dry_run=dry_run)
+
+
+@contextmanager
+def _refused() -> Iterator[None]:
+    """Every problem the backend found, then exit 1: nothing was stored."""
+    try:
+        yield
+    except ValidationFailedError as exc:
+        err.print(f"Ошибки ({len(exc.problems)}), ничего не записано:", markup=False)
+        for problem in exc.problems:
+            err.print(f"  {problem.message}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+
+def _stored(table: RoutingPublic, *, dry_run: bool) -> None:
     _print(table)
     if dry_run:
         out.print(f"Проверено: ошибок нет; версия {table.version} не записана (--dry-run).")
     else:
         out.print(f"Записана версия {table.version}. Прежние версии: ekc-admin routing versions")
+
+
+def _topic_change(value: str) -> tuple[str, str | None]:
+    topic, sep, group = value.partition("=")
+    if not sep or not topic.strip():
+        fail(
+            f"--topic «{escape(value)}»: нужно ТЕМАТИКА=ГРУППА (или ТЕМАТИКА=- — группа из дерева)",
+            2,
+        )
+    group = group.strip()
+    return topic.strip(), None if group in ("", "-") else group
+
+
+def _overflow_change(value: str) -> RoutingOverflowIn:
+    target, sep, text = value.partition("=")
+    group, _, line = target.partition("@")
+    usage = escape("нужно ГРУППА[@ЛИНИЯ]=СЕКУНДЫ:ГРУППЫ,… (например svo=60:general,180:everyone)")
+    if not sep or not group.strip():
+        fail(f"--overflow «{escape(value)}»: {usage}", 2)
+    known = [item.value for item in Line]
+    if line and line not in known:
+        fail(f"--overflow «{escape(value)}»: нет линии «{line}» (есть {', '.join(known)})", 2)
+    steps: list[RoutingStepIn] | None = None
+    if text.strip() != "-":
+        steps = []
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            after, colon, to = part.partition(":")
+            if not colon or not after.strip().isdigit() or not to.strip():
+                fail(f"--overflow «{escape(value)}»: шаг «{escape(part)}»: {usage}", 2)
+            groups = [g.strip() for g in to.split("+") if g.strip()]
+            steps.append(RoutingStepIn(after=int(after), to=[] if groups == [EVERYONE] else groups))
+    return RoutingOverflowIn(group=group.strip(), line=Line(line) if line else None, steps=steps)
+
+
+@app.command(
+    "set",
+    help="Изменить таблицу в силе без файла (администраторы): тематику — в другую группу, "
+    "шаги переполнения группы. Сохраняется новой версией, как импорт.",
+)
+def set_values(
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic",
+            help="ТЕМАТИКА=ГРУППА (svo.psych_help=psych); ТЕМАТИКА=- — группа из дерева "
+            "тематик. Можно несколько раз.",
+        ),
+    ] = None,
+    overflow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--overflow",
+            help="ГРУППА[@ЛИНИЯ]=СЕКУНДЫ:ГРУППЫ,… (svo=60:general,180:everyone; группы через "
+            "«+»); ГРУППА@117=- — линия по общим шагам группы. Можно несколько раз.",
+        ),
+    ] = None,
+    base: Annotated[
+        int | None,
+        typer.Option(
+            "--base", min=0, help="Версия, которую вы меняете: отказ, если в силе уже другая."
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Только проверить.")] = False,
+) -> None:
+    if not topic and not overflow:
+        fail("нечего менять: укажите --topic или --overflow", 2)
+    topics = dict(_topic_change(value) for value in topic or [])
+    change = RoutingChange(
+        topics=topics,
+        overflow=[_overflow_change(value) for value in overflow or []],
+        base_version=base,
+        dry_run=dry_run,
+    )
+    with api_client() as client, _refused():
+        table = client.change_routing(change)
+    _stored(table, dry_run=dry_run)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from ekc_core.client_admin import Requester, _many, _one
-from ekc_core.routing_wire import RoutingImport, RoutingPublic, RoutingVersionPublic
+from ekc_core.routing_wire import (
+    RoutingChange,
+    RoutingImport,
+    RoutingPublic,
+    RoutingVersionPublic,
+)
 
 
 class RoutingApi:
@@ -19,4 +24,8 @@ class RoutingApi:
     ) -> RoutingPublic:
         body = RoutingImport(text=text, source_name=source_name, dry_run=dry_run)
         response = self.request("POST", "/routing", json_body=body.model_dump(mode="json"))
+        return _one(response, RoutingPublic)
+
+    def change_routing(self: Requester, change: RoutingChange) -> RoutingPublic:
+        response = self.request("PATCH", "/routing", json_body=change.model_dump(mode="json"))
         return _one(response, RoutingPublic)

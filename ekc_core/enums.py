@@ -154,6 +154,8 @@ class AuditAction(StrEnum):
     # contacts closed without a wrap-up: given up by the operator or left open too long
     close_contact = "close_contact"
     close_stale_contacts = "close_stale_contacts"
+    # the routing table: who sends which contacts to which operators
+    change_routing = "change_routing"
     # a contact read or opened with its number or texts (the contact's citizen, if known)
     view_contact = "view_contact"
     claim_contact = "claim_contact"

@@ -133,12 +133,14 @@ def _problem(source: str, lines: LineMap, path: Sequence[str | int], what: str, 
     return f"{source}:{line_of(lines, path)}: {what}: {why}"
 
 
-def _steps(
+def check_steps(
     raw: Any,
     path: tuple[str | int, ...],
     codes: set[str],
     report: list[tuple[tuple[str | int, ...], str, str]],
 ) -> tuple[OverflowStep, ...]:
+    """Overflow steps of a file (or a change): `report` gets (path, field, reason) per
+    problem; `codes` are the groups a step may name."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -215,7 +217,7 @@ def read_routing(
         if not isinstance(name, str) or not name.strip():
             report.append((("groups", i, "name"), "name", "нужно название группы"))
             name = code
-        overflow = _steps(item.get("overflow"), ("groups", i, "overflow"), codes, report)
+        overflow = check_steps(item.get("overflow"), ("groups", i, "overflow"), codes, report)
         by_line: dict[str, tuple[OverflowStep, ...]] = {}
         raw_lines = item.get("lines") or {}
         if not isinstance(raw_lines, dict):
@@ -225,7 +227,7 @@ def read_routing(
             if str(line) not in lines_known:
                 report.append((("groups", i, "lines", str(line)), "lines", f"нет линии «{line}»"))
                 continue
-            by_line[str(line)] = _steps(raw, ("groups", i, "lines", str(line)), codes, report)
+            by_line[str(line)] = check_steps(raw, ("groups", i, "lines", str(line)), codes, report)
         groups.setdefault(code, Group(code, name.strip(), overflow, by_line))
     general = data.get("general")
     if general not in codes:
@@ -244,6 +246,7 @@ def read_routing(
     if not isinstance(raw_topics, dict):
         report.append((("topics",), "topics", "нужен словарь тематика → группа"))
         raw_topics = {}
+    overrides: dict[str, str] = {}
     for topic, group in raw_topics.items():
         where = ("topics", str(topic))
         if str(topic) not in tree_groups:
@@ -251,7 +254,13 @@ def read_routing(
         elif group not in codes:
             report.append((where, "topics", f"нет группы «{group}»"))
         else:
-            topic_groups[str(topic)] = str(group)
+            overrides[str(topic)] = str(group)
+    for topic in topic_groups:  # a topic's entry carries its sub-topics without their own
+        code = topic
+        while code and code not in overrides:
+            code = code.rpartition(".")[0]
+        if code:
+            topic_groups[topic] = overrides[code]
     if report:
         ordered = sorted(report, key=lambda r: line_of(lines, r[0]))
         raise RoutingFileError([_problem(source, lines, p, what, why) for p, what, why in ordered])

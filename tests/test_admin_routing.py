@@ -67,3 +67,47 @@ def test_show_check_import_and_versions(cli: CliRunner, tmp_path: Path) -> None:
     assert [(v["version"], v["source_name"]) for v in versions] == [(1, "good.yaml")]
     as_file = cli.invoke(app, ["routing", "show", "--file"])
     assert as_file.stdout == good.read_text(encoding="utf-8")
+
+
+def test_set_changes_the_table_in_force_without_a_file(cli: CliRunner) -> None:
+    login(cli, "router")
+    misuse = cli.invoke(app, ["routing", "set", "--overflow", "svo=60"])
+    assert misuse.exit_code == 2
+    assert "--overflow «svo=60»: шаг «60»: нужно ГРУППА[@ЛИНИЯ]=СЕКУНДЫ:ГРУППЫ" in misuse.stderr
+    nothing = cli.invoke(app, ["routing", "set"])
+    assert nothing.exit_code == 2 and "нечего менять" in nothing.stderr
+
+    refused = cli.invoke(app, ["routing", "set", "--topic", "mfc=ghost"])
+    assert refused.exit_code == 1
+    assert "topics.mfc: нет группы «ghost»" in refused.stderr
+    assert "ничего не записано" in refused.stderr
+
+    changed = cli.invoke(
+        app,
+        [
+            "routing",
+            "set",
+            "--topic",
+            "mfc=general",
+            "--overflow",
+            "psych=20:social+general,60:everyone",
+            "--overflow",
+            "psych@117=10:everyone",
+            "--base",
+            "0",
+        ],
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "Записана версия 1" in changed.stdout
+    assert "через 20 с → social, general; через 60 с → все" in changed.stdout
+    assert "117: через 10 с → все" in changed.stdout
+    table = json.loads(cli.invoke(app, ["routing", "show", "--json"]).stdout)
+    assert table["topics"]["mfc.appointment"] == "general"
+
+    stale = cli.invoke(app, ["routing", "set", "--topic", "mfc=-", "--base", "0"])
+    assert stale.exit_code == 1 and "в силе версия 1" in stale.stderr
+    back = cli.invoke(app, ["routing", "set", "--topic", "mfc=-", "--overflow", "psych@117=-"])
+    assert back.exit_code == 0, back.output
+    table = json.loads(cli.invoke(app, ["routing", "show", "--json"]).stdout)
+    assert table["version"] == 2 and table["topics"]["mfc.appointment"] == "mfc"
+    assert next(g for g in table["groups"] if g["code"] == "psych")["lines"] == {}

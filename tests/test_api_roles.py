@@ -158,6 +158,7 @@ MATRIX += """\
 GET     /routing                                    401   ok    ok    ok    403
 GET     /routing/versions                           401   ok    ok    ok    403
 POST    /routing                                    401   403   403   ok    403
+PATCH   /routing                                    401   403   403   ok    403
 """
 
 API = "/api/v1"

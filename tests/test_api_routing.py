@@ -6,6 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from ekc_core.enums import AuditAction
+from ekc_server.models import AuditLog
 
 SHIPPED = (
     Path(__file__).resolve().parent.parent / "data" / "reference" / "routing.yaml"
@@ -63,3 +67,81 @@ def test_operators_cannot_import(client: TestClient, operator) -> None:
         "/api/v1/routing", headers=operator.headers, json={"text": SHIPPED, "source_name": "x"}
     )
     assert r.status_code == 403
+
+
+def test_a_change_without_a_file_becomes_the_next_version_and_is_audited(
+    client: TestClient, admin, operator, engine
+) -> None:
+    change = {
+        "topics": {"svo.rehabilitation": "medicine", "housing": "general"},
+        "overflow": [
+            {"group": "svo", "steps": [{"after": 40, "to": ["general"]}, {"after": 90, "to": []}]},
+            {"group": "housing", "line": "117", "steps": [{"after": 15, "to": []}]},
+        ],
+        "base_version": 0,
+    }
+    r = client.patch("/api/v1/routing", headers=admin.headers, json=change)
+    assert r.status_code == 200, r.text
+    table = r.json()
+    assert table["version"] == 1 and table["source_name"] == "ekc-admin routing set"
+    assert table["topics"]["svo.rehabilitation"] == "medicine"
+    assert table["topics"]["housing.heating"] == "general"  # sub-topics follow their parent
+    groups = {g["code"]: g for g in table["groups"]}
+    assert groups["svo"]["overflow"] == [
+        {"after": 40, "to": ["general"]},
+        {"after": 90, "to": None},
+    ]
+    assert groups["housing"]["lines"] == {"117": [{"after": 15, "to": None}]}
+    assert table["text"].startswith(
+        "# Routing file written by `ekc-admin routing set` from version 0"
+    )
+
+    with Session(engine) as session:
+        rows = session.exec(
+            select(AuditLog).where(col(AuditLog.action) == AuditAction.change_routing.value)
+        ).all()
+    assert [(row.details["version"], row.details["topics"]["housing"]) for row in rows] == [
+        (1, "general")
+    ]
+
+    # made against version 0 while 1 is in force: refused, nothing stored
+    stale = client.patch("/api/v1/routing", headers=admin.headers, json=change)
+    assert stale.status_code == 409 and "в силе версия 1" in stale.json()["detail"]
+
+    back = {
+        "topics": {"housing": None},
+        "overflow": [{"group": "housing", "line": "117", "steps": None}],
+    }
+    r = client.patch("/api/v1/routing", headers=admin.headers, json=back)
+    assert r.status_code == 200, r.text
+    table = r.json()
+    assert table["version"] == 2 and table["topics"]["housing.heating"] == "housing"
+    assert next(g for g in table["groups"] if g["code"] == "housing")["lines"] == {}
+
+
+def test_every_problem_of_a_change_names_its_field(client: TestClient, admin) -> None:
+    change = {
+        "topics": {"nosuch": "svo", "svo.contract": "nogroup"},
+        "overflow": [
+            {"group": "ghost", "steps": []},
+            {"group": "svo", "steps": [{"after": 90, "to": ["x"]}, {"after": 30, "to": []}]},
+        ],
+    }
+    r = client.patch("/api/v1/routing", headers=admin.headers, json=change)
+    assert r.status_code == 422, r.text
+    assert [d["msg"] for d in r.json()["detail"]] == [
+        "topics.nosuch: нет тематики «nosuch»",
+        "topics.svo.contract: нет группы «nogroup»",
+        "overflow[0].group: нет группы «ghost»",
+        "overflow[1].steps[0].to: нет группы «x»",
+        "overflow[1].steps[1].after: шаги идут по возрастанию времени",
+    ]
+    assert client.get("/api/v1/routing", headers=admin.headers).json()["version"] == 0
+    dry = client.patch(
+        "/api/v1/routing",
+        headers=admin.headers,
+        json={"topics": {"mfc": "general"}, "dry_run": True},
+    )
+    assert dry.status_code == 200 and dry.json()["version"] == 1
+    assert dry.json()["topics"]["mfc"] == "general" and dry.json()["created_at"] is None
+    assert client.get("/api/v1/routing", headers=admin.headers).json()["version"] == 0

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ekc_core.routing import RoutingFileError, RoutingTable, read_routing
+from ekc_core.routing import OverflowStep, RoutingFileError, RoutingTable, read_routing
+from ekc_core.routing_edit import OverflowChange, edit_routing
 
 REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference"
 
@@ -144,3 +145,49 @@ def test_an_operator_gets_own_group_first_and_overflow_when_due() -> None:
     # a group the table does not know counts as the general group's
     unknown = table.rank(general, "gone", "122", 0, why="x")
     assert unknown is not None and unknown[0] == 0
+
+
+def test_a_topic_entry_carries_its_sub_topics_unless_they_have_their_own() -> None:
+    text = (
+        (REFERENCE / "routing.yaml")
+        .read_text(encoding="utf-8")
+        .replace("topics: {}", "topics:\n  svo: general\n  svo.rehabilitation: medicine")
+    )
+    table = read_routing(text, "r.yaml", tree_groups=tree_groups(), lines_known=["122", "117"])
+    assert table.group_for_topic("svo") == "general"
+    assert table.group_for_topic("svo.contract") == "general"
+    assert table.group_for_topic("svo.rehabilitation") == "medicine"
+    assert table.group_for_topic("housing.heating") == "housing"
+
+
+def test_a_change_is_applied_to_the_file_or_refused_naming_its_fields() -> None:
+    text = (REFERENCE / "routing.yaml").read_text(encoding="utf-8")
+    tree = tree_groups()
+    edited = edit_routing(
+        text,
+        base_version=3,
+        topics={"mfc": "general", "svo": "svo"},  # svo: the tree's own group, no entry
+        overflow=[OverflowChange("psych", "117", [(10, None)])],
+        tree_groups=tree,
+        lines_known=["122", "117"],
+    )
+    assert edited.startswith("# Routing file written by `ekc-admin routing set` from version 3")
+    table = read_routing(edited, "e.yaml", tree_groups=tree, lines_known=["122", "117"])
+    assert table.group_for_topic("mfc.appointment") == "general"
+    assert yaml.safe_load(edited)["topics"] == {"mfc": "general"}
+    assert table.groups["psych"].steps("117") == (OverflowStep(10, None),)
+    assert table.groups["psych"].steps("122") == shipped().groups["psych"].overflow
+
+    with pytest.raises(RoutingFileError) as refused:
+        edit_routing(
+            text,
+            base_version=0,
+            topics={"mfc": "ghost"},
+            overflow=[OverflowChange("svo", "999", [(5, None)])],
+            tree_groups=tree,
+            lines_known=["122", "117"],
+        )
+    assert refused.value.problems == [
+        "topics.mfc: нет группы «ghost»",
+        "overflow[0].line: нет линии «999»",
+    ]

@@ -6,7 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ekc_core.routing_wire import RoutingImport, RoutingPublic, RoutingVersionPublic
+from ekc_core.routing_wire import (
+    RoutingChange,
+    RoutingImport,
+    RoutingPublic,
+    RoutingVersionPublic,
+)
 from ekc_server.deps import Admin, SessionDep, Staffer
 from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS, error_responses
 from ekc_server.services import routing
@@ -37,5 +42,16 @@ def import_table(body: RoutingImport, principal: Admin, session: SessionDep) -> 
     """A new version of the routing file (admins). Every problem of the file at once: 422
     with one `file:line: field: reason` per problem, nothing stored. `dry_run` checks only."""
     result = routing.import_table(session=session, principal=principal, body=body)
+    session.commit()
+    return result
+
+
+@router.patch("", response_model=RoutingPublic, responses=CONFLICT)
+def change_table(body: RoutingChange, principal: Admin, session: SessionDep) -> RoutingPublic:
+    """Change the table in force without a file (admins): topics to another group (or back
+    to the topic tree's), a group's overflow steps for every line or one line. Stored as the
+    next version like an import; 422 with `field: reason` per problem, nothing stored; 409
+    when `base_version` is not the version in force. `dry_run` checks only."""
+    result = routing.change_table(session=session, principal=principal, body=body)
     session.commit()
     return result

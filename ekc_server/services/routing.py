@@ -8,12 +8,16 @@ stay as the record. Before any import the shipped `data/reference/routing.yaml` 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from ekc_core.enums import Line
+from ekc_core.enums import AuditAction, Line
 from ekc_core.routing import OverflowStep, RoutingFileError, RoutingTable, read_routing
+from ekc_core.routing_edit import OverflowChange, edit_routing
 from ekc_core.routing_wire import (
+    RoutingChange,
     RoutingGroupPublic,
     RoutingImport,
     RoutingPublic,
@@ -25,6 +29,7 @@ from ekc_server.deps import Principal
 from ekc_server.errors import ConflictError, FieldErrorsError, NotFoundError
 from ekc_server.models import Staff, Topic
 from ekc_server.models_routing import RoutingVersion
+from ekc_server.services import audit
 
 SHIPPED_FILE = "reference/routing.yaml"
 
@@ -63,14 +68,19 @@ def _steps(steps: tuple[OverflowStep, ...]) -> list[RoutingStepPublic]:
     return [RoutingStepPublic(after=s.after, to=list(s.to) if s.to else None) for s in steps]
 
 
-def _public(session: Session, row: RoutingVersion | None) -> RoutingPublic:
+def _public(
+    session: Session, row: RoutingVersion | None, parsed: RoutingTable | None = None
+) -> RoutingPublic:
+    """The version as the API shows it; `parsed`: the table of its text, when already read."""
     if row is None:
         (text, source), at, who, version = _shipped(), None, None, 0
     else:
         text, source, at, version = row.text, row.source_name, row.created_at, row.version
         staff = session.get(Staff, row.created_by) if row.created_by else None
+        at = at if row.id is not None else None  # a dry run's preview was never stored
         who = staff.full_name if staff else None
-    parsed = _read(session, text, source)
+    if parsed is None:
+        parsed = _read(session, text, source)
     return RoutingPublic(
         version=version,
         source_name=source,
@@ -121,26 +131,92 @@ def import_table(*, session: Session, principal: Principal, body: RoutingImport)
     """Check the file (every problem at once: 422 with `file:line: field: reason` per
     problem), then store it as the next version (a dry run stores nothing)."""
     try:
-        _read(session, body.text, body.source_name, strict=True)
+        parsed = _read(session, body.text, body.source_name, strict=True)
     except RoutingFileError as exc:
         raise FieldErrorsError([(["text"], p) for p in exc.problems]) from exc
-    if body.dry_run:
-        preview = RoutingVersion(version=-1, text=body.text, source_name=body.source_name)
-        result = _public(session, preview)
-        return result.model_copy(update={"version": (_top(session) + 1), "created_by": None})
+    return _store(
+        session, principal, body.text, body.source_name, parsed, dry_run=body.dry_run, details={}
+    )
+
+
+def change_table(*, session: Session, principal: Principal, body: RoutingChange) -> RoutingPublic:
+    """Apply a change to the table in force and store the result as the next version.
+
+    409 when `base_version` is given and another version is in force by now (someone else
+    changed the table since the admin looked); 422 with `field: reason` per problem."""
+    latest = _latest(session)
+    base = latest.version if latest else 0
+    if body.base_version is not None and body.base_version != base:
+        raise ConflictError(
+            f"маршрутизация уже изменена: в силе версия {base}, а не {body.base_version}; "
+            "посмотрите её (ekc-admin routing show) и повторите"
+        )
+    text, _ = (latest.text, latest.source_name) if latest else _shipped()
+    tree = tree_groups(session)
+    try:
+        new_text = edit_routing(
+            text,
+            base_version=base,
+            topics=body.topics,
+            overflow=[
+                OverflowChange(
+                    group=o.group,
+                    line=o.line.value if o.line else None,
+                    steps=None if o.steps is None else [(s.after, s.to or None) for s in o.steps],
+                )
+                for o in body.overflow
+            ],
+            tree_groups=tree,
+            lines_known=[line.value for line in Line],
+        )
+        parsed = _read(session, new_text, CHANGE_SOURCE, strict=True)
+    except RoutingFileError as exc:
+        raise FieldErrorsError([([p.partition(":")[0]], p) for p in exc.problems]) from exc
+    details = body.model_dump(mode="json", exclude={"dry_run"})
+    return _store(
+        session, principal, new_text, CHANGE_SOURCE, parsed, dry_run=body.dry_run, details=details
+    )
+
+
+#: the source name of a version made by `ekc-admin routing set`
+CHANGE_SOURCE = "ekc-admin routing set"
+
+
+def _store(
+    session: Session,
+    principal: Principal,
+    text: str,
+    source_name: str,
+    parsed: RoutingTable,
+    *,
+    dry_run: bool,
+    details: dict[str, Any],
+) -> RoutingPublic:
+    """Keep `text` as the next version (audited) and answer with it; a dry run stores
+    nothing and answers with what would be in force."""
+    if dry_run:
+        preview = RoutingVersion(version=_top(session) + 1, text=text, source_name=source_name)
+        return _public(session, preview, parsed)
     row = RoutingVersion(
         version=_top(session) + 1,
-        text=body.text,
-        source_name=body.source_name,
+        text=text,
+        source_name=source_name,
         created_by=principal.staff_id,
     )
     session.add(row)
     try:
         session.flush()
-    except IntegrityError as exc:  # two imports at once took the same number
+    except IntegrityError as exc:  # two changes at once took the same number
         session.rollback()
         raise ConflictError("маршрутизацию в это же время меняет другой импорт; повторите") from exc
-    return _public(session, row)
+    audit.record(
+        session=session,
+        principal=principal,
+        action=AuditAction.change_routing,
+        citizen_id=None,
+        details={"version": row.version, "source_name": source_name, **details},
+    )
+    return _public(session, row, parsed)
 
 
 def _top(session: Session) -> int:
