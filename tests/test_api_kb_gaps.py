@@ -216,7 +216,8 @@ def test_gaps_period_is_capped_and_filled_in(client, operator, lead):
     (problem,) = too_long.json()["detail"]
     assert problem["loc"] == ["query", "to"]
     assert problem["msg"] == (
-        "период с 01.01.2020 по 30.06.2021 — 547 дн.; не больше 366 дней: сузьте from/to"
+        "период слишком длинный: с 01.01.2020 по 30.06.2021 — 547 дн.; "
+        "не больше 366 дней: сузьте from/to"
     )
     only_from = client.get("/api/v1/kb/gaps", params={"from": "2020-01-01"}, headers=lead.headers)
     assert only_from.status_code == 422

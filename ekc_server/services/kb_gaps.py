@@ -28,6 +28,7 @@ from ekc_server.errors import InvalidFieldError, NotFoundError
 from ekc_server.models import KbArticle
 from ekc_server.models_kb import KbSearchLog
 from ekc_server.models_kb import KbSynonymGroup as SynonymRow
+from ekc_server.services.report_common import check_period, today_local
 from ekc_server.write_time import WriteTime
 from kb_index.analysis import stem, words
 from kb_index.synonyms import SynonymFileError, Synonyms, looks_like_person_name
@@ -89,22 +90,9 @@ def period(
     """The report's days: `to` defaults to today (the centre's), `from` to the longest
     period ending on `to`; 422 naming `from`/`to` when backwards or longer than
     `PERIOD_MAX_DAYS` (the log is read in SQL, but a period still bounds the work)."""
-    last = date_to or today or datetime.now(CENTRE_TZ).date()
+    last = date_to or today or today_local()
     first = date_from or last - timedelta(days=PERIOD_MAX_DAYS - 1)
-    if first > last:
-        raise InvalidFieldError(
-            f"начало периода ({first:%d.%m.%Y}) позже его конца ({last:%d.%m.%Y})",
-            field="from",
-            location="query",
-        )
-    days = (last - first).days + 1
-    if days > PERIOD_MAX_DAYS:
-        raise InvalidFieldError(
-            f"период с {first:%d.%m.%Y} по {last:%d.%m.%Y} — {days} дн.; не больше "
-            f"{PERIOD_MAX_DAYS} дней: сузьте from/to",
-            field="to" if date_to else "from",
-            location="query",
-        )
+    check_period(first, last, max_days=PERIOD_MAX_DAYS, too_long_field="to" if date_to else "from")
     return first, last
 
 

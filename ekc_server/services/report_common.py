@@ -15,8 +15,12 @@ def today_local(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(CENTRE_TZ).date()
 
 
-def check_period(date_from: date, date_to: date, *, max_days: int = MAX_REPORT_DAYS) -> None:
-    """422 with a Russian message naming the field for a period that cannot be reported."""
+def check_period(
+    date_from: date, date_to: date, *, max_days: int = MAX_REPORT_DAYS, too_long_field: str = "to"
+) -> None:
+    """422 with a Russian message naming the field for a period that cannot be reported;
+    `too_long_field`: the field to blame for a period over `max_days` (the one the caller
+    gave, when the other was a default)."""
     if date_from > date_to:
         raise InvalidFieldError(
             f"начало периода ({date_from:%d.%m.%Y}) позже его конца ({date_to:%d.%m.%Y})",
@@ -26,8 +30,9 @@ def check_period(date_from: date, date_to: date, *, max_days: int = MAX_REPORT_D
     days = (date_to - date_from).days + 1
     if days > max_days:
         raise InvalidFieldError(
-            f"период слишком длинный: {days} дн., не больше {max_days}",
-            field="to",
+            f"период слишком длинный: с {date_from:%d.%m.%Y} по {date_to:%d.%m.%Y} — {days} дн.; "
+            f"не больше {max_days} дней: сузьте from/to",
+            field=too_long_field,
             location="query",
         )
 
