@@ -4,10 +4,12 @@ by hand: who answers which call, after how long, with the backend's rank and wit
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
 from ekc_core.routing import RoutingTable, read_routing
+from ekc_roster.erlang import erlang_a
 from ekc_roster.routing_day import Call, Operator, Policy, simulate_day, summarise
 
 TABLE = """\
@@ -132,3 +134,32 @@ def test_a_multi_skilled_operator_and_a_line_of_its_own() -> None:
 def test_the_same_day_gives_the_same_outcomes() -> None:
     first = simulate_day(table(), CREW, CALLS, Policy.ROUTED, outside_factor=1.5)
     assert simulate_day(table(), CREW, CALLS, Policy.ROUTED, outside_factor=1.5) == first
+
+
+def poisson_day(n: int, rate: float, aht: float, patience: float, seed: int) -> list[Call]:
+    rng = random.Random(seed)
+    at, calls = 0.0, []
+    for _ in range(n):
+        at += rng.expovariate(rate)
+        calls.append(Call(at, "general", rng.expovariate(1 / aht), rng.expovariate(1 / patience)))
+    return calls
+
+
+def test_one_group_routed_is_the_single_queue() -> None:
+    calls = poisson_day(3000, 1 / 25, 200, 90, seed=5)
+    crew = [Operator(f"op{i}", frozenset()) for i in range(8)]
+    routed = simulate_day(table(), crew, calls, Policy.ROUTED, outside_factor=3)
+    assert routed == simulate_day(table(), crew, calls, Policy.SINGLE, outside_factor=3)
+    assert not any(o.outside for o in routed)
+
+
+def test_the_single_queue_agrees_with_erlang_a() -> None:
+    """M/M/n+M: the simulated service level and abandon share are Erlang A's, within the
+    noise of 40,000 calls."""
+    calls = poisson_day(40_000, 1 / 25, 200, 90, seed=7)  # 8 Erlangs on 9 operators
+    crew = [Operator(f"op{i}", frozenset()) for i in range(9)]
+    _, total = summarise(simulate_day(table(), crew, calls, Policy.SINGLE))
+    expected = erlang_a(3600 / 25, 3600, 200, 9, patience_seconds=90)
+    assert total.service_level == pytest.approx(expected.service_level, abs=0.02)
+    assert total.abandoned_share == pytest.approx(expected.abandon_probability, abs=0.01)
+    assert total.average_wait == pytest.approx(expected.asa_seconds, rel=0.1)
