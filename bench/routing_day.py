@@ -14,6 +14,7 @@ overflow) — for the first seed — and the totals over `--seeds` seeds.
 
     python bench/routing_day.py [--calls 2600] [--seed 1] [--seeds 5] [--outside-factor 1.25]
                                 [--mix svo-surge] [--topic svo=70 ...] [--routing FILE]
+                                [--crew 7:svo,2:svo+general,…]
 """
 
 from __future__ import annotations
@@ -59,16 +60,10 @@ HANDLE_MEAN: dict[str, float] = {
 HANDLE_OTHER = 270.0
 HANDLE_SIGMA = 0.6
 
-#: the crew: (operators, skills) — 20 in 4 groups; some multi-skilled
+#: the crew: 20 operators in 4 groups, some multi-skilled; `general` stands for the general
+#: group and the small ones (transport, emergency, psych, MFC)
+CREW = "7:svo,2:svo+general,4:housing+social,1:housing+social+medicine,3:medicine,3:general"
 GENERAL_SKILLS = ("general", "transport", "emergency", "psych", "mfc")
-CREW: tuple[tuple[int, tuple[str, ...], str], ...] = (
-    (7, ("svo",), "svo"),
-    (2, ("svo", *GENERAL_SKILLS), "svo+general"),
-    (4, ("housing", "social"), "housing+social"),
-    (1, ("housing", "social", "medicine"), "housing+social+medicine"),
-    (3, ("medicine",), "medicine"),
-    (3, GENERAL_SKILLS, "general"),
-)
 
 
 def routing_table(path: Path | None = None) -> RoutingTable:
@@ -80,11 +75,22 @@ def routing_table(path: Path | None = None) -> RoutingTable:
     return read_routing(text, path.name, tree_groups=tree, lines_known=[x.value for x in Line])
 
 
-def crew() -> list[Operator]:
+def crew(spec: str = CREW) -> list[Operator]:
+    """`7:svo,2:svo+general,…` → operators; ValueError says what is wrong."""
     operators = []
-    for count, skills, label in CREW:
-        for i in range(count):
+    for part in spec.split(","):
+        count, _, label = part.strip().partition(":")
+        if not count.isdigit() or not label:
+            raise ValueError(f"crew: {part!r} is not COUNT:skill+skill")
+        skills = {
+            s
+            for skill in label.split("+")
+            for s in (GENERAL_SKILLS if skill == "general" else (skill,))
+        }
+        for i in range(int(count)):
             operators.append(Operator(f"{label}-{i + 1}", frozenset(skills)))
+    if not operators:
+        raise ValueError("crew: nobody")
     return operators
 
 
@@ -120,8 +126,14 @@ class Run:
     total: GroupStats
 
 
-def run(table: RoutingTable, calls: list[Call], policy: Policy, outside_factor: float) -> Run:
-    outcomes = simulate_day(table, crew(), calls, policy, outside_factor=outside_factor)
+def run(
+    table: RoutingTable,
+    ops: list[Operator],
+    calls: list[Call],
+    policy: Policy,
+    outside_factor: float,
+) -> Run:
+    outcomes = simulate_day(table, ops, calls, policy, outside_factor=outside_factor)
     return Run(*summarise(outcomes))
 
 
@@ -149,6 +161,7 @@ def main() -> None:
     parser.add_argument("--mix", default=None)
     parser.add_argument("--topic", action="append", default=[])
     parser.add_argument("--routing", type=Path, help="a routing file instead of the shipped one")
+    parser.add_argument("--crew", default=CREW, help=f"COUNT:skill+skill,… (default {CREW})")
     args = parser.parse_args()
     if args.calls < 1 or args.seeds < 1 or not args.outside_factor >= 1:
         sys.exit("--calls and --seeds from 1, --outside-factor from 1")
@@ -161,20 +174,26 @@ def main() -> None:
         table = routing_table(args.routing)
     except (OSError, RoutingFileError) as exc:
         sys.exit(str(exc))
-    ops = crew()
+    try:
+        ops = crew(args.crew)
+    except ValueError as exc:
+        sys.exit(str(exc))
+    unknown = {s for op in ops for s in op.skills} - set(table.groups)
+    if unknown:
+        sys.exit(f"crew: no such group in the routing table: {', '.join(sorted(unknown))}")
     started = time.perf_counter()
     summary: dict[Policy, list[GroupStats]] = {Policy.ROUTED: [], Policy.SINGLE: []}
     for n in range(args.seeds):
         seed = args.seed + n
         calls = [call for call, _ in make_day(table, args.calls, weights, seed)]
-        runs = {p: run(table, calls, p, args.outside_factor) for p in Policy}
+        runs = {p: run(table, ops, calls, p, args.outside_factor) for p in Policy}
         for policy, result in runs.items():
             summary[policy].append(result.total)
         if n:
             continue
         print(
             f"One day, seed {seed}: {len(calls)} calls, {len(ops)} operators "
-            f"({', '.join(f'{c} {label}' for c, _, label in CREW)}), outside factor "
+            f"({args.crew.replace(':', ' ').replace(',', ', ')}), outside factor "
             f"{args.outside_factor:g}, patience {PATIENCE_SECONDS:g} s"
         )
         head = "SL20   wait s  aband. outside"
