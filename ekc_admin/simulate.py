@@ -25,7 +25,7 @@ from rich.markup import escape
 
 from ekc_admin.context import api_client, err, fail, reporting, settings
 from ekc_admin.simulate_arrivals import Arrival, Generator, available_scenarios, known_citizens
-from ekc_admin.simulate_mix import CHANNEL_LABELS, LINE_WEIGHTS
+from ekc_admin.simulate_mix import CHANNEL_LABELS, HANDOFF_SHARE, LINE_WEIGHTS
 from ekc_admin.simulate_options import MIXES, describe, parse_rate, parse_topic, topic_weights
 from ekc_core.client import EkcClient
 from ekc_core.enums import Channel, Role
@@ -378,6 +378,14 @@ def contacts(
             help="Готовая смесь тематик: " + "; ".join(f"{k} — {v[0]}" for k, v in MIXES.items()),
         ),
     ] = None,
+    handoff_share: Annotated[
+        float,
+        typer.Option(
+            "--handoff-share",
+            help="Доля звонков через голосового помощника (с тематикой), от 0 до 1; "
+            "1 — тематика у каждого звонка.",
+        ),
+    ] = HANDOFF_SHARE,
     as_json: Annotated[
         bool, typer.Option("--json", help="Вывод JSON Lines: событие на строку, итог в конце.")
     ] = False,
@@ -414,6 +422,8 @@ def contacts(
         fail(f"неверное значение --duration {duration:g}: нужно больше нуля секунд", 2)
     if not abandon_after >= 0:
         fail(f"неверное значение --abandon-after {abandon_after:g}: нужно 0 или больше", 2)
+    if not 0 <= handoff_share <= 1:
+        fail(f"неверное значение --handoff-share {handoff_share:g}: нужна доля от 0 до 1", 2)
     try:
         weights = topic_weights(mix, topic or [])
     except ValueError as exc:
@@ -463,6 +473,7 @@ def contacts(
                 known=known,
                 top_codes={t.code for t in topics if t.active and t.parent_code is None},
                 weights=weights,
+                handoff_share=handoff_share,
             )
         except KeyError as exc:  # named by --topic (a mix's retired topics are left out)
             fail(f"--topic: тематики «{exc.args[0]}» нет среди действующих тематик сервера")

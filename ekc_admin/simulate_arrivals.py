@@ -115,6 +115,7 @@ class Generator:
         known: list[KnownCitizen],
         top_codes: set[str],
         weights: dict[str, float] | None = None,
+        handoff_share: float = HANDOFF_SHARE,
     ) -> None:
         self.mix = random.Random(f"{seed}:mix")
         self.numbers = random.Random(f"{seed}:numbers")
@@ -123,6 +124,7 @@ class Generator:
         self.known = known
         self.known_emails = [c.email for c in known if c.email]
         self.top_codes = top_codes
+        self.handoff_share = handoff_share
 
     def next(self) -> Arrival:
         key = _weighted(self.mix, self.topic_weights)
@@ -138,7 +140,7 @@ class Generator:
         line = _weighted(self.mix, LINE_WEIGHTS)
         hidden = self.mix.random() < HIDDEN_NUMBER_SHARE
         handoff = None
-        if self.mix.random() < HANDOFF_SHARE:
+        if self.mix.random() < self.handoff_share:
             greeting = self.mix.choice(GREETINGS)
             detected = (
                 top

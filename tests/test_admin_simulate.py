@@ -163,7 +163,9 @@ def test_the_same_seed_gives_the_same_sequence(runner, signed_in) -> None:
 @pytest.mark.client_side
 def test_a_topic_stream_posts_only_its_topics(runner, signed_in, engine) -> None:
     result = simulate_contacts(
-        runner, "-r", "600/min", "-n", "30", "--seed", "4", "--json", "-t", "svo=3", "-t", "housing"
+        runner,
+        *("-r", "600/min", "-n", "30", "--seed", "4", "--json"),
+        *("-t", "svo=3", "-t", "housing", "--handoff-share", "1"),
     )
     assert result.exit_code == 0, result.output
     assert "тематики: svo 75 %, housing 25 %" in " ".join(result.stderr.split())
@@ -180,7 +182,8 @@ def test_a_topic_stream_posts_only_its_topics(runner, signed_in, engine) -> None
         if contact.text:
             said = [s for c, s in simulate_mix.SCENARIOS[top] if c == e["topic"]]
             assert any(s in contact.text for s in said)
-    assert any(c.handoff for c in contacts.values()) and any(c.text for c in contacts.values())
+    assert any(c.text for c in contacts.values())
+    assert all(c.handoff for c in contacts.values() if c.channel == Channel.phone.value)
 
 
 @pytest.mark.client_side
@@ -373,6 +376,9 @@ def test_rate_forms(raw: str, per_second: float) -> None:
         (["--rate", "6/min", "--topic", "svo=0"], "--topic"),
         (["--rate", "6/min", "--topic", "svo=5", "--topic", "svo=7"], "--topic"),
         (["--rate", "6/min", "--mix", "storm"], "--mix"),
+        (["--rate", "6/min", "--handoff-share", "1.5"], "--handoff-share"),
+        (["--rate", "6/min", "--handoff-share", "-0.1"], "--handoff-share"),
+        (["--rate", "6/min", "--handoff-share", "nan"], "--handoff-share"),
         (["--rate", "6/min", "--mix", "centre", "--topic", "svo.nothing=3"], "--topic"),
     ],
 )
@@ -459,3 +465,19 @@ def test_a_stream_draws_only_its_topics_in_proportion() -> None:
             assert any(s in text for s in said)
     with pytest.raises(KeyError):
         simulate_arrivals.topic_streams({"svo": scenarios["svo"]}, {"housing": 1.0})
+
+
+def test_the_share_of_calls_through_the_assistant() -> None:
+    scenarios = simulate_arrivals.available_scenarios(simulate_options.topic_codes())
+
+    def calls(share: float) -> list[simulate_arrivals.Arrival]:
+        generator = simulate_arrivals.Generator(
+            seed=9, scenarios=scenarios, known=[], top_codes=set(), handoff_share=share
+        )
+        drawn = [generator.next() for _ in range(400)]
+        return [a for a in drawn if a.contact.channel == Channel.phone]
+
+    assert all(a.contact.handoff for a in calls(1.0))
+    assert not any(a.contact.handoff for a in calls(0.0))
+    usual = calls(simulate_mix.HANDOFF_SHARE)
+    assert 0.4 < sum(a.contact.handoff is not None for a in usual) / len(usual) < 0.6
