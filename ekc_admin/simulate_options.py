@@ -117,8 +117,11 @@ def topic_weights(mix: str | None, topics: list[str]) -> dict[str, float] | None
     return weights
 
 
-def describe(weights: dict[str, float]) -> str:
-    """`svo 64 %, housing 36 %`: the stream's shares, largest first."""
+def describe(weights: dict[str, float], shown: int = 4) -> str:
+    """`svo 64 %, housing 36 %`: the stream's largest shares, the rest as «прочие»."""
     total = sum(weights.values())
     ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ranked) > shown + 1:
+        rest = sum(w for _, w in ranked[shown:])
+        ranked = [*ranked[:shown], ("прочие", rest)]
     return ", ".join(f"{code} {w / total:.0%}".replace("%", " %") for code, w in ranked)

@@ -437,6 +437,7 @@ def test_topic_weights_from_mix_and_topics() -> None:
     assert centre is not None
     assert "svo" not in centre and centre["svo.contract"] == 30.0 and centre["medicine"] == 15.0
     assert simulate_options.describe({"svo": 3, "housing": 1}) == "svo 75 %, housing 25 %"
+    assert simulate_options.describe(surge, shown=2) == "svo 70 %, medicine 8 %, прочие 22 %"
 
 
 def test_a_stream_draws_only_its_topics_in_proportion() -> None:
