@@ -94,29 +94,28 @@ def crew(spec: str = CREW) -> list[Operator]:
     return operators
 
 
-def make_day(
-    table: RoutingTable, calls: int, weights: dict[str, float], seed: int
-) -> list[tuple[Call, str]]:
-    """`calls` calls over a day by the hour profile: (call, its topic)."""
+def make_day(table: RoutingTable, calls: int, weights: dict[str, float], seed: int) -> list[Call]:
+    """`calls` calls over a day by the hour profile, in order of arrival."""
     rng = random.Random(seed)
     codes, topic_w = list(weights), list(weights.values())
     lines, line_w = [line.value for line, _ in LINE_WEIGHTS], [w for _, w in LINE_WEIGHTS]
     hours = sorted(rng.choices(range(24), weights=HOUR_PROFILE, k=calls))
-    day = []
+    day: list[Call] = []
     for hour in hours:
         at = hour * 3600 + rng.random() * 3600
         topic = rng.choices(codes, weights=topic_w)[0]
         mean = HANDLE_MEAN.get(topic.partition(".")[0], HANDLE_OTHER)
         handle = rng.lognormvariate(math.log(mean) - HANDLE_SIGMA**2 / 2, HANDLE_SIGMA)
-        call = Call(
-            at=at,
-            group=table.group_for_topic(topic),
-            handle=handle,
-            patience=rng.expovariate(1 / PATIENCE_SECONDS),
-            line=rng.choices(lines, weights=line_w)[0],
+        day.append(
+            Call(
+                at=at,
+                group=table.group_for_topic(topic),
+                handle=handle,
+                patience=rng.expovariate(1 / PATIENCE_SECONDS),
+                line=rng.choices(lines, weights=line_w)[0],
+            )
         )
-        day.append((call, topic))
-    day.sort(key=lambda item: item[0].at)
+    day.sort(key=lambda call: call.at)
     return day
 
 
@@ -185,7 +184,7 @@ def main() -> None:
     summary: dict[Policy, list[GroupStats]] = {Policy.ROUTED: [], Policy.SINGLE: []}
     for n in range(args.seeds):
         seed = args.seed + n
-        calls = [call for call, _ in make_day(table, args.calls, weights, seed)]
+        calls = make_day(table, args.calls, weights, seed)
         runs = {p: run(table, ops, calls, p, args.outside_factor) for p in Policy}
         for policy, result in runs.items():
             summary[policy].append(result.total)
