@@ -25,7 +25,8 @@ from rich.markup import escape
 
 from ekc_admin.context import api_client, err, fail, reporting, settings
 from ekc_admin.simulate_arrivals import Arrival, Generator, available_scenarios, known_citizens
-from ekc_admin.simulate_mix import CHANNEL_LABELS, LINE_WEIGHTS
+from ekc_admin.simulate_mix import CHANNEL_LABELS, HANDOFF_SHARE, LINE_WEIGHTS
+from ekc_admin.simulate_options import MIXES, describe, parse_rate, parse_topic, topic_weights
 from ekc_core.client import EkcClient
 from ekc_core.enums import Channel, Role
 from ekc_core.errors import (
@@ -45,22 +46,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-# --- limits and timing ----------------------------------------------------------------
+# --- timing ---------------------------------------------------------------------------
 
-#: faster than this is a load test of the simulator itself, not of the centre
-MAX_RATE_PER_SECOND = 100.0
-RATE_UNITS = {
-    "s": 1.0,
-    "sec": 1.0,
-    "с": 1.0,
-    "сек": 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "мин": 60.0,
-    "h": 3600.0,
-    "hour": 3600.0,
-    "ч": 3600.0,
-}
 #: first pause after a network failure; it doubles up to RETRY_MAX_SECONDS
 RETRY_BASE_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
@@ -73,25 +60,6 @@ MAX_NAP_SECONDS = 0.5
 def _sleep(seconds: float) -> None:
     """Indirection so tests can speed up or interrupt waiting."""
     time.sleep(seconds)
-
-
-def parse_rate(raw: str) -> float:
-    """`6/min`, `6` (per minute), `0.5/s`, `120/h` → arrivals per second; ValueError says why."""
-    text = raw.strip().lower().replace(",", ".")
-    number, _, unit = text.partition("/")
-    unit = unit.strip() or "min"
-    try:
-        value = float(number)
-    except ValueError:
-        raise ValueError(f"«{number.strip()}» не число") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError("интенсивность должна быть больше нуля")
-    if unit not in RATE_UNITS:
-        raise ValueError(f"неизвестная единица «{unit}» (s, min или h)")
-    per_second = value / RATE_UNITS[unit]
-    if per_second > MAX_RATE_PER_SECOND:
-        raise ValueError(f"не больше {MAX_RATE_PER_SECOND:g} в секунду")
-    return per_second
 
 
 # --- the run --------------------------------------------------------------------------
@@ -114,6 +82,8 @@ class Stats:
     posted: int = 0
     lines: Counter[str] = field(default_factory=Counter)
     written: Counter[str] = field(default_factory=Counter)
+    topics: Counter[str] = field(default_factory=Counter)
+    """Top-level topic → contacts posted."""
     handoff: int = 0
     known: int = 0
     abandoned: int = 0
@@ -235,6 +205,7 @@ class Simulation:
         else:
             stats.written[contact.channel.value] += 1
         stats.handoff += contact.handoff is not None
+        stats.topics[arrival.topic.partition(".")[0]] += 1
         stats.known += arrival.known
 
     def _abandon_due(self, now: float) -> None:
@@ -306,6 +277,7 @@ class Simulation:
                     "posted": s.posted,
                     "calls": dict(s.lines),
                     "written": dict(s.written),
+                    "topics": dict(s.topics),
                     "handoff": s.handoff,
                     "known_citizens": s.known,
                     "abandoned": s.abandoned,
@@ -340,6 +312,7 @@ class Simulation:
             + f", с голосовым помощником — {s.handoff}",
             f"  письменные: {sum(s.written.values())}"
             + (f" ({written_text})" if written_text else ""),
+            "  тематики: " + (", ".join(f"{k} — {v}" for k, v in s.topics.most_common()) or "—"),
             f"  номера и адреса известных граждан: {s.known}",
             f"  сброшены в ожидании: {s.abandoned}, приняты операторами до сброса: {s.answered}, "
             f"ещё ждут: {waiting}",
@@ -389,6 +362,30 @@ def contacts(
             help="Через столько секунд ожидания звонящий кладёт трубку (0 — никогда).",
         ),
     ] = 90.0,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic",
+            "-t",
+            help="Поток по тематике: svo=45 (вес), svo.contract=10, svo (вес 1); "
+            "можно несколько. Вместе с --mix меняет вес названной тематики (0 — без неё).",
+        ),
+    ] = None,
+    mix: Annotated[
+        str | None,
+        typer.Option(
+            "--mix",
+            help="Готовая смесь тематик: " + "; ".join(f"{k} — {v[0]}" for k, v in MIXES.items()),
+        ),
+    ] = None,
+    handoff_share: Annotated[
+        float,
+        typer.Option(
+            "--handoff-share",
+            help="Доля звонков через голосового помощника (с тематикой), от 0 до 1; "
+            "1 — тематика у каждого звонка.",
+        ),
+    ] = HANDOFF_SHARE,
     as_json: Annotated[
         bool, typer.Option("--json", help="Вывод JSON Lines: событие на строку, итог в конце.")
     ] = False,
@@ -410,7 +407,8 @@ def contacts(
     """Post inbound contacts the way telephony and the channel gateways do.
 
     Calls (85 %: line 122 ~80 %, 117 ~20 %, half with the voice assistant's transcript)
-    and written messages with the centre's topic mix; arrivals are a Poisson process.
+    and written messages with the centre's topic mix, or the topic stream of --mix and
+    --topic (an SVO surge: --mix svo-surge or --topic svo=70); arrivals are a Poisson process.
     Calls still waiting after --abandon-after seconds are reported abandoned. One line per
     contact on stdout and a summary at the end; network failures are retried.
     """
@@ -424,6 +422,13 @@ def contacts(
         fail(f"неверное значение --duration {duration:g}: нужно больше нуля секунд", 2)
     if not abandon_after >= 0:
         fail(f"неверное значение --abandon-after {abandon_after:g}: нужно 0 или больше", 2)
+    if not 0 <= handoff_share <= 1:
+        fail(f"неверное значение --handoff-share {handoff_share:g}: нужна доля от 0 до 1", 2)
+    try:
+        weights = topic_weights(mix, topic or [])
+    except ValueError as exc:
+        option, raw, why = exc.args
+        fail(f"неверное значение {option} «{raw}»: {why}", 2)
     if seed is None:
         seed = random.SystemRandom().randrange(1_000_000)
 
@@ -431,7 +436,10 @@ def contacts(
         topics = client.topics()
         codes = {t.code for t in topics if t.active}
         scenarios = available_scenarios(codes)
-        if not scenarios:
+        if weights is not None and mix is not None:
+            named = {parse_topic(raw)[0] for raw in topic or []}
+            weights = {k: w for k, w in weights.items() if k in named or k in scenarios}
+        if not scenarios or weights == {}:
             fail("в справочнике тематик сервера нет ни одной тематики имитации")
         known = known_citizens(client, random.Random(f"{seed}:citizens"))
         if known is None:
@@ -451,18 +459,24 @@ def contacts(
         err.print(
             f"Имитация: {per_second * 60:g} в минуту, зерно {seed}"
             + (f", до {' и '.join(limits)}" if limits else "")
+            + (f"; тематики: {describe(weights)}" if weights else "")
             + "; Ctrl+C — остановить.",
             style="dim",
         )
         if abandon_after > 0 and client.me().role not in HANG_UP_REPORTERS:
             _warn_no_hang_ups()
             abandon_after = 0
-        generator = Generator(
-            seed=seed,
-            scenarios=scenarios,
-            known=known,
-            top_codes={t.code for t in topics if t.active and t.parent_code is None},
-        )
+        try:
+            generator = Generator(
+                seed=seed,
+                scenarios=scenarios,
+                known=known,
+                top_codes={t.code for t in topics if t.active and t.parent_code is None},
+                weights=weights,
+                handoff_share=handoff_share,
+            )
+        except KeyError as exc:  # named by --topic (a mix's retired topics are left out)
+            fail(f"--topic: тематики «{exc.args[0]}» нет среди действующих тематик сервера")
         simulation = Simulation(
             client,
             generator,

@@ -114,18 +114,22 @@ class Generator:
         scenarios: dict[str, list[tuple[str, str]]],
         known: list[KnownCitizen],
         top_codes: set[str],
+        weights: dict[str, float] | None = None,
+        handoff_share: float = HANDOFF_SHARE,
     ) -> None:
         self.mix = random.Random(f"{seed}:mix")
         self.numbers = random.Random(f"{seed}:numbers")
-        self.scenarios = scenarios
-        self.topic_weights = [(code, TOPIC_WEIGHTS.get(code, 0.5)) for code in scenarios]
+        self.streams = topic_streams(scenarios, weights)
+        self.topic_weights = [(key, weight) for key, (weight, _) in self.streams.items()]
         self.known = known
         self.known_emails = [c.email for c in known if c.email]
         self.top_codes = top_codes
+        self.handoff_share = handoff_share
 
     def next(self) -> Arrival:
-        top = _weighted(self.mix, self.topic_weights)
-        code, speech = self.mix.choice(self.scenarios[top])
+        key = _weighted(self.mix, self.topic_weights)
+        code, speech = self.mix.choice(self.streams[key][1])
+        top = key.partition(".")[0]
         reuse = self.mix.random() < KNOWN_CALLER_SHARE
         external_id = f"sim-{uuid.uuid4()}"  # unique across runs, even with the same seed
         if self.mix.random() < PHONE_SHARE:
@@ -136,7 +140,7 @@ class Generator:
         line = _weighted(self.mix, LINE_WEIGHTS)
         hidden = self.mix.random() < HIDDEN_NUMBER_SHARE
         handoff = None
-        if self.mix.random() < HANDOFF_SHARE:
+        if self.mix.random() < self.handoff_share:
             greeting = self.mix.choice(GREETINGS)
             detected = (
                 top
@@ -192,6 +196,25 @@ class Generator:
             sender = f"web-chat:{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}"
         contact = ContactInbound(channel=channel, sender=sender, text=text, external_id=external_id)
         return Arrival(contact=contact, topic=code, known=known)
+
+
+def topic_streams(
+    scenarios: dict[str, list[tuple[str, str]]], weights: dict[str, float] | None
+) -> dict[str, tuple[float, list[tuple[str, str]]]]:
+    """Stream key → (weight, scenarios) from `available_scenarios`. Without `weights` every
+    top-level topic at the centre's weight; a key of `weights` is a top-level topic (all of
+    its scenarios) or a sub-topic (its own). KeyError names a topic the server lacks."""
+    if weights is None:
+        return {top: (TOPIC_WEIGHTS.get(top, 0.5), items) for top, items in scenarios.items()}
+    streams: dict[str, tuple[float, list[tuple[str, str]]]] = {}
+    for key, weight in weights.items():
+        items = scenarios.get(key.partition(".")[0], [])
+        if "." in key:
+            items = [(code, speech) for code, speech in items if code == key]
+        if not items:
+            raise KeyError(key)
+        streams[key] = (weight, items)
+    return streams
 
 
 def available_scenarios(topic_codes: set[str]) -> dict[str, list[tuple[str, str]]]:

@@ -9,6 +9,7 @@ import random
 import re
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from ekc_admin import simulate, simulate_arrivals, simulate_mix
+from ekc_admin import simulate, simulate_arrivals, simulate_mix, simulate_options
 from ekc_admin.main import app
 from ekc_core.client import EkcClient
 from ekc_core.enums import Channel, Role
@@ -157,6 +158,50 @@ def test_the_same_seed_gives_the_same_sequence(runner, signed_in) -> None:
     assert len(first) == 15
     assert sequence("42") == first
     assert sequence("43") != first
+
+
+@pytest.mark.client_side
+def test_a_topic_stream_posts_only_its_topics(runner, signed_in, engine) -> None:
+    result = simulate_contacts(
+        runner,
+        *("-r", "600/min", "-n", "30", "--seed", "4", "--json"),
+        *("-t", "svo=3", "-t", "housing", "--handoff-share", "1"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "тематики: svo 75 %, housing 25 %" in " ".join(result.stderr.split())
+    *posted, summary = events(result.stdout)
+    assert {e["topic"].partition(".")[0] for e in posted} == {"svo", "housing"}
+    assert summary["topics"] == dict(Counter(e["topic"].partition(".")[0] for e in posted))
+    contacts = {c.id: c for c in sim_contacts(engine)}
+    assert len(contacts) == 30
+    for e in posted:
+        contact = contacts[e["id"]]
+        top = e["topic"].partition(".")[0]
+        if contact.handoff:
+            assert contact.handoff["detected_topic"] in (e["topic"], top)
+        if contact.text:
+            said = [s for c, s in simulate_mix.SCENARIOS[top] if c == e["topic"]]
+            assert any(s in contact.text for s in said)
+    assert any(c.text for c in contacts.values())
+    assert all(c.handoff for c in contacts.values() if c.channel == Channel.phone.value)
+
+
+@pytest.mark.client_side
+def test_a_topic_the_server_retired(runner, signed_in, engine) -> None:
+    with Session(engine) as session:
+        for row in session.exec(select(Topic).where(col(Topic.code).startswith("mfc"))):
+            row.active = False
+            session.add(row)
+        session.commit()
+    result = simulate_contacts(runner, "-r", "600/min", "-n", "3", "-t", "mfc=5", "-t", "svo")
+    assert result.exit_code == 1, result.output
+    assert "--topic: тематики «mfc» нет среди действующих" in " ".join(result.stderr.split())
+    assert sim_contacts(engine) == []
+    # a mix leaves the retired topic out
+    result = simulate_contacts(runner, "-r", "600/min", "-n", "40", "--mix", "centre", "--json")
+    assert result.exit_code == 0, result.output
+    assert "mfc" not in events(result.stdout)[-1]["topics"]
+    assert len(sim_contacts(engine)) == 40
 
 
 @pytest.mark.client_side
@@ -308,7 +353,7 @@ def test_without_a_login_exits_3(runner) -> None:
     ],
 )
 def test_rate_forms(raw: str, per_second: float) -> None:
-    assert simulate.parse_rate(raw) == pytest.approx(per_second)
+    assert simulate_options.parse_rate(raw) == pytest.approx(per_second)
 
 
 @pytest.mark.parametrize(
@@ -323,6 +368,18 @@ def test_rate_forms(raw: str, per_second: float) -> None:
         (["--rate", "6/min", "--count", "0"], "--count"),
         (["--rate", "6/min", "--duration", "0"], "--duration"),
         (["--rate", "6/min", "--abandon-after", "-1"], "--abandon-after"),
+        (["--rate", "6/min", "--topic", "weather=10"], "--topic"),
+        (["--rate", "6/min", "--topic", "svo=много"], "--topic"),
+        (["--rate", "6/min", "--topic", "svo=-1"], "--topic"),
+        (["--rate", "6/min", "--topic", "svo=inf"], "--topic"),
+        (["--rate", "6/min", "--topic", "=5"], "--topic"),
+        (["--rate", "6/min", "--topic", "svo=0"], "--topic"),
+        (["--rate", "6/min", "--topic", "svo=5", "--topic", "svo=7"], "--topic"),
+        (["--rate", "6/min", "--mix", "storm"], "--mix"),
+        (["--rate", "6/min", "--handoff-share", "1.5"], "--handoff-share"),
+        (["--rate", "6/min", "--handoff-share", "-0.1"], "--handoff-share"),
+        (["--rate", "6/min", "--handoff-share", "nan"], "--handoff-share"),
+        (["--rate", "6/min", "--mix", "centre", "--topic", "svo.nothing=3"], "--topic"),
     ],
 )
 def test_bad_arguments_exit_2(tmp_path, monkeypatch, args: list[str], option: str) -> None:
@@ -347,3 +404,81 @@ def test_generated_numbers_are_valid_and_written_like_telephony() -> None:
         forms.add(written)
     assert any(re.fullmatch(r"8 \(3952\) \d\d-\d\d-\d\d", f) for f in forms)
     assert any(re.fullmatch(r"\+79\d{9}", f) for f in forms)
+
+
+def test_topic_messages_name_what_is_wrong(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EKC_CONFIG_DIR", str(tmp_path))
+
+    def stderr(*args: str) -> str:
+        result = CliRunner().invoke(app, ["simulate", "contacts", "--rate", "6", *args])
+        assert result.exit_code == 2, result.output
+        return " ".join(result.stderr.split())
+
+    assert "нет тематики «weather»" in stderr("--topic", "weather=10")
+    assert "вес «много» не число" in stderr("--topic", "svo=много")
+    assert "указана дважды" in stderr("-t", "svo=5", "-t", "svo=7")
+    assert "поток пуст" in stderr("--topic", "svo=0")
+    assert "есть: centre, svo-surge" in stderr("--mix", "storm")
+
+
+def test_topic_weights_from_mix_and_topics() -> None:
+    assert simulate_options.topic_weights(None, []) is None
+    assert simulate_options.topic_weights(None, ["svo=45", "housing=20,5", "mfc"]) == {
+        "svo": 45.0,
+        "housing": 20.5,
+        "mfc": 1.0,
+    }
+    surge = simulate_options.topic_weights("svo-surge", [])
+    assert surge is not None
+    assert surge["svo"] / sum(surge.values()) == pytest.approx(0.70)
+    # the rest keep their proportions
+    assert surge["housing"] / surge["medicine"] == pytest.approx(14 / 15)
+    centre = simulate_options.topic_weights("centre", ["svo=0", "svo.contract=30"])
+    assert centre is not None
+    assert "svo" not in centre and centre["svo.contract"] == 30.0 and centre["medicine"] == 15.0
+    assert simulate_options.describe({"svo": 3, "housing": 1}) == "svo 75 %, housing 25 %"
+    assert simulate_options.describe(surge, shown=2) == "svo 70 %, medicine 8 %, прочие 22 %"
+
+
+def test_a_stream_draws_only_its_topics_in_proportion() -> None:
+    scenarios = simulate_arrivals.available_scenarios(simulate_options.topic_codes())
+    generator = simulate_arrivals.Generator(
+        seed=3,
+        scenarios=scenarios,
+        known=[],
+        top_codes=set(simulate_mix.SCENARIOS),
+        weights={"svo": 3.0, "housing.heating": 1.0},
+    )
+    drawn = [generator.next() for _ in range(2000)]
+    tops = Counter(a.topic.partition(".")[0] for a in drawn)
+    assert set(tops) == {"svo", "housing"}
+    assert tops["svo"] / len(drawn) == pytest.approx(0.75, abs=0.03)
+    assert {a.topic for a in drawn if a.topic.startswith("housing")} == {"housing.heating"}
+    assert len({a.topic for a in drawn if a.topic.startswith("svo")}) > 5  # all of SVO's
+    for a in drawn:
+        top = a.topic.partition(".")[0]
+        said = {s for c, s in simulate_mix.SCENARIOS[top] if c == a.topic}
+        handoff, text = a.contact.handoff, a.contact.text
+        if handoff is not None:  # the assistant names the topic or its parent
+            assert handoff.detected_topic in (a.topic, top)
+            assert any(s in (handoff.transcript or "") for s in said)
+        if text is not None:  # a written message says what the topic is about
+            assert any(s in text for s in said)
+    with pytest.raises(KeyError):
+        simulate_arrivals.topic_streams({"svo": scenarios["svo"]}, {"housing": 1.0})
+
+
+def test_the_share_of_calls_through_the_assistant() -> None:
+    scenarios = simulate_arrivals.available_scenarios(simulate_options.topic_codes())
+
+    def calls(share: float) -> list[simulate_arrivals.Arrival]:
+        generator = simulate_arrivals.Generator(
+            seed=9, scenarios=scenarios, known=[], top_codes=set(), handoff_share=share
+        )
+        drawn = [generator.next() for _ in range(400)]
+        return [a for a in drawn if a.contact.channel == Channel.phone]
+
+    assert all(a.contact.handoff for a in calls(1.0))
+    assert not any(a.contact.handoff for a in calls(0.0))
+    usual = calls(simulate_mix.HANDOFF_SHARE)
+    assert 0.4 < sum(a.contact.handoff is not None for a in usual) / len(usual) < 0.6
