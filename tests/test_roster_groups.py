@@ -8,13 +8,13 @@ from datetime import date
 
 import pytest
 
+from ekc_core.workforce import RosterRules
 from ekc_roster.calendar import ProductionCalendar
 from ekc_roster.checker import check
 from ekc_roster.greedy import first_roster
 from ekc_roster.groups import served, uncovered
 from ekc_roster.model import Assignment, Person, Problem, RosterInputError, template_table
 from ekc_roster.solver import generate
-from ekc_core.workforce import RosterRules
 
 CAL = ProductionCalendar.load()
 DAY = template_table([("Д", "08:00", "17:00", 60)])
