@@ -24,6 +24,7 @@ from sqlmodel import Session
 from ekc_core.localtime import CENTRE_TZ
 from ekc_core.settings import ServerSettings
 from ekc_core.workforce import RequirementsRequest, RosterRules
+from ekc_roster import groups as group_cover
 from ekc_roster.solver import generate
 from ekc_server.db import create_db_engine
 from ekc_server.services import staffing
@@ -42,6 +43,11 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--both",
+        action="store_true",
+        help="also the objective that counts a person in each of their groups",
+    )
     args = parser.parse_args()
     settings = ServerSettings()
     engine = create_db_engine(settings.effective_database_url())
@@ -66,8 +72,17 @@ def main() -> None:
             rules=RosterRules(),
             need_requirement=True,
         )
-    print(f"staff {len(problem.people)}, days {problem.days}, templates {len(problem.templates)}")
-    for groups in (False, True):
+    norms = sum(problem.norm_minutes(p.username) for p in problem.people) / 60
+    print(
+        f"staff {len(problem.people)} (norms {norms:.0f} h in all), days {problem.days}, "
+        f"templates {len(problem.templates)}"
+    )
+    variants = [("without groups", False, False)]
+    if args.both:
+        variants.append(("groups, per hour", True, False))
+    variants.append(("with groups", True, True))
+    for label, groups, whole_shift in variants:
+        group_cover.WHOLE_SHIFT = whole_shift
         started = time.perf_counter()
         outcome = generate(
             problem,
@@ -78,9 +93,8 @@ def main() -> None:
         )
         wall = time.perf_counter() - started
         hours, missing = outcome.result.uncovered_group_hours
-        label = "with groups   " if groups else "without groups"
         print(
-            f"{label}: uncovered group-hours {hours}, group operator-hours short {missing}, "
+            f"{label:<16}: uncovered group-hours {hours}, group operator-hours short {missing}, "
             f"pooled operator-hours short {outcome.result.short_hours}, "
             f"violations {len(outcome.result.violations)}, phase {outcome.phase}, "
             f"status {outcome.status}, generate {wall:.1f} s"

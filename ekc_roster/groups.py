@@ -25,7 +25,11 @@ from ekc_roster.rules import Span
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
 
-Key = tuple[str, int, str]  # (username, horizon day, template code), as in the solver
+Key = tuple[str, int, str]
+#: in the objective, a person's shift serves one of their groups throughout (exact for
+#: single-skilled staff, a little pessimistic for the others); False: each shift counts for
+#: every group of the person (optimistic: the same person counted in several groups)
+WHOLE_SHIFT = True  # (username, horizon day, template code), as in the solver
 
 
 def served(need: Mapping[str, int], people: Iterable[frozenset[str]]) -> dict[str, int]:
@@ -148,13 +152,28 @@ def objective_terms(
     holders: dict[tuple[str, int], list[cp_model.IntVar]] = defaultdict(list)
     already: Counter[tuple[str, int]] = Counter()
     for (u, d, c), v in x.items():
-        groups = [g for g in problem.person[u].groups if g in need]
-        for offset in problem.templates[c].covered_hours():
-            h = problem.hour_of_month(d, offset)
-            if h is not None:
-                for g in groups:
-                    if need[g][h] > 0:
-                        holders[(g, h)].append(v)
+        hours = [
+            h
+            for offset in problem.templates[c].covered_hours()
+            if (h := problem.hour_of_month(d, offset)) is not None
+        ]
+        groups = [
+            g
+            for g in sorted(problem.person[u].groups)
+            if g in need and any(need[g][h] for h in hours)
+        ]
+        if not groups:
+            continue
+        if WHOLE_SHIFT and len(groups) > 1:
+            # the shift serves one of the person's groups (chosen by the solver)
+            serve = [model.new_bool_var(f"serve_{u}_{d}_{c}_{g}") for g in groups]
+            model.add(sum(serve) == v)
+        else:
+            serve = [v] * len(groups)
+        for g, z in zip(groups, serve, strict=True):
+            for h in hours:
+                if need[g][h] > 0:
+                    holders[(g, h)].append(z)
     for u, spans in fixed.items():
         person = problem.person.get(u)
         if person is None:
