@@ -129,3 +129,32 @@ def test_the_generator_prefers_a_roster_that_covers_every_group() -> None:
     report = outcome.report()
     assert report["uncovered_group_hours"] == 0
     assert report["group_short_operator_hours"] == 0
+
+
+def test_the_quick_construction_looks_at_the_groups_too() -> None:
+    people = [Person(f"svo{i}", groups=frozenset({"svo"})) for i in range(3)]
+    people += [Person(f"med{i}", groups=frozenset({"medicine"})) for i in range(3)]
+    groups = {"svo": _hours(range(28), range(8, 17)), "medicine": _hours(range(28), range(8, 17))}
+    problem = _problem(people, groups)
+    blind = check(problem, first_roster(problem, groups=False))
+    seeing = check(problem, first_roster(problem))
+    assert seeing.violations == [] and seeing.gaps == []
+    assert uncovered(seeing.group_short)[1] < uncovered(blind.group_short)[1]
+
+
+def test_a_multi_skilled_shift_serves_one_group_in_the_objective() -> None:
+    # one operator a day would meet the pooled need; counted for both of their groups at
+    # once they would seem to cover both — the generator puts two on every day instead
+    people = [
+        Person(f"both{i}", employment_rate=0.75, groups=frozenset({"svo", "medicine"}))
+        for i in range(4)
+    ]
+    groups = {"svo": _hours(range(28), range(8, 17)), "medicine": _hours(range(28), range(8, 17))}
+    problem = _problem(people, groups, pooled=1)
+    outcome = generate(problem, time_limit=5, workers=2)
+    assert outcome.result.violations == [] and outcome.result.gaps == []
+    assert outcome.result.group_gaps == []
+    per_day: dict[date, int] = {}
+    for a in outcome.assignments:
+        per_day[a.on_date] = per_day.get(a.on_date, 0) + 1
+    assert min(per_day.values()) >= 2 and len(per_day) == 28
