@@ -46,9 +46,3 @@ class GroupGap(Wire):
     """The group's requirement in the run's worst hour."""
     able: int = 0
     """Staff on shift with the group's skill in that hour (some may serve other groups)."""
-
-    def text(self) -> str:
-        return (
-            f"{self.on_date:%d.%m} {self.from_hour:02d}–{self.to_hour:02d} −{self.short} "
-            f"(нужно {self.required}, умеют {self.able})"
-        )

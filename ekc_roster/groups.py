@@ -6,9 +6,12 @@ people on shift with exactly that set) → each group of the set → sink (capac
 need). Assigning people to groups one by one can be wrong (a person with two skills taken by
 the first group that asks, when only they could serve the second); the flow is not.
 
-The roster generator cannot afford a flow per hour inside CP-SAT; its objective has a soft
-constraint per group and hour instead (the group's skill holders on shift ≥ its need,
-a penalty per operator missing), and the result is judged with the exact flow.
+The roster generator cannot afford a flow per hour inside CP-SAT (a variable per person,
+group and hour); in its objective each shift of a person with several groups serves one of
+them throughout (a variable per shift and group, chosen by the solver), with a soft
+constraint per group and hour — the shifts serving the group ≥ its need, a penalty per
+operator missing. That never counts a person twice, so it is never optimistic; the result is
+judged with the exact flow.
 """
 
 from __future__ import annotations
@@ -145,7 +148,8 @@ def objective_terms(
     weight: int,
 ) -> list[cp_model.LinearExprT]:
     """Soft group coverage for the CP-SAT objective: per group and hour, `weight` per
-    operator by which the group's skill holders on shift fall short of its need."""
+    operator by which the shifts serving the group fall short of its need (see
+    `WHOLE_SHIFT`). The previous month's shifts count for each of their person's groups."""
     need = problem.group_required
     if not need:
         return []

@@ -101,14 +101,19 @@ class Outcome:
             "first_gap_free_seconds": _round(self.first_gap_free_seconds),
             "workers": self.workers,
             "short_operator_hours": self.result.short_hours,
-            "uncovered_group_hours": self.result.uncovered_group_hours[0],
-            "group_short_operator_hours": self.result.uncovered_group_hours[1],
             "under_norm_hours": round(self.under_norm_hours, 1),
             "gap": None if self.gap is None else round(self.gap, 4),
             "last_improvement_seconds": _round(self.last_improvement_seconds),
             "suggested_time_limit": self.suggested_time_limit,
             "notes": self.notes,
-        }
+        } | self._groups()
+
+    def _groups(self) -> dict[str, object]:
+        """Group coverage, when the requirement has operator groups (`ekc_roster.groups`)."""
+        if not self.result.group_short:
+            return {}
+        hours, missing = self.result.uncovered_group_hours
+        return {"uncovered_group_hours": hours, "group_short_operator_hours": missing}
 
 
 def _round(value: float | None) -> float | None:

@@ -158,3 +158,11 @@ def test_a_multi_skilled_shift_serves_one_group_in_the_objective() -> None:
     for a in outcome.assignments:
         per_day[a.on_date] = per_day.get(a.on_date, 0) + 1
     assert min(per_day.values()) >= 2 and len(per_day) == 28
+
+
+def test_without_groups_the_report_says_nothing_of_them() -> None:
+    problem = _problem([Person(f"op{i}") for i in range(3)], {}, pooled=1)
+    problem.group_required = None
+    outcome = generate(problem, time_limit=1, workers=1)
+    assert outcome.result.group_gaps == [] and outcome.result.group_short == {}
+    assert "uncovered_group_hours" not in outcome.report()
