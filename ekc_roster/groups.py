@@ -55,7 +55,7 @@ def served(need: Mapping[str, int], people: Iterable[frozenset[str]]) -> dict[st
     for i, (kind, count) in enumerate(sorted(kinds.items(), key=lambda k: sorted(k[0]))):
         node = first_kind + i
         flow.add_arc_with_capacity(source, node, count)
-        for g in kind:
+        for g in sorted(kind):
             flow.add_arc_with_capacity(node, group_node[g], count)
     for g, node in group_node.items():
         arcs[g] = flow.add_arc_with_capacity(node, sink, wanted[g])
@@ -89,9 +89,14 @@ def shortfalls(
     need = problem.group_required or {}
     short = {g: [0] * (problem.days * 24) for g in need}
     able = {g: [0] * (problem.days * 24) for g in need}
+    seen: dict[tuple[tuple[int, ...], tuple[frozenset[str], ...]], dict[str, int]] = {}
     for h, people in enumerate(on_shift(problem, spans)):
         hour_need = {g: hourly[h] for g, hourly in need.items()}
-        done = served(hour_need, people)
+        # many hours repeat (nights, the same shifts on the same weekday): one flow each
+        key = (tuple(hour_need.values()), tuple(sorted(people, key=sorted)))
+        done = seen.get(key)
+        if done is None:
+            done = seen[key] = served(hour_need, people)
         for g, n in hour_need.items():
             short[g][h] = max(0, n - done[g])
             able[g][h] = sum(1 for p in people if g in p)
