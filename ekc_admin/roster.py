@@ -403,7 +403,10 @@ def read_roster_csv(
     return shifts, lines
 
 
-@app.command("check", help="Проверить график (сохранённый или из файла CSV) по правилам ТК РФ.")
+@app.command(
+    "check",
+    help="Проверить график (сохранённый или из файла CSV) по правилам ТК РФ и покрытие групп.",
+)
 def check_cmd(
     month: MonthOpt,
     file: Annotated[

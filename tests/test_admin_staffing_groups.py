@@ -86,6 +86,14 @@ def test_roster_check_names_each_group_short_and_exits_6(
     day2 = [g for g in gaps if g["on_date"] == f"{MONTH}-02"]
     assert len(day2) == 1 and day2[0]["short"] == 1 and day2[0]["able"] == 1
 
+    # the saved draft: `roster show` lists the same groups after the findings
+    assert (
+        runner.invoke(app, ["roster", "import", "-m", MONTH, str(path), "--force"]).exit_code == 0
+    )
+    shown = runner.invoke(app, ["roster", "show", "-m", MONTH])
+    assert shown.exit_code == 0, shown.output
+    assert "Группы без покрытия: 2 группы" in shown.stdout
+
 
 def test_generate_reports_group_coverage(runner: CliRunner, make_staff, engine: Engine) -> None:
     for i in range(3):
