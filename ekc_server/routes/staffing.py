@@ -16,7 +16,7 @@ from ekc_core.workforce import (
 from ekc_roster.calendar import ProductionCalendar
 from ekc_server.deps import Lead, SessionDep, SettingsDep
 from ekc_server.error_handlers import SIGNED_IN_ERRORS, error_responses
-from ekc_server.services import staffing
+from ekc_server.services import staffing, staffing_groups
 
 router = APIRouter(tags=["staffing"], responses=SIGNED_IN_ERRORS)
 
@@ -84,4 +84,5 @@ def get_requirements(
     operator group's own requirement; `group` keeps only that group's.
 
     404: not computed for the month; 422: no such group in it."""
-    return staffing.stored(session=session, month=month, group=group)
+    result = staffing.stored(session=session, month=month)
+    return result if group is None else staffing_groups.one_group(result, group)

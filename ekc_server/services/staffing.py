@@ -487,23 +487,12 @@ def _public(row: StaffingRequirement) -> RequirementsPublic:
     )
 
 
-def stored(*, session: Session, month: str, group: str | None = None) -> RequirementsPublic:
-    """The requirement last computed for `month`; with `group`, only that group's own."""
+def stored(*, session: Session, month: str) -> RequirementsPublic:
+    """The requirement last computed for `month`."""
     row = session.get(StaffingRequirement, month)
     if row is None:
         raise NotFoundError(
             f"потребность в операторах на {month} не рассчитана; "
             f"выполните: ekc-admin staffing requirements --month {month}"
         )
-    result = _public(row)
-    if group is None:
-        return result
-    chosen = [g for g in result.groups if g.code == group]
-    if not chosen:
-        known = ", ".join(g.code for g in result.groups) or "не рассчитаны — пересчитайте"
-        raise InvalidFieldError(
-            f"группы «{group}» нет в потребности на {month} (группы: {known})",
-            field="group",
-            location="query",
-        )
-    return result.model_copy(update={"groups": chosen})
+    return _public(row)

@@ -27,8 +27,9 @@ from sqlmodel import Session, col
 from ekc_core.enums import Channel, Direction
 from ekc_core.localtime import CENTRE_TZ
 from ekc_core.routing import Group, RoutingTable
-from ekc_core.workforce import ForecastProfile, RequirementsRequest
+from ekc_core.workforce import ForecastProfile, RequirementsPublic, RequirementsRequest
 from ekc_roster.calendar import ProductionCalendar
+from ekc_server.errors import InvalidFieldError
 from ekc_server.models import Contact, Topic
 from ekc_server.services import routing
 from ekc_server.services.staffing import _EPOCH, _local_midnight_utc, _utc_hour
@@ -136,3 +137,16 @@ def group_requirements(
             }
         )
     return result
+
+
+def one_group(result: RequirementsPublic, group: str) -> RequirementsPublic:
+    """The stored requirement with only `group`'s own (422 naming `group` when it has none)."""
+    chosen = [g for g in result.groups if g.code == group]
+    if not chosen:
+        known = ", ".join(g.code for g in result.groups) or "не рассчитаны — пересчитайте"
+        raise InvalidFieldError(
+            f"группы «{group}» нет в потребности на {result.month} (группы: {known})",
+            field="group",
+            location="query",
+        )
+    return result.model_copy(update={"groups": chosen})
