@@ -28,6 +28,7 @@ from ekc_admin.context import (
     print_json,
 )
 from ekc_admin.csvfile import CsvFileError, read_csv
+from ekc_admin.groups_render import group_summary, print_group_gaps
 from ekc_core.errors import ValidationFailedError
 from ekc_core.localtime import CENTRE_TZ
 from ekc_core.workforce import (
@@ -139,6 +140,9 @@ def generate(
         f"{len(roster.shifts)} смен, {len(roster.people)} сотрудников, {how}."
     )
     out.print(_search_summary(s))
+    groups_line = group_summary(s)
+    if groups_line:
+        out.print(groups_line)
     _print_findings(roster.violations, roster.gaps, roster.warnings)
     suggested = s.get("suggested_time_limit")
     if suggested:
@@ -340,6 +344,7 @@ def show(
     if person is None:
         out.print()
         _print_findings(roster.violations, roster.gaps, roster.warnings)
+        print_group_gaps(roster.group_gaps)
 
 
 # --- check ----------------------------------------------------------------------------------
@@ -398,7 +403,10 @@ def read_roster_csv(
     return shifts, lines
 
 
-@app.command("check", help="Проверить график (сохранённый или из файла CSV) по правилам ТК РФ.")
+@app.command(
+    "check",
+    help="Проверить график (сохранённый или из файла CSV) по правилам ТК РФ и покрытие групп.",
+)
 def check_cmd(
     month: MonthOpt,
     file: Annotated[
@@ -425,7 +433,8 @@ def check_cmd(
         print_json(result)
     else:
         _print_findings(result.violations, result.gaps, [], source=file, lines=lines)
-    if result.violations or result.gaps:
+        print_group_gaps(result.group_gaps)
+    if result.violations or result.gaps or result.group_gaps:
         raise typer.Exit(EXIT_FINDINGS)
 
 

@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from ekc_admin.context import api_client, fail, out, print_json
+from ekc_admin.groups_render import print_group_table
 from ekc_core.validation import russian_message
 from ekc_core.workforce import (
     MONTH_FORMAT,
@@ -150,7 +151,19 @@ def _requirements_request(fields: dict[str, Any]) -> RequirementsRequest:
         fail("неверные данные: " + "; ".join(reasons), 2)
 
 
-def _render_requirements(r: RequirementsPublic) -> None:
+def _render_requirements(r: RequirementsPublic, group: str | None = None) -> None:
+    """The month's requirement; with `group`, that group's own (from its calls alone)."""
+    if group is not None:
+        g = r.groups[0]
+        out.print(f"Группа операторов: {g.name} ({g.code}), доля звонков {g.share:.0%}")
+        r = r.model_copy(
+            update={
+                "hourly": g.hourly,
+                "calls": g.calls,
+                "operator_hours": g.operator_hours,
+                "groups": [],
+            }
+        )
     params: dict[str, Any] = r.params
     request: dict[str, Any] = params.get("request", {})
     year, mon = month_bounds(r.month)
@@ -220,6 +233,7 @@ def _render_requirements(r: RequirementsPublic) -> None:
         out.print("Предупреждения:")
         for warning in warnings:
             out.print(f"  ! {warning}")
+    print_group_table(r)
 
 
 @app.command("requirements", help="Рассчитать потребность в операторах по часам месяца.")
@@ -310,13 +324,17 @@ def requirements(
 @app.command("show", help="Показать сохранённую потребность в операторах на месяц.")
 def show(
     month: Annotated[str, typer.Option("--month", "-m", help="Месяц, ГГГГ-ММ.")],
+    group: Annotated[
+        str | None,
+        typer.Option("--group", "-g", help="Только эта группа операторов (код, например svo)."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     if not re.match(MONTH_PATTERN, month):
         raise typer.BadParameter(MONTH_FORMAT, param_hint="--month")
     with api_client() as client:
-        result = client.requirements(month)
+        result = client.requirements(month, group)
     if as_json:
         print_json(result)
         return
-    _render_requirements(result)
+    _render_requirements(result, group)

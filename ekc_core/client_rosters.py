@@ -69,9 +69,9 @@ class RosterApi:
         )
         return RequirementsPublic.model_validate(response.json())
 
-    def requirements(self: _Transport, month: str) -> RequirementsPublic:
-        """The requirement last computed for `month`."""
-        return self._get(f"/staffing/requirements/{month}", RequirementsPublic)
+    def requirements(self: _Transport, month: str, group: str | None = None) -> RequirementsPublic:
+        """The requirement last computed for `month` (with `group`: only that group's own)."""
+        return self._get(f"/staffing/requirements/{month}", RequirementsPublic, group=group)
 
     # --- rosters ----------------------------------------------------------------------------
 

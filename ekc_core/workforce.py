@@ -18,6 +18,7 @@ from pydantic import AfterValidator, EmailStr, Field, model_validator
 from ekc_core.enums import Role
 from ekc_core.fields import YEAR_MAX, YEAR_MIN, InputDate, Int32, Text
 from ekc_core.schemas import NonEmpty, Phone, Wire
+from ekc_core.workforce_groups import GroupGap, GroupRequirementPublic
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 #: a month as the API and the CLI take it: `YYYY-MM`, years 2000–2100 (`ekc_core.fields`)
@@ -314,6 +315,9 @@ class RequirementsPublic(Wire):
     created_at: datetime
     operator_hours: int
     """Sum of `hourly`: operator-hours the roster has to cover."""
+    groups: list[GroupRequirementPublic] = Field(default_factory=list)
+    """Each operator group's own requirement (a group is its own queue: their sum is more
+    than the pooled `hourly`); empty for a requirement computed before groups existed."""
 
 
 # --- rosters ------------------------------------------------------------------------------
@@ -400,6 +404,7 @@ class RosterPersonSummary(Wire):
 class RosterCheck(Wire):
     violations: list[RosterViolation]
     gaps: list[CoverageGap]
+    group_gaps: list[GroupGap] = Field(default_factory=list)
 
 
 class RosterPublic(Wire):
@@ -418,6 +423,8 @@ class RosterPublic(Wire):
     """Operators on shift per hour (days × 24)."""
     violations: list[RosterViolation]
     gaps: list[CoverageGap]
+    group_gaps: list[GroupGap] = Field(default_factory=list)
+    """Hours each operator group's requirement is not met (see `ekc_roster.groups`)."""
     warnings: list[str] = Field(default_factory=list)
     opened_gaps: list[CoverageGap] = Field(default_factory=list)
     """After an edit (assign, swap): the gaps it opened or deepened (`short`: how many

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from ekc_core.workforce import CoverageGap, RosterPersonSummary, RosterViolation
+from ekc_core.workforce_groups import GroupGap
+from ekc_roster import groups as group_cover
 from ekc_roster.model import DAY, Assignment, Problem
 from ekc_roster.rules import (
     RULES,
@@ -30,6 +32,14 @@ class CheckResult:
     covered: list[int]
     """Operators on shift in each hour of the month."""
     people: list[RosterPersonSummary]
+    group_short: dict[str, list[int]] = field(default_factory=dict)
+    """Per operator group and hour of the month: operators missing (exact assignment)."""
+    group_gaps: list[GroupGap] = field(default_factory=list)
+
+    @property
+    def uncovered_group_hours(self) -> tuple[int, int]:
+        """(group-hours with anyone missing, operator-hours missing) over all groups."""
+        return group_cover.uncovered(self.group_short)
 
     @property
     def lawful(self) -> bool:
@@ -92,7 +102,13 @@ def check(problem: Problem, roster: Iterable[Assignment]) -> CheckResult:
     gaps = gaps_of(problem, covered)
     people = [_summary(problem, p.username, by_person.get(p.username, [])) for p in problem.people]
     violations.sort(key=lambda v: (v.on_date, v.username, v.rule))
-    return CheckResult(violations=violations, gaps=gaps, covered=covered, people=people)
+    result = CheckResult(violations=violations, gaps=gaps, covered=covered, people=people)
+    if problem.group_required:
+        spans = {u: [s for _, s in placed] for u, placed in by_person.items()}
+        short, able = group_cover.shortfalls(problem, spans)
+        result.group_short = short
+        result.group_gaps = group_cover.gaps(problem, short, able)
+    return result
 
 
 def _person_violations(

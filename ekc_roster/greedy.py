@@ -3,6 +3,8 @@
 Every placement is checked with the functions of `ekc_roster.rules` against the person's
 shifts so far, so the result breaks no rule; it covers as much of the requirement as such a
 one-pass construction can, then tops people up towards their norm where the cover is thinnest.
+With operator groups (`Problem.group_required`) it prefers, for each shift, a person whose
+groups are short in its hours, and tops people up where their groups are short.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ from ekc_roster.rules import (
 
 
 class _State:
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, groups: bool = True) -> None:
         self.problem = problem
+        self.group_need = (problem.group_required or {}) if groups else {}
+        # skill holders on shift per group and hour (a person counts for each of their
+        # groups here: a quick guide, the check assigns exactly)
+        self.group_cover = {g: [0] * (problem.days * 24) for g in self.group_need}
         self.spans: dict[str, list[Span]] = defaultdict(list)
         self.worked: dict[str, int] = defaultdict(int)
         self.norm = {p.username: problem.norm_minutes(p.username) for p in problem.people}
@@ -41,13 +47,30 @@ class _State:
             if a.template_code in problem.templates and a.username in problem.person:
                 span = Span(problem.day_index(a.on_date), problem.templates[a.template_code])
                 self.spans[a.username].append(span)
-                self._cover(span)
+                self._cover(span, a.username)
 
-    def _cover(self, span: Span) -> None:
+    def _cover(self, span: Span, username: str) -> None:
+        groups = [g for g in self.problem.person[username].groups if g in self.group_cover]
         for offset in span.template.covered_hours():
             h = self.problem.hour_of_month(span.day, offset)
             if h is not None:
                 self.covered[h] += 1
+                for g in groups:
+                    self.group_cover[g][h] += 1
+
+    def group_gain(self, username: str, span: Span) -> int:
+        """Hours of the shift in which one of the person's groups is short."""
+        groups = [g for g in self.problem.person[username].groups if g in self.group_need]
+        if not groups:
+            return 0
+        total = 0
+        for offset in span.template.covered_hours():
+            h = self.problem.hour_of_month(span.day, offset)
+            if h is not None and any(
+                self.group_cover[g][h] < self.group_need[g][h] for g in groups
+            ):
+                total += 1
+        return total
 
     def can_take(self, username: str, span: Span) -> bool:
         p = self.problem
@@ -71,7 +94,7 @@ class _State:
     def take(self, username: str, span: Span, code: str) -> None:
         self.spans[username].append(span)
         self.worked[username] += span.template.work_minutes
-        self._cover(span)
+        self._cover(span, username)
         day = self.problem.horizon_start + timedelta(days=span.day)
         self.assignments.append(Assignment(username, day, code))
 
@@ -98,8 +121,8 @@ class _State:
         return min(values) if values else 10**6
 
 
-def first_roster(problem: Problem) -> list[Assignment]:
-    state = _State(problem)
+def first_roster(problem: Problem, *, groups: bool = True) -> list[Assignment]:
+    state = _State(problem, groups)
     wishes_off: dict[tuple[str, int], set[str | None]] = defaultdict(set)
     for wish in problem.preferences:
         if wish.kind != "off":
@@ -112,10 +135,14 @@ def first_roster(problem: Problem) -> list[Assignment]:
         """The person furthest below their norm who may lawfully take the shift (and has
         not asked for that day off)."""
 
-        def order(u: str) -> tuple[int, float]:
+        def order(u: str) -> tuple[int, int, float]:
             wished = wishes_off.get((u, span.day), set())
             against = None in wished or code in wished
-            return (int(against), state.worked[u] / max(1, state.norm[u]))
+            return (
+                int(against),
+                -state.group_gain(u, span),
+                state.worked[u] / max(1, state.norm[u]),
+            )
 
         for u in sorted(state.norm, key=order):
             if state.can_take(u, span):
@@ -145,12 +172,12 @@ def first_roster(problem: Problem) -> list[Assignment]:
     for person in sorted(problem.people, key=lambda p: state.worked[p.username]):
         u = person.username
         spare = [
-            (state.slack(Span(d, t)), d, code, Span(d, t))
+            (-state.group_gain(u, Span(d, t)), state.slack(Span(d, t)), d, code, Span(d, t))
             for d in days
             for code, t in templates
             if (u, d) not in wishes_off
         ]
-        for _, _, code, span in sorted(spare, key=lambda o: o[:2]):
+        for *_, code, span in sorted(spare, key=lambda o: o[:3]):
             if state.can_take(u, span):
                 state.take(u, span, code)
     return sorted(state.assignments)

@@ -81,6 +81,8 @@ class Person:
     employment_rate: float = 1.0
     week_hours: float = 40.0
     night_work: bool = True
+    groups: frozenset[str] = frozenset()
+    """Operator groups the person takes contacts of (`RoutingTable.member_groups`)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,9 @@ class Problem:
     """Shifts of the days before the month (the previous roster), fixed."""
     previous_known: bool = False
     """The previous month's roster is in the system (even if `before` is empty)."""
+    group_required: dict[str, list[int]] | None = None
+    """Each operator group's own requirement per hour of the month; None: no group goal."""
+    group_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.people:
@@ -140,6 +145,12 @@ class Problem:
                 f"потребность должна быть на каждый час месяца: {self.days * 24} значений, "
                 f"а получено {len(self.required)}"
             )
+        for code, hourly in (self.group_required or {}).items():
+            if len(hourly) != self.days * 24:
+                raise RosterInputError(
+                    f"потребность группы «{code}» должна быть на каждый час месяца: "
+                    f"{self.days * 24} значений, а получено {len(hourly)}"
+                )
         names = [p.username for p in self.people]
         if len(set(names)) != len(names):
             raise RosterInputError("сотрудник указан дважды")

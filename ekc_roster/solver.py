@@ -5,9 +5,10 @@ One boolean per person, day of the month and shift kind. The rules come from
 is a hard constraint first; if CP-SAT proves that infeasible or finds nothing within half
 the time limit, a second model makes coverage soft and reports every gap instead of failing.
 
-Objective, in order of weight: operators missing (soft phase only), hours under each
-person's norm, nights / weekends / public holidays away from each person's fair share
-(proportional to their norm), and wishes not granted.
+Objective, in order of weight: operators missing (soft phase only), operators of an
+operator group missing (`ekc_roster.groups`), hours under each person's norm, nights /
+weekends / public holidays away from each person's fair share (proportional to their
+norm), and wishes not granted.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ortools.sat.python import cp_model
 from ekc_core.workforce import CoverageGap
 from ekc_roster.checker import CheckResult, check
 from ekc_roster.greedy import first_roster
+from ekc_roster.groups import objective_terms
 from ekc_roster.model import DAY, LOOKBACK_DAYS, Assignment, Problem, RosterInfeasibleError
 from ekc_roster.rules import (
     Span,
@@ -38,9 +40,10 @@ from ekc_roster.rules import (
     weekly_rest_windows,
 )
 
-#: objective weights (per operator-hour missing, per minute under the norm, per shift away
-#: from the fair share, per wish not granted)
+#: objective weights (per operator-hour missing, per operator-hour of a group missing, per
+#: minute under the norm, per shift away from the fair share, per wish not granted)
 W_SHORT = 100_000
+W_GROUP = 1_000
 W_UNDER = 1
 W_FAIR = 120
 W_WISH = 240
@@ -103,7 +106,14 @@ class Outcome:
             "last_improvement_seconds": _round(self.last_improvement_seconds),
             "suggested_time_limit": self.suggested_time_limit,
             "notes": self.notes,
-        }
+        } | self._groups()
+
+    def _groups(self) -> dict[str, object]:
+        """Group coverage, when the requirement has operator groups (`ekc_roster.groups`)."""
+        if not self.result.group_short:
+            return {}
+        hours, missing = self.result.uncovered_group_hours
+        return {"uncovered_group_hours": hours, "group_short_operator_hours": missing}
 
 
 def _round(value: float | None) -> float | None:
@@ -142,9 +152,12 @@ class _Model:
     shortfall: list[cp_model.IntVar] | None
 
 
-def _build(problem: Problem, *, hard_coverage: bool, optimise: bool = True) -> _Model:
+def _build(
+    problem: Problem, *, hard_coverage: bool, optimise: bool = True, groups: bool = True
+) -> _Model:
     """The CP-SAT model; without `optimise` only the rules and the coverage (no objective):
-    CP-SAT finds a first lawful roster of such a model far sooner."""
+    CP-SAT finds a first lawful roster of such a model far sooner. `groups`: the operator
+    groups' coverage in the objective."""
     model = cp_model.CpModel()
     rules = problem.rules
     month_days = range(LOOKBACK_DAYS, LOOKBACK_DAYS + problem.days)
@@ -235,6 +248,8 @@ def _build(problem: Problem, *, hard_coverage: bool, optimise: bool = True) -> _
 
     if optimise:
         objective += _fairness(problem, model, x)
+    if optimise and groups:
+        objective += objective_terms(problem, model, x, fixed, W_GROUP)
 
     # coverage of the hourly requirement
     shortfall: list[cp_model.IntVar] | None = None
@@ -311,10 +326,11 @@ def _fairness(
 def _solve(
     built: _Model, *, seconds: float, workers: int, seed: int, hint: set[Key] | None
 ) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus, _Watch]:
-    if hint is not None:
+    began = time.perf_counter()
+    if hint is not None:  # within the time given (the groups' variables make it longer)
         _complete_hint(built, hint, workers=workers)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, seconds)
+    solver.parameters.max_time_in_seconds = max(0.1, seconds - (time.perf_counter() - began))
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     watch = _Watch(time.perf_counter(), built.shortfall)
@@ -360,6 +376,7 @@ def generate(
     time_limit: float = 20.0,
     workers: int | None = None,
     seed: int = 0,
+    groups: bool = True,
 ) -> Outcome:
     """A roster for every person of the problem, checked with the rule set before returning.
 
@@ -368,11 +385,13 @@ def generate(
        to half the time — a gap-free roster, or a proof that none exists;
     3. CP-SAT with the objective from the best roster so far: hard coverage when a gap-free
        roster is known, soft coverage (every gap reported) otherwise.
+
+    `groups=False` leaves the operator groups' coverage out (the roster before issue 14).
     """
     workers = workers or max(1, os.cpu_count() or 1)
     started = time.perf_counter()
     notes: list[str] = []
-    start = first_roster(problem)
+    start = first_roster(problem, groups=groups)
     start_check = check(problem, start)
     # gaps only the previous month's roster can close (the night of the 1st) stay reported,
     # but no roster of this month can do better there
@@ -411,7 +430,7 @@ def generate(
             )
 
     phase = "hard" if start_ok else "soft"
-    built = _build(problem, hard_coverage=start_ok)
+    built = _build(problem, hard_coverage=start_ok, groups=groups)
     phase_seconds = max(1.0, left())
     solver, status, watch = _solve(
         built, seconds=phase_seconds, workers=workers, seed=seed, hint=keys(start)

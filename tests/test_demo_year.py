@@ -20,7 +20,7 @@ from ekc_core.settings import default_reference_dir
 from ekc_server.demo import seed_demo
 from ekc_server.models import Contact, Office, Roster, RosterShift, ShiftTemplate, Staff
 from ekc_server.models_performance import AgentPresence, AgentStateEvent
-from ekc_server.services.rosters import check_stored
+from ekc_server.services.roster_problem import check_stored
 from ekc_server.services.staffing import load_calendar
 
 DATA_DIR = default_reference_dir()

@@ -15,8 +15,8 @@ from ekc_core.workforce import (
 )
 from ekc_roster.calendar import ProductionCalendar
 from ekc_server.deps import Lead, SessionDep, SettingsDep
-from ekc_server.error_handlers import SIGNED_IN_ERRORS
-from ekc_server.services import staffing
+from ekc_server.error_handlers import SIGNED_IN_ERRORS, error_responses
+from ekc_server.services import staffing, staffing_groups
 
 router = APIRouter(tags=["staffing"], responses=SIGNED_IN_ERRORS)
 
@@ -66,7 +66,23 @@ def compute_requirements(
     )
 
 
-@router.get("/staffing/requirements/{month}", response_model=RequirementsPublic)
-def get_requirements(month: MonthPath, principal: Lead, session: SessionDep) -> RequirementsPublic:
-    """The requirement last computed for the month (the roster generator uses it)."""
-    return staffing.stored(session=session, month=month)
+@router.get(
+    "/staffing/requirements/{month}",
+    response_model=RequirementsPublic,
+    responses=error_responses(404),
+)
+def get_requirements(
+    month: MonthPath,
+    principal: Lead,
+    session: SessionDep,
+    group: Annotated[
+        str | None,
+        Query(max_length=40, description="Только эта группа операторов (код, например svo)"),
+    ] = None,
+) -> RequirementsPublic:
+    """The requirement last computed for the month (the roster generator uses it), with each
+    operator group's own requirement; `group` keeps only that group's.
+
+    404: not computed for the month; 422: no such group in it."""
+    result = staffing.stored(session=session, month=month)
+    return result if group is None else staffing_groups.one_group(result, group)

@@ -16,7 +16,7 @@ from ekc_core.workforce import (
 )
 from ekc_roster.calendar import ProductionCalendar
 from ekc_roster.checker import check, opened_gaps
-from ekc_server.services.rosters import _roster, check_stored
+from ekc_server.services.roster_problem import _roster, check_stored
 from ekc_server.services.shifts import ABSENCE_NAMES
 
 

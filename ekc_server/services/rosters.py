@@ -7,7 +7,7 @@ The rule set lives in `ekc_roster`; this module only loads and saves.
 from __future__ import annotations
 
 from calendar import monthrange
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -27,18 +27,12 @@ from ekc_core.workforce import (
     RosterSwapRequest,
     RosterViolation,
 )
-from ekc_roster.calendar import CalendarMissingError, ProductionCalendar
+from ekc_roster.calendar import ProductionCalendar
 from ekc_roster.checker import CheckResult, check, opened_gaps
 from ekc_roster.model import (
-    LOOKBACK_DAYS,
-    Absence,
     Assignment,
-    Person,
-    Preference,
     Problem,
     RosterInfeasibleError,
-    RosterInputError,
-    Template,
 )
 from ekc_roster.rules import impossible_requirement
 from ekc_server.deps import Principal
@@ -47,163 +41,22 @@ from ekc_server.errors import (
     FieldErrorsError,
     ForbiddenError,
     InvalidFieldError,
-    NotFoundError,
     StaleVersionError,
 )
 from ekc_server.models import (
     Roster,
     RosterShift,
     ShiftTemplate,
-    Staff,
-    StaffAbsence,
-    StaffingRequirement,
-    StaffPreference,
 )
 from ekc_server.services import audit
-from ekc_server.services.shifts import month_range, template_public
-
-#: who is rostered against the phone requirement
-ROSTERED_ROLES = (Role.operator.value,)
-
-
-def _calendar_for(cal: ProductionCalendar, month: str) -> ProductionCalendar:
-    year = int(month[:4])
-    try:
-        cal.year(year)
-    except CalendarMissingError as exc:
-        raise InvalidFieldError(str(exc), field="month", location="path") from exc
-    return cal
-
-
-def _templates(session: Session) -> dict[str, Template]:
-    rows = session.exec(select(ShiftTemplate).where(col(ShiftTemplate.active).is_(True))).all()
-    return {t.code: Template.of(t.code, t.starts_at, t.ends_at, t.break_minutes) for t in rows}
-
-
-def _people(session: Session) -> list[Staff]:
-    return list(
-        session.exec(
-            select(Staff)
-            .where(col(Staff.active).is_(True), col(Staff.role).in_(ROSTERED_ROLES))
-            .order_by(col(Staff.full_name), col(Staff.username))
-        ).all()
-    )
-
-
-def _roster(session: Session, month: str) -> Roster | None:
-    return session.exec(select(Roster).where(Roster.month == month)).first()
-
-
-def _require_roster(session: Session, month: str) -> Roster:
-    roster = _roster(session, month)
-    if roster is None:
-        raise NotFoundError(
-            f"графика на {month} нет; постройте его: ekc-admin roster generate --month {month}"
-        )
-    return roster
-
-
-def _previous_month(month: str) -> str:
-    first, _ = month_range(month)
-    prev = first - timedelta(days=1)
-    return f"{prev.year:04d}-{prev.month:02d}"
-
-
-def load_problem(
-    *,
-    session: Session,
-    calendar: ProductionCalendar,
-    month: str,
-    rules: RosterRules,
-    need_requirement: bool,
-) -> tuple[Problem, dict[int, str]]:
-    """The month's problem and the staff ids → usernames of everyone it mentions."""
-    cal = _calendar_for(calendar, month)
-    first, last = month_range(month)
-    staff = _people(session)
-    usernames = {s.id or 0: s.username for s in staff}
-    requirement = session.get(StaffingRequirement, month)
-    if requirement is None and need_requirement:
-        raise InvalidFieldError(
-            f"нет потребности в операторах на {month}; рассчитайте её: "
-            f"ekc-admin staffing requirements --month {month}",
-            field="month",
-            location="path",
-        )
-    horizon = first - timedelta(days=LOOKBACK_DAYS)
-    absences = [
-        Absence(usernames[a.staff_id], a.start_date, a.end_date, a.kind)
-        for a in session.exec(
-            select(StaffAbsence).where(
-                col(StaffAbsence.staff_id).in_(list(usernames)),
-                col(StaffAbsence.end_date) >= horizon,
-                col(StaffAbsence.start_date) <= last,
-            )
-        ).all()
-    ]
-    preferences = [
-        Preference(usernames[w.staff_id], w.kind, w.on_date, w.weekday, w.template_code)
-        for w in session.exec(
-            select(StaffPreference).where(col(StaffPreference.staff_id).in_(list(usernames)))
-        ).all()
-        if w.on_date is None or first <= w.on_date <= last
-    ]
-    before: list[Assignment] = []
-    previous = _roster(session, _previous_month(month))
-    if previous is not None:
-        rows = session.exec(
-            select(RosterShift, Staff.username)
-            .join(Staff, col(Staff.id) == RosterShift.staff_id)
-            .where(RosterShift.roster_id == previous.id, col(RosterShift.on_date) >= horizon)
-        ).all()
-        before = [
-            Assignment(u, r.on_date, r.template_code) for r, u in rows if u in usernames.values()
-        ]
-    try:
-        problem = Problem(
-            year=first.year,
-            month=first.month,
-            people=[
-                Person(s.username, s.full_name, s.employment_rate, s.week_hours, s.night_work)
-                for s in staff
-            ],
-            templates=_templates(session),
-            calendar=cal,
-            rules=rules,
-            required=list(requirement.hourly) if requirement is not None else None,
-            absences=absences,
-            preferences=preferences,
-            before=before,
-            previous_known=previous is not None,
-        )
-    except RosterInputError as exc:
-        raise InvalidFieldError(str(exc), field="month", location="path") from exc
-    return problem, usernames
-
-
-def _shifts(session: Session, roster: Roster) -> list[Assignment]:
-    rows = session.exec(
-        select(RosterShift, Staff.username)
-        .join(Staff, col(Staff.id) == RosterShift.staff_id)
-        .where(RosterShift.roster_id == roster.id)
-    ).all()
-    return sorted(Assignment(u, r.on_date, r.template_code) for r, u in rows)
-
-
-def check_stored(
-    *, session: Session, calendar: ProductionCalendar, roster: Roster
-) -> tuple[Problem, list[Assignment], CheckResult]:
-    """A stored roster checked against its month: the problem, its shifts and the result
-    (rules and coverage of the stored requirement for every hour)."""
-    problem, _ = load_problem(
-        session=session,
-        calendar=calendar,
-        month=roster.month,
-        rules=RosterRules.model_validate(roster.rules),
-        need_requirement=False,
-    )
-    shifts = _shifts(session, roster)
-    return problem, shifts, check(problem, shifts)
+from ekc_server.services.roster_problem import (
+    _require_roster,
+    _roster,
+    _shifts,
+    check_stored,
+    load_problem,
+)
+from ekc_server.services.shifts import template_public
 
 
 def _public(
@@ -240,6 +93,7 @@ def _public(
         covered=result.covered,
         violations=result.violations,
         gaps=result.gaps,
+        group_gaps=result.group_gaps,
         warnings=[*(warnings or []), *_surplus_warning(problem, result)],
         opened_gaps=opened or [],
         days_off=[d for d in problem.month_dates if not problem.calendar.is_working_day(d)],
@@ -398,7 +252,7 @@ def check_roster(
         )
         shifts = _imported(problem, roster_import)
     result = check(problem, shifts)
-    return RosterCheck(violations=result.violations, gaps=result.gaps)
+    return RosterCheck(violations=result.violations, gaps=result.gaps, group_gaps=result.group_gaps)
 
 
 def _imported(problem: Problem, roster_import: RosterImport) -> list[Assignment]:

@@ -43,6 +43,7 @@ from ekc_core.workforce import (
     holiday_profile_source,
     month_bounds,
 )
+from ekc_core.workforce_groups import GroupRequirementPublic
 from ekc_roster.calendar import (
     CALENDAR_FILE,
     CalendarMissingError,
@@ -408,6 +409,18 @@ def requirements(
                 )
             )
             calls_out.append(calls)
+    # the groups' module reads this one's helpers: imported here, not at the top
+    from ekc_server.services.staffing_groups import group_requirements
+
+    groups = group_requirements(
+        session=session,
+        request=request,
+        profile=profile,
+        cal=cal,
+        days=days,
+        agents=agents,
+        back_office_hours=back_office_hours,
+    )
 
     params: dict[str, Any] = {
         "request": request.model_dump(mode="json"),
@@ -445,6 +458,7 @@ def requirements(
         },
         "warnings": warnings,
         "calls": calls_out,
+        "groups": groups,
     }
     row_db = session.get(StaffingRequirement, request.month)
     if row_db is None:
@@ -461,6 +475,7 @@ def requirements(
 def _public(row: StaffingRequirement) -> RequirementsPublic:
     params = dict(row.params)
     calls = params.pop("calls", [])
+    groups = params.pop("groups", [])
     return RequirementsPublic(
         month=row.month,
         hourly=list(row.hourly),
@@ -468,6 +483,7 @@ def _public(row: StaffingRequirement) -> RequirementsPublic:
         params=params,
         created_at=row.created_at,
         operator_hours=sum(row.hourly),
+        groups=[GroupRequirementPublic(**g, operator_hours=sum(g["hourly"])) for g in groups],
     )
 
 
