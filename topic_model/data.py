@@ -51,15 +51,16 @@ def article_samples(
     return out
 
 
-def labelled_texts(pairs: Iterable[tuple[str, str]]) -> list[Sample]:
-    """Contacts' texts with the topic operators gave them: one sample per distinct text,
-    labelled with its most frequent top-level topic (the same summary written under two
-    topics counts once, for the topic it was given most)."""
+def labelled_texts(rows: Iterable[tuple[str, str, int]]) -> list[Sample]:
+    """Contacts' texts with the topic operators gave them, as (text, topic, how many
+    contacts): one sample per distinct text, labelled with its most frequent top-level topic
+    (the same summary written under two topics counts once, for the topic it was given
+    most)."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for text, topic in pairs:
+    for text, topic, n in rows:
         clean = " ".join(text.split())
         if clean:
-            counts[clean][top_level(topic)] += 1
+            counts[clean][top_level(topic)] += n
     return [Sample(text, c.most_common(1)[0][0]) for text, c in counts.items()]
 
 
