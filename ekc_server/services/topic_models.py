@@ -36,7 +36,7 @@ from ekc_server.models_routing import RoutingVersion
 from ekc_server.models_topic import TopicModelVersion
 from ekc_server.services import routing
 from topic_model import Sample, TopicModel, evaluate, labelled_texts, read_labelled
-from topic_model.data import LabelledFileError, article_samples
+from topic_model.data import LabelledFileError, article_samples, top_level
 from topic_model.model import calibrate, choose_threshold, train
 
 log = logging.getLogger("ekc_server.topic_models")
@@ -67,6 +67,8 @@ class TrainingData:
     samples: list[Sample]
     articles: int
     contacts: int
+    shares: dict[str, float]
+    """Top-level topic → how many past contacts operators gave it."""
 
 
 def training_data(session: Session) -> TrainingData:
@@ -98,7 +100,17 @@ def training_data(session: Session) -> TrainingData:
         if isinstance(transcript, str) and tid in codes:
             pairs.append((transcript, codes[tid], 1))
     contacts = labelled_texts(pairs)
-    return TrainingData(samples + contacts, len(articles), len(contacts))
+    shares: dict[str, float] = {}
+    per_topic = session.exec(
+        select(Contact.topic_id, func.count())
+        .where(col(Contact.topic_id).is_not(None))
+        .group_by(col(Contact.topic_id))
+    ).all()
+    for tid, n in per_topic:
+        if tid in codes:
+            top = top_level(codes[tid])
+            shares[top] = shares.get(top, 0.0) + float(n)
+    return TrainingData(samples + contacts, len(articles), len(contacts), shares)
 
 
 # --- the routing table in force, as topic → group ----------------------------------------
@@ -215,7 +227,7 @@ def retrain(*, session: Session, actor: int | None, data_dir: Path | None = None
             "не на чем учиться: нужны статьи базы знаний или контакты хотя бы двух тематик"
         )
     group_of, general = group_mapping(session)
-    model = train(data.samples)
+    model = train(data.samples, shares=data.shares)
     dev = _labelled(data_dir / DEV_FILE)
     if dev:
         calibrate(model, dev)
