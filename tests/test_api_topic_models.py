@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ekc_core.settings import ServerSettings
 from ekc_server.models import Contact, KbArticle, Topic
@@ -114,7 +114,9 @@ def test_retrain_activates_a_first_and_an_equal_model_but_not_a_worse_one(
     assert worse.model.holdout.group_top1 < worse.previous.holdout.group_top1  # type: ignore[union-attr]
     assert "хуже действующей версии 2" in worse.reason
     with Session(engine) as session:
-        rows = session.exec(select(TopicModelVersion).order_by(TopicModelVersion.version)).all()
+        rows = session.exec(
+            select(TopicModelVersion).order_by(col(TopicModelVersion.version))
+        ).all()
         assert [(r.version, r.active) for r in rows] == [(1, False), (2, True), (3, False)]
         assert rows[2].reason == worse.reason
         # the model in force still answers as before
@@ -122,11 +124,9 @@ def test_retrain_activates_a_first_and_an_equal_model_but_not_a_worse_one(
         assert still is not None and still.topic == "housing"
 
         # another process activates version 3: the cache notices the new active version
-        session.exec(update(TopicModelVersion).values(active=False))  # type: ignore[call-overload]
-        session.exec(
-            update(TopicModelVersion)  # type: ignore[call-overload]
-            .where(TopicModelVersion.version == 3)  # type: ignore[arg-type]
-            .values(active=True)
+        session.execute(update(TopicModelVersion).values(active=False))
+        session.execute(
+            update(TopicModelVersion).where(col(TopicModelVersion.version) == 3).values(active=True)
         )
         session.commit()
         moved = guess_topic(session, "Батареи холодные, управляющая компания не отвечает")
@@ -134,9 +134,7 @@ def test_retrain_activates_a_first_and_an_equal_model_but_not_a_worse_one(
 
 
 @pytest.mark.parametrize("text", ["", "   ", "😀", "\x00\x01", "9" * 30_000, "ёЁ-—«»"])
-def test_guess_never_raises_on_odd_text(
-    engine: Engine, reference: Path, text: str
-) -> None:
+def test_guess_never_raises_on_odd_text(engine: Engine, reference: Path, text: str) -> None:
     load_corpus(engine)
     with Session(engine) as session:
         retrain(session=session, actor=None, data_dir=reference)
@@ -184,6 +182,6 @@ def test_routes_retrain_list_and_guess(
     assert guess["topic"] == "medicine" and guess["topic_name"] == "Медицина"
     assert guess["group"] == "medicine" and guess["model_version"] == 1
     assert guess["routed_to"] == ("medicine" if guess["confident"] else "general")
-    assert [t for t, _ in guess["top"]][0] == "medicine"
+    assert next(t for t, _ in guess["top"]) == "medicine"
     r = client.post("/api/v1/routing/guess", headers=lead.headers, json={"text": ""})
     assert r.status_code == 422 and "text" in r.text

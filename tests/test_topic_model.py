@@ -34,7 +34,7 @@ def test_learns_topics_and_routes_new_texts_to_their_group(model: TopicModel) ->
     guess = model.guess("муж ушёл на СВО по контракту, положена ли выплата", group_of)
     assert (guess.topic, guess.group) == ("svo", "svo")
     assert 0.5 < guess.confidence <= 1.0
-    assert [t for t, _ in guess.top][0] == "svo" and len(guess.top) == 3
+    assert next(t for t, _ in guess.top) == "svo" and len(guess.top) == 3
     guess = model.guess("Батареи в квартире ледяные, управляющая компания молчит", group_of)
     assert (guess.topic, guess.group) == ("housing", "housing")
     p = model.proba(["нет талонов к терапевту", "автобус не пришёл"])
@@ -79,7 +79,7 @@ def test_evaluation_and_baselines(model: TopicModel, tmp_path: Path) -> None:
     assert sum(n for row in scores.confusion.values() for n in row.values()) == round(
         8 * (1 - scores.topic_top1)
     )
-    frequent = evaluate(MostFrequent(samples() + [Sample("x", "svo")]), holdout, group_of)
+    frequent = evaluate(MostFrequent([*samples(), Sample("x", "svo")]), holdout, group_of)
     assert frequent.topic_top1 == 0.25  # always svo: 2 of 8
     plain = evaluate(PlainTfidf(samples()), holdout, group_of, group_by_sum=False)
     assert 0.0 <= plain.topic_top1 <= 1.0 and plain.n == 8
@@ -101,7 +101,10 @@ def test_training_pairs_and_labelled_files(tmp_path: Path) -> None:
         ("Нет воды", "housing"),
     ]
     parts = article_samples(
-        "Запись к врачу", "Первый абзац о записи.\n\nВторой абзац о талонах.", ["талон"], "medicine.x"
+        "Запись к врачу",
+        "Первый абзац о записи.\n\nВторой абзац о талонах.",
+        ["талон"],
+        "medicine.x",
     )
     assert {s.topic for s in parts} == {"medicine"}
     assert [s.text for s in parts][1:] == [
