@@ -24,6 +24,8 @@ class Sample:
     topic: str
     """Top-level topic code."""
     weight: float = 1.0
+    part: bool = False
+    """A part of an article (its title, a tag, a paragraph), not a whole text."""
 
 
 def top_level(code: str) -> str:
@@ -42,12 +44,12 @@ def article_samples(
     out = [Sample(whole, top)]
     if not parts:
         return out
-    out.append(Sample(title, top))
-    out.extend(Sample(t, top, 0.5) for t in tags)
+    out.append(Sample(title, top, part=True))
+    out.extend(Sample(t, top, 0.5, part=True) for t in tags)
     for part in _PARAGRAPH.split(body):
         clean = _MARKUP.sub(" ", part).strip()
         if len(clean) >= MIN_PART:
-            out.append(Sample(clean, top, 0.5))
+            out.append(Sample(clean, top, 0.5, part=True))
     return out
 
 
