@@ -42,6 +42,16 @@ def test_learns_topics_and_routes_new_texts_to_their_group(model: TopicModel) ->
     assert np.allclose(p.sum(axis=1), 1.0)
 
 
+def test_one_text_is_scored_as_scikit_learn_scores_it(model: TopicModel) -> None:
+    texts = [t for t, _ in HOLDOUT + DEV] + ["", "ыфвап", "СВО СВО СВО контракт"]
+    for text in texts:
+        assert np.allclose(model._one_scores(text), model.scores([text])[0], atol=1e-4)
+    two = train([Sample(t, topic) for topic in ("svo", "housing") for t in TRAIN[topic]])
+    for text in texts:
+        assert np.allclose(two._one_scores(text), two.scores([text])[0], atol=1e-4)
+        assert np.allclose(two.guess(text, group_of).confidence, two.proba([text]).max())
+
+
 def test_nonsense_gets_a_low_confidence_below_the_dev_threshold(model: TopicModel) -> None:
     clear = model.guess("не могу записаться к врачу в поликлинике", group_of)
     nonsense = model.guess("ыфвап олдж 12345 qwerty", group_of)
