@@ -1,5 +1,6 @@
 """`ekc-admin routing`: the routing table by topic (issue 14) — show it, import a new
-version of the routing file, list the versions."""
+version of the routing file, list the versions; and the topic classifier that gives written
+contacts their topic — retrain it, list its versions, try a text."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from ekc_core.routing_wire import (
     RoutingStepIn,
     RoutingStepPublic,
 )
+from ekc_core.topic_wire import TopicModelPublic, TopicScores
 
 app = typer.Typer(
     help="Маршрутизация по тематикам: группы операторов, переполнение, тематика → группа.",
@@ -201,3 +203,103 @@ def set_values(
     with api_client() as client, _refused():
         table = client.change_routing(change)
     _stored(table, dry_run=dry_run)
+# --- the topic classifier (issue 14, point 2) ------------------------------------------
+
+
+def _score(s: TopicScores | None, field: str) -> str:
+    return "—" if s is None else f"{getattr(s, field):.3f}"
+
+
+def _models_table(rows: list[TopicModelPublic], title: str) -> Table:
+    view = Table(
+        "Версия",
+        "Когда",
+        "Действует",
+        "Группа (отл.)",
+        "Тематика (отл.)",
+        "Топ-3 (отл.)",
+        "Группа (dev)",
+        "Порог",
+        "Статей",
+        "Текстов",
+        "Причина",
+        title=title,
+    )
+    for m in rows:
+        view.add_row(
+            str(m.version),
+            f"{m.created_at.astimezone(CENTRE_TZ):%d.%m.%Y %H:%M}",
+            "да" if m.active else "нет",
+            _score(m.holdout, "group_top1"),
+            _score(m.holdout, "topic_top1"),
+            _score(m.holdout, "topic_top3"),
+            _score(m.dev, "group_top1"),
+            f"{m.threshold:.2f}",
+            str(m.articles),
+            str(m.contacts),
+            m.reason or "—",
+        )
+    return view
+
+
+@app.command(
+    "retrain",
+    help="Переобучить модель тематик (администраторы): на статьях базы знаний и прошлых "
+    "контактах; новая версия действует, только если на отложенной выборке не хуже прежней.",
+)
+def retrain(
+    as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
+) -> None:
+    with api_client() as client:
+        result = client.retrain_topic_model()
+    if as_json:
+        print_json(result)
+        return
+    rows = [result.model] + ([result.previous] if result.previous else [])
+    out.print(_models_table(rows, "Новая версия и прежняя (на сегодняшней отложенной выборке)"))
+    m = result.model
+    if result.activated:
+        out.print(f"Версия {m.version} действует: {result.reason}.", markup=False)
+    else:
+        out.print(f"Версия {m.version} сохранена, но не действует: {result.reason}.", markup=False)
+
+
+@app.command("models", help="Версии модели тематик с оценками, новые сверху.")
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
+) -> None:
+    with api_client() as client:
+        rows = client.topic_models()
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("Модели тематик ещё нет: ekc-admin routing retrain")
+        return
+    out.print(_models_table(rows, f"Модели тематик ({len(rows)})"))
+
+
+@app.command(
+    "guess", help="Какую тематику и группу модель в силе даёт тексту (старшие смены и админы)."
+)
+def guess(
+    text: Annotated[str, typer.Argument(help="Текст обращения, как его написал гражданин.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
+) -> None:
+    if not text.strip():
+        err.print("Ошибка: пустой текст.")
+        raise typer.Exit(2)
+    with api_client() as client:
+        g = client.guess_topic(text)
+    if as_json:
+        print_json(g)
+        return
+    name = f" ({g.topic_name})" if g.topic_name else ""
+    out.print(f"Тематика: {g.topic}{name}", markup=False)
+    out.print(
+        f"Группа: {g.group}, уверенность {g.confidence:.2f}"
+        + ("" if g.confident else f" — ниже порога, в общую группу ({g.routed_to})"),
+        markup=False,
+    )
+    out.print("Варианты: " + "; ".join(f"{code} {p:.2f}" for code, p in g.top), markup=False)
+    out.print(f"Модель: версия {g.model_version}", markup=False)

@@ -9,6 +9,10 @@ from ekc_core.routing_wire import (
     RoutingPublic,
     RoutingVersionPublic,
 )
+from ekc_core.topic_wire import GuessRequest, RetrainResult, TopicGuessPublic, TopicModelPublic
+
+#: seconds a retrain may take on the backend (training is ~5–15 s on the demo's data)
+RETRAIN_TIMEOUT = 300.0
 
 
 class RoutingApi:
@@ -29,3 +33,16 @@ class RoutingApi:
     def change_routing(self: Requester, change: RoutingChange) -> RoutingPublic:
         response = self.request("PATCH", "/routing", json_body=change.model_dump(mode="json"))
         return _one(response, RoutingPublic)
+    # --- the topic classifier (issue 14, point 2) ---
+
+    def retrain_topic_model(self: Requester) -> RetrainResult:
+        """Trains on the backend (seconds to a minute): a long read, never repeated."""
+        response = self.request("POST", "/routing/retrain", timeout=RETRAIN_TIMEOUT, retries=0)
+        return _one(response, RetrainResult)
+
+    def topic_models(self: Requester) -> list[TopicModelPublic]:
+        return _many(self.request("GET", "/routing/models"), TopicModelPublic)
+
+    def guess_topic(self: Requester, text: str) -> TopicGuessPublic:
+        body = GuessRequest(text=text).model_dump(mode="json")
+        return _one(self.request("POST", "/routing/guess", json_body=body), TopicGuessPublic)

@@ -38,6 +38,7 @@ from ekc_server.routes import (
     wallboard,
 )
 from ekc_server.routes import kb_gaps as kb_gaps_routes
+from ekc_server.routes import topic_models as topic_model_routes
 from ekc_server.services import housekeeping
 
 log = logging.getLogger("ekc_server")
@@ -101,6 +102,7 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(kb_gaps_routes.router, prefix=API_PREFIX)  # issue 13: learning loop
+    app.include_router(topic_model_routes.router, prefix=API_PREFIX)  # issue 14: topic model
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

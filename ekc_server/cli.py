@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -126,6 +127,7 @@ def db_seed(
             with session_scope(engine) as session:
                 if if_empty and has_demo_data(session=session):
                     typer.echo("Демо-данные уже загружены.")
+                    seeded = False
                 else:
                     counts = seed_demo(
                         session=session,
@@ -143,6 +145,9 @@ def db_seed(
                         f"событий присутствия операторов {counts.presence_events}, "
                         f"опросов {counts.surveys}, оценок качества {counts.quality_reviews}"
                     )
+                    seeded = True
+            if seeded:  # the demo's contacts are committed: learn from them
+                _train_topic_model(engine, settings.reference_dir)
             typer.echo(
                 "Шлюз телефонии: telephony (без пароля; токен выдаёт администратор: "
                 "ekc-admin tokens create --user telephony --name АТС)"
@@ -162,6 +167,26 @@ def db_seed(
     finally:
         engine.dispose()
     typer.echo(f"Готово за {time.perf_counter() - started:.1f} с: {_safe_url(url)}")
+
+
+def _train_topic_model(engine: Any, data_dir: Path) -> None:
+    """The demo's first topic classifier, so written contacts are routed from the start."""
+    from ekc_server.db import session_scope
+    from ekc_server.services.topic_models import retrain
+
+    with session_scope(engine) as session:
+        result = retrain(session=session, actor=None, data_dir=data_dir)
+    m = result.model
+    scores = (
+        f"; на отложенной выборке: группа {m.holdout.group_top1:.2f}, "
+        f"тематика {m.holdout.topic_top1:.2f}"
+        if m.holdout
+        else ""
+    )
+    typer.echo(
+        f"Модель тематик: версия {m.version} ({m.samples} образцов, "
+        f"{m.train_seconds:.1f} с{scores}), {'действует' if result.activated else result.reason}"
+    )
 
 
 staff_app = typer.Typer(

@@ -159,6 +159,10 @@ GET     /routing                                    401   ok    ok    ok    403
 GET     /routing/versions                           401   ok    ok    ok    403
 POST    /routing                                    401   403   403   ok    403
 PATCH   /routing                                    401   403   403   ok    403
+# issue 14, topic classifier: admins retrain and list versions, leads and admins try a text
+POST    /routing/retrain                            401   403   403   ok    403
+GET     /routing/models                             401   403   403   ok    403
+POST    /routing/guess                              401   403   ok    ok    403
 """
 
 API = "/api/v1"

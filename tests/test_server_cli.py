@@ -48,6 +48,7 @@ def test_demo_seed_if_empty_skips_the_second_time(env):
     )
     assert first.exit_code == 0, first.output
     assert "граждан 40," in first.stdout
+    assert "Модель тематик: версия 1 (" in first.stdout and "), действует" in first.stdout
     second = runner.invoke(app, ["db", "seed", "--demo", "--if-empty"])
     assert second.exit_code == 0
     assert "Демо-данные уже загружены" in second.stdout

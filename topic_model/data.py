@@ -1,0 +1,85 @@
+"""Labelled texts: the training pairs and the labelled sets (`data/routing/*/texts.yaml`)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: KB articles are split into their parts: a short citizen's text looks more like one part
+#: (the title, a tag, a paragraph) than like a whole article
+_PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*]|\d+\.)\s)")
+_MARKUP = re.compile(r"[*_#>`]+")
+MIN_PART = 12
+
+
+@dataclass(frozen=True)
+class Sample:
+    text: str
+    topic: str
+    """Top-level topic code."""
+    weight: float = 1.0
+    part: bool = False
+    """A part of an article (its title, a tag, a paragraph), not a whole text."""
+
+
+def top_level(code: str) -> str:
+    """The top-level topic of a topic code (`svo.contract` → `svo`)."""
+    return code.split(".", 1)[0]
+
+
+def article_samples(
+    title: str, body: str, tags: Iterable[str], topic: str, *, parts: bool = True
+) -> list[Sample]:
+    """One article as training samples: the whole of it, and (`parts`) its title, its tags
+    and each paragraph on their own, lighter."""
+    top = top_level(topic)
+    tags = [t for t in tags if t.strip()]
+    whole = " ".join([title, " ".join(tags), body])
+    out = [Sample(whole, top)]
+    if not parts:
+        return out
+    out.append(Sample(title, top, part=True))
+    out.extend(Sample(t, top, 0.5, part=True) for t in tags)
+    for part in _PARAGRAPH.split(body):
+        clean = _MARKUP.sub(" ", part).strip()
+        if len(clean) >= MIN_PART:
+            out.append(Sample(clean, top, 0.5, part=True))
+    return out
+
+
+def labelled_texts(rows: Iterable[tuple[str, str, int]]) -> list[Sample]:
+    """Contacts' texts with the topic operators gave them, as (text, topic, how many
+    contacts): one sample per distinct text, labelled with its most frequent top-level topic
+    (the same summary written under two topics counts once, for the topic it was given
+    most)."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for text, topic, n in rows:
+        clean = " ".join(text.split())
+        if clean:
+            counts[clean][top_level(topic)] += n
+    return [Sample(text, c.most_common(1)[0][0]) for text, c in counts.items()]
+
+
+class LabelledFileError(ValueError):
+    pass
+
+
+def read_labelled(path: Path) -> list[Sample]:
+    """A labelled set: a YAML list of `{id, text, topic, channel}` (topic rolled up)."""
+    raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if isinstance(raw, dict):  # a set may wrap its list: {items: [...]}
+        raw = raw.get("items") or raw.get("texts")
+    if not isinstance(raw, list):
+        raise LabelledFileError(f"{path}: нужен список {{id, text, topic, channel}}")
+    out: list[Sample] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not item.get("text") or not item.get("topic"):
+            raise LabelledFileError(f"{path}: запись {i + 1}: нужны text и topic")
+        out.append(Sample(str(item["text"]), top_level(str(item["topic"]))))
+    return out
