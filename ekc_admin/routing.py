@@ -203,6 +203,8 @@ def set_values(
     with api_client() as client, _refused():
         table = client.change_routing(change)
     _stored(table, dry_run=dry_run)
+
+
 # --- the topic classifier (issue 14, point 2) ------------------------------------------
 
 

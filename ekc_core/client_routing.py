@@ -33,6 +33,7 @@ class RoutingApi:
     def change_routing(self: Requester, change: RoutingChange) -> RoutingPublic:
         response = self.request("PATCH", "/routing", json_body=change.model_dump(mode="json"))
         return _one(response, RoutingPublic)
+
     # --- the topic classifier (issue 14, point 2) ---
 
     def retrain_topic_model(self: Requester) -> RetrainResult:
