@@ -63,13 +63,15 @@ OPERATORS = {
     "f": ["housing", "general", "not-a-group"],
 }
 
+SVO_NAME = "Служба по контракту и поддержка участников СВО"
+
 #: the arrivals: name → (seconds after T0, fields of the post)
 ARRIVALS: dict[str, tuple[int, dict[str, Any]]] = {
     "c1": (0, {"line": "122", "handoff": {"detected_topic": "svo.contract"}}),
     "c2": (5, {"line": "122", "handoff": {"detected_topic": "жкх"}}),  # a name, any case
     "c3": (10, {"channel": "email", "sender": "a@b.ru", "text": "Добрый день, вопрос"}),
     "c4": (20, {"line": "117", "handoff": {"detected_topic": "HOUSING"}}),
-    "c5": (40, {"line": "122", "handoff": {"detected_topic": "Служба по контракту и поддержка участников СВО"}}),
+    "c5": (40, {"line": "122", "handoff": {"detected_topic": SVO_NAME.lower()}}),
     "c6": (50, {"line": "122", "handoff": {"detected_topic": "погода на завтра"}}),
 }  # fmt: skip
 
@@ -130,7 +132,7 @@ class Day:
         r = self.client.post(
             f"{API}/contacts/{self.ids[contact]}/claim", headers=self.staff[who].headers
         )
-        return r.status_code
+        return int(r.status_code)
 
 
 @pytest.fixture
