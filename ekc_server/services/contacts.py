@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ekc_core.addresses import address_key, sender_kind
 from ekc_core.enums import (
     AuditAction,
     Channel,
@@ -38,7 +37,7 @@ from ekc_server.errors import (
     InvalidFieldError,
     NotFoundError,
 )
-from ekc_server.models import Appeal, CallbackTask, Citizen, CitizenPhone, Contact
+from ekc_server.models import Appeal, CallbackTask, Citizen, Contact
 from ekc_server.services import audit, contact_access
 from ekc_server.services.contact_routing import (
     Guesser,
@@ -49,6 +48,7 @@ from ekc_server.services.contact_routing import (
     route_manual,
     route_outbound,
 )
+from ekc_server.services.identify import identify
 from ekc_server.services.reference import active_topic_by_code, code_maps, office_by_code
 from ekc_server.services.routing import table_in_force
 from ekc_server.write_time import WriteTime
@@ -112,41 +112,6 @@ def read_contact(*, session: Session, principal: Principal, contact_id: int) -> 
     contact_access.record_read(session=session, principal=principal, contact=public, full=full)
     session.commit()
     return public if full else contact_access.masked(public)
-
-
-def identify_citizen(*, session: Session, e164: str) -> int | None:
-    """The citizen with this phone when exactly one (not merged) has it."""
-    ids = session.exec(
-        select(CitizenPhone.citizen_id)
-        .join(Citizen, col(Citizen.id) == CitizenPhone.citizen_id)
-        .where(CitizenPhone.e164 == e164, col(Citizen.merged_into_id).is_(None))
-        .limit(2)
-    ).all()
-    return ids[0] if len(ids) == 1 else None
-
-
-def identify_sender(*, session: Session, channel: Channel, sender: str | None) -> int | None:
-    """The citizen whose e-mail (e-mail channel) or messenger id (other written channels)
-    is this sender, when exactly one (not merged) has it: like a phone shared by two, an
-    address on two cards is left to the operator (Ctrl+G lists both)."""
-    kind = sender_kind(channel, sender)
-    if kind is None or sender is None:
-        return None
-    key = address_key(sender)
-    field = func.lower(col(Citizen.email)) if kind == "email" else col(Citizen.messenger_id)
-    ids = session.exec(
-        select(Citizen.id).where(field == key, col(Citizen.merged_into_id).is_(None)).limit(2)
-    ).all()
-    return ids[0] if len(ids) == 1 else None
-
-
-def identify(
-    *, session: Session, channel: Channel, caller: str | None, sender: str | None
-) -> int | None:
-    """A new contact's citizen: by the caller's number, else by the written sender."""
-    if caller:
-        return identify_citizen(session=session, e164=caller)
-    return identify_sender(session=session, channel=channel, sender=sender)
 
 
 def post_inbound(
