@@ -82,35 +82,43 @@ def _waiting(session: Session) -> list[Waiting]:
     return [Waiting(*row) for row in rows]
 
 
-def _next_step(table: RoutingTable, contact: Waiting, waited: float) -> datetime | None:
+def _phase(table: RoutingTable, contact: Waiting, waited: float) -> tuple[int, datetime | None]:
+    """How many overflow steps of its group the contact has passed, and when the next one
+    falls due (None: no more)."""
     group = table.groups.get(contact.group_code or "") or table.groups[table.general]
-    for step in group.steps(contact.line or ""):
+    for n, step in enumerate(group.steps(contact.line or "")):
         if step.after > waited:
-            return contact.queued_at + timedelta(seconds=step.after)
-    return None
+            return n, contact.queued_at + timedelta(seconds=step.after)
+    return len(group.steps(contact.line or "")), None
 
 
 def rank(
     table: RoutingTable, viewer: Viewer, contacts: Iterable[Waiting], now: datetime
 ) -> tuple[list[Offered], datetime | None]:
     """The contacts offered to `viewer` at `now`, ordered by (priority, queued time, id),
-    and when waiting time next changes that."""
+    and when waiting time next changes that.
+
+    Whether and why a contact is offered depends only on its group, line, how it was routed
+    and how many overflow steps it has passed: worked out once per such kind."""
     offered: list[Offered] = []
     next_change: datetime | None = None
+    known: dict[tuple[str, str, int, str], tuple[int, str] | None] = {}
     for c in contacts:
         waited = (now - c.queued_at).total_seconds()
-        step = _next_step(table, c, waited)
+        phase, step = _phase(table, c, waited)
         if step is not None and (next_change is None or step < next_change):
             next_change = step
-        group = c.group_code or table.general
+        group, line = c.group_code or table.general, c.line or ""
         why_ = why(c.route_source, c.route_confidence)
-        if viewer.members is None:
-            offer = table.offer(group, c.line or "", waited, why=why_)
-            offered.append(Offered(c.id, 0, c.queued_at, offer.reason))
-            continue
-        ranked = table.rank(viewer.members, group, c.line or "", waited, why=why_)
-        if ranked is not None:
-            offered.append(Offered(c.id, ranked[0], c.queued_at, ranked[1].reason))
+        kind = (group, line, phase, why_)
+        if kind not in known:
+            if viewer.members is None:
+                known[kind] = (0, table.offer(group, line, waited, why=why_).reason)
+            else:
+                ranked = table.rank(viewer.members, group, line, waited, why=why_)
+                known[kind] = (ranked[0], ranked[1].reason) if ranked is not None else None
+        if (found := known[kind]) is not None:
+            offered.append(Offered(c.id, found[0], c.queued_at, found[1]))
     offered.sort(key=lambda o: (o.priority, o.queued_at, o.contact_id))
     return offered, next_change
 
