@@ -33,8 +33,9 @@ async def test_the_queue_shows_only_what_is_offered_with_group_and_reason(backen
         svo = post_call(backend, "89025550101", detected_topic="svo.contract")
         await wait_for(pilot, lambda: any(c.id == svo for c in app.offers), what="offer")
         assert [c.id for c in app.offers] == [svo]  # the transport call is not theirs yet
-        with backend.admin() as admin:  # it waits all the same: a lead sees it
+        with backend.admin() as admin:  # it waits all the same: the whole queue has it
             assert {c.id for c in admin.queue(limit=100)} == {svo, transport}
+            assert [c.id for c in admin.queue(group="transport")] == [transport]
         await pilot.press("f7")
         table = app.main.query_one(QueuePane)
         await wait_for(pilot, lambda: table.row_count == 1, what="one row")
