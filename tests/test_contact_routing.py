@@ -110,6 +110,18 @@ def test_no_confident_guess_goes_to_the_general_group(
     assert why(route.source.value, route.confidence) == "тема не определена"
 
 
+def test_a_failing_classifier_routes_to_the_general_group(engine: Engine) -> None:
+    def broken(session: Session, text: str) -> Guess | None:
+        raise RuntimeError("no model")
+
+    data = ContactInbound(channel=Channel.email, sender="a@b.ru", text="Здравствуйте")
+    with Session(engine) as session:
+        route = route_inbound(
+            session, table_in_force(session), text=data.text, handoff=None, guess=broken
+        )
+    assert route == Route("general", None, RouteSource.none)
+
+
 def test_a_guess_of_a_group_without_a_known_topic_is_taken(engine: Engine) -> None:
     route = routed(engine, Guesser(Guess(None, "psych", 0.8, True)), text="Мне тревожно")
     assert route == Route("psych", None, RouteSource.text, 0.8)

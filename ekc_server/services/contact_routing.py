@@ -14,6 +14,7 @@ with the overflow the waiting time has reached (`ekc_core.routing.RoutingTable.o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,8 @@ from ekc_core.routing import RoutingTable
 from ekc_core.schemas import Handoff
 from ekc_server.deps import Principal
 from ekc_server.models import Appeal, CallbackTask, Contact, Staff, Topic
+
+log = logging.getLogger(__name__)
 
 
 class TopicGuessLike(Protocol):
@@ -162,7 +165,7 @@ def route_inbound(
     if topic is not None:
         return Route(table.group_for_topic(topic), topic, RouteSource.handoff)
     said = (text or "").strip() or ((handoff.transcript or "").strip() if handoff else "")
-    guessed = guess(session, said) if said else None
+    guessed = _guessed(guess, session, said) if said else None
     if guessed is None:
         return Route(table.general, None, RouteSource.none)
     confidence = float(guessed.confidence)
@@ -174,6 +177,16 @@ def route_inbound(
     if group is None:
         return Route(table.general, None, RouteSource.none, confidence)
     return Route(group, guessed.topic, RouteSource.text, confidence)
+
+
+def _guessed(guess: Guesser, session: Session, text: str) -> TopicGuessLike | None:
+    """The classifier's guess; a classifier that fails routes nothing (the contact still
+    joins the queue, in the general group: telephony must never lose a call to it)."""
+    try:
+        return guess(session, text)
+    except Exception:
+        log.exception("the topic classifier failed; the contact goes to the general group")
+        return None
 
 
 def own_group(table: RoutingTable, staff: Staff) -> str:
