@@ -480,8 +480,13 @@ class EkcClient(
     def post_contact(self, data: ContactInbound) -> ContactPublic:
         return self._post("/contacts", ContactPublic, data)
 
-    def queue(self, *, limit: int = 50) -> list[ContactPublic]:
-        return self._get_list("/contacts/queue", ContactPublic, limit=limit)
+    def queue(self, *, limit: int = 50, group: str | None = None) -> list[ContactPublic]:
+        """Every waiting contact, oldest first (masked, with group and reason); `group`:
+        only that operator group's."""
+        params: dict[str, Any] = {"limit": limit}
+        if group is not None:
+            params["group"] = group
+        return self._get_list("/contacts/queue", ContactPublic, **params)
 
     def offers(
         self,
@@ -492,8 +497,9 @@ class EkcClient(
         shown: ContactOffers | None = None,
         retries: int | None = None,
     ) -> ContactOffers:
-        """Long poll of the queue: returns at once when it differs from `version`, else
-        when it changes or after `wait` seconds (the read timeout covers the wait).
+        """Long poll of the contacts offered to the caller (their groups' first, then
+        overflow): returns at once when it differs from `version`, else when it changes
+        (also by an overflow step) or after `wait` seconds (the read timeout covers the wait).
 
         With `shown` (the answer the caller holds) the poll sends its version as
         `If-None-Match`, and an unchanged queue comes back as a bodiless 304: `shown` is

@@ -46,6 +46,21 @@ class ContactStatus(StrEnum):
     abandoned = "abandoned"
 
 
+class RouteSource(StrEnum):
+    """How a contact's operator group was found (issue 14)."""
+
+    handoff = "handoff"
+    """The voice assistant's detected topic."""
+    text = "text"
+    """The text classifier, confident enough."""
+    topic = "topic"
+    """A known topic: an outgoing call's callback appeal or contact."""
+    operator = "operator"
+    """The operator's own group (outgoing or manual contacts without a topic)."""
+    none = "none"
+    """No topic found (or not confidently): the general group."""
+
+
 class ContactOutcome(StrEnum):
     consultation = "consultation"
     appeal_registered = "appeal_registered"

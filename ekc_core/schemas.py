@@ -371,6 +371,12 @@ class ContactPublic(Wire):
     wrapup_ended_at: datetime | None
     close_reason: str | None = None
     """Why it was closed without a wrap-up (given up, left open too long); else None."""
+    group_code: str | None = None
+    """The operator group the contact was routed to (issue 14); None for older contacts."""
+    route_reason: str | None = None
+    """Why it is offered where it is, in Russian, at the time of the answer (while waiting)
+    or of the answer by an operator: «СВО, по теме помощника», «переполнение из ЖКХ через
+    60 с»."""
 
 
 class ContactClaim(Wire):
@@ -437,8 +443,10 @@ class ContactManual(Wire):
 
 
 class ContactOffers(Wire):
-    """The waiting queue as a long poll answers it: `version` changes whenever the list
-    (ids and statuses, in order) changes; numbers are masked (152-FZ)."""
+    """The contacts offered to the caller as a long poll answers it (their own groups' first,
+    then those that reached them by overflow, oldest first within each; everything for
+    leads and admins): `version` changes whenever that list (ids, order, reasons) changes,
+    also when waiting time alone widens an offer; numbers are masked (152-FZ)."""
 
     version: str
     contacts: list[ContactPublic]

@@ -14,6 +14,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from ekc_core import __version__
 from ekc_core.settings import ServerSettings
+from ekc_server.clock import system_clock
 from ekc_server.db import create_db_engine
 from ekc_server.error_handlers import install_error_handlers
 from ekc_server.kb_search import ServerKbIndex
@@ -81,6 +82,7 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     )
     app.state.settings = settings
     app.state.engine = db_engine
+    app.state.clock = system_clock  # routing's "now" (`ekc_server.clock`: tests move it)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
     app.add_middleware(
         LoadLimitsMiddleware,

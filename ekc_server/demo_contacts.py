@@ -28,6 +28,9 @@ from ekc_server.models import Agency, Topic
 _EMOTIONS = ["спокойствие", "тревога", "раздражение", "растерянность", "гнев", "грусть"]
 #: share of 59-FZ appeals that are complaints (the centre: 0 % complaints)
 COMPLAINT_SHARE = 0.001
+#: the text classifier's confidence below which the demo routes a contact to the general
+#: group (the real threshold is the classifier's; see `services.contact_routing`)
+_DEMO_CONFIDENT = 0.6
 #: appeals that get stuck with their agency and go overdue (the centre: none overdue; a
 #: few recent ones keep the overdue list of the console worth a look)
 STUCK_BUDGET = 3
@@ -62,6 +65,23 @@ class ContactRows:
     appeals: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     callbacks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _route(row: dict[str, Any], topic: Topic, top: Topic) -> None:
+    """The routing a demo contact got on arrival (issue 14): the assistant's topic, the text
+    classifier (a confidence drawn from the row's id, so the other draws stay as they were),
+    an outgoing call's topic; an unsure guess goes to the general group."""
+    if row["handoff"] is not None:
+        row.update(group_code=top.group_code, routed_topic=top.code, route_source="handoff")
+    elif row["direction"] == Direction.outbound.value:
+        row.update(group_code=topic.group_code, routed_topic=topic.code, route_source="topic")
+    else:
+        confidence = round(0.4 + (row["id"] * 2654435761 % 1000) / 1000 * 0.59, 3)
+        row["route_confidence"] = confidence
+        if confidence >= _DEMO_CONFIDENT:
+            row.update(group_code=topic.group_code, routed_topic=topic.code, route_source="text")
+        else:
+            row.update(group_code="general", routed_topic=None, route_source="none")
 
 
 def _ts(seconds: float) -> datetime:
@@ -125,6 +145,10 @@ def make_contacts(
             "ended_at": None,
             "wrapup_ended_at": None,
             "status": ContactStatus.done.value,
+            "group_code": None,
+            "routed_topic": None,
+            "route_source": None,
+            "route_confidence": None,
         }
         if channel == Channel.phone:
             row["caller_number"] = citizen_phone[cid] if known else numbers.mobile()
@@ -135,6 +159,7 @@ def make_contacts(
         elif channel != Channel.video:
             row["sender"] = f"id{rng.randint(10**6, 10**9)}"
         if h.start is None:  # the caller hung up before anybody answered
+            _route(row, topic, top)
             row.update(
                 status=ContactStatus.abandoned.value,
                 abandoned=True,
@@ -157,6 +182,7 @@ def make_contacts(
                 "detected_topic": top.name,
                 "detected_emotion": rng.choice(_EMOTIONS),
             }
+        _route(row, topic, top)
         outcome = weighted(
             rng,
             [

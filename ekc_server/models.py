@@ -185,6 +185,7 @@ class Contact(SQLModel, table=True):
         UniqueConstraint("channel", "external_id", name="uq_contact_channel_external_id"),
         Index("ix_contact_operator_status", "operator_id", "status"),
         Index("ix_contact_status_queued_at", "status", "queued_at"),
+        Index("ix_contact_status_group_queued_at", "status", "group_code", "queued_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -225,6 +226,15 @@ class Contact(SQLModel, table=True):
     close_reason: str | None = Field(default=None, max_length=500)
     """Why the contact was closed without a wrap-up (given up by the operator, closed as
     stale by the backend); None for a contact wrapped up as usual."""
+    # routing by topic (issue 14): the operator group the contact was offered to first, and
+    # how it was found (`ekc_server.services.contact_routing`); None for older contacts
+    group_code: str | None = Field(default=None, max_length=40)
+    routed_topic: str | None = Field(default=None, max_length=80)
+    """The topic code the routing used (the assistant's, the classifier's, the callback's)."""
+    route_source: str | None = Field(default=None, max_length=12)
+    """`RouteSource`: handoff | text | topic | operator | none."""
+    route_confidence: float | None = None
+    """The text classifier's confidence (0–1) when it was asked; else None."""
 
 
 # --- appeals ----------------------------------------------------------------------------

@@ -264,7 +264,8 @@ def make_staff(engine: Engine) -> MakeStaff:
                 full_name=f"Тестовый {name}",
                 role=role.value,
                 office_id=office.id if office else None,
-                skills=skills if skills is not None else ["svo", "housing"],
+                # in the general group too: offered at once what comes without a topic
+                skills=skills if skills is not None else ["svo", "housing", "general"],
                 password_hash=hash_password(password) if password else None,
             )
             session.add(staff)

@@ -185,3 +185,25 @@ def test_routes_retrain_list_and_guess(
     assert next(t for t, _ in guess["top"]) == "medicine"
     r = client.post("/api/v1/routing/guess", headers=lead.headers, json={"text": ""})
     assert r.status_code == 422 and "text" in r.text
+
+
+def test_a_written_contact_is_routed_by_its_text(
+    client: TestClient, engine: Engine, admin: StaffAccount, gateway: StaffAccount
+) -> None:
+    load_corpus(engine)
+    assert client.post("/api/v1/routing/retrain", headers=admin.headers).status_code == 200
+    text = "не могу записаться к терапевту в поликлинику, трубку не берут"
+    guess = client.post("/api/v1/routing/guess", headers=admin.headers, json={"text": text})
+    assert guess.json()["confident"] is True, guess.text  # the wiring below is then visible
+    r = client.post(
+        "/api/v1/contacts",
+        headers=gateway.headers,
+        json={"channel": "email", "sender": "citizen@example.ru", "text": text},
+    )
+    assert r.status_code == 201, r.text
+    contact = r.json()
+    assert contact["group_code"] == "medicine"
+    assert contact["route_reason"].startswith("Здравоохранение, по тексту")
+    with Session(engine) as session:
+        row = session.get(Contact, contact["id"])
+        assert row is not None and row.routed_topic == "medicine" and row.route_source == "text"

@@ -115,6 +115,14 @@ def test_demo_data_has_the_shape_of_the_real_centre(seeded: Engine) -> None:
         assert n_first > 2 * n_second
         assert 0.35 <= n_first / sum(tops.values()) <= 0.55
 
+        # every contact was routed to a group (issue 14): the assistant's topic mostly, the
+        # general group for a share of texts the classifier was unsure of
+        routes = Counter((c.route_source, c.group_code) for c in inbound_calls)
+        assert all(source is not None and group is not None for source, group in routes)
+        assert sum(n for (s, g), n in routes.items() if s == "handoff") > len(inbound_calls) / 2
+        assert routes[("none", "general")] > 0
+        assert sum(n for (s, g), n in routes.items() if g == "svo") > len(inbound_calls) / 3
+
         # the last `days` days up to `today`, with the hour-of-day pattern of a call centre
         first, last = session.exec(
             select(func.min(Contact.queued_at), func.max(Contact.queued_at))

@@ -61,7 +61,7 @@ def _staff(session: Session, username: str, role: Role, password: str | None) ->
         full_name=f"Оператор {username}",
         role=role.value,
         office_id=office.id if office else None,
-        skills=["svo", "housing", "medicine"],
+        skills=["svo", "housing", "medicine", "general"],
         password_hash=hash_password(password) if password else None,
     )
     session.add(staff)

@@ -4,6 +4,7 @@ abandon, outbound and manual contacts."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Annotated
 
 import anyio
@@ -14,7 +15,8 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from ekc_core.enums import AuditAction, Channel, Line, Role
-from ekc_core.fields import Id, Text
+from ekc_core.fields import Code, Id, Text
+from ekc_core.routing import RoutingTable
 from ekc_core.schemas import (
     ContactClaim,
     ContactClose,
@@ -27,10 +29,21 @@ from ekc_core.schemas import (
     ContactTaken,
     ContactWrapUp,
 )
+from ekc_server.clock import ClockDep
 from ekc_server.deps import ContactPoster, Principal, SessionDep, Staffer, require_roles
 from ekc_server.error_handlers import CONFLICT, SIGNED_IN_ERRORS
 from ekc_server.routes.citizens import IdempotencyKey
-from ekc_server.services import citizens, contact_access, contacts, idempotency
+from ekc_server.services import (
+    citizens,
+    contact_access,
+    contacts,
+    idempotency,
+    offers,
+    topic_models,
+)
+from ekc_server.services.contact_routing import Viewer
+from ekc_server.services.offers import OFFERS_MAX
+from ekc_server.services.routing import table_in_force
 from ekc_server.write_time import WriteTimeDep
 
 #: history items sent with a taken contact (the card shows the newest)
@@ -39,10 +52,9 @@ TAKE_HISTORY_LIMIT = 50
 router = APIRouter(tags=["contacts"], responses=SIGNED_IN_ERRORS)
 
 #: how often a waiting long poll looks at the queue. Every worker reads the database itself,
-#: so it works with any number of server processes and needs no notification channel.
+#: so it works with any number of server processes and needs no notification channel. An
+#: overflow step due sooner wakes it then (the offer changes with time alone).
 OFFERS_POLL_SECONDS = 0.4
-#: the most waiting contacts one offers answer lists (a console shows all that wait)
-OFFERS_MAX = 1000
 
 
 @router.post(
@@ -54,12 +66,16 @@ OFFERS_MAX = 1000
 def post_inbound(
     body: ContactInbound, _: ContactPoster, session: SessionDep, at: WriteTimeDep
 ) -> JSONResponse:
-    """An inbound contact from telephony or a channel gateway; it joins the queue.
+    """An inbound contact from telephony or a channel gateway; it joins the queue of an
+    operator group: the voice assistant's `handoff.detected_topic` (a topic code or name),
+    else the topic found in the text, else the general group.
 
     The caller is identified by number when exactly one citizen has it. A repeat post with
     the same `(channel, external_id)` returns the first contact with 200.
     """
-    contact, created = contacts.post_inbound(session=session, data=body, at=at)
+    contact, created = contacts.post_inbound(
+        session=session, data=body, at=at, guess=topic_models.guess_topic
+    )
     return JSONResponse(
         contact.model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -70,12 +86,23 @@ def post_inbound(
 def contact_queue(
     _: Staffer,
     session: SessionDep,
+    clock: ClockDep,
     channel: Channel | None = None,
     line: Line | None = None,
+    group: Annotated[Code | None, Query(description="only this operator group's")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[ContactPublic]:
-    """Contacts waiting for an operator, oldest first."""
-    return contacts.queue(session=session, channel=channel, line=line, limit=limit)
+    """Every contact waiting for an operator, oldest first, whoever it is offered to (the
+    offers poll gives each operator theirs), with its group and the reason now."""
+    return offers.queue(
+        session=session,
+        table=table_in_force(session),
+        now=clock(),
+        channel=channel.value if channel else None,
+        line=line.value if line else None,
+        group=group,
+        limit=limit,
+    )
 
 
 @router.get(
@@ -90,8 +117,9 @@ def contact_queue(
 )
 async def contact_offers(
     request: Request,
-    _: Staffer,
+    principal: Staffer,
     session: SessionDep,
+    clock: ClockDep,
     version: Annotated[
         Text | None, Query(max_length=64, description="the version the client already shows")
     ] = None,
@@ -102,11 +130,19 @@ async def contact_offers(
         Header(max_length=80, description="the version the client shows, as an ETag"),
     ] = None,
 ) -> Response:
-    """The waiting queue for a console, as a long poll (numbers masked, oldest first).
+    """The contacts offered to the caller, as a long poll (numbers masked).
 
-    Without `version`, or when the queue differs from it, answers at once. Otherwise waits
-    until the queue changes or `wait` seconds pass, then answers with the current queue
-    (the same version when nothing changed). No database connection is held while waiting.
+    An operator is offered the waiting contacts of their groups (their skills that are
+    groups of the routing table; none: the general group) first, then those of other groups
+    whose overflow has reached one of their groups or everyone; oldest first within each.
+    Shift leads and admins are offered every waiting contact, oldest first. Each contact
+    carries its group and the reason (`route_reason`).
+
+    Without `version`, or when the offer differs from it, answers at once. Otherwise waits
+    until the offer changes — a contact arrives or is taken, or waiting time makes an
+    overflow step (the poll wakes up at that moment) — or `wait` seconds pass, then answers
+    with the current offer (the same version when nothing changed). No database connection
+    is held while waiting.
 
     A client that sends the version it shows as `If-None-Match: "<version>"` (with or
     without `version`) gets `304 Not Modified` without a body when nothing changed: on a
@@ -115,30 +151,48 @@ async def contact_offers(
     """
     shown = _etag_version(if_none_match)
     version = version if version is not None else shown
+
+    def setup() -> tuple[RoutingTable, Viewer]:
+        table = table_in_force(session)
+        return table, Viewer.of(principal, table)
+
+    table, viewer = await run_in_threadpool(setup)
     # the sign-in check is done: give its connection back to the pool for the wait
     await run_in_threadpool(session.close)
     engine: Engine = request.app.state.engine
 
-    def current_version() -> str:
-        with Session(engine) as check:
-            return contacts.offers_version(session=check, limit=limit)
+    def check() -> offers.OfferState:
+        with Session(engine) as read:
+            return offers.offer_state(
+                session=read, table=table, viewer=viewer, now=clock(), limit=limit
+            )
 
     def current() -> ContactOffers:
         with Session(engine, expire_on_commit=False) as read:
-            return contacts.offers(session=read, limit=limit)
+            return offers.offers(session=read, table=table, viewer=viewer, now=clock(), limit=limit)
 
     now: str | None = None
     if version is not None:
         deadline = time.monotonic() + wait
-        while (now := await run_in_threadpool(current_version)) == version:
+        while (state := await run_in_threadpool(check)).version == version:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or await request.is_disconnected():
                 break
-            await anyio.sleep(min(OFFERS_POLL_SECONDS, remaining))
+            await anyio.sleep(pause(remaining, state.next_change, clock()))
+        now = state.version
     if shown is not None and now == shown:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": f'"{now}"'})
-    offers = await run_in_threadpool(current)
-    return JSONResponse(offers.model_dump(mode="json"), headers={"ETag": f'"{offers.version}"'})
+    answer = await run_in_threadpool(current)
+    return JSONResponse(answer.model_dump(mode="json"), headers={"ETag": f'"{answer.version}"'})
+
+
+def pause(remaining: float, next_change: datetime | None, now: datetime) -> float:
+    """How long a waiting poll sleeps before it looks again: the usual interval, less when
+    the wait ends sooner or an overflow step is due sooner (then it wakes just after it)."""
+    seconds = min(OFFERS_POLL_SECONDS, remaining)
+    if next_change is not None:
+        seconds = min(seconds, max(0.0, (next_change - now).total_seconds()) + 0.001)
+    return seconds
 
 
 def _etag_version(value: str | None) -> str | None:
@@ -203,12 +257,21 @@ def get_contact(contact_id: Id, principal: Staffer, session: SessionDep) -> Cont
 
 @router.post("/contacts/{contact_id}/claim", response_model=ContactPublic, responses=CONFLICT)
 def claim_contact(
-    contact_id: Id, principal: Staffer, session: SessionDep, body: ContactClaim | None = None
+    contact_id: Id,
+    principal: Staffer,
+    session: SessionDep,
+    clock: ClockDep,
+    body: ContactClaim | None = None,
 ) -> ContactPublic:
-    """Take a waiting contact (answer the call); 409 when another operator was first.
-    The contact comes in full (the number): audited."""
+    """Take a waiting contact (answer the call); 409 when another operator was first, or
+    when an operator claims a contact not offered to them yet (see the offers poll; shift
+    leads and admins may take any). The contact comes in full (the number): audited."""
     contact = contacts.claim(
-        session=session, principal=principal, contact_id=contact_id, data=body or ContactClaim()
+        session=session,
+        principal=principal,
+        contact_id=contact_id,
+        data=body or ContactClaim(),
+        now=clock(),
     )
     contact_access.record_read(
         session=session, principal=principal, contact=contact, action=AuditAction.claim_contact
@@ -223,8 +286,8 @@ def claim_contact(
     responses={
         409: {
             "description": "`contact_abandoned`: the caller hung up before the answer; "
-            "`contact_taken`: another operator was first; `conflict`: closed or a key "
-            "used for another request"
+            "`contact_taken`: another operator was first; `conflict`: closed, not "
+            "offered to the caller yet, or a key used for another request"
         }
     },
 )
@@ -232,6 +295,7 @@ def take_contact(
     contact_id: Id,
     principal: Staffer,
     session: SessionDep,
+    clock: ClockDep,
     body: ContactClaim | None = None,
     key: IdempotencyKey = None,
 ) -> ContactTaken:
@@ -248,7 +312,9 @@ def take_contact(
     seen = idempotency.check_key(
         session=session, principal=principal, key=key, endpoint=endpoint, payload=data
     )
-    contact = contacts.claim(session=session, principal=principal, contact_id=contact_id, data=data)
+    contact = contacts.claim(
+        session=session, principal=principal, contact_id=contact_id, data=data, now=clock()
+    )
     if not seen:
         idempotency.remember_key(
             session=session,

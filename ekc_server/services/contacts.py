@@ -1,17 +1,14 @@
-"""Contacts: what gateways post, the queue and its offers, claim/answer, end, wrap-up,
-abandon, outbound and manual contacts."""
+"""Contacts: what gateways post (routed to an operator group), claim/answer, end, wrap-up,
+abandon, outbound and manual contacts. The queue and its offers: `offers`."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ekc_core.addresses import address_key, sender_kind
 from ekc_core.enums import (
     AuditAction,
     Channel,
@@ -26,7 +23,6 @@ from ekc_core.schemas import (
     ContactClose,
     ContactInbound,
     ContactManual,
-    ContactOffers,
     ContactOutbound,
     ContactPublic,
     ContactSave,
@@ -41,13 +37,26 @@ from ekc_server.errors import (
     InvalidFieldError,
     NotFoundError,
 )
-from ekc_server.models import Appeal, CallbackTask, Citizen, CitizenPhone, Contact
+from ekc_server.models import Appeal, CallbackTask, Citizen, Contact
 from ekc_server.services import audit, contact_access
+from ekc_server.services.contact_routing import (
+    Guesser,
+    no_guess,
+    reason,
+    refuse_unoffered,
+    route_inbound,
+    route_manual,
+    route_outbound,
+)
+from ekc_server.services.identify import identify
 from ekc_server.services.reference import active_topic_by_code, code_maps, office_by_code
+from ekc_server.services.routing import table_in_force
 from ekc_server.write_time import WriteTime
 
 
-def contact_public(contact: Contact, *, topic_codes: dict[int | None, str]) -> ContactPublic:
+def contact_public(
+    contact: Contact, *, topic_codes: dict[int | None, str], route_reason: str | None = None
+) -> ContactPublic:
     assert contact.id is not None
     return ContactPublic(
         id=contact.id,
@@ -72,12 +81,20 @@ def contact_public(contact: Contact, *, topic_codes: dict[int | None, str]) -> C
         ended_at=contact.ended_at,
         wrapup_ended_at=contact.wrapup_ended_at,
         close_reason=contact.close_reason,
+        group_code=contact.group_code,
+        route_reason=route_reason,
     )
 
 
 def _public(session: Session, contact: Contact) -> ContactPublic:
+    """The contact in full, with the reason of its routing as it stood when it was answered
+    (or stands now, while it waits)."""
     topic_codes, _ = code_maps(session=session)
-    return contact_public(contact, topic_codes=topic_codes)
+    why = None
+    if contact.group_code is not None:
+        at = contact.answered_at or contact.ended_at or datetime.now(UTC)
+        why = reason(table_in_force(session), contact, at)
+    return contact_public(contact, topic_codes=topic_codes, route_reason=why)
 
 
 def get_contact(*, session: Session, contact_id: int) -> Contact:
@@ -97,45 +114,12 @@ def read_contact(*, session: Session, principal: Principal, contact_id: int) -> 
     return public if full else contact_access.masked(public)
 
 
-def identify_citizen(*, session: Session, e164: str) -> int | None:
-    """The citizen with this phone when exactly one (not merged) has it."""
-    ids = session.exec(
-        select(CitizenPhone.citizen_id)
-        .join(Citizen, col(Citizen.id) == CitizenPhone.citizen_id)
-        .where(CitizenPhone.e164 == e164, col(Citizen.merged_into_id).is_(None))
-        .limit(2)
-    ).all()
-    return ids[0] if len(ids) == 1 else None
-
-
-def identify_sender(*, session: Session, channel: Channel, sender: str | None) -> int | None:
-    """The citizen whose e-mail (e-mail channel) or messenger id (other written channels)
-    is this sender, when exactly one (not merged) has it: like a phone shared by two, an
-    address on two cards is left to the operator (Ctrl+G lists both)."""
-    kind = sender_kind(channel, sender)
-    if kind is None or sender is None:
-        return None
-    key = address_key(sender)
-    field = func.lower(col(Citizen.email)) if kind == "email" else col(Citizen.messenger_id)
-    ids = session.exec(
-        select(Citizen.id).where(field == key, col(Citizen.merged_into_id).is_(None)).limit(2)
-    ).all()
-    return ids[0] if len(ids) == 1 else None
-
-
-def identify(
-    *, session: Session, channel: Channel, caller: str | None, sender: str | None
-) -> int | None:
-    """A new contact's citizen: by the caller's number, else by the written sender."""
-    if caller:
-        return identify_citizen(session=session, e164=caller)
-    return identify_sender(session=session, channel=channel, sender=sender)
-
-
 def post_inbound(
-    *, session: Session, data: ContactInbound, at: WriteTime
+    *, session: Session, data: ContactInbound, at: WriteTime, guess: Guesser = no_guess
 ) -> tuple[ContactPublic, bool]:
-    """Register an inbound contact; a repeat of the same (channel, external_id) is not new.
+    """Register an inbound contact, routed to an operator group (the assistant's topic, else
+    `guess` on its text, else the general group: `contact_routing.route_inbound`); a repeat
+    of the same (channel, external_id) is not new.
 
     Returns (contact, created).
     """
@@ -169,6 +153,9 @@ def post_inbound(
         recorded_at=now,
         citizen_id=identify(session=session, channel=data.channel, caller=caller, sender=sender),
     )
+    route_inbound(
+        session, table_in_force(session), text=data.text, handoff=data.handoff, guess=guess
+    ).apply(contact)
     session.add(contact)
     try:
         session.commit()
@@ -190,48 +177,6 @@ def _by_external_id(session: Session, channel: Channel, external_id: str) -> Con
     ).first()
 
 
-def queue(
-    *, session: Session, channel: Channel | None, line: Line | None, limit: int
-) -> list[ContactPublic]:
-    """Waiting contacts, oldest first (first in, first served); masked for every role
-    (152-FZ: number and sender masked, no texts): the operator who claims a contact gets it
-    in full."""
-    query = select(Contact).where(Contact.status == ContactStatus.queued.value)
-    if channel is not None:
-        query = query.where(Contact.channel == channel.value)
-    if line is not None:
-        query = query.where(Contact.line == line.value)
-    rows = session.exec(query.order_by(col(Contact.queued_at), col(Contact.id)).limit(limit)).all()
-    topic_codes, _ = code_maps(session=session)
-    return [contact_access.masked(contact_public(c, topic_codes=topic_codes)) for c in rows]
-
-
-def _offers_version(pairs: Iterable[tuple[int | None, str]]) -> str:
-    text = ";".join(f"{contact_id}:{status}" for contact_id, status in pairs)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
-def offers_version(*, session: Session, limit: int) -> str:
-    """The version of what `offers` would answer now: one cheap query of ids and statuses
-    in the order of `queue`."""
-    rows = session.exec(
-        select(Contact.id, Contact.status)
-        .where(Contact.status == ContactStatus.queued.value)
-        .order_by(col(Contact.queued_at), col(Contact.id))
-        .limit(limit)
-    ).all()
-    return _offers_version(rows)
-
-
-def offers(*, session: Session, limit: int) -> ContactOffers:
-    """The first `limit` waiting contacts (masked as in `queue`) and the version of that
-    list."""
-    items = queue(session=session, channel=None, line=None, limit=limit)
-    return ContactOffers(
-        version=_offers_version((c.id, c.status.value) for c in items), contacts=items
-    )
-
-
 def _require_owner(contact: Contact, principal: Principal) -> None:
     if contact.operator_id is None:
         raise ConflictError(f"контакт {contact.id} ещё никто не принял (статус {contact.status})")
@@ -240,13 +185,29 @@ def _require_owner(contact: Contact, principal: Principal) -> None:
 
 
 def claim(
-    *, session: Session, principal: Principal, contact_id: int, data: ContactClaim
+    *,
+    session: Session,
+    principal: Principal,
+    contact_id: int,
+    data: ContactClaim,
+    now: datetime | None = None,
 ) -> ContactPublic:
-    """Answer a queued contact. Exactly one operator wins; the others get 409."""
+    """Answer a queued contact. Exactly one operator wins; the others get 409. An operator
+    takes only a contact offered to them at `now` (routing's clock, default the system's),
+    else 409 (`contact_routing.refuse_unoffered`); leads and admins take any."""
     contact = get_contact(session=session, contact_id=contact_id)
     if contact.status != ContactStatus.queued.value:
         _refuse_claim(contact, principal)
         return _public(session, contact)  # a retried claim of one's own contact
+    refusal = refuse_unoffered(
+        table=table_in_force(session),
+        principal=principal,
+        contact=contact,
+        contact_id=contact_id,
+        now=now or datetime.now(UTC),
+    )
+    if refusal is not None:
+        raise ConflictError(refusal)
     now = datetime.now(UTC)
     values: dict[str, object] = {
         "status": ContactStatus.active.value,
@@ -323,6 +284,9 @@ def start_outbound(
         answered_at=at.occurred_at,
         recorded_at=at.received_at,
     )
+    route_outbound(
+        session, table_in_force(session), staff=principal.staff, callback_id=data.callback_id
+    ).apply(contact)
     session.add(contact)
     session.flush()
     return _public(session, contact)
@@ -371,6 +335,7 @@ def start_manual(
         answered_at=started_at,
         recorded_at=now,
     )
+    route_manual(table_in_force(session), staff=principal.staff).apply(contact)
     session.add(contact)
     session.flush()
     return _public(session, contact)
@@ -516,7 +481,15 @@ def mine(*, session: Session, principal: Principal) -> list[ContactPublic]:
         .order_by(col(Contact.answered_at).desc(), col(Contact.id).desc())
     ).all()
     topic_codes, _ = code_maps(session=session)
-    return [contact_public(c, topic_codes=topic_codes) for c in rows]
+    table = table_in_force(session)
+    return [
+        contact_public(
+            c,
+            topic_codes=topic_codes,
+            route_reason=reason(table, c, c.answered_at or c.queued_at) if c.group_code else None,
+        )
+        for c in rows
+    ]
 
 
 def close(

@@ -8,6 +8,8 @@ stay as the record. Before any import the shipped `data/reference/routing.yaml` 
 
 from __future__ import annotations
 
+import logging
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +35,8 @@ from ekc_server.services import audit
 
 SHIPPED_FILE = "reference/routing.yaml"
 
+log = logging.getLogger(__name__)
+
 
 def tree_groups(session: Session) -> dict[str, str]:
     """Topic code → group of the topic tree in the database."""
@@ -52,12 +56,38 @@ def _read(session: Session, text: str, source: str, *, strict: bool = False) -> 
     )
 
 
+@lru_cache(maxsize=8)
+def _parsed(text: str, source: str, tree: tuple[tuple[str, str], ...]) -> RoutingTable:
+    return read_routing(
+        text,
+        source,
+        tree_groups=dict(tree),
+        lines_known=[line.value for line in Line],
+        strict_tree=False,
+    )
+
+
+def table_in_force(session: Session) -> RoutingTable:
+    """The routing table in force, for routing contacts and the offers poll: two queries
+    (the newest version's file, the topic tree's groups); the file is parsed once per
+    (file, tree) in a process."""
+    row = _latest(session)
+    text, source = (row.text, row.source_name) if row is not None else _shipped()
+    tree = tuple(sorted(tree_groups(session).items()))
+    try:
+        return _parsed(text, source, tree)
+    except RoutingFileError:  # an override of a topic removed from the tree since
+        log.exception("routing version %s unreadable; the shipped file routes", source)
+        return _parsed(*_shipped(), tree)
+
+
 def _latest(session: Session) -> RoutingVersion | None:
     return session.exec(
         select(RoutingVersion).order_by(col(RoutingVersion.version).desc()).limit(1)
     ).first()
 
 
+@lru_cache(maxsize=1)
 def _shipped() -> tuple[str, str]:
     """The shipped routing file: its text and name (version 0)."""
     path = default_reference_dir() / SHIPPED_FILE

@@ -32,7 +32,6 @@ from ekc_core.settings import default_reference_dir
 from ekc_core.topic_wire import RetrainResult, TopicGuessPublic, TopicModelPublic, TopicScores
 from ekc_server.errors import ConflictError
 from ekc_server.models import Contact, KbArticle, Staff, Topic
-from ekc_server.models_routing import RoutingVersion
 from ekc_server.models_topic import TopicModelVersion
 from ekc_server.services import routing
 from topic_model import Sample, TopicModel, evaluate, labelled_texts, read_labelled
@@ -116,10 +115,7 @@ def training_data(session: Session) -> TrainingData:
 # --- the routing table in force, as topic → group ----------------------------------------
 
 _lock = threading.Lock()
-_tables: dict[tuple[str, int], tuple[float, Callable[[str], str], str]] = {}
 _models: dict[str, tuple[tuple[Any, ...], TopicModel, int]] = {}
-#: the routing table is re-read at least this often (a topic moved to another group)
-TABLE_TTL = 60.0
 
 
 def _bind_key(session: Session) -> str:
@@ -127,28 +123,10 @@ def _bind_key(session: Session) -> str:
 
 
 def group_mapping(session: Session) -> tuple[Callable[[str], str], str]:
-    """Topic code → group of the routing table in force, and the general group."""
-    version = int(session.exec(select(func.coalesce(func.max(RoutingVersion.version), 0))).one())
-    key = (_bind_key(session), version)
-    now = time.monotonic()
-    with _lock:
-        cached = _tables.get(key)
-    if cached is not None and now - cached[0] < TABLE_TTL:
-        return cached[1], cached[2]
-    table = routing.current(session=session)
-    topics, general = dict(table.topics), table.general
-
-    def group_of(code: str) -> str:
-        while code:
-            found = topics.get(code)
-            if found is not None:
-                return found
-            code = code.rpartition(".")[0]
-        return general
-
-    with _lock:
-        _tables[key] = (now, group_of, general)
-    return group_of, general
+    """Topic code → group of the routing table in force (the one the offers poll routes
+    by), and the general group."""
+    table = routing.table_in_force(session)
+    return table.group_for_topic, table.general
 
 
 # --- training and the gate ---------------------------------------------------------------

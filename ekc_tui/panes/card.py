@@ -119,6 +119,8 @@ class CardPanel(Static):
                 f"открытых обращений {history.open_appeals}, просрочено "
                 f"{history.overdue_appeals}, перезвонов {history.open_callbacks}"
             )
+        if card.contact is not None and card.contact.route_reason:  # routing (issue 14)
+            lines.append(f"Группа: {escape(card.contact.route_reason)}")
         self._draw("\n".join([*lines, *note]))
 
 

@@ -1,4 +1,5 @@
-"""The queue pane: every contact waiting for an operator, scrolled like any table; the
+"""The queue pane: the waiting contacts offered to this operator (their groups' first, then
+overflow; the backend decides, the pane shows exactly that), scrolled like any table; the
 cursor stays on its contact when the queue changes, so F2 takes the one chosen."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class QueuePane(DataTable[str]):
-    """Ждёт, Канал, Номер, Тема ГП: one row a contact, any number of rows."""
+    """Ждёт, Канал, Номер, Группа (why it is offered here), Тема ГП: one row a contact."""
 
     def __init__(self) -> None:
         super().__init__(id="queue", cursor_type="row")
@@ -26,7 +27,7 @@ class QueuePane(DataTable[str]):
 
     def on_mount(self) -> None:
         self.add_column("Ждёт", key="wait", width=6)
-        self.add_columns("Канал", "Номер", "Тема ГП")
+        self.add_columns("Канал", "Номер", "Группа", "Тема ГП")
 
     def show(self, contacts: list[ContactPublic], ref: Reference | None) -> None:
         """Redraw the rows; the cursor stays on the contact it was on (if still waiting)."""
@@ -46,6 +47,7 @@ class QueuePane(DataTable[str]):
                 fmt_clock((now - c.queued_at).total_seconds()),
                 channel,
                 c.caller_number or c.sender or "—",
+                c.route_reason or "",
                 topic,
                 key=str(c.id),
             )
