@@ -55,6 +55,13 @@ class ContactOutcome(StrEnum):
     no_answer = "no_answer"
 
 
+class ContactEventType(StrEnum):
+    """What happened to a contact besides its status changes (`contact_event`)."""
+
+    transferred = "transferred"
+    """Transferred onward to an agency's line (issue 14): the operator's part ends."""
+
+
 class AppealKind(StrEnum):
     consultation = "consultation"
     appeal_59fz = "appeal_59fz"
@@ -154,6 +161,8 @@ class AuditAction(StrEnum):
     # contacts closed without a wrap-up: given up by the operator or left open too long
     close_contact = "close_contact"
     close_stale_contacts = "close_stale_contacts"
+    # a contact transferred onward: its summary goes to an agency
+    transfer_contact = "transfer_contact"
     # a contact read or opened with its number or texts (the contact's citizen, if known)
     view_contact = "view_contact"
     claim_contact = "claim_contact"
