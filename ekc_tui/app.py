@@ -88,7 +88,10 @@ class EkcConsole(PresenceKeys, keys.HelpKeys, App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = keys.BINDINGS
     CARD_ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {"end_call", "save", "topic", "appeal", "callback", "citizen", "wrap", "history"}
+        {
+            *("end_call", "save", "topic", "appeal", "callback", "citizen", "wrap"),
+            *("history", "transfer"),
+        }
     )
     IDLE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"take", "manual", "queue", "callbacks"})
 
@@ -466,6 +469,11 @@ class EkcConsole(PresenceKeys, keys.HelpKeys, App[None]):
 
     def action_callback(self) -> None:
         self.wrap_pane.callback()
+
+    def action_transfer(self) -> None:
+        from ekc_tui.transfer_dialog import open_transfer
+
+        open_transfer(self)
 
     def action_citizen(self) -> None:
         self.main.query_one(CardPane).ask()
