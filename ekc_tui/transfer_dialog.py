@@ -45,6 +45,8 @@ class Typed:
     reason: str
     summary: str
     forward_appeal: bool
+    appeal_offered: bool = False
+    """The box was there: its state is the operator's (else it starts ticked)."""
 
 
 def agency_items(ref: Reference) -> list[tuple[str, str]]:
@@ -84,13 +86,6 @@ class TransferScreen(Dialog):
         ),
     ]
 
-    DEFAULT_CSS = """
-    TransferScreen #agencies { max-height: 5; }
-    TransferScreen #transfer-summary { height: 4; }
-    TransferScreen #agency-line { height: auto; }
-    TransferScreen .error { color: $error; }
-    """
-
     #: what was typed in a dialog closed with Esc, by card key (the latest few cards)
     unsaved: ClassVar[dict[str, Typed]] = {}
     UNSAVED_KEPT: ClassVar[int] = 20
@@ -117,12 +112,14 @@ class TransferScreen(Dialog):
             summary=summary,
             forward_appeal=appeal is not None,
         )
+        if appeal is not None and not self._typed.appeal_offered:
+            self._typed.forward_appeal = True  # an appeal drafted since the last opening
         self.agency_code = self._typed.agency_code
 
     def compose(self) -> ComposeResult:
         typed = self._typed
         with Vertical(classes="dialog wide"):
-            yield Static("[b]Перевод в ведомство[/b]", classes="title")
+            yield Static("[b]Перевод в ведомство[/b] (Ctrl+L)", id="transfer-title")
             yield Input(
                 typed.filter_text, placeholder="Ведомство: часть названия…", id="agency-filter"
             )
@@ -138,7 +135,7 @@ class TransferScreen(Dialog):
                     typed.forward_appeal,
                     id="forward",
                 )
-            yield Static("", classes="error", id="transfer-error")
+            yield Static("", classes="error", id="transfer-error")  # shown with a text
             yield Static("Ctrl+S — перевести, Tab — дальше, Esc — отмена", classes="hint")
 
     def on_mount(self) -> None:
@@ -166,8 +163,11 @@ class TransferScreen(Dialog):
         self._fill(event.value)
 
     @on(OptionList.OptionHighlighted, "#agencies")
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self.agency_code = event.option.id
+    def _highlighted(self) -> None:
+        # the list as it is now: a highlight of a list refilled since must not come back
+        option = self.query_one("#agencies", OptionList).highlighted_option
+        if option is not None:
+            self.agency_code = option.id
         self._show_agency()
 
     @on(OptionList.OptionSelected, "#agencies")
@@ -211,7 +211,14 @@ class TransferScreen(Dialog):
             reason=self.query_one("#reason", Input).value,
             summary=self.query_one("#transfer-summary", TextArea).text,
             forward_appeal=bool(forward and self.query_one("#forward", Checkbox).value),
+            appeal_offered=bool(forward),
         )
+
+    def _refuse(self, text: str, field: str) -> None:
+        error = self.query_one("#transfer-error", Static)
+        error.update(text)
+        error.display = True
+        self.query_one(field).focus()
 
     def action_cancel(self) -> None:
         self.unsaved.pop(self._card_key, None)
@@ -223,18 +230,14 @@ class TransferScreen(Dialog):
     @on(Input.Submitted, "#reason")
     def action_send(self) -> None:
         typed = self.typed()
-        error = self.query_one("#transfer-error", Static)
         if typed.agency_code is None:
-            error.update("Выберите ведомство")
-            self.query_one("#agency-filter", Input).focus()
+            self._refuse("Выберите ведомство", "#agency-filter")
             return
         if not typed.reason.strip():
-            error.update("Укажите причину перевода")
-            self.query_one("#reason", Input).focus()
+            self._refuse("Укажите причину перевода", "#reason")
             return
         if not typed.summary.strip():
-            error.update("Напишите суть для ведомства")
-            self.query_one("#transfer-summary", TextArea).focus()
+            self._refuse("Напишите суть для ведомства", "#transfer-summary")
             return
         self.unsaved.pop(self._card_key, None)
         self.dismiss(

@@ -189,8 +189,8 @@ def _report(client: TestClient, lead: StaffAccount, kind: str) -> Report:
 def transfers_made(
     client: TestClient, gateway: StaffAccount, operator: StaffAccount
 ) -> list[dict[str, Any]]:
-    """Three transfers (two to МЧС on «emergency», one to Минздрав, not wrapped up yet)
-    and one call that was only a consultation."""
+    """Three transfers (two to МЧС on «emergency», one to Минздрав, not wrapped up yet),
+    one call that was only a consultation and one marked «transferred» in its wrap-up."""
     made = []
     for agency, topic in (
         ("mchs_io", "emergency"),
@@ -204,6 +204,9 @@ def transfers_made(
         made.append(contact)
     plain = active(client, gateway, operator)
     assert wrap_up(client, operator, plain["id"], "consultation").status_code == 200
+    # put through by other means, marked only in the wrap-up: no agency on record
+    marked = active(client, gateway, operator)
+    assert wrap_up(client, operator, marked["id"], "transferred").status_code == 200
     return made
 
 
@@ -213,8 +216,9 @@ def test_the_topics_report_counts_transfers_to_an_agency(
     report = _report(client, lead, "topics")
     assert report.column("transferred").title == "Переведено в ведомство"
     rows = {r["code"]: r for r in report.rows}
-    assert (rows["emergency"]["calls_in"], rows["emergency"]["transferred"]) == (3, 2)
-    assert report.total is not None and report.total["transferred"] == 2
+    # by the outcome, as in the operators report: the transfers and the one marked so
+    assert (rows["emergency"]["calls_in"], rows["emergency"]["transferred"]) == (4, 3)
+    assert report.total is not None and report.total["transferred"] == 3
 
 
 def test_the_operators_report_says_transferred_to_an_agency(
@@ -224,7 +228,7 @@ def test_the_operators_report_says_transferred_to_an_agency(
     assert report.column("outcome_transferred").title == "Переведено в ведомство"
     # the transfer sets the outcome at once: the contact not wrapped up yet counts too
     (row,) = [r for r in report.rows if r["outcome_transferred"]]
-    assert (row["outcome_transferred"], row["outcome_consultation"]) == (3, 1)
+    assert (row["outcome_transferred"], row["outcome_consultation"]) == (4, 1)
 
 
 def test_the_transfers_report_by_agency_and_topic(
@@ -238,3 +242,4 @@ def test_the_transfers_report_by_agency_and_topic(
     assert report.total is not None and report.total["transferred"] == 3
     assert any("ГУ МЧС по ИО" in note and "2 из 3" in note for note in report.notes)
     assert any("ещё не сохранён" in note for note in report.notes)
+    assert any("без записи о переводе: 1" in note for note in report.notes)

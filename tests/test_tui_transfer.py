@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, OptionList, TextArea
+from textual.widgets import Checkbox, Input, OptionList, TextArea
 
 from ekc_core.client import EkcClient
 from ekc_core.enums import AppealKind, Channel, ContactOutcome, Line
@@ -109,6 +109,12 @@ async def test_the_agency_is_found_by_typing_and_esc_keeps_what_was_typed(
         await wait_for(pilot, lambda: isinstance(app.screen, TransferScreen), what="dialog")
         # no topic yet: no agency chosen for the operator; the notes become the summary
         assert app.screen.query_one("#transfer-summary", TextArea).text.startswith("Не запис")
+        # a name that matches nothing chooses nothing (not an agency highlighted on the way)
+        await pilot.press(*"полиц")
+        await wait_for(pilot, lambda: "не выбрано" in screen_text(app, "#agency-line"))
+        await pilot.press("ctrl+s")
+        assert "Выберите ведомство" in screen_text(app, "#transfer-error")
+        await pilot.press(*["backspace"] * 5)
         await pilot.press(*"здравоохранен")
         options = app.screen.query_one("#agencies", OptionList)
         await wait_for(pilot, lambda: options.option_count >= 1, what="filtered")
@@ -125,6 +131,21 @@ async def test_the_agency_is_found_by_typing_and_esc_keeps_what_was_typed(
         assert app.screen.query_one("#agency-filter", Input).value == "здравоохранен"
         assert "Минздрав ИО" in screen_text(app, "#agency-line")
         await pilot.press("escape")
+        # with an appeal drafted on the card, the dialog offers to forward it too
+        assert app.card is not None
+        app.card.appeal = AppealDraft(kind=AppealKind.appeal_59fz, summary="Запись к врачу")
+        await wait_for(pilot, lambda: not isinstance(app.screen, TransferScreen))
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, TransferScreen), what="third")
+        forward = app.screen.query_one("#forward", Checkbox)
+        assert "обращение (уйдёт с карточкой)" in str(forward.label)
+        await pilot.press("ctrl+s")  # the reason typed before is still there
+        await wait_for(pilot, lambda: app.card is not None and app.card.transfer is not None)
+        card = app.card
+        assert card is not None and card.transfer is not None and card.appeal is not None
+        assert card.transfer.forward_appeal
+        assert card.appeal.agency_code == "minzdrav_io"  # the appeal goes there too
+        assert "обращение направлено туда же" in card_text(app)
 
 
 def test_the_default_agency_is_the_topics_or_its_parents(backend: Backend) -> None:

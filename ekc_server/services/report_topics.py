@@ -11,11 +11,10 @@ from sqlalchemy import case, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from ekc_core.enums import AppealKind, Channel, ContactEventType, Direction
+from ekc_core.enums import AppealKind, Channel, ContactOutcome, Direction
 from ekc_core.kpi import WRITTEN_CHANNELS
 from ekc_core.reports import Cell, ColumnKind, Report, ReportColumn
 from ekc_server.models import Appeal, Contact
-from ekc_server.models_events import ContactEvent
 from ekc_server.services.kpi import local_day_window, top_level_topics
 from ekc_server.services.report_common import check_period
 
@@ -42,7 +41,10 @@ COLUMNS = [
         key="transferred",
         title="Переведено в ведомство",
         kind=ColumnKind.int,
-        description="Контакты тематики, которые оператор перевёл на линию ведомства.",
+        description=(
+            "Контакты тематики с результатом «переведено в ведомство» (перевод на линию "
+            "ведомства из карточки или отмеченный в итоге)."
+        ),
     ),
     ReportColumn(key="appeals", title="Обращений", kind=ColumnKind.int),
     ReportColumn(key="complaints", title="Жалоб", kind=ColumnKind.int),
@@ -81,17 +83,14 @@ def topics_report(*, session: Session, date_from: date, date_to: date) -> Report
         code, name = roots[topic_id]
         names[code] = name
         counts[code][str(what)] += n
-    transferred = (
-        sa_select(col(ContactEvent.contact_id))
-        .where(col(ContactEvent.type) == ContactEventType.transferred.value)
-        .distinct()
-    )
+    # a transfer (services.transfers) sets the outcome, which the wrap-up keeps: counted by
+    # the outcome, like the operators report, so that both say the same
     for topic_id, n in session.execute(
         sa_select(col(Contact.topic_id), func.count())
         .where(
             col(Contact.queued_at) >= start,
             col(Contact.queued_at) < end,
-            col(Contact.id).in_(transferred),
+            col(Contact.outcome) == ContactOutcome.transferred.value,
         )
         .group_by(col(Contact.topic_id))
     ):

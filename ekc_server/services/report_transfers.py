@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from ekc_core.enums import ContactEventType
+from ekc_core.enums import ContactEventType, ContactOutcome
 from ekc_core.reports import Cell, ColumnKind, Report, ReportColumn
 from ekc_server.models import Agency, Contact
 from ekc_server.models_events import ContactEvent
@@ -89,6 +89,25 @@ def transfers_report(*, session: Session, date_from: date, date_to: date) -> Rep
     if per_agency:
         top_id, top_n = max(per_agency.items(), key=lambda item: (item[1], -item[0]))
         notes.append(f"Чаще всего переводят в «{agencies[top_id].short_name}»: {top_n} из {total}.")
+    unrecorded = session.exec(
+        select(func.count())
+        .select_from(Contact)
+        .where(
+            col(Contact.queued_at) >= start,
+            col(Contact.queued_at) < end,
+            col(Contact.outcome) == ContactOutcome.transferred.value,
+            ~col(Contact.id).in_(
+                select(ContactEvent.contact_id).where(
+                    ContactEvent.type == ContactEventType.transferred.value
+                )
+            ),
+        )
+    ).one()
+    if unrecorded:
+        notes.append(
+            f"Ещё контактов с результатом «переведено в ведомство» без записи о переводе: "
+            f"{unrecorded} (результат указан в итоге, ведомство неизвестно; в строки не входят)."
+        )
     if any(topic is None for _, topic in counts):
         notes.append(f"«{NO_TOPIC}»: контакт переведён, но ещё не сохранён оператором.")
     return Report(
