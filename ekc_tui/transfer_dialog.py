@@ -139,6 +139,8 @@ class TransferScreen(Dialog):
             yield Static("Ctrl+S — перевести, Tab — дальше, Esc — отмена", classes="hint")
 
     def on_mount(self) -> None:
+        # ↑↓ in the filter move through the list: Tab goes from the filter to the reason
+        self.query_one("#agencies", OptionList).can_focus = False
         self._fill(self._typed.filter_text)
         self.query_one("#agency-filter", Input).focus()
 

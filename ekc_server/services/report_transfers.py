@@ -86,8 +86,9 @@ def transfers_report(*, session: Session, date_from: date, date_to: date) -> Rep
     per_agency: Counter[int] = Counter()
     for (agency_id, _), n in counts.items():
         per_agency[agency_id] += n
-    if per_agency:
-        top_id, top_n = max(per_agency.items(), key=lambda item: (item[1], -item[0]))
+    ranked = per_agency.most_common(2)
+    if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):  # one clear leader
+        top_id, top_n = ranked[0]
         notes.append(f"Чаще всего переводят в «{agencies[top_id].short_name}»: {top_n} из {total}.")
     unrecorded = session.exec(
         select(func.count())
