@@ -88,11 +88,8 @@ class EkcConsole(PresenceKeys, keys.HelpKeys, App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = keys.BINDINGS
     CARD_ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {
-            *("end_call", "save", "topic", "appeal", "callback", "citizen", "wrap"),
-            *("history", "transfer"),
-        }
-    )
+        {"end_call", "save", "topic", "appeal", "callback", "citizen", "wrap", "history"}
+    ) | {"transfer"}
     IDLE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"take", "manual", "queue", "callbacks"})
 
     def __init__(
@@ -471,9 +468,7 @@ class EkcConsole(PresenceKeys, keys.HelpKeys, App[None]):
         self.wrap_pane.callback()
 
     def action_transfer(self) -> None:
-        from ekc_tui.transfer_dialog import open_transfer
-
-        open_transfer(self)
+        card_flow.transfer(self)
 
     def action_citizen(self) -> None:
         self.main.query_one(CardPane).ask()
