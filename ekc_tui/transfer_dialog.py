@@ -23,6 +23,7 @@ from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from ekc_core.transfer_wire import MAX_TRANSFER_REASON, MAX_TRANSFER_SUMMARY
 from ekc_tui import topic_match
 from ekc_tui.screens import Dialog
 from ekc_tui.transfers import Transfer, TransferDraft, has_appeal, transfer_steps
@@ -125,7 +126,12 @@ class TransferScreen(Dialog):
             )
             yield OptionList(id="agencies")
             yield Static("", id="agency-line")
-            yield Input(typed.reason, placeholder="Причина перевода", id="reason", max_length=500)
+            yield Input(
+                typed.reason,
+                placeholder="Причина перевода",
+                id="reason",
+                max_length=MAX_TRANSFER_REASON,
+            )
             area = TextArea(typed.summary, id="transfer-summary", soft_wrap=True)
             area.border_title = "Суть для ведомства"
             yield area
@@ -241,6 +247,12 @@ class TransferScreen(Dialog):
         if not typed.summary.strip():
             self._refuse("Напишите суть для ведомства", "#transfer-summary")
             return
+        if len(typed.summary.strip()) > MAX_TRANSFER_SUMMARY:
+            self._refuse(
+                f"Суть для ведомства длиннее {MAX_TRANSFER_SUMMARY} знаков: сократите",
+                "#transfer-summary",
+            )
+            return
         self.unsaved.pop(self._card_key, None)
         self.dismiss(
             TransferDraft(
@@ -266,12 +278,10 @@ def card_topic(console: EkcConsole, card: Card) -> str | None:
 def prefilled_summary(console: EkcConsole, card: Card) -> str:
     """The card's notes, else what the citizen said or wrote."""
     notes = console.wrap_pane.summary.strip() or card.summary.strip()
-    if notes:
-        return notes
     handoff = card.contact.handoff if card.contact else None
-    if handoff is not None and handoff.transcript:
-        return handoff.transcript.strip()
-    return (card.text or "").strip()
+    if not notes and handoff is not None and handoff.transcript:
+        notes = handoff.transcript.strip()
+    return (notes or (card.text or "").strip())[:MAX_TRANSFER_SUMMARY]
 
 
 def appeal_label(card: Card) -> str | None:
