@@ -1,7 +1,7 @@
-"""`ekc-admin report kpi | operators | topics | appeals | plan-vs-fact | video`: the centre's
-reports for shift leads and admins, every one in the one shape `ekc_core.reports.Report`,
-shown as a table with the targets and the misses marked, or written as JSON, CSV or XLSX,
-with a chart in the terminal on request."""
+"""`ekc-admin report kpi | operators | topics | transfers | appeals | plan-vs-fact | video`:
+the centre's reports for shift leads and admins, every one in the one shape
+`ekc_core.reports.Report`, shown as a table with the targets and the misses marked, or
+written as JSON, CSV or XLSX, with a chart in the terminal on request."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from ekc_core.workforce import MONTH_FORMAT, MONTH_PATTERN
 
 app = typer.Typer(
     help=(
-        "Отчёты центра: показатели против целей (KPI), операторы, тематики, обращения, план "
+        "Отчёты центра: показатели против целей (KPI), операторы, тематики, переводы в "
+        "ведомства, обращения, план "
         "и факт по часам, видеоконсультации. Для старших смены и администраторов. "
         "Период по умолчанию — текущий месяц по сегодняшний день (время Иркутска). "
         "Промахи отмечены красным и знаком «✗»."
@@ -283,6 +284,24 @@ def topics(
         "topics",
         lambda c: c.report_topics(start, end),
         stem=file_stem("topics", start, end),
+        out=out,
+    )
+
+
+@app.command("transfers", help="Переводы в ведомства: по ведомствам и тематикам.")
+@output_options
+def transfers(
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    month: MonthOpt = None,
+    *,
+    out: OutputOptions,
+) -> None:
+    start, end = period(date_from, date_to, month)
+    _run(
+        "transfers",
+        lambda c: c.report_transfers(start, end),
+        stem=file_stem("transfers", start, end),
         out=out,
     )
 

@@ -24,6 +24,7 @@ from ekc_core.client_quality import QualityApi
 from ekc_core.client_reports import ReportsApi
 from ekc_core.client_rosters import RosterApi
 from ekc_core.client_routing import RoutingApi
+from ekc_core.client_transfers import TransfersApi
 from ekc_core.client_wallboard import WallboardApi
 from ekc_core.errors import (
     ApiError,
@@ -176,6 +177,7 @@ class EkcClient(
     KbLearningApi,
     KbImportApi,
     RoutingApi,
+    TransfersApi,
 ):
     """A synchronous client of REST API v1 (the console calls it from worker threads).
 

@@ -62,6 +62,10 @@ class ReportsApi:
         """What people contact the centre about, with each topic's share."""
         return _report(self, "topics", {"from": _day(date_from), "to": _day(date_to)})
 
+    def report_transfers(self: Requester, date_from: date, date_to: date) -> Report:
+        """Contacts transferred onward to an agency, per agency and topic."""
+        return _report(self, "transfers", {"from": _day(date_from), "to": _day(date_to)})
+
     def report_appeals(self: Requester, on: date | None = None) -> Report:
         """Appeals open, due this week and overdue by agency, on `on` (the server's today)."""
         return _report(self, "appeals", {"on": _day(on)})

@@ -70,6 +70,13 @@ class ContactOutcome(StrEnum):
     no_answer = "no_answer"
 
 
+class ContactEventType(StrEnum):
+    """What happened to a contact besides its status changes (`contact_event`)."""
+
+    transferred = "transferred"
+    """Transferred onward to an agency's line (issue 14): the operator's part ends."""
+
+
 class AppealKind(StrEnum):
     consultation = "consultation"
     appeal_59fz = "appeal_59fz"
@@ -171,6 +178,8 @@ class AuditAction(StrEnum):
     close_stale_contacts = "close_stale_contacts"
     # the routing table: who sends which contacts to which operators
     change_routing = "change_routing"
+    # a contact transferred onward: its summary goes to an agency
+    transfer_contact = "transfer_contact"
     # a contact read or opened with its number or texts (the contact's citizen, if known)
     view_contact = "view_contact"
     claim_contact = "claim_contact"

@@ -36,6 +36,7 @@ from ekc_server.routes import (
     shifts,
     staff,
     staffing,
+    transfers,
     wallboard,
 )
 from ekc_server.routes import kb_gaps as kb_gaps_routes
@@ -99,7 +100,7 @@ def create_app(settings: ServerSettings | None = None, *, engine: Engine | None 
     routers = (
         *(auth, reference, citizens, contacts, appeals, callbacks, kb),
         *(staff, shifts, staffing, rosters),
-        *(reports, feedback, quality, agents, wallboard, routing),
+        *(reports, feedback, quality, agents, wallboard, routing, transfers),
     )
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from ekc_core.localtime import CENTRE_TZ
 from ekc_server.demo_contacts import ContactRows
 from ekc_server.demo_people import CitizenRows, StaffRows
+from ekc_server.demo_transfers import transfer_rows
 from ekc_server.demo_workforce import Workforce
 from ekc_server.models import (
     Appeal,
@@ -27,6 +28,7 @@ from ekc_server.models import (
     Staff,
     StaffingRequirement,
 )
+from ekc_server.models_events import ContactEvent
 from ekc_server.models_performance import AgentPresence, AgentStateEvent
 
 _SEQUENCES = (
@@ -118,6 +120,7 @@ def store(
     _chunked(session, Citizen, people.rows)
     _chunked(session, CitizenPhone, people.phones)
     _chunked(session, Contact, rows.contacts)
+    _chunked(session, ContactEvent, transfer_rows(session, rows.contacts))
     _chunked(session, Appeal, rows.appeals)
     _chunked(session, AppealEvent, rows.events)
     _chunked(session, CallbackTask, rows.callbacks)

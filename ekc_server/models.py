@@ -512,6 +512,7 @@ __all__ += [
     "QualityForm",
     "QualityReview",
 ]
+from ekc_server.models_events import ContactEvent  # noqa: E402, F401
 from ekc_server.models_kb import KbImportStage, KbSearchLog, KbSynonymGroup  # noqa: E402, F401
 from ekc_server.models_routing import RoutingVersion  # noqa: E402, F401
 from ekc_server.models_topic import TopicModelVersion  # noqa: E402, F401

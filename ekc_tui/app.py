@@ -89,7 +89,7 @@ class EkcConsole(PresenceKeys, keys.HelpKeys, App[None]):
     BINDINGS: ClassVar[list[BindingType]] = keys.BINDINGS
     CARD_ACTIONS: ClassVar[frozenset[str]] = frozenset(
         {"end_call", "save", "topic", "appeal", "callback", "citizen", "wrap", "history"}
-    )
+    ) | {"transfer"}
     IDLE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"take", "manual", "queue", "callbacks"})
 
     def __init__(
@@ -466,6 +466,9 @@ class EkcConsole(PresenceKeys, keys.HelpKeys, App[None]):
 
     def action_callback(self) -> None:
         self.wrap_pane.callback()
+
+    def action_transfer(self) -> None:
+        card_flow.transfer(self)
 
     def action_citizen(self) -> None:
         self.main.query_one(CardPane).ask()

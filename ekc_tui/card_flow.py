@@ -79,6 +79,13 @@ def save(console: EkcConsole) -> None:
     kb.focus_query()
 
 
+def transfer(console: EkcConsole) -> None:
+    """Ctrl+L: transfer the contact to an agency (`ekc_tui.transfer_dialog`)."""
+    from ekc_tui.transfer_dialog import open_transfer
+
+    open_transfer(console)
+
+
 def keep_draft(console: EkcConsole) -> None:
     """Store the open card (typed text included) so a restart brings it back."""
     card, desk = console.card, console.desk_if_made

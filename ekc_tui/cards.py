@@ -17,6 +17,7 @@ from ekc_core.enums import AppealKind, CallbackResult, Channel, ContactOutcome, 
 from ekc_core.schemas import CallbackPublic, ContactPublic, ContactSave
 from ekc_tui.outbox import new_key, step
 from ekc_tui.text import CHANNELS as CHANNEL_NAMES
+from ekc_tui.transfers import FORWARD, Transfer, forward_body
 
 CONTACT = "contact"
 
@@ -117,6 +118,8 @@ class Card:
     appeal: AppealDraft | None = None
     callback_request: CallbackDraft | None = None
     callback_result: CallbackResult | None = None
+    transfer: Transfer | None = None
+    """The transfer onward to an agency (`ekc_tui.transfer_dialog`), once made."""
 
     # a card reopened to correct what the server refused (`ekc_tui.correction`)
     server_problems: dict[str, str] = field(default_factory=dict)
@@ -287,6 +290,17 @@ class Card:
                 )
             )
             appeal_ref = {"appeal_id": "appeal.id"}
+            if self.transfer is not None and self.transfer.forward_appeal:
+                # the transfer asked for it: the appeal goes to the same agency at once
+                steps.append(
+                    step(
+                        FORWARD,
+                        "/appeals/{appeal_id}/events",
+                        forward_body(self.transfer),
+                        refs={"path:appeal_id": "appeal.id"},
+                        occurred_at=at,
+                    )
+                )
         if self.callback_request is not None:
             body = {
                 **known,
@@ -376,6 +390,7 @@ class Card:
             "server_problems": self.server_problems,
             "replaces": self.replaces,
             "end_item": self.end_item,
+            "transfer": self.transfer.dump() if self.transfer else None,
         }
 
     @classmethod
@@ -406,6 +421,7 @@ class Card:
             server_problems=dict(data.get("server_problems") or {}),
             replaces=list(data.get("replaces") or []),
             end_item=data.get("end_item"),
+            transfer=Transfer.load(data.get("transfer")),
         )
         if data.get("started_at"):
             card.started_at = datetime.fromisoformat(data["started_at"])

@@ -2,10 +2,11 @@
 written for operators (F1, ^T), the F1 help rows (each key once) and the command palette.
 
 The footer shows only the keys of the moment (a card open or not, on the line or not,
-`EkcConsole.check_action`) and fits 80 columns: F4, F10, Ctrl+R, Ctrl+B, Ctrl+O, Ctrl+Q and
-Ctrl+P are not in it (an appeal and a callback are also reached from the outcomes, F5); F1
-lists every key. F12 takes the operator off the line (asking why) or back on it, only while
-no card is open (finish the card first); F10, the shift's wallboard, only for leads."""
+`EkcConsole.check_action`) and fits 80 columns: F4, F10, Ctrl+R, Ctrl+B, Ctrl+L, Ctrl+O,
+Ctrl+Q and Ctrl+P are not in it (an appeal and a callback are also reached from the outcomes,
+F5; the transfer to an agency, Ctrl+L, from the card); F1 lists every key. F12 takes the
+operator off the line (asking why) or back on it, only while no card is open (finish the
+card first); F10, the shift's wallboard, only for leads."""
 
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ BINDINGS: list[BindingType] = [
     key("ctrl+g", "citizen", "Гражданин", "Найти гражданина (телефон, ФИО)"),
     key("ctrl+r", "appeal", "Обращение", "Зарегистрировать обращение (или F5, 2)", show=False),
     key("ctrl+b", "callback", "Перезвон", "Запланировать перезвон (или F5, 5)", show=False),
+    key(
+        "ctrl+l",
+        "transfer",
+        "Перевод",
+        "Перевести контакт на линию ведомства (причина, суть; обращение — туда же)",
+        show=False,
+    ),
     key("ctrl+n", "manual", "Вручную", "Карточка без телефонии"),
     key(
         "f12",
@@ -103,7 +111,10 @@ def help_context(card: Card | None) -> str:
         )
     if card.callback is not None:
         return "Сейчас: перезвон. F5 — итог перезвона (цифрой), F9 — сохранить."
-    return "Сейчас: карточка контакта. Ctrl+T — тематика, F5 — результат, F9 — сохранить."
+    return (
+        "Сейчас: карточка контакта. Ctrl+T — тематика, F5 — результат, "
+        "Ctrl+L — перевод в ведомство, F9 — сохранить."
+    )
 
 
 def commands(

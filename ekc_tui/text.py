@@ -34,7 +34,7 @@ OUTCOMES: dict[ContactOutcome, str] = {
     ContactOutcome.consultation: "Консультация дана",
     ContactOutcome.appeal_registered: "Зарегистрировано обращение",
     ContactOutcome.forwarded: "Передано в ведомство",
-    ContactOutcome.transferred: "Переведено (звонок)",
+    ContactOutcome.transferred: "Переведено в ведомство",
     ContactOutcome.callback_needed: "Нужен перезвон",
     ContactOutcome.no_answer: "Не дозвонились",
 }

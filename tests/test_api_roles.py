@@ -63,6 +63,8 @@ POST    /contacts/{contact_id}/save                 401   ok    ok    ok    403
 POST    /contacts/{contact_id}/abandon              401   403   ok    ok    ok
 POST    /contacts/{contact_id}/hangup               401   403   ok    ok    ok
 POST    /contacts/{contact_id}/close                401   ok    ok    ok    403
+POST    /contacts/{contact_id}/transfer             401   ok    ok    ok    403
+GET     /contacts/{contact_id}/events               401   ok    ok    ok    403
 GET     /contacts/mine                              401   ok    ok    ok    403
 POST    /contacts/outbound                          401   ok    ok    ok    403
 POST    /appeals                                    401   ok    ok    ok    403
@@ -127,6 +129,7 @@ MATRIX += """\
 GET     /reports/kpi                                401   403   ok    ok    403
 GET     /reports/operators                          401   403   ok    ok    403
 GET     /reports/topics                             401   403   ok    ok    403
+GET     /reports/transfers                          401   403   ok    ok    403
 GET     /reports/appeals                            401   403   ok    ok    403
 GET     /reports/plan-vs-fact                       401   403   ok    ok    403
 """

@@ -185,3 +185,25 @@ def test_seeding_refuses_a_database_with_staff_accounts(engine: Engine, make_sta
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(Citizen)).one() == 0
         assert session.exec(select(func.count()).select_from(Staff)).one() == 1
+
+
+def test_the_demos_transferred_contacts_have_their_transfer_on_record(seeded: Engine) -> None:
+    """Each transferred contact with an agency for its topic has the `contact_event` a
+    transfer from the card records: the transfers report has rows in the demo."""
+    from ekc_server.models_events import ContactEvent
+
+    with Session(seeded) as session:
+        transferred = session.exec(select(Contact).where(Contact.outcome == "transferred")).all()
+        events = {e.contact_id: e for e in session.exec(select(ContactEvent)).all()}
+    assert transferred and events
+    assert set(events) <= {c.id for c in transferred}
+    assert len(events) >= 0.8 * len(transferred)  # topics without an agency have none
+    for contact in transferred:
+        event = events.get(contact.id or 0)
+        if event is not None:
+            assert (event.type, event.actor_id, event.at) == (
+                "transferred",
+                contact.operator_id,
+                contact.ended_at,
+            )
+            assert event.agency_id is not None and event.data["reason"]

@@ -61,7 +61,7 @@ def _tables(url: str) -> set[str]:
 
 
 #: the newest revision; a new migration moves it
-HEAD = "0011_contact_routing"
+HEAD = "0012_contact_event"
 
 
 def _diff(url: str) -> list[object]:

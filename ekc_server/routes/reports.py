@@ -18,6 +18,7 @@ from ekc_server.services.report_kpi import kpi_report
 from ekc_server.services.report_operators import operators_report
 from ekc_server.services.report_plan import plan_vs_fact_report
 from ekc_server.services.report_topics import topics_report
+from ekc_server.services.report_transfers import transfers_report
 
 router = APIRouter(tags=["reports"], responses=SIGNED_IN_ERRORS)
 
@@ -66,6 +67,14 @@ def get_topics(
 ) -> Report:
     """Inbound calls, written contacts and appeals per top-level topic, with shares."""
     return topics_report(session=session, date_from=date_from, date_to=date_to)
+
+
+@router.get("/reports/transfers", response_model=Report)
+def get_transfers(
+    principal: Lead, session: SessionDep, date_from: DateFrom, date_to: DateTo
+) -> Report:
+    """Contacts transferred onward («переведено в ведомство») per agency and topic."""
+    return transfers_report(session=session, date_from=date_from, date_to=date_to)
 
 
 @router.get("/reports/appeals", response_model=Report)

@@ -379,12 +379,18 @@ def wrap_up(
         if appeal is None:
             raise InvalidFieldError(f"обращение {data.appeal_id} не найдено", field="appeal_id")
         contact.appeal_id = data.appeal_id
-    if data.outcome == ContactOutcome.appeal_registered and contact.appeal_id is None:
+    # a contact transferred onward (services.transfers) stays «переведено в ведомство»
+    transferred = contact.outcome == ContactOutcome.transferred.value
+    if (
+        not transferred
+        and data.outcome == ContactOutcome.appeal_registered
+        and contact.appeal_id is None
+    ):
         raise InvalidFieldError(
             "результат «обращение зарегистрировано» требует обращения", field="appeal_id"
         )
     contact.topic_id = topic.id
-    contact.outcome = data.outcome.value
+    contact.outcome = ContactOutcome.transferred.value if transferred else data.outcome.value
     contact.summary = data.summary
     _finish(contact, at)
     session.add(contact)

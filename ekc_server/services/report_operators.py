@@ -21,7 +21,7 @@ OUTCOME_RU: dict[ContactOutcome, str] = {
     ContactOutcome.consultation: "Консультация",
     ContactOutcome.appeal_registered: "Обращение зарегистрировано",
     ContactOutcome.forwarded: "Передано в ведомство",
-    ContactOutcome.transferred: "Переведено",
+    ContactOutcome.transferred: "Переведено в ведомство",
     ContactOutcome.callback_needed: "Нужен перезвон",
     ContactOutcome.no_answer: "Нет ответа",
 }

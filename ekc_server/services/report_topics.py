@@ -1,5 +1,6 @@
-"""What people call about: inbound calls, written contacts and appeals per top-level topic,
-with the share of the contract-service topic (`svo`) said apart."""
+"""What people call about: inbound calls, written contacts, transfers onward to an agency
+and appeals per top-level topic, with the share of the contract-service topic (`svo`) said
+apart."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import case, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from ekc_core.enums import AppealKind, Channel, Direction
+from ekc_core.enums import AppealKind, Channel, ContactOutcome, Direction
 from ekc_core.kpi import WRITTEN_CHANNELS
 from ekc_core.reports import Cell, ColumnKind, Report, ReportColumn
 from ekc_server.models import Appeal, Contact
@@ -36,6 +37,15 @@ COLUMNS = [
         description="Звонки тематики / все входящие звонки с указанной тематикой.",
     ),
     ReportColumn(key="written", title="Письменных", kind=ColumnKind.int),
+    ReportColumn(
+        key="transferred",
+        title="Переведено в ведомство",
+        kind=ColumnKind.int,
+        description=(
+            "Контакты тематики с результатом «переведено в ведомство» (перевод на линию "
+            "ведомства из карточки или отмеченный в итоге)."
+        ),
+    ),
     ReportColumn(key="appeals", title="Обращений", kind=ColumnKind.int),
     ReportColumn(key="complaints", title="Жалоб", kind=ColumnKind.int),
 ]
@@ -73,6 +83,22 @@ def topics_report(*, session: Session, date_from: date, date_to: date) -> Report
         code, name = roots[topic_id]
         names[code] = name
         counts[code][str(what)] += n
+    # a transfer (services.transfers) sets the outcome, which the wrap-up keeps: counted by
+    # the outcome, like the operators report, so that both say the same
+    for topic_id, n in session.execute(
+        sa_select(col(Contact.topic_id), func.count())
+        .where(
+            col(Contact.queued_at) >= start,
+            col(Contact.queued_at) < end,
+            col(Contact.outcome) == ContactOutcome.transferred.value,
+        )
+        .group_by(col(Contact.topic_id))
+    ):
+        if topic_id not in roots:
+            continue
+        code, name = roots[topic_id]
+        names[code] = name
+        counts[code]["transferred"] += n
     complaint = case((col(Appeal.kind) == AppealKind.complaint.value, 1), else_=0)
     for topic_id, n, complaints in session.execute(
         sa_select(col(Appeal.topic_id), func.count(), func.sum(complaint))
@@ -97,6 +123,7 @@ def topics_report(*, session: Session, date_from: date, date_to: date) -> Report
                 "calls_in": c["calls_in"],
                 "calls_share": c["calls_in"] / calls_total if calls_total else None,
                 "written": c["written"],
+                "transferred": c["transferred"],
                 "appeals": c["appeals"],
                 "complaints": c["complaints"],
             }
@@ -107,6 +134,7 @@ def topics_report(*, session: Session, date_from: date, date_to: date) -> Report
         "calls_in": calls_total,
         "calls_share": 1.0 if calls_total else None,
         "written": sum(c["written"] for c in counts.values()),
+        "transferred": sum(c["transferred"] for c in counts.values()),
         "appeals": sum(c["appeals"] for c in counts.values()),
         "complaints": sum(c["complaints"] for c in counts.values()),
     }

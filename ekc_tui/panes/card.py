@@ -114,6 +114,8 @@ class CardPanel(Static):
         handoff = card.contact.handoff if card.contact else None
         if not (handoff and (handoff.transcript or handoff.detected_topic)) and card.text:
             lines.append(f"Сообщение: «{escape(card.text[:200])}»")
+        if card.transfer is not None:
+            lines.append(f"[b]→ {escape(card.transfer.line())}[/b]")
         if history is not None:
             lines.append(
                 f"открытых обращений {history.open_appeals}, просрочено "
