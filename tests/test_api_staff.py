@@ -195,7 +195,7 @@ def test_import_lists_every_problem_and_writes_nothing(client, admin, make_staff
 
 def test_import_upserts_by_username_and_counts(client, admin, make_staff, engine):
     make_staff(Role.operator, username="kept", skills=["svo", "housing"])
-    make_staff(Role.operator, username="changed")
+    make_staff(Role.operator, username="changed", skills=["svo", "housing"])
     with Session(engine) as session:
         kept = session.exec(select(Staff).where(Staff.username == "kept")).one()
         kept_row = {"username": "kept", "full_name": kept.full_name}

@@ -36,7 +36,7 @@ def test_a_feasible_month_gets_a_gap_free_lawful_roster() -> None:
         # January's last night shift staffs 1 February 00–08
         before=[Assignment("op2", date(2027, 1, 31), "Н")],
     )
-    outcome = generate(problem, time_limit=2, workers=2)
+    outcome = generate(problem, time_limit=5, workers=2)
 
     assert outcome.phase == "hard"
     assert outcome.first_gap_free_seconds is not None
