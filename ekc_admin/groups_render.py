@@ -45,8 +45,9 @@ def merge_lines(g: GroupRequirementPublic, names: dict[str, str]) -> list[str]:
             parts.append(f"{_ranges(every)} ежедневно")
         if some:
             parts.append(f"{_ranges(some)} в части дней")
+        where = f"{names[target]} ({target})" if target in names else target
         lines.append(
-            f"{g.name} ({g.code}) → {names.get(target, target)} ({target}): "
+            f"{g.name} ({g.code}) → {where}: "
             f"{'; '.join(parts)} — {plural(total, 'час', 'часа', 'часов')} месяца"
         )
     return lines
@@ -71,7 +72,10 @@ def print_group_table(r: RequirementsPublic) -> None:
     )
     names = {g.code: g.name for g in r.groups}
     merges: list[str] = []
+    idle = [g for g in r.groups if g.share == 0 and g.operator_hours == 0]
     for g in r.groups:
+        if g in idle:
+            continue
         label = f"{g.name} ({g.code})"
         own = sum(1 for t in g.merged_into if not t) if g.merged_into else len(g.hourly)
         out.print(
@@ -80,8 +84,14 @@ def print_group_table(r: RequirementsPublic) -> None:
             markup=False,
         )
         merges += merge_lines(g, names)
+    if idle:
+        out.print("Без звонков в истории: " + ", ".join(f"{g.name} ({g.code})" for g in idle))
     if merges:
-        out.print("Звонки малых групп в часы без своей очереди:")
+        out.print(
+            "Звонки групп в часы без своей очереди (их принимают операторы группы-получателя: "
+            "им нужны навыки этих групп, иначе звонок дойдёт до них только по шагу "
+            "переполнения):"
+        )
         for line in merges:
             out.print(f"  {line}", markup=False)
     split = sum(g.operator_hours for g in r.groups)
