@@ -26,31 +26,40 @@ def _ranges(hours: list[int]) -> str:
     return ", ".join(f"{a:02d}–{b:02d}" for a, b in runs)
 
 
-def merge_lines(g: GroupRequirementPublic, names: dict[str, str]) -> list[str]:
+def merge_parts(g: GroupRequirementPublic) -> list[tuple[str, str]]:
     """Where the group's calls go in the hours it has no queue of its own, compactly: per
     target, the hours of the day merged every day and those merged on some days."""
     if not g.merged_into:
         return []
     n_days = len(g.merged_into) // 24
-    lines: list[str] = []
+    parts: list[tuple[str, str]] = []
     for target in sorted({t for t in g.merged_into if t}):
         days_at = [
             sum(1 for d in range(n_days) if g.merged_into[d * 24 + h] == target) for h in range(24)
         ]
         every = [h for h, n in enumerate(days_at) if n == n_days]
         some = [h for h, n in enumerate(days_at) if 0 < n < n_days]
-        total = sum(days_at)
-        parts = []
+        when = []
         if every:
-            parts.append(f"{_ranges(every)} ежедневно")
+            when.append(f"{_ranges(every)} ежедневно")
         if some:
-            parts.append(f"{_ranges(some)} в части дней")
-        where = f"{names[target]} ({target})" if target in names else target
-        lines.append(
-            f"{g.name} ({g.code}) → {where}: "
-            f"{'; '.join(parts)} — {plural(total, 'час', 'часа', 'часов')} месяца"
-        )
-    return lines
+            when.append(f"{_ranges(some)} в части дней")
+        total = plural(sum(days_at), "час", "часа", "часов")
+        parts.append((target, f"{'; '.join(when)} — {total} месяца"))
+    return parts
+
+
+def merge_lines(groups: list[GroupRequirementPublic], names: dict[str, str]) -> list[str]:
+    """One line per target and set of hours, naming every group merged so."""
+    merged: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for g in groups:
+        for target, when in merge_parts(g):
+            merged[(target, when)].append(f"{g.name} ({g.code})")
+    return [
+        f"{', '.join(labels)} → "
+        f"{f'{names[target]} ({target})' if target in names else target}: {when}"
+        for (target, when), labels in merged.items()
+    ]
 
 
 def print_group_table(r: RequirementsPublic) -> None:
@@ -67,25 +76,24 @@ def print_group_table(r: RequirementsPublic) -> None:
         )
     else:
         out.print("По группам операторов (каждая группа — своя очередь):")
-    out.print(
-        f"{'Группа':<28} {'Доля звонков':>12} {'Пик':>4} {'Опер.-часов':>12} {'Своя очередь':>13}"
-    )
-    names = {g.code: g.name for g in r.groups}
-    merges: list[str] = []
     idle = [g for g in r.groups if g.share == 0 and g.operator_hours == 0]
-    for g in r.groups:
-        if g in idle:
-            continue
+    shown = [g for g in r.groups if g not in idle]
+    width = max([28, *(len(f"{g.name} ({g.code})") for g in shown)])
+    out.print(
+        f"{'Группа':<{width}} {'Доля звонков':>12} {'Пик':>4} {'Опер.-часов':>12} "
+        f"{'Своя очередь':>13}"
+    )
+    for g in shown:
         label = f"{g.name} ({g.code})"
         own = sum(1 for t in g.merged_into if not t) if g.merged_into else len(g.hourly)
         out.print(
-            f"{label:<28} {g.share * 100:11.0f} % {max(g.hourly, default=0):4d} "
+            f"{label:<{width}} {g.share * 100:11.0f} % {max(g.hourly, default=0):4d} "
             f"{g.operator_hours:12d} {own:9d} ч",
             markup=False,
         )
-        merges += merge_lines(g, names)
     if idle:
         out.print("Без звонков в истории: " + ", ".join(f"{g.name} ({g.code})" for g in idle))
+    merges = merge_lines(shown, {g.code: g.name for g in r.groups})
     if merges:
         out.print(
             "Звонки групп в часы без своей очереди (их принимают операторы группы-получателя: "

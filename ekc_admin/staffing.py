@@ -156,7 +156,7 @@ def _render_requirements(r: RequirementsPublic, group: str | None = None) -> Non
     if group is not None:
         g = r.groups[0]
         out.print(f"Группа операторов: {g.name} ({g.code}), доля звонков {g.share:.0%}")
-        for line in merge_lines(g, {}):
+        for line in merge_lines([g], {}):
             out.print(f"Без своей очереди: {line}", markup=False)
         r = r.model_copy(
             update={
