@@ -15,9 +15,11 @@ overflow step, 60 s). The routed simulation (`ekc_roster.routing_day`, the backe
 then says per call group: offered, answered within 20 s, wait, abandoned, answered outside
 the group. Threshold 0 is every group its own queue (the first round); the last line is one
 pooled queue (every operator takes the oldest call, all skills) with the pooled Erlang C.
+`--erlang-a` sizes every queue with Erlang A (patience 90 s, as the simulated callers).
 
     python bench/group_staffing_day.py [--calls 2600] [--seed 1] [--seeds 5]
         [--below 0 --below 0.5 --below 1 --below 2] [--outside-factor 1.25] [--plain]
+        [--erlang-a]
 """
 
 from __future__ import annotations
@@ -37,9 +39,12 @@ from ekc_core.routing import RoutingTable
 from ekc_roster.erlang import required_agents
 from ekc_roster.group_merge import merge_map
 from ekc_roster.routing_day import GroupStats, Operator, Policy, simulate_day, summarise
+from ekc_server.demo_queue import PATIENCE_SECONDS
 from ekc_server.demo_traffic import HOUR_PROFILE
 
 TARGET, WITHIN = 0.8, 20
+#: Erlang A's patience when `--erlang-a` (the simulated callers' mean)
+PATIENCE: float | None = None
 
 
 @dataclass
@@ -89,7 +94,12 @@ def plan(
             if n > 0:
                 aht = queue_load[q] * 3600 / n
                 agents[q][h] = required_agents(
-                    n, 3600, aht, target_sl=TARGET, answer_within_seconds=WITHIN
+                    n,
+                    3600,
+                    aht,
+                    target_sl=TARGET,
+                    answer_within_seconds=WITHIN,
+                    patience_seconds=PATIENCE,
                 )
     return Plan(agents, into_all)
 
@@ -122,7 +132,12 @@ def pooled(hourly: dict[str, list[float]], handle: dict[str, float], table: Rout
         n = sum(hourly[g][h] for g in hourly)
         load = sum(hourly[g][h] * handle[g] / 3600 for g in hourly)
         agents[h] = required_agents(
-            n, 3600, load * 3600 / n, target_sl=TARGET, answer_within_seconds=WITHIN
+            n,
+            3600,
+            load * 3600 / n,
+            target_sl=TARGET,
+            answer_within_seconds=WITHIN,
+            patience_seconds=PATIENCE,
         )
     return Plan({table.general: agents}, [{} for _ in range(24)])
 
@@ -139,7 +154,12 @@ def main() -> None:
     parser.add_argument("--below", type=float, action="append", help="thresholds, Erlangs")
     parser.add_argument("--outside-factor", type=float, default=1.25)
     parser.add_argument("--plain", action="store_true", help="no multi-skilled staff")
+    parser.add_argument(
+        "--erlang-a", action="store_true", help="size with Erlang A (the callers' patience)"
+    )
     args = parser.parse_args()
+    global PATIENCE
+    PATIENCE = PATIENCE_SECONDS if args.erlang_a else None
     if args.calls < 1 or args.seeds < 1 or not args.outside_factor >= 1:
         sys.exit("--calls and --seeds from 1, --outside-factor from 1")
     thresholds = args.below or [0.0, 0.5, 1.0, 2.0]
@@ -151,7 +171,8 @@ def main() -> None:
     one = pooled(hourly, handle, table)
     started = time.perf_counter()
     print(
-        f"{args.calls} calls a day, {args.seeds} days (seeds {args.seed}..), Erlang C "
+        f"{args.calls} calls a day, {args.seeds} days (seeds {args.seed}..), "
+        f"{'Erlang A' if PATIENCE else 'Erlang C'} "
         f"{TARGET:.0%}/{WITHIN} per queue, outside factor {args.outside_factor:g}, "
         f"{'single-skilled' if args.plain else 'multi-skilled'} staff of merged queues; "
         f"SL20 per call group, mean (min–max) over the days"
