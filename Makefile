@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python bench/console_bench.py --kb-size $(lastword $(KB_SIZES))
 	$(BIN)/python bench/roster_bench.py
 	$(BIN)/python bench/routing_day.py
+	$(BIN)/python bench/group_staffing_day.py
 	$(BIN)/python bench/kpi_bench.py --sizes $(KPI_SIZES)
 	$(BIN)/python bench/wallboard_bench.py --updates 30 --idle 3
 	$(BIN)/python bench/demo_bench.py

@@ -8,7 +8,9 @@ time of each.
 
 The month defaults to the demo's next month (the one a shift lead plans now). Its
 requirement is computed as `ekc-admin staffing requirements` does (from the demo history,
-per group from the contacts' topics and the routing table in force) and stored; each roster
+per group from the contacts' topics and the routing table in force, small groups merged
+into their first overflow target's queue by `--merge-below`; every group alone is printed
+first for comparison) and stored; each roster
 is checked with `ekc_roster.checker` (group cover by max-flow). The database is not changed
 otherwise (no roster is saved).
 """
@@ -44,6 +46,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--merge-below",
+        type=float,
+        default=None,
+        help="RequirementsRequest.merge_below_erlangs (default: the request's; 0: every group "
+        "its own queue)",
+    )
+    parser.add_argument(
         "--both",
         action="store_true",
         help="also the objective that counts a person in each of their groups",
@@ -53,18 +62,25 @@ def main() -> None:
     engine = create_db_engine(settings.effective_database_url())
     calendar = staffing.load_calendar()
     with Session(engine) as session:
-        req = staffing.requirements(
-            session=session,
-            request=RequirementsRequest(month=args.month),
-            created_by_id=None,
-            calendar=calendar,
-        )
-        split = sum(g.operator_hours for g in req.groups)
-        print(
-            f"{args.month}: pooled requirement {req.operator_hours} operator-hours, "
-            f"sum of the {len(req.groups)} groups' own {split} "
-            f"(+{(split - req.operator_hours) / req.operator_hours:.0%})"
-        )
+        for below in (0.0, args.merge_below):  # every group alone first, for comparison
+            request = RequirementsRequest(month=args.month)
+            if below is not None:
+                request = request.model_copy(update={"merge_below_erlangs": below})
+            req = staffing.requirements(
+                session=session, request=request, created_by_id=None, calendar=calendar
+            )
+            split = sum(g.operator_hours for g in req.groups)
+            own = {
+                g.code: sum(1 for t in g.merged_into if not t) if g.merged_into else len(g.hourly)
+                for g in req.groups
+            }
+            print(
+                f"{args.month}, merge below {request.merge_below_erlangs:g} Erlang: pooled "
+                f"requirement {req.operator_hours} operator-hours, sum of the "
+                f"{len(req.groups)} groups' {split} "
+                f"({(split - req.operator_hours) / req.operator_hours:+.0%}); hours with an own "
+                f"queue: {', '.join(f'{c} {n}' for c, n in own.items())}"
+            )
         problem, _ = load_problem(
             session=session,
             calendar=calendar,

@@ -9,26 +9,99 @@ from typing import Any
 
 from ekc_admin.context import out, plural
 from ekc_core.workforce import RequirementsPublic
-from ekc_core.workforce_groups import GroupGap
+from ekc_core.workforce_groups import GroupGap, GroupRequirementPublic
 
 #: runs listed per group before «… и ещё N»
 MAX_RUNS = 8
 
 
+def _ranges(hours: list[int]) -> str:
+    """Hours of the day as ranges: [0, 1, 2, 7] → «00–03, 07–08»."""
+    runs: list[tuple[int, int]] = []
+    for h in sorted(hours):
+        if runs and runs[-1][1] == h:
+            runs[-1] = (runs[-1][0], h + 1)
+        else:
+            runs.append((h, h + 1))
+    return ", ".join(f"{a:02d}–{b:02d}" for a, b in runs)
+
+
+def merge_parts(g: GroupRequirementPublic) -> list[tuple[str, str]]:
+    """Where the group's calls go in the hours it has no queue of its own, compactly: per
+    target, the hours of the day merged every day and those merged on some days."""
+    if not g.merged_into:
+        return []
+    n_days = len(g.merged_into) // 24
+    parts: list[tuple[str, str]] = []
+    for target in sorted({t for t in g.merged_into if t}):
+        days_at = [
+            sum(1 for d in range(n_days) if g.merged_into[d * 24 + h] == target) for h in range(24)
+        ]
+        every = [h for h, n in enumerate(days_at) if n == n_days]
+        some = [h for h, n in enumerate(days_at) if 0 < n < n_days]
+        when = []
+        if every:
+            when.append(f"{_ranges(every)} ежедневно")
+        if some:
+            when.append(f"{_ranges(some)} в части дней")
+        total = plural(sum(days_at), "час", "часа", "часов")
+        parts.append((target, f"{'; '.join(when)} — {total} месяца"))
+    return parts
+
+
+def merge_lines(groups: list[GroupRequirementPublic], names: dict[str, str]) -> list[str]:
+    """One line per target and set of hours, naming every group merged so."""
+    merged: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for g in groups:
+        for target, when in merge_parts(g):
+            merged[(target, when)].append(f"{g.name} ({g.code})")
+    return [
+        f"{', '.join(labels)} → "
+        f"{f'{names[target]} ({target})' if target in names else target}: {when}"
+        for (target, when), labels in merged.items()
+    ]
+
+
 def print_group_table(r: RequirementsPublic) -> None:
-    """Each group's share, peak and operator-hours, and the cost of splitting the queue."""
+    """Each group's share, peak and operator-hours, where small groups' calls go, and both
+    totals: by group and one pooled queue."""
     if not r.groups:
         return
+    below = r.params.get("request", {}).get("merge_below_erlangs")
     out.print()
-    out.print("По группам операторов (каждая группа — своя очередь):")
-    out.print(f"{'Группа':<28} {'Доля звонков':>12} {'Пик':>4} {'Опер.-часов':>12}")
-    for g in r.groups:
-        label = f"{g.name} ({g.code})"
+    if below:
         out.print(
-            f"{label:<28} {g.share * 100:11.0f} % {max(g.hourly, default=0):4d} "
-            f"{g.operator_hours:12d}",
+            f"По группам операторов (группа с нагрузкой меньше {float(below):g} Эрл в час "
+            "своей очереди не получает: её звонки принимает первая группа её переполнения):"
+        )
+    else:
+        out.print("По группам операторов (каждая группа — своя очередь):")
+    idle = [g for g in r.groups if g.share == 0 and g.operator_hours == 0]
+    shown = [g for g in r.groups if g not in idle]
+    width = max([28, *(len(f"{g.name} ({g.code})") for g in shown)])
+    out.print(
+        f"{'Группа':<{width}} {'Доля звонков':>12} {'Пик':>4} {'Опер.-часов':>12} "
+        f"{'Своя очередь':>13}"
+    )
+    for g in shown:
+        label = f"{g.name} ({g.code})"
+        own = sum(1 for t in g.merged_into if not t) if g.merged_into else len(g.hourly)
+        out.print(
+            f"{label:<{width}} {g.share * 100:11.0f} % {max(g.hourly, default=0):4d} "
+            f"{g.operator_hours:12d} {own:9d} ч",
             markup=False,
         )
+    if idle:
+        out.print("Без звонков в истории: " + ", ".join(f"{g.name} ({g.code})" for g in idle))
+    merges = merge_lines(shown, {g.code: g.name for g in r.groups})
+    if merges:
+        out.print(
+            "Звонки групп в часы без своей очереди (их принимают операторы группы-получателя: "
+            "им нужны навыки этих групп, иначе звонок дойдёт до них только по шагу "
+            "переполнения):"
+        )
+        for line in merges:
+            out.print(f"  {line}", markup=False)
     split = sum(g.operator_hours for g in r.groups)
     extra = split - r.operator_hours
     share = f" (+{extra / r.operator_hours:.0%})" if r.operator_hours and extra > 0 else ""

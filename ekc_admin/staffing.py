@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from ekc_admin.context import api_client, fail, out, print_json
-from ekc_admin.groups_render import print_group_table
+from ekc_admin.groups_render import merge_lines, print_group_table
 from ekc_core.validation import russian_message
 from ekc_core.workforce import (
     MONTH_FORMAT,
@@ -156,6 +156,8 @@ def _render_requirements(r: RequirementsPublic, group: str | None = None) -> Non
     if group is not None:
         g = r.groups[0]
         out.print(f"Группа операторов: {g.name} ({g.code}), доля звонков {g.share:.0%}")
+        for line in merge_lines([g], {}):
+            out.print(f"Без своей очереди: {line}", markup=False)
         r = r.model_copy(
             update={
                 "hourly": g.hourly,
@@ -291,6 +293,15 @@ def requirements(
             help="Часы исходящих звонков и письменных каналов, «с-по» (8-20).",
         ),
     ] = None,
+    merge_below: Annotated[
+        float | None,
+        typer.Option(
+            "--merge-below",
+            help="Группа с нагрузкой меньше стольких Эрланг в час не получает своей очереди: "
+            "её звонки считаются в очереди первой группы её переполнения (1.0; 0 — каждая "
+            "группа отдельно).",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Compute and store the month's required operators per hour, then print a summary."""
@@ -309,6 +320,7 @@ def requirements(
         "min_per_hour": minimum,
         "growth": growth,
         "weeks": weeks,
+        "merge_below_erlangs": merge_below,
     }
     if back_office is not None:
         body["back_office_from"], body["back_office_to"] = _parse_hours(back_office)

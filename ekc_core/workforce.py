@@ -18,7 +18,7 @@ from pydantic import AfterValidator, EmailStr, Field, model_validator
 from ekc_core.enums import Role
 from ekc_core.fields import YEAR_MAX, YEAR_MIN, InputDate, Int32, Text
 from ekc_core.schemas import NonEmpty, Phone, Wire
-from ekc_core.workforce_groups import GroupGap, GroupRequirementPublic
+from ekc_core.workforce_groups import DEFAULT_MERGE_BELOW_ERLANGS, GroupGap, GroupRequirementPublic
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 #: a month as the API and the CLI take it: `YYYY-MM`, years 2000–2100 (`ekc_core.fields`)
@@ -290,6 +290,10 @@ class RequirementsRequest(Wire):
     back_office_from: Annotated[int, Field(ge=0, le=23)] = 8
     back_office_to: Annotated[int, Field(ge=1, le=24)] = 20
     """Hours in which outgoing calls and written channels are worked off."""
+    merge_below_erlangs: Annotated[float, Field(ge=0, le=100)] = DEFAULT_MERGE_BELOW_ERLANGS
+    """By operator group: in an hour, a group whose own load (calls × AHT / 3600) is below
+    this joins its first overflow target's queue and has no own requirement (0: every group
+    its own queue; see `ekc_roster.group_merge`)."""
 
     def hour_need(self, *, hour: int, phone_agents: int, back_office_hours_per_day: float) -> int:
         """Operators to roster for one hour: the agents the queue model asks for the calls,

@@ -1,9 +1,10 @@
 """Wire schemas of staffing by operator group (issue 14): each group's own requirement per
 hour of a month, and the hours a roster leaves a group short.
 
-A group is its own queue: its requirement comes from its share of the contact history
-(contacts' topics mapped to groups by the routing table in force). A person on shift counts
-for any one of their groups at a time (`ekc_roster.groups`).
+A group's requirement comes from its share of the contact history (contacts' topics mapped
+to groups by the routing table in force); in the hours its load is too small for a queue of
+its own, its calls join its first overflow target's queue (`ekc_roster.group_merge`). A
+person on shift counts for any one of their groups at a time (`ekc_roster.groups`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from datetime import date
 from pydantic import Field
 
 from ekc_core.schemas import Wire
+
+#: by default a group whose calls would keep less than one operator busy in an hour joins its
+#: first overflow target's queue that hour (`RequirementsRequest.merge_below_erlangs`)
+DEFAULT_MERGE_BELOW_ERLANGS = 1.0
 
 
 class GroupRequirementPublic(Wire):
@@ -26,6 +31,10 @@ class GroupRequirementPublic(Wire):
     """Sum of `hourly`."""
     share: float
     """The group's share of the inbound calls of the history window."""
+    merged_into: list[str] = Field(default_factory=list)
+    """For every hour of the month: the group whose queue takes this group's calls that hour
+    (its own load is below the threshold; `hourly` is 0 then), "" when it keeps its own
+    queue; empty for a requirement computed before the rule."""
 
 
 class GroupGap(Wire):

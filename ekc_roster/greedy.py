@@ -50,24 +50,27 @@ class _State:
                 self._cover(span, a.username)
 
     def _cover(self, span: Span, username: str) -> None:
-        groups = [g for g in self.problem.person[username].groups if g in self.group_cover]
+        person = self.problem.person[username]
         for offset in span.template.covered_hours():
             h = self.problem.hour_of_month(span.day, offset)
             if h is not None:
                 self.covered[h] += 1
-                for g in groups:
-                    self.group_cover[g][h] += 1
+                for g in self.problem.queues(person.groups, h):
+                    if g in self.group_cover:
+                        self.group_cover[g][h] += 1
 
     def group_gain(self, username: str, span: Span) -> int:
         """Hours of the shift in which one of the person's groups is short."""
-        groups = [g for g in self.problem.person[username].groups if g in self.group_need]
-        if not groups:
+        person = self.problem.person[username]
+        if not self.group_need or not person.groups:
             return 0
         total = 0
         for offset in span.template.covered_hours():
             h = self.problem.hour_of_month(span.day, offset)
             if h is not None and any(
-                self.group_cover[g][h] < self.group_need[g][h] for g in groups
+                self.group_cover[g][h] < self.group_need[g][h]
+                for g in self.problem.queues(person.groups, h)
+                if g in self.group_need
             ):
                 total += 1
         return total

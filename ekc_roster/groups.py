@@ -67,7 +67,8 @@ def served(need: Mapping[str, int], people: Iterable[frozenset[str]]) -> dict[st
 
 
 def on_shift(problem: Problem, spans: Mapping[str, Iterable[Span]]) -> list[list[frozenset[str]]]:
-    """For every hour of the month, the groups of each person on shift in it."""
+    """For every hour of the month, the queues each person on shift in it serves (their
+    groups, a merged group's mapped to the queue its calls are in: `Problem.queues`)."""
     hours: list[list[frozenset[str]]] = [[] for _ in range(problem.days * 24)]
     for username, placed in spans.items():
         person = problem.person.get(username)
@@ -77,7 +78,7 @@ def on_shift(problem: Problem, spans: Mapping[str, Iterable[Span]]) -> list[list
             for offset in span.template.covered_hours():
                 h = problem.hour_of_month(span.day, offset)
                 if h is not None:
-                    hours[h].append(person.groups)
+                    hours[h].append(problem.queues(person.groups, h))
     return hours
 
 
@@ -166,10 +167,15 @@ def objective_terms(
             for offset in problem.templates[c].covered_hours()
             if (h := problem.hour_of_month(d, offset)) is not None
         ]
+        # a group's calls are in another group's queue in the hours it is merged
+        queue = {
+            g: [problem.queues(frozenset({g}), h) for h in hours]
+            for g in sorted(problem.person[u].groups)
+        }
         groups = [
             g
-            for g in sorted(problem.person[u].groups)
-            if g in need and any(need[g][h] for h in hours)
+            for g, qs in queue.items()
+            if any(q in need and need[q][h] for h, q1 in zip(hours, qs, strict=True) for q in q1)
         ]
         if not groups:
             continue
@@ -180,9 +186,10 @@ def objective_terms(
         else:
             serve = [v] * len(groups)
         for g, z in zip(groups, serve, strict=True):
-            for h in hours:
-                if need[g][h] > 0:
-                    holders[(g, h)].append(z)
+            for h, qs in zip(hours, queue[g], strict=True):
+                for q in qs:
+                    if q in need and need[q][h] > 0:
+                        holders[(q, h)].append(z)
     for u, spans in fixed.items():
         person = problem.person.get(u)
         if person is None:
@@ -191,7 +198,7 @@ def objective_terms(
             for offset in span.template.covered_hours():
                 h = problem.hour_of_month(span.day, offset)
                 if h is not None:
-                    for g in person.groups:
+                    for g in problem.queues(person.groups, h):
                         already[(g, h)] += 1
     terms: list[cp_model.LinearExprT] = []
     for g, hourly in need.items():

@@ -132,6 +132,9 @@ class Problem:
     group_required: dict[str, list[int]] | None = None
     """Each operator group's own requirement per hour of the month; None: no group goal."""
     group_names: dict[str, str] = field(default_factory=dict)
+    group_merged: dict[str, list[str]] = field(default_factory=dict)
+    """Per group and hour of the month: the group whose queue takes its calls ("" its own;
+    `ekc_roster.group_merge`). Staff of a merged group count for that queue then."""
 
     def __post_init__(self) -> None:
         if not self.people:
@@ -154,6 +157,15 @@ class Problem:
         names = [p.username for p in self.people]
         if len(set(names)) != len(names):
             raise RosterInputError("сотрудник указан дважды")
+
+    def queues(self, groups: frozenset[str], hour: int) -> frozenset[str]:
+        """The queues a person of `groups` serves in an hour of the month: each group's own,
+        or the one its calls are merged into."""
+        if not self.group_merged:
+            return groups
+        return frozenset(
+            (self.group_merged[g][hour] or g) if g in self.group_merged else g for g in groups
+        )
 
     # --- the calendar of the problem -----------------------------------------------------
 

@@ -56,6 +56,9 @@ class Call:
 class Operator:
     name: str
     skills: frozenset[str]
+    hours: frozenset[int] | None = None
+    """Hours of the day (0–23) on duty: takes calls only in them (None: all day; after the
+    day's hour 23 the hour-23 crew works the queue off). A call in hand is finished."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,8 @@ class _Day:
     outside_factor: float
     agents: list[_Agent]
     events: list[tuple[float, int, int, int]] = field(default_factory=list)
-    """(time, kind, order, index): kind 0 arrival, 1 hang-up, 2 operator free, 3 overflow."""
+    """(time, kind, order, index): kind 0 arrival, 1 hang-up, 2 operator free, 3 overflow
+    or a new hour (shifts)."""
     waiting: dict[int, Call] = field(default_factory=dict)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
 
@@ -144,6 +148,9 @@ class _Day:
     def run(self) -> list[Outcome]:
         for i, call in enumerate(self.calls):
             self.push(call.at, 0, i)
+        if any(a.operator.hours is not None for a in self.agents):
+            for hour in range(1, 24):  # shifts change: the new hour's crew looks at the queue
+                self.push(hour * 3600.0, 3, -1)
         while self.events:
             now = self.events[0][0]
             while self.events and self.events[0][0] == now:
@@ -169,7 +176,8 @@ class _Day:
         elif kind == 2:
             agent = self.agents[index]
             agent.busy, agent.free_since = False, now
-        # kind 3: an overflow step fell due; the dispatch sees the call's wider offer
+        # kind 3: an overflow step fell due (the dispatch sees the call's wider offer), or a
+        # new hour began (the dispatch sees who is on duty now)
 
     def _best(self, agent: _Agent, now: float) -> int | None:
         best: tuple[int, float, int] | None = None
@@ -188,9 +196,12 @@ class _Day:
 
     def _dispatch(self, now: float) -> None:
         free = sorted((a for a in self.agents if not a.busy), key=lambda a: (a.free_since, a.order))
+        hour = min(int(now // 3600), 23)
         for agent in free:
             if not self.waiting:
                 return
+            if agent.operator.hours is not None and hour not in agent.operator.hours:
+                continue
             index = self._best(agent, now)
             if index is None:
                 continue

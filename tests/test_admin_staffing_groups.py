@@ -7,12 +7,14 @@ import json
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from ekc_admin.main import app
 from ekc_core.enums import Role
+from ekc_server.models import StaffingRequirement
 from tests.test_api_rosters import set_staff
-from tests.test_staffing_groups import MONTH, store_groups
+from tests.test_staffing_groups import MONTH, day_hours, store_groups
 
 pytestmark = pytest.mark.client_side
 
@@ -36,7 +38,8 @@ def test_show_prints_the_groups_table_and_one_group(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert "По группам операторов (каждая группа — своя очередь):" in result.stdout
     svo = next(line for line in result.stdout.splitlines() if line.startswith("СВО (svo)"))
-    assert svo.split()[-1] == str(28 * 12)  # operator-hours: 1 a day 08–20
+    # peak 1, operator-hours 1 a day 08–20, its own queue in every hour (no merging stored)
+    assert svo.split()[-4:] == ["1", str(28 * 12), str(28 * 24), "ч"]
     assert (
         "Сумма по группам: 672 операторо-часов; одна общая очередь: 336. "
         "Разделение на группы стоит 336 операторо-часов (+100%)." in result.stdout
@@ -56,6 +59,49 @@ def test_show_prints_the_groups_table_and_one_group(runner: CliRunner) -> None:
     assert unknown.exit_code == 1
     assert "группы «nope» нет в потребности на 2027-02" in unknown.stderr
     assert unknown.stdout == ""
+
+
+def test_show_says_where_a_group_s_calls_go_in_the_hours_it_has_no_queue(
+    runner: CliRunner, engine: Engine
+) -> None:
+    n = 28 * 24
+    merged = ["" if 8 <= h % 24 < 20 else "general" for h in range(n)]
+    merged[2 * 24 + 8] = "general"  # 03.02 08–09 too
+    groups = [
+        {"code": "svo", "name": "СВО", "hourly": day_hours(1), "calls": [0.0] * n,
+         "share": 0.9, "merged_into": merged},
+        {"code": "general", "name": "Общая группа", "hourly": [1] * n, "calls": [0.0] * n,
+         "share": 0.1},
+        {"code": "mfc", "name": "МФЦ", "hourly": [0] * n, "calls": [0.0] * n, "share": 0.0,
+         "merged_into": ["general"] * n},
+    ]  # fmt: skip
+    params = {"request": {"merge_below_erlangs": 1.0}, "groups": groups}
+    with Session(engine) as session:
+        session.merge(StaffingRequirement(month=MONTH, hourly=[1] * n, params=params))
+        session.commit()
+    result = runner.invoke(app, ["staffing", "show", "-m", MONTH])
+    assert result.exit_code == 0, result.output
+    assert "группа с нагрузкой меньше 1 Эрл в час своей очереди не получает" in result.stdout
+    svo = next(line for line in result.stdout.splitlines() if line.startswith("СВО (svo)"))
+    assert svo.split()[-2:] == [str(28 * 12 - 1), "ч"]  # hours with its own queue
+    assert (
+        "  СВО (svo) → Общая группа (general): 00–08, 20–24 ежедневно; 08–09 в части дней "
+        "— 337 часов месяца" in result.stdout
+    )
+    assert "Без звонков в истории: МФЦ (mfc)" in result.stdout
+    assert "МФЦ (mfc) →" not in result.stdout
+    assert "Сумма по группам: 1008 операторо-часов; одна общая очередь: 672." in result.stdout
+
+    one = runner.invoke(app, ["staffing", "show", "-m", MONTH, "-g", "svo"])
+    assert one.exit_code == 0, one.output
+    assert "Без своей очереди: СВО (svo) → general: 00–08, 20–24 ежедневно" in one.stdout
+
+
+def test_requirements_refuse_a_negative_threshold(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["staffing", "requirements", "-m", MONTH, "--merge-below", "-1"])
+    assert result.exit_code == 2
+    assert "merge_below_erlangs" in result.stderr
+    assert result.stdout == ""
 
 
 def test_roster_check_names_each_group_short_and_exits_6(

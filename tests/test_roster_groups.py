@@ -166,3 +166,25 @@ def test_without_groups_the_report_says_nothing_of_them() -> None:
     outcome = generate(problem, time_limit=1, workers=1)
     assert outcome.result.group_gaps == [] and outcome.result.group_short == {}
     assert "uncovered_group_hours" not in outcome.report()
+
+
+def test_staff_of_a_merged_group_serve_the_queue_its_calls_are_in() -> None:
+    # SVO is small all month: its calls are in the general group's queue (need 1, 08–17);
+    # only SVO staff work here
+    people = [Person(f"svo{i}", groups=frozenset({"svo"})) for i in range(3)]
+    groups = {"svo": [0] * HOURS, "general": _hours(range(28), range(8, 17))}
+    problem = _problem(people, groups, pooled=1)
+    roster = first_roster(problem)
+    # without the rule's mapping nobody on shift can take the general group's calls …
+    assert uncovered(check(problem, roster).group_short) == (28 * 9, 28 * 9)
+    # … with it, the SVO staff count for the general queue, where SVO's calls are
+    problem.group_merged = {"svo": ["general"] * HOURS}
+    assert check(problem, roster).group_gaps == []
+    # where the map says "" SVO keeps its own queue (1 Feb: SVO needs 1 08–17): its staff
+    # serve it, and nobody is left for the general group's own calls that day
+    problem.group_merged = {"svo": ["" if h < 24 else "general" for h in range(HOURS)]}
+    problem.group_required = {**groups, "svo": _hours(range(1), range(8, 17))}
+    outcome = generate(problem, time_limit=5, workers=2)
+    assert outcome.result.violations == [] and outcome.result.gaps == []
+    assert [(g.group, g.on_date.day, g.from_hour, g.to_hour, g.able) for g in
+            outcome.result.group_gaps] == [("general", 1, 8, 17, 0)]  # fmt: skip

@@ -163,3 +163,21 @@ def test_the_single_queue_agrees_with_erlang_a() -> None:
     assert total.service_level == pytest.approx(expected.service_level, abs=0.02)
     assert total.abandoned_share == pytest.approx(expected.abandon_probability, abs=0.01)
     assert total.average_wait == pytest.approx(expected.asa_seconds, rel=0.1)
+
+
+def test_operators_take_calls_only_in_their_hours_on_duty() -> None:
+    crew = [
+        Operator("night", frozenset({"svo"}), hours=frozenset({0})),
+        Operator("day", frozenset({"svo"}), hours=frozenset({1})),
+    ]
+    calls = [
+        Call(100, "svo", 3550),  # night takes it at once, finishes at 3650 (after the hour)
+        Call(3500, "svo", 10),  # night busy; day starts at 3600: waits 100 s
+        Call(3700, "svo", 10),  # night is free but off duty, day is free at 3610: day, at once
+    ]
+    outcomes = simulate_day(table(), crew, calls, Policy.ROUTED)
+    assert [(o.operator, o.wait) for o in outcomes] == [
+        ("night", 0),
+        ("day", 100),
+        ("day", 0),
+    ]

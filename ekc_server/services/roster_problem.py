@@ -32,8 +32,8 @@ from ekc_server.models import (
     StaffingRequirement,
     StaffPreference,
 )
+from ekc_server.services.routing import table_in_force
 from ekc_server.services.shifts import month_range
-from ekc_server.services.staffing_groups import table_in_force
 
 #: who is rostered against the phone requirement
 ROSTERED_ROLES = (Role.operator.value,)
@@ -161,6 +161,9 @@ def load_problem(
             previous_known=previous is not None,
             group_required={g["code"]: list(g["hourly"]) for g in by_group} or None,
             group_names={g["code"]: g["name"] for g in by_group},
+            group_merged={
+                g["code"]: list(g["merged_into"]) for g in by_group if g.get("merged_into")
+            },
         )
     except RosterInputError as exc:
         raise InvalidFieldError(str(exc), field="month", location="path") from exc

@@ -419,6 +419,7 @@ def requirements(
         cal=cal,
         days=days,
         agents=agents,
+        aht_seconds=aht,
         back_office_hours=back_office_hours,
     )
 

@@ -6,10 +6,12 @@ are the pooled forecast (`staffing.forecast`) times the group's share of the his
 inbound calls on that weekday and hour (at that hour over all days for public holidays and
 for hours with no history), so the groups' calls add up to the pooled forecast.
 
-A group is its own queue: its operators come from Erlang for its calls alone, grossed up by
-the shrinkage; the general group also takes the back-office work and the hourly floor. Small
-queues need relatively more operators, so the groups' sum is above the pooled requirement —
-the cost of splitting, shown next to the pooled total.
+In every hour a group whose own load is below `merge_below_erlangs` joins its first overflow
+target's queue and has no own requirement (`ekc_roster.group_merge`); every other group is
+its own queue: its operators come from Erlang for its calls plus those merged into it,
+grossed up by the shrinkage; the general group also takes the back-office work and the
+hourly floor. Small queues need relatively more operators, so the groups' sum stays above
+the pooled requirement — the cost of splitting, shown next to the pooled total.
 """
 
 from __future__ import annotations
@@ -26,26 +28,17 @@ from sqlmodel import Session, col
 
 from ekc_core.enums import Channel, Direction
 from ekc_core.localtime import CENTRE_TZ
-from ekc_core.routing import Group, RoutingTable
+from ekc_core.routing import RoutingTable
 from ekc_core.workforce import ForecastProfile, RequirementsPublic, RequirementsRequest
 from ekc_roster.calendar import ProductionCalendar
+from ekc_roster.group_merge import merge_map, queue_calls
 from ekc_server.errors import InvalidFieldError
 from ekc_server.models import Contact, Topic
-from ekc_server.services import routing
+from ekc_server.services.routing import table_in_force
 from ekc_server.services.staffing import _EPOCH, _local_midnight_utc, _utc_hour
 
 Shares = dict[str, list[list[float]]]
 """Group → 8 × 24 shares of the calls: rows 0–6 weekdays (Monday first), row 7 any day."""
-
-
-def table_in_force(session: Session) -> RoutingTable:
-    """The routing table in force (groups, general group, topic → group)."""
-    public = routing.current(session=session)
-    return RoutingTable(
-        groups={g.code: Group(code=g.code, name=g.name) for g in public.groups},
-        general=public.general,
-        topic_groups=dict(public.topics),
-    )
 
 
 def call_shares(session: Session, table: RoutingTable, start_day: date, end_day: date) -> Shares:
@@ -96,44 +89,57 @@ def group_requirements(
     cal: ProductionCalendar,
     days: list[date],
     agents: Callable[[float], int],
+    aht_seconds: float,
     back_office_hours: float,
 ) -> list[dict[str, Any]]:
-    """Each group's calls and required operators for every hour of `days` (stored in the
-    requirement's params under `groups`)."""
+    """Each group's calls, required operators and the group its calls are merged into for
+    every hour of `days` (stored in the requirement's params under `groups`)."""
     table = table_in_force(session)
     end_day = profile.to_date + timedelta(days=1)
     shares = call_shares(session, table, profile.from_date, end_day)
-    codes = [g for g in table.groups if g in shares or g == table.general]
-    result: list[dict[str, Any]] = []
-    total_calls = sum(sum(row) for row in profile.calls)
-    for code in codes:
-        share = shares.get(code, [[0.0] * 24 for _ in range(8)])
-        hourly: list[int] = []
-        calls_out: list[float] = []
-        for day in days:
-            holiday = bool(cal.is_public_holiday(day))
-            row = profile.holiday_calls if holiday else profile.calls[day.weekday()]
-            part = share[7] if holiday else share[day.weekday()]
-            for hour in range(24):
-                calls = row[hour] * part[hour] * request.growth
-                calls_out.append(calls)
-                if code == table.general:  # back-office work and the floor stay here
+    codes = list(table.groups)
+    none = [[0.0] * 24 for _ in range(8)]
+    hourly: dict[str, list[int]] = {c: [] for c in codes}
+    calls_out: dict[str, list[float]] = {c: [] for c in codes}
+    merged: dict[str, list[str]] = {c: [] for c in codes}
+    for day in days:
+        holiday = bool(cal.is_public_holiday(day))
+        row = profile.holiday_calls if holiday else profile.calls[day.weekday()]
+        part = 7 if holiday else day.weekday()
+        for hour in range(24):
+            calls = {c: row[hour] * shares.get(c, none)[part][hour] * request.growth for c in codes}
+            loads = {c: n * aht_seconds / 3600 for c, n in calls.items()}
+            into = merge_map(table, loads, request.merge_below_erlangs)
+            queues = queue_calls(calls, into)
+            for code in codes:
+                calls_out[code].append(calls[code])
+                merged[code].append("" if into[code] == code else into[code])
+                if into[code] != code:
+                    need = 0
+                elif code == table.general:  # back-office work and the floor stay here
                     need = request.hour_need(
                         hour=hour,
-                        phone_agents=agents(calls),
+                        phone_agents=agents(queues.get(code, 0.0)),
                         back_office_hours_per_day=back_office_hours,
                     )
                 else:
-                    need = math.ceil(agents(calls) / (1 - request.shrinkage) - 1e-9)
-                hourly.append(need)
+                    need = math.ceil(agents(queues.get(code, 0.0)) / (1 - request.shrinkage) - 1e-9)
+                hourly[code].append(need)
+    total_calls = sum(sum(row) for row in profile.calls)
+    result: list[dict[str, Any]] = []
+    for code in codes:
+        if code != table.general and code not in shares and not any(merged[code]):
+            continue  # no calls in the history, and a queue of its own (empty) all month
+        share = shares.get(code, none)
         week = sum(profile.calls[wd][h] * share[wd][h] for wd in range(7) for h in range(24))
         result.append(
             {
                 "code": code,
                 "name": table.groups[code].name,
-                "hourly": hourly,
-                "calls": calls_out,
+                "hourly": hourly[code],
+                "calls": calls_out[code],
                 "share": round(week / total_calls, 4) if total_calls else 0.0,
+                "merged_into": merged[code] if any(merged[code]) else [],
             }
         )
     return result
