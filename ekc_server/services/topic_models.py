@@ -1,8 +1,9 @@
 """The topic classifier's versions (issue 14, point 2): train, gate, activate, guess.
 
 `retrain` learns from what the centre already has — the knowledge base's articles with
-their topics and past contacts' texts (written text, the assistant's transcript, the
-operator's summary) with the topic operators gave them, sub-topics rolled up — and scores
+their topics, the names of the topic tree and of the agencies, and past contacts' texts
+(written text, the assistant's transcript, the operator's summary) with the topic operators
+gave them, sub-topics rolled up — and scores
 the candidate on the labelled hold-out (`data/routing/holdout/texts.yaml`, never learnt
 from). It becomes the model in force only when it scores at least as well there as the
 active one (re-scored on the same hold-out now); otherwise it is kept, inactive, with its
@@ -31,11 +32,11 @@ from sqlmodel import Session, col, func, select
 from ekc_core.settings import default_reference_dir
 from ekc_core.topic_wire import RetrainResult, TopicGuessPublic, TopicModelPublic, TopicScores
 from ekc_server.errors import ConflictError
-from ekc_server.models import Contact, KbArticle, Staff, Topic
+from ekc_server.models import Agency, Contact, KbArticle, Staff, Topic
 from ekc_server.models_topic import TopicModelVersion
 from ekc_server.services import routing
 from topic_model import Sample, TopicModel, evaluate, labelled_texts, read_labelled
-from topic_model.data import LabelledFileError, article_samples, top_level
+from topic_model.data import LabelledFileError, article_samples, reference_samples, top_level
 from topic_model.model import calibrate, choose_threshold, train
 
 log = logging.getLogger("ekc_server.topic_models")
@@ -72,7 +73,16 @@ class TrainingData:
 
 def training_data(session: Session) -> TrainingData:
     codes = dict(session.exec(select(Topic.id, Topic.code)).all())
-    samples: list[Sample] = []
+    agencies = session.exec(select(Agency.id, Agency.code, Agency.name)).all()
+    agency_codes = {aid: code for aid, code, _name in agencies}
+    tree = session.exec(
+        select(Topic.code, Topic.name, Topic.default_agency_id).where(col(Topic.active).is_(True))
+    ).all()
+    # the topic tree's names and the agencies' names: short samples the centre owns
+    samples: list[Sample] = reference_samples(
+        ((code, name, agency_codes.get(agency)) for code, name, agency in tree),
+        {code: name for _aid, code, name in agencies},
+    )
     articles = session.exec(
         select(KbArticle.title, KbArticle.body, KbArticle.tags, KbArticle.topic_id).where(
             col(KbArticle.topic_id).is_not(None), col(KbArticle.deleted).is_(False)
