@@ -2,17 +2,17 @@
 
 Trains `topic_model` the way the backend's `retrain` does — from the shipped knowledge-base
 articles with their topics, the names of the topic tree and of the agencies, and the demo's
-contacts (the operators' summaries of
-`data/demo/summaries.yaml` as written texts and as the voice assistant's transcripts, with
-the demo's topic shares), or from a seeded database (`--database-url`) — calibrates it and
-chooses its threshold on the dev set, and prints, for the hold-out, the dev set and the dev2
-set (`data/routing/dev2/texts.yaml`, a second writer: it confirms what dev chose): top-1
+contacts (the operators' summaries of `data/demo/summaries.yaml` as written texts and as the
+voice assistant's transcripts, with the demo's topic shares), or from a seeded database
+(`--database-url`) — chooses its threshold on the dev set (the temperature stays the
+out-of-fold one), and prints, for the hold-out, the dev set and the dev2 set
+(`data/routing/dev2/texts.yaml`, a second writer: it confirms what dev chose): top-1
 group, top-1 and top-3 top-level topic and recall per topic, for the most frequent topic,
 plain TF-IDF with the same linear model, and the model; then the training time and the
 prediction latency per text (p50/p95, wall and thread CPU time).
 
 The hold-out (`data/routing/holdout/texts.yaml`) is never tuned on: only its aggregate
-scores are printed, no texts. `--no-holdout` scores the dev set alone (while tuning).
+scores are printed, no texts. `--no-holdout` scores the dev sets alone (while tuning).
 
 Run: `python bench/topic_classifier.py [--dev PATH] [--dev2 PATH] [--holdout PATH]
 [--no-holdout]`.
@@ -35,7 +35,7 @@ from ekc_core.routing import RoutingTable, read_routing
 from topic_model import Sample, Scores, evaluate, labelled_texts, read_labelled, train
 from topic_model.data import article_samples, reference_samples
 from topic_model.evaluate import Classifier, MostFrequent, PlainTfidf
-from topic_model.model import TopicModel, calibrate, choose_threshold
+from topic_model.model import TopicModel, choose_threshold
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -159,7 +159,6 @@ def main() -> None:
     model = train(samples, shares=shares)
     dev = read_labelled(args.dev) if args.dev.is_file() else []
     if dev:
-        calibrate(model, dev)
         model.threshold = choose_threshold(model, dev, group_of, general)
     train_wall, train_cpu = time.perf_counter() - w0, time.thread_time() - c0
     print(

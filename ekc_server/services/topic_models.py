@@ -7,8 +7,9 @@ gave them, sub-topics rolled up — and scores
 the candidate on the labelled hold-out (`data/routing/holdout/texts.yaml`, never learnt
 from). It becomes the model in force only when it scores at least as well there as the
 active one (re-scored on the same hold-out now); otherwise it is kept, inactive, with its
-scores and the reason. The dev set (`data/routing/dev/texts.yaml`) calibrates the
-probabilities and sets the threshold below which the general group is the better answer.
+scores and the reason. The dev set (`data/routing/dev/texts.yaml`) sets the threshold below
+which the general group is the better answer (the probabilities keep the temperature fitted
+out-of-fold on the training data: refitting it on the dev set did not carry over to dev2).
 
 `guess_topic` is what the inbound path calls for every contact without the assistant's
 topic: the model in force is cached per process and reloaded when the active version
@@ -37,7 +38,7 @@ from ekc_server.models_topic import TopicModelVersion
 from ekc_server.services import routing
 from topic_model import Sample, TopicModel, evaluate, labelled_texts, read_labelled
 from topic_model.data import LabelledFileError, article_samples, reference_samples, top_level
-from topic_model.model import calibrate, choose_threshold, train
+from topic_model.model import choose_threshold, train
 
 log = logging.getLogger("ekc_server.topic_models")
 
@@ -218,7 +219,6 @@ def retrain(*, session: Session, actor: int | None, data_dir: Path | None = None
     model = train(data.samples, shares=data.shares)
     dev = _labelled(data_dir / DEV_FILE)
     if dev:
-        calibrate(model, dev)
         model.threshold = choose_threshold(model, dev, group_of, general)
     else:
         model.threshold = DEFAULT_THRESHOLD
