@@ -1,7 +1,8 @@
 """The topic classifier of citizens' texts (issue 14, point 2) on the labelled sets.
 
 Trains `topic_model` the way the backend's `retrain` does — from the shipped knowledge-base
-articles with their topics, the names of the topic tree and of the agencies, and the demo's
+articles with their topics, the names of the topic tree and of the agencies, the KB's
+colloquial rules (their caller phrases, labelled through their article wording), and the demo's
 contacts (the operators' summaries of `data/demo/summaries.yaml` as written texts and as the
 voice assistant's transcripts, with the demo's topic shares), or from a seeded database
 (`--database-url`) — chooses its threshold on the dev set (the temperature stays the
@@ -33,7 +34,7 @@ from ekc_core.kb_files import read_path
 from ekc_core.reference_data import INBOUND_TOPIC_WEIGHTS, load_reference_data
 from ekc_core.routing import RoutingTable, read_routing
 from topic_model import Sample, Scores, evaluate, labelled_texts, read_labelled, train
-from topic_model.data import article_samples, reference_samples
+from topic_model.data import article_samples, read_rules, reference_samples
 from topic_model.evaluate import Classifier, MostFrequent, PlainTfidf
 from topic_model.model import TopicModel, choose_threshold
 
@@ -153,10 +154,11 @@ def main() -> None:
     else:
         samples, shares = shipped_training(args.data, parts=True)
         source = "shipped KB articles + demo summaries"
-    print(f"training: {len(samples)} samples ({source})")
+    rules = read_rules(args.data / "kb" / "colloquial.txt")
+    print(f"training: {len(samples)} samples ({source}), {len(rules)} colloquial rules")
 
     w0, c0 = time.perf_counter(), time.thread_time()
-    model = train(samples, shares=shares)
+    model = train(samples, shares=shares, rules=rules)
     dev = read_labelled(args.dev) if args.dev.is_file() else []
     if dev:
         model.threshold = choose_threshold(model, dev, group_of, general)

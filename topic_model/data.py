@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from ekc_core.settings import default_reference_dir
 
 #: KB articles are split into their parts: a short citizen's text looks more like one part
 #: (the title, a tag, a paragraph) than like a whole article
@@ -91,6 +94,48 @@ def labelled_texts(rows: Iterable[tuple[str, str, int]]) -> list[Sample]:
         if clean:
             counts[clean][top_level(topic)] += n
     return [Sample(text, c.most_common(1)[0][0]) for text, c in counts.items()]
+
+
+#: a colloquial rule's weight as a training sample (chosen on the dev set: 0.5 vs 1.0;
+#: the rule's caller phrases together as one sample rather than each on its own)
+RULE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class ColloquialRule:
+    """A line of the KB's colloquial phrases (`data/kb/colloquial.txt`): how callers say it
+    (the left side) and the articles' wording (the right side), as written."""
+
+    callers: str
+    articles: str
+
+
+def read_rules(path: Path) -> list[ColloquialRule]:
+    """The rules of a colloquial phrases file, as written (`kb_index.colloquial` checks
+    and uses them for search; a line it would reject is skipped here, no file: none)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    out: list[ColloquialRule] = []
+    for line in lines:
+        text = line.split("#", 1)[0].strip()
+        if text.count("=>") != 1:
+            continue
+        left, right = (" ".join(side.split()) for side in text.split("=>"))
+        callers = ", ".join(p.strip() for p in left.split(",") if p.strip())
+        articles = ", ".join(p.strip() for p in right.split(",") if p.strip())
+        if callers and articles:
+            out.append(ColloquialRule(callers, articles))
+    return out
+
+
+def shipped_rules() -> list[ColloquialRule]:
+    """The rules KB search uses: the file of `EKC_KB_COLLOQUIAL`, else the reference data's
+    `kb/colloquial.txt`."""
+    override = os.environ.get("EKC_KB_COLLOQUIAL")
+    path = Path(override) if override else default_reference_dir() / "kb" / "colloquial.txt"
+    return read_rules(path)
 
 
 class LabelledFileError(ValueError):

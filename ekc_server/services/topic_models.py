@@ -1,7 +1,8 @@
 """The topic classifier's versions (issue 14, point 2): train, gate, activate, guess.
 
 `retrain` learns from what the centre already has — the knowledge base's articles with
-their topics, the names of the topic tree and of the agencies, and past contacts' texts
+their topics, the names of the topic tree and of the agencies, the KB's colloquial rules
+(`topic_model.model.rule_samples`), and past contacts' texts
 (written text, the assistant's transcript, the operator's summary) with the topic operators
 gave them, sub-topics rolled up — and scores
 the candidate on the labelled hold-out (`data/routing/holdout/texts.yaml`, never learnt
@@ -37,7 +38,13 @@ from ekc_server.models import Agency, Contact, KbArticle, Staff, Topic
 from ekc_server.models_topic import TopicModelVersion
 from ekc_server.services import routing
 from topic_model import Sample, TopicModel, evaluate, labelled_texts, read_labelled
-from topic_model.data import LabelledFileError, article_samples, reference_samples, top_level
+from topic_model.data import (
+    LabelledFileError,
+    article_samples,
+    reference_samples,
+    shipped_rules,
+    top_level,
+)
 from topic_model.model import choose_threshold, train
 
 log = logging.getLogger("ekc_server.topic_models")
@@ -216,7 +223,7 @@ def retrain(*, session: Session, actor: int | None, data_dir: Path | None = None
             "не на чем учиться: нужны статьи базы знаний или контакты хотя бы двух тематик"
         )
     group_of, general = group_mapping(session)
-    model = train(data.samples, shares=data.shares)
+    model = train(data.samples, shares=data.shares, rules=shipped_rules())
     dev = _labelled(data_dir / DEV_FILE)
     if dev:
         model.threshold = choose_threshold(model, dev, group_of, general)
