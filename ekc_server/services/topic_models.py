@@ -77,6 +77,9 @@ class TrainingData:
     contacts: int
     shares: dict[str, float]
     """Top-level topic → how many past contacts operators gave it."""
+    learnt_topics: int = 0
+    """Top-level topics among the articles and contacts (the reference names alone are no
+    data to learn from)."""
 
 
 def training_data(session: Session) -> TrainingData:
@@ -127,7 +130,8 @@ def training_data(session: Session) -> TrainingData:
         if tid in codes:
             top = top_level(codes[tid])
             shares[top] = shares.get(top, 0.0) + float(n)
-    return TrainingData(samples + contacts, len(articles), len(contacts), shares)
+    own = {s.topic for s in contacts} | {top_level(codes[a[3]]) for a in articles}
+    return TrainingData(samples + contacts, len(articles), len(contacts), shares, len(own))
 
 
 # --- the routing table in force, as topic → group ----------------------------------------
@@ -218,7 +222,7 @@ def retrain(*, session: Session, actor: int | None, data_dir: Path | None = None
     data_dir = data_dir or default_reference_dir()
     started = time.perf_counter()
     data = training_data(session)
-    if len({s.topic for s in data.samples}) < 2:
+    if data.learnt_topics < 2:
         raise ConflictError(
             "не на чем учиться: нужны статьи базы знаний или контакты хотя бы двух тематик"
         )
