@@ -1,18 +1,22 @@
 """The topic classifier of citizens' texts (issue 14, point 2) on the labelled sets.
 
 Trains `topic_model` the way the backend's `retrain` does — from the shipped knowledge-base
-articles with their topics and the demo's contacts (the operators' summaries of
-`data/demo/summaries.yaml` as written texts and as the voice assistant's transcripts, with
-the demo's topic shares), or from a seeded database (`--database-url`) — calibrates it and
-chooses its threshold on the dev set, and prints, for the hold-out and the dev set: top-1
+articles with their topics, the names of the topic tree and of the agencies, the KB's
+colloquial rules (their caller phrases, labelled through their article wording), and the demo's
+contacts (the operators' summaries of `data/demo/summaries.yaml` as written texts and as the
+voice assistant's transcripts, with the demo's topic shares), or from a seeded database
+(`--database-url`) — chooses its threshold on the dev set (the temperature stays the
+out-of-fold one), and prints, for the hold-out, the dev set and the dev2 set
+(`data/routing/dev2/texts.yaml`, a second writer: it confirms what dev chose): top-1
 group, top-1 and top-3 top-level topic and recall per topic, for the most frequent topic,
 plain TF-IDF with the same linear model, and the model; then the training time and the
 prediction latency per text (p50/p95, wall and thread CPU time).
 
 The hold-out (`data/routing/holdout/texts.yaml`) is never tuned on: only its aggregate
-scores are printed, no texts. `--no-holdout` scores the dev set alone (while tuning).
+scores are printed, no texts. `--no-holdout` scores the dev sets alone (while tuning).
 
-Run: `python bench/topic_classifier.py [--dev PATH] [--holdout PATH] [--no-holdout]`.
+Run: `python bench/topic_classifier.py [--dev PATH] [--dev2 PATH] [--holdout PATH]
+[--no-holdout]`.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from ekc_core.kb_files import read_path
 from ekc_core.reference_data import INBOUND_TOPIC_WEIGHTS, load_reference_data
 from ekc_core.routing import RoutingTable, read_routing
 from topic_model import Sample, Scores, evaluate, labelled_texts, read_labelled, train
-from topic_model.data import article_samples
+from topic_model.data import article_samples, read_rules, reference_samples
 from topic_model.evaluate import Classifier, MostFrequent, PlainTfidf
-from topic_model.model import TopicModel, calibrate, choose_threshold
+from topic_model.model import TopicModel, choose_threshold
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -59,6 +63,11 @@ def shipped_training(data: Path, *, parts: bool) -> tuple[list[Sample], dict[str
     for a in result.records:
         if a.topic:
             samples.extend(article_samples(a.title, a.body, a.tags, a.topic, parts=parts))
+    ref = load_reference_data(data)
+    agencies = {a.code: a.name for a in ref.agencies}
+    samples.extend(
+        reference_samples(((t.code, t.name, t.default_agency) for t in ref.topics), agencies)
+    )
     summaries = yaml.safe_load((data / "demo" / "summaries.yaml").read_text(encoding="utf-8"))
     rows = [(t, top, 1) for top, texts in summaries["summaries"].items() for t in texts]
     rows += [(f"Гражданин: {t}. Ассистент: соединяю с оператором.", top, n) for t, top, n in rows]
@@ -131,8 +140,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the shipped data folder")
     parser.add_argument("--dev", type=Path, default=DATA / "routing" / "dev" / "texts.yaml")
+    parser.add_argument("--dev2", type=Path, default=DATA / "routing" / "dev2" / "texts.yaml")
     parser.add_argument("--holdout", type=Path, default=DATA / "routing" / "holdout" / "texts.yaml")
-    parser.add_argument("--no-holdout", action="store_true", help="score the dev set only")
+    parser.add_argument("--no-holdout", action="store_true", help="score the dev sets only")
     parser.add_argument("--database-url", help="train from this (seeded) database instead")
     args = parser.parse_args()
 
@@ -144,13 +154,13 @@ def main() -> None:
     else:
         samples, shares = shipped_training(args.data, parts=True)
         source = "shipped KB articles + demo summaries"
-    print(f"training: {len(samples)} samples ({source})")
+    rules = read_rules(args.data / "kb" / "colloquial.txt")
+    print(f"training: {len(samples)} samples ({source}), {len(rules)} colloquial rules")
 
     w0, c0 = time.perf_counter(), time.thread_time()
-    model = train(samples, shares=shares)
+    model = train(samples, shares=shares, rules=rules)
     dev = read_labelled(args.dev) if args.dev.is_file() else []
     if dev:
-        calibrate(model, dev)
         model.threshold = choose_threshold(model, dev, group_of, general)
     train_wall, train_cpu = time.perf_counter() - w0, time.thread_time() - c0
     print(
@@ -163,6 +173,10 @@ def main() -> None:
         ("plain TF-IDF", PlainTfidf(whole(samples))),
     ]
     sets: list[tuple[str, list[Sample]]] = [("dev set", dev)]
+    if args.dev2.is_file():
+        sets.append(("dev2 set", read_labelled(args.dev2)))
+    else:
+        print(f"no dev2 set at {args.dev2}")
     if not args.no_holdout:
         if args.holdout.is_file():
             sets.append(("HOLD-OUT", read_labelled(args.holdout)))

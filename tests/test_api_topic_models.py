@@ -77,6 +77,20 @@ def relabel(engine: Engine, mapping: dict[str, str]) -> None:
         session.commit()
 
 
+def test_training_data_holds_the_reference_names_but_they_alone_are_not_enough(
+    engine: Engine,
+) -> None:
+    with Session(engine) as session:
+        data = topic_models.training_data(session)
+    texts = {(s.text, s.topic) for s in data.samples}
+    assert ("Поступление на службу по контракту, условия и порядок заключения", "svo") in texts
+    assert ("Пункт отбора на военную службу по контракту (1 разряда) г. Иркутск", "svo") in texts
+    assert (data.articles, data.contacts, data.learnt_topics) == (0, 0, 0)
+    load_corpus(engine)
+    with Session(engine) as session:
+        assert topic_models.training_data(session).learnt_topics == len(TRAIN)
+
+
 def test_retrain_activates_a_first_and_an_equal_model_but_not_a_worse_one(
     engine: Engine, reference: Path, admin: StaffAccount
 ) -> None:

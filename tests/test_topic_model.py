@@ -9,9 +9,14 @@ import pytest
 
 from tests.topic_corpus import DEV, HOLDOUT, TRAIN, write_sets
 from topic_model import Sample, TopicModel, evaluate, labelled_texts, read_labelled, train
-from topic_model.data import LabelledFileError, article_samples
+from topic_model.data import (
+    LabelledFileError,
+    article_samples,
+    read_rules,
+    reference_samples,
+)
 from topic_model.evaluate import MostFrequent, PlainTfidf
-from topic_model.model import calibrate, choose_threshold
+from topic_model.model import calibrate, choose_threshold, rule_samples
 
 GROUPS = {"svo": "svo", "medicine": "medicine", "housing": "housing", "transport": "transport"}
 
@@ -129,3 +134,53 @@ def test_training_pairs_and_labelled_files(tmp_path: Path) -> None:
         read_labelled(bad)
     with pytest.raises(ValueError, match="двух тематик"):
         train([Sample("a", "svo"), Sample("b", "svo")])
+
+
+def test_reference_names_become_short_samples() -> None:
+    topics = [
+        ("svo", "Служба по контракту", "punkt"),
+        ("svo.payments", "Выплаты при заключении контракта", "minsoc"),
+        ("social", "Социальная поддержка", "minsoc"),
+        ("housing", "ЖКХ", None),
+        ("housing.water", " ", None),
+    ]
+    agencies = {"punkt": "Пункт отбора на военную службу", "minsoc": "Минсоцразвития"}
+    got = sorted((s.text, s.topic, s.part) for s in reference_samples(topics, agencies))
+    # the ministry is the default agency of two top-level topics: it says nothing of either
+    assert got == [
+        ("Выплаты при заключении контракта", "svo", True),
+        ("ЖКХ", "housing", True),
+        ("Пункт отбора на военную службу", "svo", True),
+        ("Служба по контракту", "svo", True),
+        ("Социальная поддержка", "social", True),
+    ]
+
+
+def test_colloquial_rules_are_labelled_through_their_article_wording(
+    model: TopicModel, tmp_path: Path
+) -> None:
+    path = tmp_path / "colloquial.txt"
+    path.write_text(
+        "# caller phrases => article wording\n"
+        "дубак в хате,  не греет => батареи в квартире, управляющая компания  # heating\n"
+        "no arrow here\n"
+        "a => b => c\n"
+        " => пусто слева\n"
+        "контрактник,зэт => контракт, выплата участнику СВО\n",
+        encoding="utf-8",
+    )
+    rules = read_rules(path)
+    assert [(r.callers, r.articles) for r in rules] == [
+        ("дубак в хате, не греет", "батареи в квартире, управляющая компания"),
+        ("контрактник, зэт", "контракт, выплата участнику СВО"),
+    ]
+    assert read_rules(tmp_path / "missing.txt") == []
+    labelled = rule_samples(model, rules)
+    assert [(s.text, s.topic) for s in labelled] == [
+        ("дубак в хате, не греет", "housing"),
+        ("контрактник, зэт", "svo"),
+    ]
+    assert all(s.part and s.weight < 1 for s in labelled)
+    with_rules = train(samples(), shares={"svo": 45, "housing": 14}, rules=rules)
+    assert with_rules.counts["housing"] == model.counts["housing"] + 1
+    assert with_rules.counts["svo"] == model.counts["svo"] + 1

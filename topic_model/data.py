@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from ekc_core.settings import default_reference_dir
 
 #: KB articles are split into their parts: a short citizen's text looks more like one part
 #: (the title, a tag, a paragraph) than like a whole article
@@ -53,6 +56,33 @@ def article_samples(
     return out
 
 
+#: the weight of a reference name (a topic's or an agency's) as a training sample
+NAME_WEIGHT = 1.0
+
+
+def reference_samples(
+    topics: Iterable[tuple[str, str, str | None]], agencies: Mapping[str, str]
+) -> list[Sample]:
+    """The centre's reference data as short samples: each topic's and sub-topic's name
+    (`(code, name, default agency code)`) under its top-level topic, and the full name of
+    each agency that is the default agency of topics of one top-level topic only (an agency
+    shared by two top-level topics says nothing about either). Chosen on the dev set, kept
+    because it also helped on dev2 (see README, the topic classifier)."""
+    out: list[Sample] = []
+    owners: dict[str, set[str]] = defaultdict(set)
+    for code, name, agency in topics:
+        top = top_level(code)
+        if name.strip():
+            out.append(Sample(name, top, NAME_WEIGHT, part=True))
+        if agency:
+            owners[agency].add(top)
+    for agency, tops in sorted(owners.items()):
+        name = agencies.get(agency, "")
+        if len(tops) == 1 and name.strip():
+            out.append(Sample(name, next(iter(tops)), NAME_WEIGHT, part=True))
+    return out
+
+
 def labelled_texts(rows: Iterable[tuple[str, str, int]]) -> list[Sample]:
     """Contacts' texts with the topic operators gave them, as (text, topic, how many
     contacts): one sample per distinct text, labelled with its most frequent top-level topic
@@ -64,6 +94,48 @@ def labelled_texts(rows: Iterable[tuple[str, str, int]]) -> list[Sample]:
         if clean:
             counts[clean][top_level(topic)] += n
     return [Sample(text, c.most_common(1)[0][0]) for text, c in counts.items()]
+
+
+#: a colloquial rule's weight as a training sample (chosen on the dev set: 0.5 vs 1.0;
+#: the rule's caller phrases together as one sample rather than each on its own)
+RULE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class ColloquialRule:
+    """A line of the KB's colloquial phrases (`data/kb/colloquial.txt`): how callers say it
+    (the left side) and the articles' wording (the right side), as written."""
+
+    callers: str
+    articles: str
+
+
+def read_rules(path: Path) -> list[ColloquialRule]:
+    """The rules of a colloquial phrases file, as written (`kb_index.colloquial` checks
+    and uses them for search; a line it would reject is skipped here, no file: none)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    out: list[ColloquialRule] = []
+    for line in lines:
+        text = line.split("#", 1)[0].strip()
+        if text.count("=>") != 1:
+            continue
+        left, right = (" ".join(side.split()) for side in text.split("=>"))
+        callers = ", ".join(p.strip() for p in left.split(",") if p.strip())
+        articles = ", ".join(p.strip() for p in right.split(",") if p.strip())
+        if callers and articles:
+            out.append(ColloquialRule(callers, articles))
+    return out
+
+
+def shipped_rules() -> list[ColloquialRule]:
+    """The rules KB search uses: the file of `EKC_KB_COLLOQUIAL`, else the reference data's
+    `kb/colloquial.txt`."""
+    override = os.environ.get("EKC_KB_COLLOQUIAL")
+    path = Path(override) if override else default_reference_dir() / "kb" / "colloquial.txt"
+    return read_rules(path)
 
 
 class LabelledFileError(ValueError):

@@ -1,13 +1,16 @@
 """The topic classifier's versions (issue 14, point 2): train, gate, activate, guess.
 
 `retrain` learns from what the centre already has — the knowledge base's articles with
-their topics and past contacts' texts (written text, the assistant's transcript, the
-operator's summary) with the topic operators gave them, sub-topics rolled up — and scores
+their topics, the names of the topic tree and of the agencies, the KB's colloquial rules
+(`topic_model.model.rule_samples`), and past contacts' texts
+(written text, the assistant's transcript, the operator's summary) with the topic operators
+gave them, sub-topics rolled up — and scores
 the candidate on the labelled hold-out (`data/routing/holdout/texts.yaml`, never learnt
 from). It becomes the model in force only when it scores at least as well there as the
 active one (re-scored on the same hold-out now); otherwise it is kept, inactive, with its
-scores and the reason. The dev set (`data/routing/dev/texts.yaml`) calibrates the
-probabilities and sets the threshold below which the general group is the better answer.
+scores and the reason. The dev set (`data/routing/dev/texts.yaml`) sets the threshold below
+which the general group is the better answer (the probabilities keep the temperature fitted
+out-of-fold on the training data: refitting it on the dev set did not carry over to dev2).
 
 `guess_topic` is what the inbound path calls for every contact without the assistant's
 topic: the model in force is cached per process and reloaded when the active version
@@ -31,12 +34,18 @@ from sqlmodel import Session, col, func, select
 from ekc_core.settings import default_reference_dir
 from ekc_core.topic_wire import RetrainResult, TopicGuessPublic, TopicModelPublic, TopicScores
 from ekc_server.errors import ConflictError
-from ekc_server.models import Contact, KbArticle, Staff, Topic
+from ekc_server.models import Agency, Contact, KbArticle, Staff, Topic
 from ekc_server.models_topic import TopicModelVersion
 from ekc_server.services import routing
 from topic_model import Sample, TopicModel, evaluate, labelled_texts, read_labelled
-from topic_model.data import LabelledFileError, article_samples, top_level
-from topic_model.model import calibrate, choose_threshold, train
+from topic_model.data import (
+    LabelledFileError,
+    article_samples,
+    reference_samples,
+    shipped_rules,
+    top_level,
+)
+from topic_model.model import choose_threshold, train
 
 log = logging.getLogger("ekc_server.topic_models")
 
@@ -68,11 +77,23 @@ class TrainingData:
     contacts: int
     shares: dict[str, float]
     """Top-level topic → how many past contacts operators gave it."""
+    learnt_topics: int = 0
+    """Top-level topics among the articles and contacts (the reference names alone are no
+    data to learn from)."""
 
 
 def training_data(session: Session) -> TrainingData:
     codes = dict(session.exec(select(Topic.id, Topic.code)).all())
-    samples: list[Sample] = []
+    agencies = session.exec(select(Agency.id, Agency.code, Agency.name)).all()
+    agency_codes = {aid: code for aid, code, _name in agencies}
+    tree = session.exec(
+        select(Topic.code, Topic.name, Topic.default_agency_id).where(col(Topic.active).is_(True))
+    ).all()
+    # the topic tree's names and the agencies' names: short samples the centre owns
+    samples: list[Sample] = reference_samples(
+        ((code, name, agency_codes.get(agency)) for code, name, agency in tree),
+        {code: name for _aid, code, name in agencies},
+    )
     articles = session.exec(
         select(KbArticle.title, KbArticle.body, KbArticle.tags, KbArticle.topic_id).where(
             col(KbArticle.topic_id).is_not(None), col(KbArticle.deleted).is_(False)
@@ -109,7 +130,8 @@ def training_data(session: Session) -> TrainingData:
         if tid in codes:
             top = top_level(codes[tid])
             shares[top] = shares.get(top, 0.0) + float(n)
-    return TrainingData(samples + contacts, len(articles), len(contacts), shares)
+    own = {s.topic for s in contacts} | {top_level(codes[a[3]]) for a in articles}
+    return TrainingData(samples + contacts, len(articles), len(contacts), shares, len(own))
 
 
 # --- the routing table in force, as topic → group ----------------------------------------
@@ -200,15 +222,14 @@ def retrain(*, session: Session, actor: int | None, data_dir: Path | None = None
     data_dir = data_dir or default_reference_dir()
     started = time.perf_counter()
     data = training_data(session)
-    if len({s.topic for s in data.samples}) < 2:
+    if data.learnt_topics < 2:
         raise ConflictError(
             "не на чем учиться: нужны статьи базы знаний или контакты хотя бы двух тематик"
         )
     group_of, general = group_mapping(session)
-    model = train(data.samples, shares=data.shares)
+    model = train(data.samples, shares=data.shares, rules=shipped_rules())
     dev = _labelled(data_dir / DEV_FILE)
     if dev:
-        calibrate(model, dev)
         model.threshold = choose_threshold(model, dev, group_of, general)
     else:
         model.threshold = DEFAULT_THRESHOLD
