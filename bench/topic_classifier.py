@@ -3,8 +3,9 @@
 Trains `topic_model` the way the backend's `retrain` does — from the shipped knowledge-base
 articles with their topics, the names of the topic tree and of the agencies, the KB's
 colloquial rules (their caller phrases, labelled through their article wording), and the demo's
-contacts (the operators' summaries of `data/demo/summaries.yaml` as written texts and as the
-voice assistant's transcripts, with the demo's topic shares), or from a seeded database
+contacts (the operators' summaries of `data/demo/summaries.yaml` and the citizens' own words
+of `data/demo/messages.yaml`, as written texts and as the voice assistant's transcripts, with
+the demo's topic shares), or from a seeded database
 (`--database-url`) — chooses its threshold on the dev set (the temperature stays the
 out-of-fold one), and prints, for the hold-out, the dev set and the dev2 set
 (`data/routing/dev2/texts.yaml`, a second writer: it confirms what dev chose): top-1
@@ -70,6 +71,9 @@ def shipped_training(data: Path, *, parts: bool) -> tuple[list[Sample], dict[str
     )
     summaries = yaml.safe_load((data / "demo" / "summaries.yaml").read_text(encoding="utf-8"))
     rows = [(t, top, 1) for top, texts in summaries["summaries"].items() for t in texts]
+    # citizens' own words of the demo's written contacts and call transcripts
+    messages = yaml.safe_load((data / "demo" / "messages.yaml").read_text(encoding="utf-8"))
+    rows += [(t, top, 1) for top, texts in messages["messages"].items() for t in texts]
     rows += [(f"Гражданин: {t}. Ассистент: соединяю с оператором.", top, n) for t, top, n in rows]
     return samples + labelled_texts(rows), dict(INBOUND_TOPIC_WEIGHTS)
 
@@ -153,7 +157,7 @@ def main() -> None:
         source = args.database_url
     else:
         samples, shares = shipped_training(args.data, parts=True)
-        source = "shipped KB articles + demo summaries"
+        source = "shipped KB articles + demo summaries and citizens' messages"
     rules = read_rules(args.data / "kb" / "colloquial.txt")
     print(f"training: {len(samples)} samples ({source}), {len(rules)} colloquial rules")
 

@@ -121,6 +121,7 @@ def _reference(session: Session, demo: Path) -> Reference:
         },
         summaries=texts["summaries"],
         replies=texts["agency_replies"],
+        messages=yaml.safe_load((demo / "messages.yaml").read_text(encoding="utf-8"))["messages"],
     )
 
 

@@ -46,6 +46,9 @@ class Reference:
     rules: dict[AppealKind, DeadlineTerms]
     summaries: dict[str, list[str]]
     replies: dict[str, list[str]]
+    messages: dict[str, list[str]]
+    """Citizens' own words by top-level topic (`data/demo/messages.yaml`): the texts of
+    written contacts and the transcripts of calls, as the centre's history has them."""
 
 
 @dataclass
@@ -110,6 +113,12 @@ def make_contacts(
     tops = [t for t, _ in top_inbound]
     top_cum = list(itertools.accumulate(w for _, w in top_inbound))
     stuck_left = STUCK_BUDGET
+    # citizens' words drawn apart from `rng`, so the rest of the demo stays as it was
+    own_words = random.Random(f"demo-messages:{citizens}")
+
+    def said(top: Topic, summary: str) -> str:
+        words = ref.messages.get(top.code)
+        return own_words.choice(words) if words else summary
 
     for item in incoming:
         h = item.handled
@@ -175,10 +184,11 @@ def make_contacts(
         row["wrapup_ended_at"] = row["ended_at"] + timedelta(seconds=h.acw)
         row["summary"] = rng.choice(ref.summaries.get(top.code) or ref.summaries["mfc"])
         if channel not in (Channel.phone, Channel.video):
-            row["text"] = row["summary"]
+            row["text"] = said(top, row["summary"])
         if inbound_call and rng.random() < 0.7:
             row["handoff"] = {
-                "transcript": f"Гражданин: {row['summary']}. Ассистент: соединяю с оператором.",
+                "transcript": f"Гражданин: {said(top, row['summary'])}. Ассистент: "
+                "соединяю с оператором.",
                 "detected_topic": top.name,
                 "detected_emotion": rng.choice(_EMOTIONS),
             }
