@@ -58,6 +58,12 @@ class Group:
     overflow: tuple[OverflowStep, ...] = ()
     by_line: Mapping[str, tuple[OverflowStep, ...]] = field(default_factory=dict)
 
+    @property
+    def origin(self) -> str:
+        """The group after «из» in Russian: an abbreviation as it is («из ЖКХ»), another
+        name as «из группы «Общая группа»» (a name is not declined by code)."""
+        return self.name if self.name.isupper() else f"группы «{self.name}»"
+
     def steps(self, line: str) -> tuple[OverflowStep, ...]:
         return self.by_line.get(line, self.overflow)
 
@@ -100,7 +106,7 @@ class RoutingTable:
         for step in own.steps(line):
             if waited < step.after:
                 break
-            reason = f"переполнение из {own.name} через {step.after} с"
+            reason = f"переполнение из {own.origin} через {step.after} с"
             if step.to is None:
                 return Offer(None, reason)
             offered.update(step.to)

@@ -138,6 +138,11 @@ def test_an_operator_gets_own_group_first_and_overflow_when_due() -> None:
     overflow = table.rank(general, "svo", "122", 60, why="x")
     assert overflow is not None and overflow[0] == 1
     assert overflow[1].reason == "переполнение из СВО через 60 с"
+    # a name that is not an abbreviation is not declined: «из группы «…»»
+    psych = table.rank(svo_only, "psych", "122", 90, why="x")
+    assert psych is not None and psych[1].reason == (
+        "переполнение из группы «Психологическая помощь» через 90 с"
+    )
     # housing reaches an SVO operator only when it goes to everyone (150 s)
     assert table.rank(svo_only, "housing", "122", 149, why="x") is None
     late = table.rank(svo_only, "housing", "122", 150, why="x")

@@ -82,7 +82,7 @@ async def test_the_longest_reason_fits_a_100_column_queue(backend, tmp_path):
     app = EkcConsole(settings, login=("op_tui", PASSWORD), background=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await signed_in(app, pilot)
-        longest = "переполнение из Психологическая помощь через 30 с"
+        longest = "переполнение из группы «Психологическая помощь» через 150 с"
         queue = [waiting(7001, "переполнение из ЖКХ через 60 с"), waiting(7002, longest)]
         app.post_message(OffersChanged(queue))
         await pilot.press("f7")
