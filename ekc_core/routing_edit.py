@@ -42,6 +42,16 @@ def _dotted(path: Sequence[str | int]) -> str:
     return text
 
 
+def _inherited(topic: str, overrides: Mapping[str, str], tree_groups: Mapping[str, str]) -> str:
+    """The group `topic` gets without an entry of its own."""
+    code = topic.rpartition(".")[0]
+    while code:
+        if code in overrides:
+            return overrides[code]
+        code = code.rpartition(".")[0]
+    return tree_groups[topic]
+
+
 def edit_routing(
     text: str,
     *,
@@ -59,16 +69,20 @@ def edit_routing(
     groups = {g["code"]: g for g in data["groups"] if isinstance(g, dict) and "code" in g}
     problems: list[str] = []
     overrides = dict(data.get("topics") or {})
-    for topic, group in topics.items():
+    # parents first: a sub-topic's entry is judged against its parent's new group
+    for topic, group in sorted(topics.items(), key=lambda item: item[0].count(".")):
         field = f"topics.{topic}"
         if topic not in tree_groups:
             problems.append(f"{field}: нет тематики «{topic}»")
-        elif group is None or group == tree_groups[topic]:
-            overrides.pop(topic, None)  # back to the topic tree's group
-        elif group not in groups:
+        elif group is not None and group not in groups:
             problems.append(f"{field}: нет группы «{group}»")
         else:
-            overrides[topic] = group
+            wanted = tree_groups[topic] if group is None else group
+            overrides.pop(topic, None)
+            # no entry of its own is needed when the topic would get `wanted` anyway: from
+            # its nearest parent's entry, else from the topic tree
+            if _inherited(topic, overrides, tree_groups) != wanted:
+                overrides[topic] = wanted
     for i, change in enumerate(overflow):
         group_data = groups.get(change.group)
         if group_data is None:

@@ -196,3 +196,28 @@ def test_a_change_is_applied_to_the_file_or_refused_naming_its_fields() -> None:
         "topics.mfc: нет группы «ghost»",
         "overflow[0].line: нет линии «999»",
     ]
+
+
+def test_back_to_the_tree_group_holds_under_a_parent_moved_elsewhere() -> None:
+    text = (REFERENCE / "routing.yaml").read_text(encoding="utf-8")
+    tree = tree_groups()
+    moved = edit_routing(
+        text,
+        base_version=0,
+        topics={"svo.contract": "svo", "svo": "general"},  # a child named first
+        overflow=[],
+        tree_groups=tree,
+        lines_known=["122", "117"],
+    )
+    table = read_routing(moved, "m.yaml", tree_groups=tree, lines_known=["122", "117"])
+    assert table.group_for_topic("svo.mobilized") == "general"
+    assert table.group_for_topic("svo.contract") == "svo"  # its own entry, or it would follow svo
+    back = edit_routing(
+        moved,
+        base_version=1,
+        topics={"svo": None, "svo.contract": None},
+        overflow=[],
+        tree_groups=tree,
+        lines_known=["122", "117"],
+    )
+    assert yaml.safe_load(back)["topics"] == {}
