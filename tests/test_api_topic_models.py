@@ -221,3 +221,23 @@ def test_a_written_contact_is_routed_by_its_text(
     with Session(engine) as session:
         row = session.get(Contact, contact["id"])
         assert row is not None and row.routed_topic == "medicine" and row.route_source == "text"
+
+
+def test_an_unreadable_model_in_force_is_gated_on_its_stored_scores(
+    engine: Engine, reference: Path
+) -> None:
+    load_corpus(engine)
+    with Session(engine) as session:
+        retrain(session=session, actor=None, data_dir=reference)
+        session.commit()
+    with Session(engine) as session:  # saved by another code version, with perfect scores
+        perfect = {"n": 8, "group_top1": 1.0, "topic_top1": 1.0, "topic_top3": 1.0}
+        session.execute(
+            update(TopicModelVersion).values(blob=b"not a model", scores={"holdout": perfect})
+        )
+        session.commit()
+    relabel(engine, SCRAMBLE)
+    with Session(engine) as session:
+        worse = retrain(session=session, actor=None, data_dir=reference)
+        session.commit()
+    assert not worse.activated and "хуже действующей версии 1" in worse.reason

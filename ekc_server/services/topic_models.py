@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -192,7 +193,10 @@ def _names(session: Session) -> dict[int | None, str]:
 
 def _active_row(session: Session) -> TopicModelVersion | None:
     return session.exec(
-        select(TopicModelVersion).where(col(TopicModelVersion.active).is_(True)).limit(1)
+        select(TopicModelVersion)
+        .where(col(TopicModelVersion.active).is_(True))
+        .order_by(col(TopicModelVersion.version).desc())
+        .limit(1)
     ).first()
 
 
@@ -247,9 +251,9 @@ def retrain(*, session: Session, actor: int | None, data_dir: Path | None = None
         try:
             old_model = TopicModel.loads(previous.blob)
             old_scores = evaluate(old_model, holdout, group_of).as_dict()
-        except Exception:  # an unreadable old model is no reason to keep it
+        except Exception:  # unreadable (another code version): gate on its stored scores
             log.exception("active topic model %s unreadable", previous.version)
-            old_scores = None
+            old_scores = previous.scores.get("holdout")
     elif previous is not None:
         old_scores = previous.scores.get("holdout") or {"group_top1": 0.0, "topic_top1": 0.0}
     why_not = _gate(scores.get("holdout"), old_scores, previous.version if previous else 0)
@@ -267,9 +271,21 @@ def retrain(*, session: Session, actor: int | None, data_dir: Path | None = None
     )
     if why_not is None:
         if previous is not None:
-            previous.active = False
-            session.add(previous)
-            session.flush()  # at most one active version at any moment
+            # compare-and-set: a retrain that finished meanwhile has replaced `previous`
+            # (this candidate was gated against the wrong model)
+            replaced = session.execute(
+                update(TopicModelVersion)
+                .where(col(TopicModelVersion.id) == previous.id)
+                .where(col(TopicModelVersion.active).is_(True))
+                .values(active=False)
+            )
+            if replaced.rowcount != 1:  # type: ignore[attr-defined]
+                session.rollback()
+                raise ConflictError(
+                    "модель в это же время переобучил другой запрос; повторите, чтобы "
+                    "сравнить с действующей"
+                )
+            session.refresh(previous)
         row.active = True
         row.activated_at = row.created_at
         row.reason = (
@@ -313,6 +329,7 @@ def _active_model(session: Session) -> tuple[TopicModel, int] | None:
     head = session.exec(
         select(TopicModelVersion.id, TopicModelVersion.version, TopicModelVersion.created_at)
         .where(col(TopicModelVersion.active).is_(True))
+        .order_by(col(TopicModelVersion.version).desc())
         .limit(1)
     ).first()
     if head is None:
