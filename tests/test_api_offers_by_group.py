@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from ekc_core.enums import Role
 from ekc_server.routes.contacts import OFFERS_POLL_SECONDS, pause
+from ekc_server.services import offers as offers_service
 
 API = "/api/v1"
 
@@ -262,3 +263,12 @@ def test_the_queue_is_everything_waiting_with_group_and_reason(day: Day) -> None
         f"{API}/contacts/queue", params={"group": "svo"}, headers=day.staff["c"].headers
     )
     assert [day.names[c["id"]] for c in r.json()] == ["c1", "c5"]
+
+
+def test_a_backlog_of_other_groups_never_hides_an_operators_own(
+    day: Day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(offers_service, "OFFERS_MAX", 3)  # c1, c2, c3 are the oldest three
+    day.at(25)
+    assert day.seen("lead") == ["c1", "c2", "c3"]  # a lead is offered the oldest
+    assert day.seen("c") == ["c2", "c4"]  # housing: c4 is beyond the oldest three

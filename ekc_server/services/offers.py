@@ -13,7 +13,8 @@ and `OfferState.next_change` says when waiting time alone will next change it, s
 long poll wakes up then.
 
 One indexed query (`status, queued_at`) reads the light columns of at most `OFFERS_MAX`
-waiting contacts; the ranking runs in Python.
+waiting contacts (a second one, on `status, group_code, queued_at`, the operator's own
+groups' when the first is full); the ranking runs in Python.
 """
 
 from __future__ import annotations
@@ -63,8 +64,11 @@ def version_of(offered: Iterable[Offered]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-def _waiting(session: Session) -> list[Waiting]:
-    """The light columns of the oldest waiting contacts (texts and hand-offs left out)."""
+def _waiting(session: Session, table: RoutingTable, viewer: Viewer) -> list[Waiting]:
+    """The light columns of the waiting contacts a viewer may be offered (texts and hand-offs
+    left out): the `OFFERS_MAX` oldest of all — the ones whose overflow may have reached
+    anyone — and, for an operator, also the `OFFERS_MAX` oldest of their own groups, so a
+    backlog of other groups' contacts never hides their own."""
     columns: list[Any] = [
         Contact.id,
         Contact.group_code,
@@ -73,12 +77,25 @@ def _waiting(session: Session) -> list[Waiting]:
         Contact.route_source,
         Contact.route_confidence,
     ]
-    rows = session.execute(
-        sa.select(*columns)
-        .where(col(Contact.status) == ContactStatus.queued.value)
-        .order_by(col(Contact.queued_at), col(Contact.id))
-        .limit(OFFERS_MAX)
-    ).all()
+    queued = col(Contact.status) == ContactStatus.queued.value
+    order = (col(Contact.queued_at), col(Contact.id))
+    rows = list(
+        session.execute(sa.select(*columns).where(queued).order_by(*order).limit(OFFERS_MAX))
+    )
+    if viewer.members is not None and len(rows) == OFFERS_MAX:
+        own: sa.ColumnElement[bool] = col(Contact.group_code).in_(sorted(viewer.members))
+        if table.general in viewer.members:  # no group, or one the table no longer has
+            own = sa.or_(
+                own,
+                col(Contact.group_code).is_(None),
+                col(Contact.group_code).not_in(sorted(table.groups)),
+            )
+        seen = {row[0] for row in rows}
+        mine = session.execute(
+            sa.select(*columns).where(queued, own).order_by(*order).limit(OFFERS_MAX)
+        )
+        rows += [row for row in mine if row[0] not in seen]
+        rows.sort(key=lambda row: (row[3], row[0]))
     return [Waiting(*row) for row in rows]
 
 
@@ -128,7 +145,7 @@ def offer_state(
 ) -> OfferState:
     """What `offers` would answer now, without reading the contacts in full: the long
     poll's cheap check."""
-    offered, next_change = rank(table, viewer, _waiting(session), now)
+    offered, next_change = rank(table, viewer, _waiting(session, table, viewer), now)
     shown = offered[:limit]
     return OfferState(shown, version_of(shown), next_change)
 
