@@ -4,6 +4,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -244,3 +245,25 @@ def test_the_transfers_report_by_agency_and_topic(
     assert any("ГУ МЧС по ИО" in note and "2 из 3" in note for note in report.notes)
     assert any("ещё не сохранён" in note for note in report.notes)
     assert any("без записи о переводе: 1" in note for note in report.notes)
+
+
+def test_two_transfers_at_once_record_one(
+    client: TestClient,
+    gateway: StaffAccount,
+    operator: StaffAccount,
+    lead: StaffAccount,
+    engine: Engine,
+) -> None:
+    contact = active(client, gateway, operator)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(
+            pool.map(
+                lambda who: transfer(client, who, contact["id"], agency_code="minzdrav_io"),
+                [operator, lead],
+            )
+        )
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    with Session(engine) as session:
+        assert len(session.exec(select(ContactEvent)).all()) == 1
+        row = session.get(Contact, contact["id"])
+        assert row is not None and row.outcome == "transferred" and row.status == "wrapup"

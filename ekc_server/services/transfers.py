@@ -12,6 +12,7 @@ summary as usual. A contact is transferred once; a second transfer is refused (4
 
 from __future__ import annotations
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from ekc_core.enums import AuditAction, ContactEventType, ContactOutcome, ContactStatus, Role
@@ -107,12 +108,31 @@ def transfer(
             f"контакт {contact_id} уже переведён в «{agency_codes.get(previous.agency_id)}»"
         )
     when = at.not_before(contact.answered_at)
+    values: dict[str, object] = {"outcome": ContactOutcome.transferred.value}
     if contact.status == ContactStatus.active.value:  # the transfer ends the conversation
-        contact.status = ContactStatus.wrapup.value
-        contact.ended_at = when
-        contact.ended_recorded_at = at.received_at
-    contact.outcome = ContactOutcome.transferred.value
-    session.add(contact)
+        values.update(
+            status=ContactStatus.wrapup.value, ended_at=when, ended_recorded_at=at.received_at
+        )
+    # compare-and-set: a transfer or a save that got in first wins, this one gets 409
+    changed = session.execute(
+        update(Contact)
+        .where(col(Contact.id) == contact_id)
+        .where(col(Contact.status) == contact.status)
+        .where(
+            or_(
+                col(Contact.outcome).is_(None),
+                col(Contact.outcome) != ContactOutcome.transferred.value,
+            )
+        )
+        .values(**values)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise ConflictError(
+            f"контакт {contact_id} изменился во время перевода (его уже перевели или "
+            "сохранили); откройте его заново"
+        )
+    session.refresh(contact)
     event = ContactEvent(
         contact_id=contact_id,
         type=ContactEventType.transferred.value,
