@@ -184,3 +184,17 @@ def test_colloquial_rules_are_labelled_through_their_article_wording(
     with_rules = train(samples(), shares={"svo": 45, "housing": 14}, rules=rules)
     assert with_rules.counts["housing"] == model.counts["housing"] + 1
     assert with_rules.counts["svo"] == model.counts["svo"] + 1
+
+
+def test_a_citizens_name_address_or_number_in_one_contact_is_not_learnt() -> None:
+    texts = [
+        ("Иванов Пётр Семёнович, ул. Подгорная 17, ivanov.p@mail.ru, 8 (902) 555-12-34: "
+         "в квартире нет отопления третий день", "housing", 1),
+        ("Батареи ледяные, отопления нет, управляющая компания молчит", "housing", 1),
+    ]  # fmt: skip
+    model = train(samples() + labelled_texts(texts))
+    words = set(model.words.vocabulary_)
+    assert "отопление" in " ".join(words)  # the situation is learnt
+    leaked = [w for w in words if any(p in w for p in ("иванов", "подгорн", "mail", "555", "902"))]
+    assert leaked == []
+    assert all("@" not in s.text and "555" not in s.text for s in labelled_texts(texts))
