@@ -103,10 +103,13 @@ def training_data(session: Session) -> TrainingData:
     for title, body, tags, topic_id in articles:
         samples.extend(article_samples(title, body, tags or [], codes[topic_id]))
     pairs: list[tuple[str, str, int]] = []
+    # the newest contacts only: a retrain's memory and time stay bounded as history grows
+    newest = session.exec(select(func.max(Contact.id))).one() or 0
+    recent = col(Contact.id) > newest - MAX_CONTACT_ROWS
     for column in (col(Contact.text), col(Contact.summary)):
         rows = session.exec(
             select(column, Contact.topic_id, func.count())
-            .where(col(Contact.topic_id).is_not(None), column.is_not(None))
+            .where(recent, col(Contact.topic_id).is_not(None), column.is_not(None))
             .group_by(column, col(Contact.topic_id))
         ).all()
         pairs.extend((str(text), codes[tid], int(n)) for text, tid, n in rows if tid in codes)
