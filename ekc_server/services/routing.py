@@ -67,18 +67,28 @@ def _parsed(text: str, source: str, tree: tuple[tuple[str, str], ...]) -> Routin
     )
 
 
+#: `Session.info` key of the table in force as this session read it
+_SESSION_TABLE = "ekc_routing_table"
+
+
 def table_in_force(session: Session) -> RoutingTable:
     """The routing table in force, for routing contacts and the offers poll: two queries
-    (the newest version's file, the topic tree's groups); the file is parsed once per
-    (file, tree) in a process."""
+    (the newest version's file, the topic tree's groups) once per session — a request that
+    routes a contact, guesses its topic and answers with its reason reads it once; the file
+    is parsed once per (file, tree) in a process."""
+    cached = session.info.get(_SESSION_TABLE)
+    if isinstance(cached, RoutingTable):
+        return cached
     row = _latest(session)
     text, source = (row.text, row.source_name) if row is not None else _shipped()
     tree = tuple(sorted(tree_groups(session).items()))
     try:
-        return _parsed(text, source, tree)
+        table = _parsed(text, source, tree)
     except RoutingFileError:  # an override of a topic removed from the tree since
         log.exception("routing version %s unreadable; the shipped file routes", source)
-        return _parsed(*_shipped(), tree)
+        table = _parsed(*_shipped(), tree)
+    session.info[_SESSION_TABLE] = table
+    return table
 
 
 def _latest(session: Session) -> RoutingVersion | None:
@@ -234,6 +244,7 @@ def _store(
         created_by=principal.staff_id,
     )
     session.add(row)
+    session.info.pop(_SESSION_TABLE, None)  # this session now has a newer table in force
     try:
         session.flush()
     except IntegrityError as exc:  # two changes at once took the same number
