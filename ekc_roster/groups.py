@@ -17,12 +17,12 @@ judged with the exact flow.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ekc_core.workforce_groups import GroupGap
-from ekc_roster.model import Problem
+from ekc_roster.model import Person, Problem
 from ekc_roster.rules import Span
 
 if TYPE_CHECKING:
@@ -66,10 +66,10 @@ def served(need: Mapping[str, int], people: Iterable[frozenset[str]]) -> dict[st
     return result
 
 
-def on_shift(problem: Problem, spans: Mapping[str, Iterable[Span]]) -> list[list[frozenset[str]]]:
-    """For every hour of the month, the queues each person on shift in it serves (their
-    groups, a merged group's mapped to the queue its calls are in: `Problem.queues`)."""
-    hours: list[list[frozenset[str]]] = [[] for _ in range(problem.days * 24)]
+def _shift_hours(
+    problem: Problem, spans: Mapping[str, Iterable[Span]]
+) -> Iterator[tuple[Person, int]]:
+    """(person, hour of the month) for every hour each rostered person is on shift."""
     for username, placed in spans.items():
         person = problem.person.get(username)
         if person is None:
@@ -78,7 +78,15 @@ def on_shift(problem: Problem, spans: Mapping[str, Iterable[Span]]) -> list[list
             for offset in span.template.covered_hours():
                 h = problem.hour_of_month(span.day, offset)
                 if h is not None:
-                    hours[h].append(problem.queues(person.groups, h))
+                    yield person, h
+
+
+def on_shift(problem: Problem, spans: Mapping[str, Iterable[Span]]) -> list[list[frozenset[str]]]:
+    """For every hour of the month, the queues each person on shift in it serves (their
+    groups, a merged group's mapped to the queue its calls are in: `Problem.queues`)."""
+    hours: list[list[frozenset[str]]] = [[] for _ in range(problem.days * 24)]
+    for person, h in _shift_hours(problem, spans):
+        hours[h].append(problem.queues(person.groups, h))
     return hours
 
 
@@ -190,16 +198,9 @@ def objective_terms(
                 for q in qs:
                     if q in need and need[q][h] > 0:
                         holders[(q, h)].append(z)
-    for u, spans in fixed.items():
-        person = problem.person.get(u)
-        if person is None:
-            continue
-        for span in spans:
-            for offset in span.template.covered_hours():
-                h = problem.hour_of_month(span.day, offset)
-                if h is not None:
-                    for g in problem.queues(person.groups, h):
-                        already[(g, h)] += 1
+    for person, h in _shift_hours(problem, fixed):
+        for g in problem.queues(person.groups, h):
+            already[(g, h)] += 1
     terms: list[cp_model.LinearExprT] = []
     for g, hourly in need.items():
         for h, n in enumerate(hourly):

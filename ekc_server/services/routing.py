@@ -47,23 +47,20 @@ def _read(session: Session, text: str, source: str, *, strict: bool = False) -> 
     """A routing file against the topic tree in the database. Imports are `strict`; the table
     in force is read leniently: a topic group added to the tree later goes to the general
     group instead of making the table unreadable."""
-    return read_routing(
-        text,
-        source,
-        tree_groups=tree_groups(session),
-        lines_known=[line.value for line in Line],
-        strict_tree=strict,
-    )
+    return _parsed(text, source, tuple(sorted(tree_groups(session).items())), strict)
 
 
 @lru_cache(maxsize=8)
-def _parsed(text: str, source: str, tree: tuple[tuple[str, str], ...]) -> RoutingTable:
+def _parsed(
+    text: str, source: str, tree: tuple[tuple[str, str], ...], strict: bool = False
+) -> RoutingTable:
+    """The file parsed once per (file, tree) in a process (a refusal is not kept)."""
     return read_routing(
         text,
         source,
         tree_groups=dict(tree),
         lines_known=[line.value for line in Line],
-        strict_tree=False,
+        strict_tree=strict,
     )
 
 
