@@ -72,8 +72,11 @@ def topics_report(*, session: Session, date_from: date, date_to: date) -> Report
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     names: dict[str, str] = {}
     unknown = 0
-    for topic_id, what, n in session.execute(
-        sa_select(col(Contact.topic_id), kind, func.count())
+    # a transfer (services.transfers) sets the outcome, which the wrap-up keeps: counted by
+    # the outcome, like the operators report, so that both say the same
+    transferred = case((col(Contact.outcome) == ContactOutcome.transferred.value, 1), else_=0)
+    for topic_id, what, n, moved in session.execute(
+        sa_select(col(Contact.topic_id), kind, func.count(), func.sum(transferred))
         .where(col(Contact.queued_at) >= start, col(Contact.queued_at) < end)
         .group_by(col(Contact.topic_id), kind)
     ):
@@ -83,22 +86,7 @@ def topics_report(*, session: Session, date_from: date, date_to: date) -> Report
         code, name = roots[topic_id]
         names[code] = name
         counts[code][str(what)] += n
-    # a transfer (services.transfers) sets the outcome, which the wrap-up keeps: counted by
-    # the outcome, like the operators report, so that both say the same
-    for topic_id, n in session.execute(
-        sa_select(col(Contact.topic_id), func.count())
-        .where(
-            col(Contact.queued_at) >= start,
-            col(Contact.queued_at) < end,
-            col(Contact.outcome) == ContactOutcome.transferred.value,
-        )
-        .group_by(col(Contact.topic_id))
-    ):
-        if topic_id not in roots:
-            continue
-        code, name = roots[topic_id]
-        names[code] = name
-        counts[code]["transferred"] += n
+        counts[code]["transferred"] += int(moved or 0)
     complaint = case((col(Appeal.kind) == AppealKind.complaint.value, 1), else_=0)
     for topic_id, n, complaints in session.execute(
         sa_select(col(Appeal.topic_id), func.count(), func.sum(complaint))
