@@ -84,16 +84,21 @@ class RoutingTable:
     topic_groups: Mapping[str, str]
     """Topic code → group code: the topic tree's groups with the file's overrides."""
 
-    def group_for_topic(self, topic: str | None) -> str:
-        """The group of a topic; a sub-topic without its own entry takes its parent's; no
-        topic or an unknown one goes to the general group."""
+    def known_group(self, topic: str | None) -> str | None:
+        """The group of a topic the table knows, or of its nearest known parent; None for
+        no topic or one it does not know."""
         code = topic or ""
         while code:
             found = self.topic_groups.get(code)
             if found is not None:
                 return found
             code = code.rpartition(".")[0]
-        return self.general
+        return None
+
+    def group_for_topic(self, topic: str | None) -> str:
+        """The group of a topic; a sub-topic without its own entry takes its parent's; no
+        topic or an unknown one goes to the general group."""
+        return self.known_group(topic) or self.general
 
     def offer(self, group: str, line: str, waited: float, *, why: str) -> Offer:
         """The groups a contact of `group` on `line` is offered to after `waited` seconds.

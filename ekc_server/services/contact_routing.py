@@ -125,17 +125,6 @@ def reason(table: RoutingTable, contact: Routed, at: datetime) -> str:
     return table.offer(group, contact.line or "", waited, why=why_).reason
 
 
-def known_group(table: RoutingTable, topic: str | None) -> str | None:
-    """The group of a topic the table knows (or of its nearest known parent); None for a
-    topic it does not know (where `group_for_topic` would say "general")."""
-    code = topic or ""
-    while code:
-        if code in table.topic_groups:
-            return table.group_for_topic(code)
-        code = code.rpartition(".")[0]
-    return None
-
-
 def topic_of_handoff(session: Session, value: str | None) -> str | None:
     """The topic code the assistant named: a code or a topic's name, case-insensitively;
     a name several topics share goes to the shallowest of them. None for anything else."""
@@ -171,7 +160,7 @@ def route_inbound(
     confidence = float(guessed.confidence)
     if not guessed.confident:
         return Route(table.general, None, RouteSource.none, confidence)
-    group = known_group(table, guessed.topic)
+    group = table.known_group(guessed.topic)
     if group is None:
         group = guessed.group if guessed.group in table.groups else None
     if group is None:
