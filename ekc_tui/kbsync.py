@@ -152,8 +152,6 @@ class LocalKb:
                         break
                 if spool is not None and since > 0:
                     count = len(spool)
-                    # worker processes pay off only for big sets (spawning them costs seconds)
-                    self.index.build_procs = 1 if count < 5000 else 2
                     self.index.rebuild(spool.articles(), position=since)
                     result.upserted, result.deleted, result.rebuilt = count, 0, True
             finally:

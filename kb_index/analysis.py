@@ -8,6 +8,7 @@ morphological analyser) out of `__getstate__`.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -259,6 +260,28 @@ class RussianAnalyzer(Tokenizer):  # type: ignore[misc]  # Whoosh is untyped
                     token.startchar = start_char + m.start()
                     token.endchar = start_char + m.end()
                 yield token
+
+    def term_counts(self, value: str) -> Counter[str]:
+        """Each index form of `value` with its frequency: what `Frequency.word_values` makes
+        of this analyzer's tokens, without a token object per word (bulk rebuilds)."""
+        method = self.method
+        cache = _raw_forms.setdefault(method, {})
+        forms = cache.get
+        out: list[str] = []
+        extend = out.extend
+        for word in TOKEN_RE.findall(value):
+            found = forms(word)
+            if found is None:
+                found = index_forms(fold(word), method)
+                if len(cache) < _RAW_FORMS_LIMIT:
+                    cache[word] = found
+            extend(found)
+        return Counter(out)
+
+
+#: per method, a word as written → its index forms (`RussianAnalyzer.term_counts`)
+_raw_forms: dict[str, dict[str, tuple[str, ...]]] = {}
+_RAW_FORMS_LIMIT = 500_000
 
 
 def russian_analyzer(method: str = DEFAULT_METHOD) -> Any:

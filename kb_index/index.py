@@ -8,7 +8,6 @@ Incremental changes go through one Whoosh writer with a lock timeout.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import threading
 import uuid
@@ -27,6 +26,7 @@ from whoosh.searching import Searcher
 from kb_index import analysis
 from kb_index.analysis import DEFAULT_METHOD
 from kb_index.arrays import leaf_readers, open_arrays
+from kb_index.bulk import BulkSegmentWriter
 from kb_index.engine import Bm25Params, Engine
 from kb_index.highlight import WordForms, fragments
 from kb_index.models import Article, SearchHit
@@ -93,7 +93,6 @@ class KbIndex:
         tuning: Tuning | None = None,
         lock_timeout: float = 5.0,
         source: Callable[[], Iterable[Article]] | None = None,
-        build_procs: int | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.method = method
@@ -101,7 +100,6 @@ class KbIndex:
         self.tuning = tuning or Tuning()
         self.lock_timeout = lock_timeout
         self.source = source
-        self.build_procs = build_procs or min(2, os.cpu_count() or 1)
         self._lock = threading.RLock()
         self._index: Any = None
         self._searcher: Searcher | None = None
@@ -224,12 +222,15 @@ class KbIndex:
         tmp.replace(gen / POSITION)
 
     def rebuild(self, articles: Iterable[Article], *, position: int | None = None) -> int:
-        """Index everything into a new generation, then swap it in atomically."""
+        """Index everything into a new generation, then swap it in atomically.
+
+        The generation's one segment is written by `BulkSegmentWriter` (postings kept in
+        memory, the same segment Whoosh's writer makes, without its external sort)."""
         gen_name = f"gen-{uuid.uuid4().hex[:12]}"
         gen = self.directory / gen_name
         gen.mkdir(parents=True)
         idx = whoosh_index.create_in(str(gen), build_schema(self.method))
-        writer = idx.writer(limitmb=256, procs=self.build_procs, multisegment=self.build_procs > 1)
+        writer = BulkSegmentWriter(idx)
         count = 0
         try:
             for article in articles:

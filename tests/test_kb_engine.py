@@ -48,7 +48,6 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> KbIndex:
         tmp_path_factory.mktemp("engine"),
         articles,
         synonyms=Synonyms.load(KB / "synonyms.txt"),
-        build_procs=1,
     )
     # a second segment and deletions: changed titles, 30 articles gone
     changed = [
@@ -134,7 +133,7 @@ def test_filters_restrict_the_candidates(index: KbIndex) -> None:
 
 def test_arrays_follow_the_index_across_reopen_and_rebuild(tmp_path: Path) -> None:
     articles = _corpus()[:80]
-    first = KbIndex.build(tmp_path, articles, build_procs=1)
+    first = KbIndex.build(tmp_path, articles)
     expected = [h.id for h in first.search("пенсия по инвалидности")]
     first.close()
     reopened = KbIndex(tmp_path)  # arrays read from disk, not rebuilt
@@ -148,7 +147,7 @@ def test_arrays_follow_the_index_across_reopen_and_rebuild(tmp_path: Path) -> No
 
 def test_an_index_of_another_analysis_version_is_rebuilt_from_its_source(tmp_path: Path) -> None:
     articles = _corpus()[:30]
-    KbIndex.build(tmp_path, articles, build_procs=1).close()
+    KbIndex.build(tmp_path, articles).close()
     old_gen = (tmp_path / "CURRENT").read_text(encoding="utf-8")
     (tmp_path / old_gen / "ANALYSIS").write_text("1", encoding="utf-8")
     reopened = KbIndex(tmp_path, source=lambda: articles)
@@ -158,7 +157,7 @@ def test_an_index_of_another_analysis_version_is_rebuilt_from_its_source(tmp_pat
 
 def test_arrays_of_another_format_are_rebuilt(tmp_path: Path) -> None:
     articles = _corpus()[:30]
-    first = KbIndex.build(tmp_path, articles, build_procs=1)
+    first = KbIndex.build(tmp_path, articles)
     expected = [h.id for h in first.search("пенсия")]
     first.close()
     (meta,) = tmp_path.glob("gen-*/_arrays/*/meta.json")
