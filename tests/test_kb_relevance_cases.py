@@ -14,7 +14,7 @@ import pytest
 
 from ekc_core.kb_files import read_path
 from kb_index import Article, KbIndex, SearchHit, SynonymFileError, Synonyms
-from kb_index.analysis import ANALYSIS_VERSION, russian_analyzer, stem
+from kb_index.analysis import ANALYSIS_VERSION, russian_analyzer, stem, words
 from kb_index.colloquial import Colloquial, ColloquialFileError
 from kb_index.derivation import MARKER, derive, derived_term
 from kb_index.query import max_typos
@@ -140,6 +140,33 @@ def test_colloquial_file_not_utf8_is_refused_with_the_byte(tmp_path: Path):
 def test_shipped_colloquial_file_loads():
     rules = Colloquial.load(KB / "colloquial.txt")
     assert len(rules.rules) >= 100
+
+
+def one_word_caller_phrases_in_many_articles(path: Path) -> set[tuple[str, int]]:
+    """(word, line) of the rules whose caller phrase is one word once its stop words are
+    dropped, in a fifth of the articles or more, and not kept as an article phrase of its
+    own rule (which would make the rule a mere widening of that word)."""
+    articles = [Article.from_dict(r.to_dict()) for r in read_path(KB / "articles").records]
+    vocabularies = [
+        {stem(w) for w in words(" ".join([a.title, *a.tags, a.body]))} for a in articles
+    ]
+    return {
+        (phrase[0], rule.line)
+        for rule in Colloquial.load(path).rules
+        for phrase in rule.callers
+        if len(phrase) == 1
+        and phrase not in rule.articles
+        and sum(phrase[0] in v for v in vocabularies) * 5 >= len(articles)
+    }
+
+
+def test_shipped_one_word_caller_phrases_are_rare_words(tmp_path: Path):
+    # «работы нет» is «работа» without its stop word: it rewrote every query with «работа»
+    # («справка для работы в школе») to the job centre
+    path = tmp_path / "colloquial.txt"
+    path.write_text("работы нет => центр занятости, поиск работы\n", encoding="utf-8")
+    assert one_word_caller_phrases_in_many_articles(path) == {(stem("работа"), 1)}
+    assert not one_word_caller_phrases_in_many_articles(KB / "colloquial.txt")
 
 
 def test_caller_phrase_matches_in_any_order_and_form_and_one_way():
