@@ -178,6 +178,30 @@ def test_caller_phrase_matches_in_any_order_and_form_and_one_way():
     assert rules.matches(["протечка"]) == []  # one way
 
 
+def test_caller_phrase_keeps_its_negation_and_wish():
+    # «не» and «хочу» are stop words: without them «не хочу жить» would be the rule «жить»
+    rules = Colloquial.from_lines(["не хочу жить, скорая не приехала => суицид"])
+    assert rules.matches([stem("жить")], typed=["жить", "не", "хочу"])
+    assert rules.matches([stem("жить")], typed=["не", "хочу", "жить"])
+    assert not rules.matches([stem("живет")], typed=["никто", "не", "живет"])
+    assert not rules.matches([stem("жить")], typed=["хочу", "жить"])
+    assert rules.matches([stem("скорая"), stem("приехала")], typed=["скорая", "нет", "приехала"])
+    assert not rules.matches([stem("скорая"), stem("приехала")], typed=["скорая", "приехала"])
+    assert rules.matches([stem("жить")])  # the query's stop words not given: not checked
+
+
+@pytest.mark.parametrize("query", ["не хочу жить", "жить не хочу", "хочу умереть"])
+def test_suicidal_phrasings_find_the_crisis_article(shipped: KbIndex, query: str):
+    assert ids(shipped.search(query, limit=3))[:1] == ["kb-psych-006"]
+
+
+def test_negated_caller_phrase_does_not_match_a_query_without_negation(shipped: KbIndex):
+    # «никто не живет» is the rubbish fee's article, not the crisis phrase «не хочу жить»
+    found = ids(shipped.search("за мусор платим а в квартире никто не живет", limit=3))
+    assert found[0] == "kb-housing-002"
+    assert "kb-psych-006" not in found
+
+
 def test_colloquial_rules_apply_at_query_time_without_reindex(
     shipped: KbIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
