@@ -13,6 +13,11 @@ all of its words are in the query, in any order and any form: each word is compa
 lemma and by derivational key (`kb_index.derivation`), so «соседи затопили» also matches
 «затопление соседями». The article wording is then searched as an alternative of each
 matched word, slightly weaker than the word itself.
+
+Stop words are not searched, but two kinds of them change what a caller phrase means: a
+negation («не», «нет», «ни») and «хочу» («не хочу жить» is not «жить», «скорая не
+приехала» is not «скорая приехала»). A phrase with one of them matches only a query that
+has a word of the same kind too, anywhere in it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb_index.analysis import DEFAULT_METHOD, stem, words
+from kb_index.analysis import DEFAULT_METHOD, STOP_WORDS, TOKEN_RE, fold, stem, words
 from kb_index.derivation import derive
 from kb_index.synonyms import SynonymFileError
 
@@ -40,14 +45,34 @@ class ColloquialFileError(SynonymFileError):
 
 Phrase = tuple[str, ...]
 
+#: the kinds of stop words a caller phrase keeps (see the module's docstring): a phrase with
+#: a word of one kind matches only a query with a word of that kind
+KEPT_STOP_WORDS: tuple[frozenset[str], ...] = (
+    frozenset({"не", "нет", "ни"}),
+    frozenset({"хочу"}),
+)
+
+
+def kept_kinds(typed: Sequence[str]) -> frozenset[int]:
+    """The kinds of kept stop words among folded words (stop words included)."""
+    present = set(typed)
+    return frozenset(k for k, kind in enumerate(KEPT_STOP_WORDS) if kind & present)
+
+
+def typed_words(text: str) -> list[str]:
+    """Every folded word of a text, stop words included."""
+    return [fold(m.group()) for m in TOKEN_RE.finditer(text)]
+
 
 @dataclass(frozen=True)
 class Rule:
-    """Caller phrases (stems) → article phrases (stems)."""
+    """Caller phrases (stems) → article phrases (stems). `needs[i]`: the kinds of kept stop
+    words that caller phrase `i` has (empty when none)."""
 
     callers: tuple[Phrase, ...]
     articles: tuple[Phrase, ...]
     line: int
+    needs: tuple[frozenset[int], ...] = ()
 
 
 def _key(term: str) -> str:
@@ -77,13 +102,13 @@ class Colloquial:
                     f"{where}: правило пишется как «фраза звонящего => формулировка статьи»"
                 )
             left, right = (side.strip() for side in text.split(ARROW))
-            callers = _phrases(left, method)
+            callers, needs = _caller_phrases(left, method)
             articles = _phrases(right, method)
             if not callers:
                 raise ColloquialFileError(f"{where}: слева от «=>» нет ни одного слова")
             if not articles:
                 raise ColloquialFileError(f"{where}: справа от «=>» нет ни одного слова")
-            rules.append(Rule(callers=callers, articles=articles, line=number))
+            rules.append(Rule(callers=callers, articles=articles, line=number, needs=needs))
         by_word: dict[str, list[int]] = {}
         all_words: dict[str, list[int]] = {}
         for ri, rule in enumerate(rules):
@@ -128,9 +153,14 @@ class Colloquial:
             for w in phrase
         )
 
-    def matches(self, stems: Sequence[str]) -> list[tuple[list[int], tuple[Phrase, ...]]]:
+    def matches(
+        self, stems: Sequence[str], typed: Sequence[str] | None = None
+    ) -> list[tuple[list[int], tuple[Phrase, ...]]]:
         """For each rule with a caller phrase whose words are all among `stems`: the
-        positions of those words and the article phrases."""
+        positions of those words and the article phrases. `typed`: every folded word of
+        the query, stop words included (`typed_words`); a phrase with a negation or «хочу»
+        matches only when they have a word of the same kind (not checked without them)."""
+        present = kept_kinds(typed) if typed is not None else None
         keys = [_key(s) for s in stems]
         where: dict[str, list[int]] = {}
         for i, k in enumerate(keys):
@@ -141,13 +171,31 @@ class Colloquial:
             for ri in self._by_word.get(k, ()):
                 if ri in seen:
                     continue
-                for phrase in self.rules[ri].callers:
+                rule = self.rules[ri]
+                for pi, phrase in enumerate(rule.callers):
+                    needs = rule.needs[pi] if pi < len(rule.needs) else frozenset()
+                    if present is not None and not needs <= present:
+                        continue
                     if all(_key(w) in where for w in phrase):
                         positions = sorted({where[_key(w)][0] for w in phrase})
-                        found.append((positions, self.rules[ri].articles))
+                        found.append((positions, rule.articles))
                         seen.add(ri)
                         break
         return found
+
+
+def _caller_phrases(
+    side: str, method: str
+) -> tuple[tuple[Phrase, ...], tuple[frozenset[int], ...]]:
+    """The caller phrases of a rule's left side and the kinds of kept stop words of each
+    (one phrase per distinct pair: «топят» and «не топят» are two phrases)."""
+    result: list[tuple[Phrase, frozenset[int]]] = []
+    for raw in side.split(","):
+        phrase = tuple(stem(w, method) for w in words(raw))
+        needs = kept_kinds([w for w in typed_words(raw) if w in STOP_WORDS])
+        if phrase and (phrase, needs) not in result:
+            result.append((phrase, needs))
+    return tuple(p for p, _ in result), tuple(n for _, n in result)
 
 
 def _phrases(side: str, method: str) -> tuple[Phrase, ...]:

@@ -25,7 +25,7 @@ from kb_index.analysis import (
     stem,
     words,
 )
-from kb_index.colloquial import Colloquial
+from kb_index.colloquial import Colloquial, typed_words
 from kb_index.colloquial import shipped as shipped_colloquial
 from kb_index.derivation import derived_term
 from kb_index.synonyms import Synonyms
@@ -137,6 +137,17 @@ PREFIX_EXPANSIONS = 256
 #: a query is a flat OR of (field, term, weight) clauses: Whoosh scores a flat OR an order
 #: of magnitude faster than nested ones, and BM25 sums reward articles matching more words
 Clause = tuple[str, float]
+
+
+def _typed(text: str) -> list[str]:
+    """Every word of a query, stop words included (a caller phrase's negation is matched
+    on them), also as read in the Russian layout when typed in the Latin one."""
+    typed = typed_words(text)
+    for raw in latin_layout_tokens(text):
+        converted = from_wrong_layout(raw)
+        if converted is not None:
+            typed.extend(typed_words(converted))
+    return typed
 
 
 class QueryBuilder:
@@ -358,7 +369,7 @@ class QueryBuilder:
                 phrases[start].append(tuple(first_stems[start:end]))
                 covered.update(range(start + 1, end))
         # caller phrases: the article wording is an alternative of each word they matched
-        for matched, rewrites in self.colloquial.matches(first_stems):
+        for matched, rewrites in self.colloquial.matches(first_stems, _typed(fold(text))):
             for i in matched:
                 for phrase in rewrites:
                     if len(phrase) == 1:

@@ -14,7 +14,7 @@ import pytest
 
 from ekc_core.kb_files import read_path
 from kb_index import Article, KbIndex, SearchHit, SynonymFileError, Synonyms
-from kb_index.analysis import ANALYSIS_VERSION, russian_analyzer, stem
+from kb_index.analysis import ANALYSIS_VERSION, russian_analyzer, stem, words
 from kb_index.colloquial import Colloquial, ColloquialFileError
 from kb_index.derivation import MARKER, derive, derived_term
 from kb_index.query import max_typos
@@ -142,6 +142,33 @@ def test_shipped_colloquial_file_loads():
     assert len(rules.rules) >= 100
 
 
+def one_word_caller_phrases_in_many_articles(path: Path) -> set[tuple[str, int]]:
+    """(word, line) of the rules whose caller phrase is one word once its stop words are
+    dropped, in a fifth of the articles or more, and not kept as an article phrase of its
+    own rule (which would make the rule a mere widening of that word)."""
+    articles = [Article.from_dict(r.to_dict()) for r in read_path(KB / "articles").records]
+    vocabularies = [
+        {stem(w) for w in words(" ".join([a.title, *a.tags, a.body]))} for a in articles
+    ]
+    return {
+        (phrase[0], rule.line)
+        for rule in Colloquial.load(path).rules
+        for phrase in rule.callers
+        if len(phrase) == 1
+        and phrase not in rule.articles
+        and sum(phrase[0] in v for v in vocabularies) * 5 >= len(articles)
+    }
+
+
+def test_shipped_one_word_caller_phrases_are_rare_words(tmp_path: Path):
+    # «работы нет» is «работа» without its stop word: it rewrote every query with «работа»
+    # («справка для работы в школе») to the job centre
+    path = tmp_path / "colloquial.txt"
+    path.write_text("работы нет => центр занятости, поиск работы\n", encoding="utf-8")
+    assert one_word_caller_phrases_in_many_articles(path) == {(stem("работа"), 1)}
+    assert not one_word_caller_phrases_in_many_articles(KB / "colloquial.txt")
+
+
 def test_caller_phrase_matches_in_any_order_and_form_and_one_way():
     rules = Colloquial.from_lines(["соседи затопили => протечка"])
     assert rules.matches([stem("затопление"), "сверху", stem("соседями")]) == [
@@ -149,6 +176,30 @@ def test_caller_phrase_matches_in_any_order_and_form_and_one_way():
     ]
     assert rules.matches([stem("соседи")]) == []  # every word of the phrase is needed
     assert rules.matches(["протечка"]) == []  # one way
+
+
+def test_caller_phrase_keeps_its_negation_and_wish():
+    # «не» and «хочу» are stop words: without them «не хочу жить» would be the rule «жить»
+    rules = Colloquial.from_lines(["не хочу жить, скорая не приехала => суицид"])
+    assert rules.matches([stem("жить")], typed=["жить", "не", "хочу"])
+    assert rules.matches([stem("жить")], typed=["не", "хочу", "жить"])
+    assert not rules.matches([stem("живет")], typed=["никто", "не", "живет"])
+    assert not rules.matches([stem("жить")], typed=["хочу", "жить"])
+    assert rules.matches([stem("скорая"), stem("приехала")], typed=["скорая", "нет", "приехала"])
+    assert not rules.matches([stem("скорая"), stem("приехала")], typed=["скорая", "приехала"])
+    assert rules.matches([stem("жить")])  # the query's stop words not given: not checked
+
+
+@pytest.mark.parametrize("query", ["не хочу жить", "жить не хочу", "хочу умереть"])
+def test_suicidal_phrasings_find_the_crisis_article(shipped: KbIndex, query: str):
+    assert ids(shipped.search(query, limit=3))[:1] == ["kb-psych-006"]
+
+
+def test_negated_caller_phrase_does_not_match_a_query_without_negation(shipped: KbIndex):
+    # «никто не живет» is the rubbish fee's article, not the crisis phrase «не хочу жить»
+    found = ids(shipped.search("за мусор платим а в квартире никто не живет", limit=3))
+    assert found[0] == "kb-housing-002"
+    assert "kb-psych-006" not in found
 
 
 def test_colloquial_rules_apply_at_query_time_without_reindex(
