@@ -14,7 +14,9 @@
    driver delivers them, at a fixed pace (Pilot.press waits for idle, which would slow the
    typist down exactly when the console is slow). For each key: from sending it to the
    first results shown for a text that includes it (its own prefix or a longer one; the
-   final query at the latest). Beside it: each KbIndex.search the console ran, wall and CPU
+   final query at the latest), for the keys that search (from MIN_QUERY letters on); the
+   first keys of a query, which search nothing by design, on a line of their own and in an
+   every-key p95. Beside it: each KbIndex.search the console ran, wall and CPU
    (`time.thread_time` of its worker), the CPU of the UI thread per key, and KbIndex.search
    alone on the same prefixes (the engine's share of the time);
 4. contact posted by the gateway (admin) → its card with history on screen, on loopback
@@ -71,6 +73,7 @@ from ekc_core.client import EkcClient
 from ekc_core.enums import Channel, ContactOutcome, ContactStatus, Line
 from ekc_core.schemas import ContactInbound, ContactPublic, Handoff
 from ekc_tui.app import EkcConsole
+from ekc_tui.panes.kb import MIN_QUERY, SEARCH_LIMIT
 from ekc_tui.screens import ArticleScreen, PickerScreen
 from ekc_tui.settings import ConsoleSettings
 from kb_index import KbIndex, Synonyms
@@ -668,6 +671,10 @@ async def settled(app: BenchConsole, size: int) -> None:
 @dataclass
 class TypingResult:
     per_key: list[float] = field(default_factory=list)
+    """Keys that start a search (their text has MIN_QUERY letters or more)."""
+    before_search: list[float] = field(default_factory=list)
+    """The first keys of a query, before MIN_QUERY letters: they search nothing, by design,
+    and wait for the first prefix that does."""
     final: list[float] = field(default_factory=list)
     exact: int = 0
     keys: int = 0
@@ -734,13 +741,16 @@ async def typing_bench(
                 later = [(t, v) for t, v in shown if t >= at and len(v) > i and query.startswith(v)]
                 if not later:
                     continue  # the prefix is blank: a space typed first shows suggestions
+                if len(prefix.strip()) < MIN_QUERY:
+                    result.before_search.append(later[0][0] - at)
+                    continue
                 result.per_key.append(later[0][0] - at)
                 result.exact += later[0][1] == prefix
                 result.keys += 1
             last = [t for t, v in shown if v == query and t >= pressed[-1]]
             result.final.append(last[0] - pressed[-1])
             if result.queries == 0:
-                result.first_key = result.per_key[0]
+                result.first_key = result.per_key[0] if result.per_key else result.final[0]
             result.queries += 1
         result.ui_cpu = time.thread_time() - ui_cpu
         result.typing_wall = time.perf_counter() - wall
@@ -759,7 +769,6 @@ def index_only(index_dir: Path, queries: list[str]) -> IndexOnly:
     """The console's search call alone (no UI, no debounce) on the prefixes the console
     searches (from MIN_QUERY letters on): wall and CPU seconds per prefix and per full
     query, for telling the index's share from the console's."""
-    from ekc_tui.panes.kb import MIN_QUERY, SEARCH_LIMIT
 
     synonyms = Synonyms.load(ConsoleSettings(console_dir=index_dir).synonyms_path)
     index = KbIndex(index_dir, synonyms=synonyms, source=list)
@@ -1086,6 +1095,17 @@ def measure(be: Backend, args: argparse.Namespace, index_cache: Path | None) -> 
             f"p50 {ms(statistics.median(typing.per_key))}, max "
             f"{ms(max(typing.per_key))}; {typing.keys} keys, {typing.queries} queries; "
             f"{typing.exact} of {typing.keys} showed their exact prefix",
+        )
+    )
+    every_key = typing.per_key + typing.before_search
+    rows.append(
+        Row(
+            f"   the first {MIN_QUERY - 1} keys of a query (no search yet)",
+            ms(pctl(typing.before_search, 0.95)),
+            "",
+            f"{len(typing.before_search)} keys wait for letter {MIN_QUERY}, the first that"
+            f" searches; every key counted: p95 {ms(pctl(every_key, 0.95))},"
+            f" p50 {ms(statistics.median(every_key))}",
         )
     )
     rows.append(

@@ -34,7 +34,6 @@ import marisa_trie
 import numpy as np
 import numpy.typing as npt
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
-from whoosh.filedb.filestore import FileStorage
 from whoosh.util.numeric import byte_to_length
 
 TEXT_FIELDS = ("title", "tags", "body")
@@ -248,33 +247,25 @@ def segment_id(reader: Any) -> str:
 def open_arrays(reader: Any, generation: Path) -> list[tuple[SegmentArrays, int]]:
     """The arrays of every segment of `reader`, built where missing; stale ones removed.
 
-    Missing arrays are built from a memory-mapped reader of the same generation (reading
-    every posting through plain file reads costs 1.6x the CPU); it is closed afterwards,
-    so the copies Whoosh makes of mapped parts do not stay."""
+    Missing arrays are read from `reader` itself (plain file reads). A memory-mapped reader
+    read them 8 % faster but Whoosh copies each mapped part it touches: a rebuild of 50,000
+    articles then peaked at 636 MB instead of 496 MB."""
     root = generation / ARRAYS_DIR
     result: list[tuple[SegmentArrays, int]] = []
     wanted: set[str] = set()
-    building: Any = None
-    try:
-        for sub, offset in leaf_readers(reader):
-            if sub.doc_count_all() == 0:
-                continue
-            sid = segment_id(sub)
-            wanted.add(sid)
-            folder = root / sid
+    for sub, offset in leaf_readers(reader):
+        if sub.doc_count_all() == 0:
+            continue
+        sid = segment_id(sub)
+        wanted.add(sid)
+        folder = root / sid
+        arrays = load_segment(sid, folder)
+        if arrays is None:
+            build_segment(sub, folder)
             arrays = load_segment(sid, folder)
-            if arrays is None:
-                if building is None:
-                    building = FileStorage(str(generation)).open_index().reader()
-                source = next((r for r, _o in leaf_readers(building) if segment_id(r) == sid), sub)
-                build_segment(source, folder)
-                arrays = load_segment(sid, folder)
-            if arrays is None:
-                raise RuntimeError(f"KB arrays at {folder} cannot be read after a rebuild")
-            result.append((arrays, offset))
-    finally:
-        if building is not None:
-            building.close()
+        if arrays is None:
+            raise RuntimeError(f"KB arrays at {folder} cannot be read after a rebuild")
+        result.append((arrays, offset))
     if root.is_dir():
         for folder in root.iterdir():
             if folder.name not in wanted and not folder.name.startswith("."):
