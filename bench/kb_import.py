@@ -82,6 +82,18 @@ def _cpu_of(pid: int | None) -> float:
     return total / _TICKS
 
 
+def _memory_of(pid: int | None) -> tuple[float, float]:
+    """(resident, peak resident) MB of `pid`: VmRSS and VmHWM from /proc."""
+    if pid is None:
+        return float("nan"), float("nan")
+    found = {"VmRSS": float("nan"), "VmHWM": float("nan")}
+    for row in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+        key, _, value = row.partition(":")
+        if key in found:
+            found[key] = int(value.split()[0]) / 1024
+    return found["VmRSS"], found["VmHWM"]
+
+
 @dataclass
 class Phase:
     wall: float = 0.0
@@ -167,12 +179,14 @@ def import_and_index(articles: list[Article], work: Path) -> None:
                     other.kb_search("мусор")
                     meanwhile.append(time.perf_counter() - t)
 
+            before = _memory_of(pid)
             with phase(index, pid):
                 probe = threading.Thread(target=search_meanwhile)
                 probe.start()
                 while not client.kb_search("мусор", limit=1):  # answers once caught up
                     time.sleep(0.2)
                 probe.join()
+            after = _memory_of(pid)
     print(check.line("check (client models)"))
     print(stage.line(f"stage in chunks of {CHUNK}"))
     print(dry.line("dry run (the diff shown)"))
@@ -181,6 +195,10 @@ def import_and_index(articles: list[Article], work: Path) -> None:
     total = stage.wall + dry.wall + commit.wall + index.wall
     print(f"{'import + index, wall':34} {total:7.1f} s")
     print(f"{'a search during the catch-up':34} {meanwhile[0]:7.1f} s")
+    print(
+        f"{'backend memory':34} {before[0]:7.0f} MB before the catch-up (peak so far"
+        f" {before[1]:.0f} MB), {after[0]:.0f} MB after, peak {after[1]:.0f} MB"
+    )
 
 
 def main() -> None:

@@ -261,27 +261,20 @@ class RussianAnalyzer(Tokenizer):  # type: ignore[misc]  # Whoosh is untyped
                     token.endchar = start_char + m.end()
                 yield token
 
-    def term_counts(self, value: str) -> Counter[str]:
+    def term_counts(self, value: str, cache: dict[str, tuple[str, ...]]) -> Counter[str]:
         """Each index form of `value` with its frequency: what `Frequency.word_values` makes
-        of this analyzer's tokens, without a token object per word (bulk rebuilds)."""
+        of this analyzer's tokens, without a token object per word (bulk rebuilds). `cache`
+        maps a word as written to its forms; the caller owns it and its lifetime."""
         method = self.method
-        cache = _raw_forms.setdefault(method, {})
         forms = cache.get
         out: list[str] = []
         extend = out.extend
         for word in TOKEN_RE.findall(value):
             found = forms(word)
             if found is None:
-                found = index_forms(fold(word), method)
-                if len(cache) < _RAW_FORMS_LIMIT:
-                    cache[word] = found
+                found = cache[word] = index_forms(fold(word), method)
             extend(found)
         return Counter(out)
-
-
-#: per method, a word as written → its index forms (`RussianAnalyzer.term_counts`)
-_raw_forms: dict[str, dict[str, tuple[str, ...]]] = {}
-_RAW_FORMS_LIMIT = 500_000
 
 
 def russian_analyzer(method: str = DEFAULT_METHOD) -> Any:

@@ -51,16 +51,21 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyp
     """
 
     def __init__(self, ix: Any, **kwargs: Any) -> None:
+        # checked before the parent takes the index's write lock
         if ix.doc_count_all():
             raise ValueError("BulkSegmentWriter writes the first segment of an empty index")
+        for name, field in ix.schema.items():
+            if field.indexed and not isinstance(field.format, (Frequency, Existence)):
+                raise ValueError(f"field {name!r}: format {field.format!r} is not supported")
+            if field.vector or field.column_type or field.separate_spelling():
+                raise ValueError(f"field {name!r}: vectors, columns, spelling not supported")
         super().__init__(ix, **kwargs)
         #: per field, term (str for analysed text, bytes otherwise) → its postings
         self._terms: dict[str, dict[Any, _Postings]] = {}
         #: quantised field lengths per scorable field, one entry per document
         self._lengths: dict[str, array[int]] = {}
-        for name, field in self.schema.items():
-            if field.indexed and not isinstance(field.format, (Frequency, Existence)):
-                raise ValueError(f"field {name!r}: format {field.format!r} is not supported")
+        #: a word as written → its index forms, for this rebuild only
+        self._forms: dict[str, tuple[str, ...]] = {}
 
     def add_document(self, **fields: Any) -> None:
         self._check_state()
@@ -81,7 +86,7 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyp
                     terms = self._terms.get(name)
                     if terms is None:
                         terms = self._terms[name] = {}
-                    for term, freq in _term_freqs(field, value):
+                    for term, freq in _term_freqs(field, value, self._forms):
                         postings = terms.get(term)
                         if postings is None:
                             postings = terms[term] = _Postings()
@@ -113,8 +118,11 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyp
         fieldwriter = self.fieldwriter
         schema = self.schema
         doccount = self.docnum
+        self._forms.clear()
         for name in sorted(self._terms):
             terms = self._terms.pop(name)
+            if not terms:
+                continue  # no document had a term here: Whoosh's writer never starts the field
             field = schema[name]
             fieldwriter.start_field(name, field)
             lengths = self._lengths.get(name)
@@ -134,12 +142,14 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyp
         fieldwriter.close()
 
 
-def _term_freqs(field: Any, value: Any) -> Iterable[tuple[str | bytes, int]]:
+def _term_freqs(
+    field: Any, value: Any, forms: dict[str, tuple[str, ...]]
+) -> Iterable[tuple[str | bytes, int]]:
     """(term, frequency) of a value: what `field.index` gives, without a token object per
     word where the analyzer counts directly (then the term is a str, else its bytes)."""
     analyzer = field.analyzer
     if isinstance(analyzer, RussianAnalyzer) and isinstance(field.format, Frequency):
-        return analyzer.term_counts(value).items()
+        return analyzer.term_counts(value, forms).items()
     return [(tbytes, freq) for tbytes, freq, _weight, _vbytes in field.index(value)]
 
 

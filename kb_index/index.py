@@ -236,11 +236,16 @@ class KbIndex:
             for article in articles:
                 writer.add_document(**document(article))
                 count += 1
+            writer.commit()
         except BaseException:
-            writer.cancel()
+            if not writer.is_closed:
+                writer.cancel()
             shutil.rmtree(gen, ignore_errors=True)
             raise
-        writer.commit()
+        finally:
+            # a rebuild's words are not a searcher's: the word caches go back to empty
+            analysis.index_forms.cache_clear()
+            analysis.stem.cache_clear()
         self._set_position(gen, position)
         (gen / ANALYSIS).write_text(str(analysis.ANALYSIS_VERSION), encoding="utf-8")
         pointer = self.directory / f".{CURRENT}.{gen_name}"
