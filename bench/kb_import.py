@@ -99,11 +99,16 @@ class Phase:
     wall: float = 0.0
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    server_rss: float = 0.0
+    """the backend's resident MB after the phase"""
+    server_peak: float = 0.0
+    """its peak resident MB (VmHWM) so far"""
 
     def line(self, label: str) -> str:
         return (
             f"{label:34} wall {self.wall:7.1f} s  client CPU {self.client_cpu:6.1f} s  "
-            f"server CPU {self.server_cpu:6.1f} s"
+            f"server CPU {self.server_cpu:6.1f} s  server RSS {self.server_rss:5.0f} MB"
+            f" (peak {self.server_peak:.0f})"
         )
 
 
@@ -116,6 +121,7 @@ def phase(into: Phase, pid: int | None) -> Iterator[None]:
         into.wall += time.perf_counter() - wall
         into.client_cpu += time.process_time() - cpu
         into.server_cpu += _cpu_of(pid) - server
+        into.server_rss, into.server_peak = _memory_of(pid)
 
 
 def _database(work: Path) -> str:
@@ -153,6 +159,8 @@ def import_and_index(articles: list[Article], work: Path) -> None:
         with EkcClient(base, settings=settings) as client:
             client.login("bench", "bench-password")
             client.kb_search("пенсия")  # the start-up index is ready (empty)
+            rss, peak = _memory_of(pid)
+            print(f"{'backend at start':34} server RSS {rss:.0f} MB (peak {peak:.0f})")
             check, stage, dry, commit, index = Phase(), Phase(), Phase(), Phase(), Phase()
             with phase(check, pid):
                 wire = [
@@ -179,14 +187,12 @@ def import_and_index(articles: list[Article], work: Path) -> None:
                     other.kb_search("мусор")
                     meanwhile.append(time.perf_counter() - t)
 
-            before = _memory_of(pid)
             with phase(index, pid):
                 probe = threading.Thread(target=search_meanwhile)
                 probe.start()
                 while not client.kb_search("мусор", limit=1):  # answers once caught up
                     time.sleep(0.2)
                 probe.join()
-            after = _memory_of(pid)
     print(check.line("check (client models)"))
     print(stage.line(f"stage in chunks of {CHUNK}"))
     print(dry.line("dry run (the diff shown)"))
@@ -195,10 +201,6 @@ def import_and_index(articles: list[Article], work: Path) -> None:
     total = stage.wall + dry.wall + commit.wall + index.wall
     print(f"{'import + index, wall':34} {total:7.1f} s")
     print(f"{'a search during the catch-up':34} {meanwhile[0]:7.1f} s")
-    print(
-        f"{'backend memory':34} {before[0]:7.0f} MB before the catch-up (peak so far"
-        f" {before[1]:.0f} MB), {after[0]:.0f} MB after, peak {after[1]:.0f} MB"
-    )
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from ekc_core.memory import release_memory
 from ekc_core.schemas import KbArticlePublic, KbSearchHit
 from ekc_server.services import kb
 from kb_index import Article, IndexBusyError, KbIndex, SearchFilters, Synonyms
@@ -120,7 +121,10 @@ class ServerKbIndex:
             return index
         try:
             if top - position > REBUILD_ABOVE or position == 0:
-                index.rebuild(self._articles(session), position=top)
+                try:
+                    index.rebuild(self._articles(session), position=top)
+                finally:
+                    release_memory()
                 return index
             since = position
             while True:
@@ -140,7 +144,10 @@ class ServerKbIndex:
     def rebuild(self, session: Session) -> int:
         with self._lock:
             index = self._open(session)
-            return index.rebuild(self._articles(session), position=kb.max_seq(session))
+            try:
+                return index.rebuild(self._articles(session), position=kb.max_seq(session))
+            finally:
+                release_memory()
 
     def search(
         self, session: Session, text: str, *, limit: int, filters: SearchFilters, as_you_type: bool

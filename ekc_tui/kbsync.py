@@ -15,6 +15,7 @@ from typing import Any
 
 from ekc_core.client import EkcClient
 from ekc_core.errors import ApiError
+from ekc_core.memory import release_memory
 from ekc_core.schemas import KbArticlePublic
 from kb_index import Article, IndexBusyError, KbIndex, SynonymFileError, Synonyms
 
@@ -157,6 +158,7 @@ class LocalKb:
             finally:
                 if spool is not None:
                     spool.close()
+                    release_memory()  # a thin client: the rebuild's heap goes back
             result.position = self.index.position
             result.synonyms_changed = self.sync_synonyms(client)
             return result

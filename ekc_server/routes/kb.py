@@ -6,13 +6,14 @@ import json
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from ekc_core import kb_feed
 from ekc_core.enums import Role
 from ekc_core.fields import Code, Id, Offset, Text
+from ekc_core.memory import release_memory
 from ekc_core.schemas import (
     KbArticlePublic,
     KbBatchPublic,
@@ -100,11 +101,17 @@ def stage_articles(
 
 @router.post("/imports/staged/{batch_id}/commit", response_model=KbImportResult, responses=CONFLICT)
 def commit_stage(
-    batch_id: Id, body: KbStageCommit, principal: Admin, session: SessionDep, request: Request
+    batch_id: Id,
+    body: KbStageCommit,
+    principal: Admin,
+    session: SessionDep,
+    request: Request,
+    after: BackgroundTasks,
 ) -> KbImportResult:
     """`dry_run`: the difference (the stage stays open). Otherwise publish every staged
     article in one transaction; the backend's index follows in the background."""
     result = kb_stage.commit(session=session, principal=principal, batch_id=batch_id, request=body)
+    after.add_task(release_memory)  # once the answer (a diff of every article) is sent
     if not body.dry_run:
         _follow(request, session, result)
     return result
