@@ -144,3 +144,32 @@ async def test_long_queries_and_long_result_lists_still_scroll(backend, tmp_path
         await pilot.pause()
         assert results.highlighted == results.option_count - 1
         assert results.scroll_y == results.max_scroll_y
+
+
+async def test_letters_typed_on_the_results_go_on_in_the_query(backend, tmp_path) -> None:
+    """After an article is read and closed the results have the focus: the operator types
+    on and the letters land at the end of the query, which is searched again."""
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = LoggingConsole(settings, login=(backend.operator, PASSWORD))
+    async with app.run_test(size=(100, 24)) as pilot:
+        await signed_in(app, pilot)
+        await pilot.press("f3", *"пенсия")
+        await wait_for(pilot, lambda: "пенсия" in app.shown(), what="results")
+        results = app.query_one("#kb-results", OptionList)
+        results.focus()
+        await pilot.press("enter")  # the article
+        await pilot.pause()
+        await pilot.press("escape")  # back: the results keep the focus
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "kb-results"
+        await pilot.press("home")  # a key of the list stays the list's
+        box = app.query_one("#kb-query", QueryInput)
+        assert box.value == "пенсия", box.value
+        await pilot.press(*" по инвалидности")
+        assert app.focused is not None and app.focused.id == "kb-query"
+        assert box.value == "пенсия по инвалидности"
+        results.focus()
+        await pilot.pause()
+        await pilot.press("f3", *"кварплата")  # F3 still selects the query: a new one
+        assert box.value == "кварплата"
+        await wait_for(pilot, lambda: "пенсия по инвалидности" in app.shown(), what="results")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.markup import escape
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Size
@@ -72,12 +72,34 @@ class QueryInput(Input):
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
+    def type_on(self, character: str) -> None:
+        """Take the focus and add `character` at the end of the query. F3 selects the whole
+        query (a new one replaces it); typing on from the results must not: the focus this
+        asks for (Textual gives it a moment later) selects nothing, until the box loses it."""
+        self.select_on_focus = False
+        self.focus()
+        self.cursor_position = len(self.value)
+        self.insert_text_at_cursor(character)
+
+    def on_blur(self) -> None:
+        self.select_on_focus = True
+
 
 class ResultList(OptionList):
     """The results: a new list changes the virtual height, which Textual declares a layout
     change of the screen; the list's own update of its scroll bars is all that it needs."""
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter typed on the results (after an article is read and closed) goes on at
+        the end of the query, as if the box had kept the focus: typing to search again
+        needs no F3 first."""
+        if not event.is_printable or not event.character:
+            return
+        event.stop()
+        event.prevent_default()
+        self.screen.query_one("#kb-query", QueryInput).type_on(event.character)
 
 
 class KbPane(Vertical):
