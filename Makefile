@@ -54,6 +54,7 @@ bench: install
 	$(BIN)/python bench/kb_relevance.py
 	$(BIN)/python bench/kb_import.py $(KB_SIZES)
 	$(BIN)/python bench/kb_latency.py --sizes $(shell echo $(KB_SIZES) | tr ' ' ',')
+	$(BIN)/python bench/kb_rebuild_memory.py --sizes $(shell echo $(KB_SIZES) | tr ' ' ',')
 	$(BIN)/python bench/console_bench.py --kb-size $(lastword $(KB_SIZES))
 	$(BIN)/python bench/roster_bench.py
 	$(BIN)/python bench/routing_day.py
