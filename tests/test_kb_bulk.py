@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +14,22 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from ekc_core.kb_files import read_path
 from kb_index import Article, KbIndex
 from kb_index.analysis import RussianAnalyzer
 from kb_index.bulk import BulkSegmentWriter
 from kb_index.schema import build_schema, document
-
-KB = Path(__file__).resolve().parent.parent / "data" / "kb"
+from tests.kb_support import sentences, shipped_articles
 
 
 def _corpus() -> list[Article]:
-    shipped = [Article.from_dict(r.to_dict()) for r in read_path(KB / "articles").records]
+    shipped = list(shipped_articles())
     rng = random.Random(7)
-    sentences = [s for a in shipped for s in re.split(r"(?<=[.!?])\s+", a.body) if s.strip()]
+    texts = sentences(shipped_articles())
     synthetic = [
         Article(
             id=f"bulk-{i:04d}",
             title=rng.choice(shipped).title if i % 7 else "Ёлки COVID-19 кто-то 122",
-            body=" ".join(rng.sample(sentences, rng.randint(1, 15))),
+            body=" ".join(rng.sample(texts, rng.randint(1, 15))),
             topic=rng.choice(shipped).topic if i % 5 else None,
             agency=rng.choice(shipped).agency if i % 3 else None,
             tags=tuple(rng.choice(shipped).tags[:3]) if i % 4 else (),

@@ -9,29 +9,26 @@ same plan as the reference. Ids and scores must agree.
 from __future__ import annotations
 
 import random
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ekc_core.kb_files import read_path
 from kb_index import Article, KbIndex, SearchFilters, Synonyms
 from kb_index.evaluation import load_labelled
 from kb_index.index import CANDIDATE_FACTOR, MIN_CANDIDATES
-
-KB = Path(__file__).resolve().parent.parent / "data" / "kb"
+from tests.kb_support import KB, sentences, shipped_articles
 
 
 def _corpus() -> list[Article]:
-    shipped = [Article.from_dict(r.to_dict()) for r in read_path(KB / "articles").records]
+    shipped = list(shipped_articles())
     rng = random.Random(13)
-    sentences = [s for a in shipped for s in re.split(r"(?<=[.!?])\s+", a.body) if s.strip()]
+    texts = sentences(shipped_articles())
     synthetic = [
         Article(
             id=f"mix-{i:04d}",
             title=" ".join(rng.sample(shipped, 1)[0].title.split()[:4]),
-            body=" ".join(rng.sample(sentences, rng.randint(3, 12))),
+            body=" ".join(rng.sample(texts, rng.randint(3, 12))),
             topic=rng.choice(shipped).topic,
             tags=tuple(rng.choice(shipped).tags[:2]),
             audience="citizens",
