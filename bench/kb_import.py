@@ -121,6 +121,7 @@ def phase(into: Phase, pid: int | None) -> Iterator[None]:
         into.wall += time.perf_counter() - wall
         into.client_cpu += time.process_time() - cpu
         into.server_cpu += _cpu_of(pid) - server
+        time.sleep(1.0)  # the backend releases memory just after it answers: read it after
         into.server_rss, into.server_peak = _memory_of(pid)
 
 

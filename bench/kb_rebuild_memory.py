@@ -1,8 +1,9 @@
 """Memory of a full KB rebuild, as a console's first sync or the backend's catch-up runs it.
 
 The articles stream into `KbIndex.rebuild` from a JSONL file (the console reads them from
-its spool, the backend from the database: neither holds them all), in a fresh process per
-size, so its peak is the rebuild's own. Prints wall and CPU seconds, the peak resident
+its spool, the backend from the database a page at a time: neither holds them all), in a
+fresh process per size, so its peak is the rebuild's own (the backend's page of 2,000 rows
+and its models come on top). Prints wall and CPU seconds, the peak resident
 memory, the resident memory after the rebuild and after `ekc_core.memory.release_memory`.
 
     python bench/kb_rebuild_memory.py [--sizes 5000,50000] [--cache /tmp/ekc-kb-rebuild]
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -25,7 +27,7 @@ if str(ROOT) not in sys.path:
 
 
 def _rss_mb() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def child(source: Path) -> None:

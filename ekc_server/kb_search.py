@@ -49,13 +49,28 @@ class ServerKbIndex:
         self.warm_seconds: float | None = None
 
     def _articles(self, session: Session) -> Iterator[Article]:
-        """Every live article, streamed from the database into the rebuild (a list of
-        50,000 held 600 MB of the backend at once)."""
-        if self.engine is None:
-            yield from (to_article(a) for a in kb.export(session=session))
-            return
-        with Session(self.engine) as own:
-            yield from (to_article(a) for a in kb.export(session=own))
+        """Every live article for a rebuild, a page at a time, each page read in a short
+        session of its own: a rebuild of 50,000 takes a minute, and holds no connection of
+        the pool meanwhile, nor all the articles at once (600 MB). Articles changed while
+        it reads have feed positions past the one the rebuild records: the next catch-up
+        applies them."""
+        after: str | None = None
+        while True:
+            if self.engine is None:
+                page = [to_article(a) for a in kb.export(session=session, after=after, limit=PAGE)]
+            else:
+                with Session(self.engine) as own:
+                    page = [to_article(a) for a in kb.export(session=own, after=after, limit=PAGE)]
+            yield from page
+            if len(page) < PAGE:
+                return
+            after = page[-1].id
+
+    def _end_read(self, session: Session) -> None:
+        """End the caller's read transaction before a rebuild reads in sessions of its own
+        (a connection idle in a transaction for a minute: the pool's, and VACUUM's)."""
+        if self.engine is not None:
+            session.commit()
 
     def _open(self, session: Session) -> KbIndex:
         if self._index is None:
@@ -121,6 +136,7 @@ class ServerKbIndex:
             return index
         try:
             if top - position > REBUILD_ABOVE or position == 0:
+                self._end_read(session)
                 try:
                     index.rebuild(self._articles(session), position=top)
                 finally:
@@ -144,8 +160,10 @@ class ServerKbIndex:
     def rebuild(self, session: Session) -> int:
         with self._lock:
             index = self._open(session)
+            top = kb.max_seq(session)
+            self._end_read(session)
             try:
-                return index.rebuild(self._articles(session), position=kb.max_seq(session))
+                return index.rebuild(self._articles(session), position=top)
             finally:
                 release_memory()
 

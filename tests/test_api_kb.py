@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -370,3 +371,27 @@ def test_every_reference_name_fits_the_import_limits(client: TestClient, admin) 
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "articles", 0, "agency"]
+
+
+def test_a_rebuild_reads_the_articles_a_page_at_a_time_holding_no_connection(
+    client: TestClient, admin, engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backend's rebuild reads its articles in short sessions, a page each: between
+    pages (while the index is being written) no connection of the pool is checked out."""
+    from ekc_server import kb_search
+
+    started = client.app.state.kb_index  # type: ignore[attr-defined]
+    assert started.ready.wait(30)
+    publish(client, admin, [art(f"kb-page-{i:02d}", f"Статья {i}") for i in range(7)])
+    monkeypatch.setattr(kb_search, "PAGE", 3)
+    checked_out: list[int] = []
+    with Session(engine) as session:
+        session.connection()  # the caller's read transaction, ended before the rebuild
+        for article in started._articles(session):
+            checked_out.append(engine.pool.checkedout())
+            assert article.id.startswith("kb-page-")
+        ids = [a.id for a in started._articles(session)]
+        assert ids == [f"kb-page-{i:02d}" for i in range(7)]  # all, in id order, once
+        assert started.rebuild(session) == 7
+        assert not session.in_transaction()
+    assert checked_out and max(checked_out) == 1  # only the caller's own session

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import OptionList
 
 from ekc_tui.app import EkcConsole
@@ -168,8 +169,11 @@ async def test_letters_typed_on_the_results_go_on_in_the_query(backend, tmp_path
         await pilot.press(*" по инвалидности")
         assert app.focused is not None and app.focused.id == "kb-query"
         assert box.value == "пенсия по инвалидности"
-        results.focus()
-        await pilot.pause()
         await pilot.press("f3", *"кварплата")  # F3 still selects the query: a new one
         assert box.value == "кварплата"
+        results.focus()
+        await pilot.pause()
+        app.post_message(events.Paste(" долг"))  # a paste on the results goes on too
+        await pilot.pause()
+        assert box.value == "кварплата долг"
         await wait_for(pilot, lambda: "пенсия по инвалидности" in app.shown(), what="results")

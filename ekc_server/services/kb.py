@@ -266,12 +266,15 @@ def changes(*, session: Session, since: int, limit: int) -> KbChanges:
     )
 
 
-def export(*, session: Session) -> Iterator[KbArticlePublic]:
-    """Every live article by id. Plain rows into trusted models (no ORM objects, no
-    validation): the backend's index rebuild reads 50,000 of them through here."""
+def export(
+    *, session: Session, after: str | None = None, limit: int | None = None
+) -> Iterator[KbArticlePublic]:
+    """Every live article by id (with `after`/`limit`: the next page of them). Plain rows
+    into trusted models (no ORM objects, no validation): the backend's index rebuild reads
+    50,000 of them through here, a page at a time."""
     topics, agencies = code_maps(session=session)
     t = KbArticle.__table__.c  # type: ignore[attr-defined]
-    rows = session.execute(
+    query = (
         core_select(
             t.id,
             t.title,
@@ -288,7 +291,11 @@ def export(*, session: Session) -> Iterator[KbArticlePublic]:
         .order_by(t.id)
         .execution_options(yield_per=2000)
     )
-    for r in rows:
+    if after is not None:
+        query = query.where(t.id > after)
+    if limit is not None:
+        query = query.limit(limit)
+    for r in session.execute(query):
         yield article_public(r, topics, agencies, trusted=True)
 
 

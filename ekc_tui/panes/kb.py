@@ -72,14 +72,14 @@ class QueryInput(Input):
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
-    def type_on(self, character: str) -> None:
-        """Take the focus and add `character` at the end of the query. F3 selects the whole
+    def type_on(self, text: str) -> None:
+        """Take the focus and add `text` at the end of the query. F3 selects the whole
         query (a new one replaces it); typing on from the results must not: the focus this
         asks for (Textual gives it a moment later) selects nothing, until the box loses it."""
         self.select_on_focus = False
         self.focus()
         self.cursor_position = len(self.value)
-        self.insert_text_at_cursor(character)
+        self.insert_text_at_cursor(text)
 
     def on_blur(self) -> None:
         self.select_on_focus = True
@@ -100,6 +100,12 @@ class ResultList(OptionList):
         event.stop()
         event.prevent_default()
         self.screen.query_one("#kb-query", QueryInput).type_on(event.character)
+
+    def on_paste(self, event: events.Paste) -> None:
+        """Pasted text goes on in the query as typed letters would."""
+        if event.text:
+            event.stop()
+            self.screen.query_one("#kb-query", QueryInput).type_on(event.text)
 
 
 class KbPane(Vertical):
@@ -162,7 +168,11 @@ class KbPane(Vertical):
         return not self.console.stopping and not get_current_worker().is_cancelled
 
     def focus_query(self) -> None:
-        self.query_one("#kb-query", Input).focus()
+        """F3: the query box, its text selected (typing replaces it with a new query)."""
+        box = self.query_one("#kb-query", QueryInput)
+        box.select_on_focus = True
+        box.focus()
+        box.select_all()
 
     def clear_query(self) -> None:
         self.query_one("#kb-query", Input).value = ""
