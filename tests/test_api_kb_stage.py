@@ -189,3 +189,50 @@ def test_a_big_batch_is_indexed_in_the_background(
         assert index._index.position == kb.max_seq(session) == 3
     hits = client.get(f"{API}/kb/search", params={"q": "мусор"}, headers=operator.headers)
     assert [h["id"] for h in hits.json()] == ["kb-tko"]
+
+
+def test_a_commit_reads_and_writes_the_stage_a_page_at_a_time(
+    client: TestClient, admin, operator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of 2 staged articles: the difference and what is written are those of the
+    whole file (added, changed, unchanged, removed by sync), in file order across pages."""
+    from ekc_server.services import kb_publish, kb_stage
+
+    monkeypatch.setattr(kb_stage, "PAGE", 2)
+    monkeypatch.setattr(kb_publish, "_BULK", 2)
+    publish(client, admin, [art("kb-a", "А"), art("kb-b", "Б"), art("kb-gone", "Уйдёт")])
+    before = client.get(f"{API}/kb/changes", headers=operator.headers).json()["next_since"]
+    batch_id = open_stage(client, admin)
+    file = [
+        art("kb-new1", "Новая 1"),
+        art("kb-a", "А"),  # unchanged
+        art("kb-b", "Б изменена"),
+        art("kb-new2", "Новая 2"),
+        art("kb-new3", "Новая 3"),
+    ]
+    assert append(client, admin, batch_id, 0, file).json()["staged"] == 5
+    expected = {
+        "added": ["kb-new1", "kb-new2", "kb-new3"],
+        "changed": ["kb-b"],
+        "unchanged": 1,
+        "removed": ["kb-gone"],
+    }
+    assert commit(client, admin, batch_id, sync=True, dry_run=True).json()["diff"] == expected
+    done = commit(client, admin, batch_id, sync=True)
+    assert done.status_code == 200, done.text
+    assert done.json()["diff"] == expected
+    feed = client.get(
+        f"{API}/kb/changes", params={"since": before}, headers=operator.headers
+    ).json()
+    assert [a["id"] for a in feed["upserts"]] == ["kb-new1", "kb-b", "kb-new2", "kb-new3"]
+    assert feed["deletions"] == ["kb-gone"]
+    assert feed["next_since"] == before + 5  # positions without gaps
+    assert exported(client, admin) == ["kb-a", "kb-b", "kb-new1", "kb-new2", "kb-new3"]
+    history = client.get(f"{API}/kb/articles/kb-b/history", headers=admin.headers).json()
+    assert [(v["version"], v["change"], v["batch_id"]) for v in history][0] == (
+        2,
+        "updated",
+        batch_id,
+    )
+    gone = client.get(f"{API}/kb/articles/kb-gone/history", headers=admin.headers).json()
+    assert (gone[0]["version"], gone[0]["change"]) == (2, "deleted")

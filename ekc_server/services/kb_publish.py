@@ -86,11 +86,24 @@ _VERSIONS = KbArticleVersion.__table__  # type: ignore[attr-defined]
 _CURRENT_COLUMNS = ("id", "version", "deleted", *CONTENT_FIELDS)
 
 
-def _current(session: Session) -> dict[str, dict[str, Any]]:
-    """Every article's id, version, deletion mark and content (plain rows, not ORM objects:
-    50,000 of them load in a fraction of the time)."""
-    rows = session.execute(core_select(*(_ARTICLES.c[c] for c in _CURRENT_COLUMNS)))
-    return {r.id: dict(r._mapping) for r in rows}
+def _current_of(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Id, version, deletion mark and content of the articles `ids` that exist (plain rows,
+    not ORM objects), read in pages of `_BULK` ids."""
+    columns = [_ARTICLES.c[c] for c in _CURRENT_COLUMNS]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), _BULK):
+        page = ids[start : start + _BULK]
+        rows = session.execute(core_select(*columns).where(_ARTICLES.c.id.in_(page)))
+        found.update({r.id: dict(r._mapping) for r in rows})
+    return found
+
+
+def live_ids(session: Session) -> list[str]:
+    """The ids of every article not deleted, in order."""
+    rows = session.execute(
+        core_select(_ARTICLES.c.id).where(_ARTICLES.c.deleted.is_(False)).order_by(_ARTICLES.c.id)
+    )
+    return [r.id for r in rows]
 
 
 def _same(row: dict[str, Any], content: dict[str, Any]) -> bool:
@@ -99,29 +112,130 @@ def _same(row: dict[str, Any], content: dict[str, Any]) -> bool:
     )
 
 
-def _diff_of(
-    current: dict[str, dict[str, Any]], contents: list[dict[str, Any]], sync: bool
-) -> KbDiff:
-    added, changed, unchanged = [], [], 0
-    for content in contents:
-        row = current.get(content["id"])
-        if row is None or row["deleted"]:
-            added.append(content["id"])
-        elif _same(row, content):
-            unchanged += 1
-        else:
-            changed.append(content["id"])
+class BatchWriter:
+    """The difference of a batch against the database, a page of contents at a time, and
+    (`batch` given) its writing inside the caller's transaction: added and changed articles
+    with one version row each and feed positions in file order, then removed ones. Only a
+    page of articles is in memory at a time (a staged file of 50,000 was held whole with
+    every current article beside it). The caller holds the feed lock and commits."""
+
+    def __init__(
+        self, session: Session, *, batch: KbImportBatch | None = None, staff_id: int | None = None
+    ) -> None:
+        self.session = session
+        self.batch = batch
+        self.staff_id = staff_id
+        self.now = datetime.now(UTC)
+        self.seq = max_seq(session) if batch is not None else 0
+        self.added: list[str] = []
+        self.changed: list[str] = []
+        self.unchanged = 0
+        self.removed: list[str] = []
+
+    def page(self, contents: list[dict[str, Any]]) -> None:
+        """Compare (and write) the next contents, in file order."""
+        current = _current_of(self.session, [c["id"] for c in contents])
+        fresh: list[dict[str, Any]] = []
+        updated: list[dict[str, Any]] = []
+        versions: list[dict[str, Any]] = []
+        for content in contents:
+            old = current.get(content["id"])
+            if old is None or old["deleted"]:
+                self.added.append(content["id"])
+            elif _same(old, content):
+                self.unchanged += 1
+                continue
+            else:
+                self.changed.append(content["id"])
+            if self.batch is None:
+                continue
+            self.seq += 1
+            values = {
+                **{f: content[f] for f in CONTENT_FIELDS},
+                "id": content["id"],
+                "version": old["version"] + 1 if old else 1,
+                "deleted": False,
+                "seq": self.seq,
+                "updated_at": self.now,
+            }
+            change = "updated" if old and not old["deleted"] else "created"
+            (updated if old else fresh).append(values)
+            versions.append(self._version(values, change))
+        self._write(fresh, updated, versions)
+
+    def remove(self, ids: list[str]) -> None:
+        """Mark `ids` (live articles the batch does not have: `sync`) deleted."""
+        self.removed.extend(ids)
+        if self.batch is None:
+            return
+        for start in range(0, len(ids), _BULK):
+            page = ids[start : start + _BULK]
+            current = _current_of(self.session, page)
+            updated: list[dict[str, Any]] = []
+            versions: list[dict[str, Any]] = []
+            for article_id in page:
+                self.seq += 1
+                values = {**current[article_id], "deleted": True, "seq": self.seq}
+                values["updated_at"] = self.now
+                values["version"] += 1
+                updated.append(values)
+                versions.append(self._version(values, "deleted"))
+            self._write([], updated, versions)
+
+    def diff(self) -> KbDiff:
+        return KbDiff(
+            added=self.added, changed=self.changed, unchanged=self.unchanged, removed=self.removed
+        )
+
+    def finish(self) -> KbDiff:
+        """The difference; a written batch gets its counts."""
+        if self.batch is not None:
+            self.batch.status = "published"
+            self.batch.added = len(self.added)
+            self.batch.changed = len(self.changed)
+            self.batch.removed = len(self.removed)
+            self.session.add(self.batch)
+        return self.diff()
+
+    def _version(self, values: dict[str, Any], change: str) -> dict[str, Any]:
+        assert self.batch is not None
+        return _version_values(values, change, self.batch.id, self.staff_id, self.now)
+
+    def _write(
+        self,
+        fresh: list[dict[str, Any]],
+        updated: list[dict[str, Any]],
+        versions: list[dict[str, Any]],
+    ) -> None:
+        session = self.session
+        _bulk(session, insert(_ARTICLES), fresh)
+        if updated:
+            names = [*CONTENT_FIELDS, "version", "deleted", "seq", "updated_at"]
+            statement = (
+                update(_ARTICLES)
+                .where(_ARTICLES.c.id == bindparam("b_id"))
+                .values({n: bindparam(f"b_{n}") for n in names})
+            )
+            _bulk(session, statement, [{f"b_{n}": v[n] for n in ("id", *names)} for v in updated])
+        _bulk(session, insert(_VERSIONS), versions)
+
+
+def _in_pages(contents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [contents[i : i + _BULK] for i in range(0, len(contents), _BULK)]
+
+
+def _unlisted(session: Session, contents: list[dict[str, Any]]) -> list[str]:
     wanted = {c["id"] for c in contents}
-    removed = (
-        sorted(i for i, a in current.items() if not a["deleted"] and i not in wanted)
-        if sync
-        else []
-    )
-    return KbDiff(added=added, changed=changed, unchanged=unchanged, removed=removed)
+    return [i for i in live_ids(session) if i not in wanted]
 
 
 def diff_contents(session: Session, contents: list[dict[str, Any]], sync: bool) -> KbDiff:
-    return _diff_of(_current(session), contents, sync)
+    differ = BatchWriter(session)
+    for page in _in_pages(contents):
+        differ.page(page)
+    if sync:
+        differ.remove(_unlisted(session, contents))
+    return differ.finish()
 
 
 def lock_feed(session: Session) -> None:
@@ -166,56 +280,11 @@ def publish(
     sync: bool,
     staff_id: int | None,
 ) -> KbDiff:
-    """Write `contents` as `batch` (added, changed and with `sync` removed articles, one
-    version row each, feed positions in file order) inside the caller's transaction; the
+    """Write `contents` as `batch` (`BatchWriter`) inside the caller's transaction; the
     caller holds the feed lock and commits."""
-    now = datetime.now(UTC)
-    current = _current(session)
-    diff = _diff_of(current, contents, sync)
-    seq = max_seq(session)
-    by_id = {c["id"]: c for c in contents}
-    fresh: list[dict[str, Any]] = []
-    updated: list[dict[str, Any]] = []
-    versions: list[dict[str, Any]] = []
-    for article_id in [*diff.added, *diff.changed]:
-        seq += 1
-        old = current.get(article_id)
-        values = {
-            **{f: by_id[article_id][f] for f in CONTENT_FIELDS},
-            "id": article_id,
-            "version": old["version"] + 1 if old else 1,
-            "deleted": False,
-            "seq": seq,
-            "updated_at": now,
-        }
-        change = "updated" if old and not old["deleted"] else "created"
-        (updated if old else fresh).append(values)
-        versions.append(_version_values(values, change, batch.id, staff_id, now))
-    for article_id in diff.removed:
-        seq += 1
-        values = {**current[article_id], "deleted": True, "seq": seq, "updated_at": now}
-        values["version"] += 1
-        updated.append(values)
-        versions.append(_version_values(values, "deleted", batch.id, staff_id, now))
-    _bulk(session, insert(_ARTICLES), fresh)
-    if updated:
-        names = [*CONTENT_FIELDS, "version", "deleted", "seq", "updated_at"]
-        statement = (
-            update(_ARTICLES)
-            .where(_ARTICLES.c.id == bindparam("b_id"))
-            .values({n: bindparam(f"b_{n}") for n in names})
-        )
-        _bulk(
-            session,
-            statement,
-            [{f"b_{n}": v[n] for n in ("id", *names)} for v in updated],
-        )
-    _bulk(session, insert(_VERSIONS), versions)
-    batch.status = "published"
-    batch.added, batch.changed, batch.removed = (
-        len(diff.added),
-        len(diff.changed),
-        len(diff.removed),
-    )
-    session.add(batch)
-    return diff
+    writer = BatchWriter(session, batch=batch, staff_id=staff_id)
+    for page in _in_pages(contents):
+        writer.page(page)
+    if sync:
+        writer.remove(_unlisted(session, contents))
+    return writer.finish()

@@ -12,6 +12,7 @@ nothing of a stage.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from ekc_core.schemas import (
 )
 from ekc_server.deps import Principal
 from ekc_server.errors import ConflictError, FieldErrorsError, NotFoundError
-from ekc_server.models import KbImportBatch
+from ekc_server.models import KbArticle, KbImportBatch
 from ekc_server.models_kb import KbImportStage
 from ekc_server.services import kb_publish
 
@@ -36,6 +37,8 @@ STALE_AFTER = timedelta(hours=24)
 #: ids per `IN (...)` when looking for ids staged by earlier chunks
 _IN_CHUNK = 500
 _STAGE = KbImportStage.__table__  # type: ignore[attr-defined]
+#: staged articles read and published per page
+PAGE = 2000
 
 
 def _drop(session: Session, batch_ids: list[int]) -> None:
@@ -131,37 +134,63 @@ def append(*, session: Session, batch_id: int, request: KbStageChunk) -> KbStage
     return KbStagePublic(batch_id=batch_id, staged=staged + len(rows))
 
 
-def _contents(session: Session, batch_id: int) -> list[dict[str, Any]]:
-    columns = [_STAGE.c.article_id, *(_STAGE.c[f] for f in kb_publish.CONTENT_FIELDS)]
-    rows = session.execute(
-        select(*columns).where(_STAGE.c.batch_id == batch_id).order_by(_STAGE.c.position)
-    )
+def _pages(session: Session, batch_id: int) -> Iterator[list[dict[str, Any]]]:
+    """The staged contents in file order, a page of `PAGE` at a time (keyed by position)."""
+    columns = [_STAGE.c.position, _STAGE.c.article_id]
+    columns += [_STAGE.c[f] for f in kb_publish.CONTENT_FIELDS]
     fields = kb_publish.CONTENT_FIELDS
-    return [{"id": r.article_id, **{f: r._mapping[f] for f in fields}} for r in rows]
+    after = -1
+    while True:
+        rows = session.execute(
+            select(*columns)
+            .where(_STAGE.c.batch_id == batch_id, _STAGE.c.position > after)
+            .order_by(_STAGE.c.position)
+            .limit(PAGE)
+        ).all()
+        if not rows:
+            return
+        yield [{"id": r.article_id, **{f: r._mapping[f] for f in fields}} for r in rows]
+        after = rows[-1].position
+
+
+def _unstaged_live(session: Session, batch_id: int) -> list[str]:
+    """Live articles the stage does not have (what `sync` removes), in id order."""
+    a = KbArticle.__table__.c  # type: ignore[attr-defined]
+    staged = select(_STAGE.c.article_id).where(_STAGE.c.batch_id == batch_id)
+    rows = session.execute(
+        select(a.id).where(a.deleted.is_(False), a.id.not_in(staged)).order_by(a.id)
+    )
+    return [r.id for r in rows]
 
 
 def commit(
     *, session: Session, principal: Principal, batch_id: int, request: KbStageCommit
 ) -> KbImportResult:
     """`dry_run`: the difference, the stage stays open. Otherwise publish every staged
-    article as this batch in one transaction (all or nothing) and drop the stage."""
+    article as this batch in one transaction (all or nothing) and drop the stage. Staged
+    articles are read and written a page at a time (`kb_publish.BatchWriter`)."""
     if not request.dry_run:
         kb_publish.lock_feed(session)
     batch = _staging(session, batch_id)
     if request.dry_run:
-        contents = _contents(session, batch_id)
-        diff = kb_publish.diff_contents(session, contents, request.sync)
-        return KbImportResult(batch_id=batch_id, dry_run=True, diff=diff)
+        differ = kb_publish.BatchWriter(session)
+        for page in _pages(session, batch_id):
+            differ.page(page)
+        if request.sync:
+            differ.remove(_unstaged_live(session, batch_id))
+        return KbImportResult(batch_id=batch_id, dry_run=True, diff=differ.finish())
     # the batch row is written first: on SQLite this takes the database lock before we read
     batch.created_at = datetime.now(UTC)
     session.add(batch)
     session.flush()
-    contents = _contents(session, batch_id)
-    if not contents:
+    writer = kb_publish.BatchWriter(session, batch=batch, staff_id=principal.staff_id)
+    for page in _pages(session, batch_id):
+        writer.page(page)
+    if not writer.added and not writer.changed and not writer.unchanged:
         raise ConflictError(f"пакет {batch_id}: нет ни одной статьи")
-    diff = kb_publish.publish(
-        session, batch=batch, contents=contents, sync=request.sync, staff_id=principal.staff_id
-    )
+    if request.sync:
+        writer.remove(_unstaged_live(session, batch_id))
+    diff = writer.finish()
     session.execute(delete(_STAGE).where(_STAGE.c.batch_id == batch_id))
     session.commit()
     return KbImportResult(batch_id=batch_id, dry_run=False, diff=diff)
