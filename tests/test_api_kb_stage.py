@@ -229,10 +229,9 @@ def test_a_commit_reads_and_writes_the_stage_a_page_at_a_time(
     assert feed["next_since"] == before + 5  # positions without gaps
     assert exported(client, admin) == ["kb-a", "kb-b", "kb-new1", "kb-new2", "kb-new3"]
     history = client.get(f"{API}/kb/articles/kb-b/history", headers=admin.headers).json()
-    assert [(v["version"], v["change"], v["batch_id"]) for v in history][0] == (
-        2,
-        "updated",
-        batch_id,
-    )
+    assert [(v["version"], v["change"], v["batch_id"]) for v in history] == [
+        (2, "updated", batch_id),
+        (1, "created", history[1]["batch_id"]),
+    ]
     gone = client.get(f"{API}/kb/articles/kb-gone/history", headers=admin.headers).json()
     assert (gone[0]["version"], gone[0]["change"]) == (2, "deleted")
