@@ -5,6 +5,7 @@ import (`services.kb.import_articles`) and the staged one (`services.kb_stage`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -182,20 +183,24 @@ class BatchWriter:
                 versions.append(self._version(values, "deleted"))
             self._write([], updated, versions)
 
-    def diff(self) -> KbDiff:
-        return KbDiff(
-            added=self.added, changed=self.changed, unchanged=self.unchanged, removed=self.removed
-        )
-
-    def finish(self) -> KbDiff:
-        """The difference; a written batch gets its counts."""
+    def run(
+        self, pages: Iterable[list[dict[str, Any]]], unlisted: Callable[[], list[str]] | None
+    ) -> KbDiff:
+        """Every page of contents, then (`sync`: `unlisted` given) the live articles the
+        batch does not have; the difference, and a written batch gets its counts."""
+        for contents in pages:
+            self.page(contents)
+        if unlisted is not None:
+            self.remove(unlisted())
         if self.batch is not None:
             self.batch.status = "published"
             self.batch.added = len(self.added)
             self.batch.changed = len(self.changed)
             self.batch.removed = len(self.removed)
             self.session.add(self.batch)
-        return self.diff()
+        return KbDiff(
+            added=self.added, changed=self.changed, unchanged=self.unchanged, removed=self.removed
+        )
 
     def _version(self, values: dict[str, Any], change: str) -> dict[str, Any]:
         assert self.batch is not None
@@ -224,18 +229,15 @@ def _in_pages(contents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [contents[i : i + _BULK] for i in range(0, len(contents), _BULK)]
 
 
-def _unlisted(session: Session, contents: list[dict[str, Any]]) -> list[str]:
+def _unlisted(session: Session, contents: list[dict[str, Any]]) -> Callable[[], list[str]]:
     wanted = {c["id"] for c in contents}
-    return [i for i in live_ids(session) if i not in wanted]
+    return lambda: [i for i in live_ids(session) if i not in wanted]
 
 
 def diff_contents(session: Session, contents: list[dict[str, Any]], sync: bool) -> KbDiff:
-    differ = BatchWriter(session)
-    for page in _in_pages(contents):
-        differ.page(page)
-    if sync:
-        differ.remove(_unlisted(session, contents))
-    return differ.finish()
+    return BatchWriter(session).run(
+        _in_pages(contents), _unlisted(session, contents) if sync else None
+    )
 
 
 def lock_feed(session: Session) -> None:
@@ -282,9 +284,6 @@ def publish(
 ) -> KbDiff:
     """Write `contents` as `batch` (`BatchWriter`) inside the caller's transaction; the
     caller holds the feed lock and commits."""
-    writer = BatchWriter(session, batch=batch, staff_id=staff_id)
-    for page in _in_pages(contents):
-        writer.page(page)
-    if sync:
-        writer.remove(_unlisted(session, contents))
-    return writer.finish()
+    return BatchWriter(session, batch=batch, staff_id=staff_id).run(
+        _in_pages(contents), _unlisted(session, contents) if sync else None
+    )

@@ -172,25 +172,19 @@ def commit(
     if not request.dry_run:
         kb_publish.lock_feed(session)
     batch = _staging(session, batch_id)
+    pages = _pages(session, batch_id)
+    unlisted = (lambda: _unstaged_live(session, batch_id)) if request.sync else None
     if request.dry_run:
-        differ = kb_publish.BatchWriter(session)
-        for page in _pages(session, batch_id):
-            differ.page(page)
-        if request.sync:
-            differ.remove(_unstaged_live(session, batch_id))
-        return KbImportResult(batch_id=batch_id, dry_run=True, diff=differ.finish())
+        diff = kb_publish.BatchWriter(session).run(pages, unlisted)
+        return KbImportResult(batch_id=batch_id, dry_run=True, diff=diff)
     # the batch row is written first: on SQLite this takes the database lock before we read
     batch.created_at = datetime.now(UTC)
     session.add(batch)
     session.flush()
-    writer = kb_publish.BatchWriter(session, batch=batch, staff_id=principal.staff_id)
-    for page in _pages(session, batch_id):
-        writer.page(page)
-    if not writer.added and not writer.changed and not writer.unchanged:
+    if not _staged(session, batch_id):
         raise ConflictError(f"пакет {batch_id}: нет ни одной статьи")
-    if request.sync:
-        writer.remove(_unstaged_live(session, batch_id))
-    diff = writer.finish()
+    writer = kb_publish.BatchWriter(session, batch=batch, staff_id=principal.staff_id)
+    diff = writer.run(pages, unlisted)
     session.execute(delete(_STAGE).where(_STAGE.c.batch_id == batch_id))
     session.commit()
     return KbImportResult(batch_id=batch_id, dry_run=False, diff=diff)
