@@ -172,6 +172,19 @@ def _run(kind: str, call: Callable[[EkcClient], Report], *, stem: str, out: Outp
     emit(report, wanted, default_name=stem)
 
 
+def _period_report(
+    kind: str,
+    call: Callable[[EkcClient, date, date], Report],
+    date_from: str | None,
+    date_to: str | None,
+    month: str | None,
+    out: OutputOptions,
+) -> None:
+    """A report of a period and nothing else: `--from/--to` or `--month`, named after both."""
+    start, end = period(date_from, date_to, month)
+    _run(kind, lambda c: call(c, start, end), stem=file_stem(kind, start, end), out=out)
+
+
 @dataclass(frozen=True)
 class OutputOptions:
     """The six output options every report command takes, as given on its command line."""
@@ -261,13 +274,7 @@ def operators(
     *,
     out: OutputOptions,
 ) -> None:
-    start, end = period(date_from, date_to, month)
-    _run(
-        "operators",
-        lambda c: c.report_operators(start, end),
-        stem=file_stem("operators", start, end),
-        out=out,
-    )
+    _period_report("operators", EkcClient.report_operators, date_from, date_to, month, out)
 
 
 @app.command("topics", help="О чём обращаются: тематики и их доли.")
@@ -279,13 +286,7 @@ def topics(
     *,
     out: OutputOptions,
 ) -> None:
-    start, end = period(date_from, date_to, month)
-    _run(
-        "topics",
-        lambda c: c.report_topics(start, end),
-        stem=file_stem("topics", start, end),
-        out=out,
-    )
+    _period_report("topics", EkcClient.report_topics, date_from, date_to, month, out)
 
 
 @app.command("transfers", help="Переводы в ведомства: по ведомствам и тематикам.")
@@ -297,13 +298,7 @@ def transfers(
     *,
     out: OutputOptions,
 ) -> None:
-    start, end = period(date_from, date_to, month)
-    _run(
-        "transfers",
-        lambda c: c.report_transfers(start, end),
-        stem=file_stem("transfers", start, end),
-        out=out,
-    )
+    _period_report("transfers", EkcClient.report_transfers, date_from, date_to, month, out)
 
 
 @app.command(
