@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input, OptionList, TextArea
 from textual.widgets._footer import FooterKey
 
 from ekc_core.credentials import Credentials, save_credentials
-from ekc_core.enums import Channel, ContactStatus, Direction
+from ekc_core.enums import Channel
 from ekc_core.schemas import CallbackCreate, ContactPublic
 from ekc_server.db import create_db_engine
 from ekc_server.models import Contact
@@ -42,6 +42,7 @@ from tests.tui_support import (
     status_text,
     wait_for,
 )
+from tests.tui_support import contact as make_contact
 
 pytestmark = pytest.mark.usefixtures("empty_queue")
 
@@ -397,29 +398,13 @@ def value_of(app: EkcConsole, selector: str) -> str:
 
 
 def waiting(contact_id: int, minutes: int = 1) -> ContactPublic:
-    at = datetime.now(UTC) - timedelta(minutes=minutes)
-    return ContactPublic(
-        id=contact_id,
+    return make_contact(
+        contact_id,
         channel=Channel.email,
         line=None,
-        direction=Direction.inbound,
-        status=ContactStatus.queued,
-        caller_number=None,
         sender=f"user{contact_id}@example.ru",
-        citizen_id=None,
-        operator_id=None,
-        topic_code=None,
-        outcome=None,
-        summary=None,
         text="Письмо",
-        abandoned=False,
-        external_id=None,
-        handoff=None,
-        appeal_id=None,
-        queued_at=at,
-        answered_at=None,
-        ended_at=None,
-        wrapup_ended_at=None,
+        queued_at=datetime.now(UTC) - timedelta(minutes=minutes),
     )
 
 

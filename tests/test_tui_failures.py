@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 import ekc_tui
-from ekc_core.enums import Channel, ContactStatus, Direction, Line
+from ekc_core.enums import ContactStatus
 from ekc_core.errors import AuthenticationRequiredError, ServerUnreachableError
 from ekc_core.schemas import CallbackCreate, ContactPublic
 from ekc_tui.app import EkcConsole
@@ -39,6 +39,7 @@ from tests.tui_support import (
     status_text,
     wait_for,
 )
+from tests.tui_support import contact as make_contact
 
 pytestmark = pytest.mark.usefixtures("empty_queue")
 
@@ -251,28 +252,13 @@ async def a_callback(app: EkcConsole, pilot: Pilot[None], backend: Backend, p: P
 
 def held_contact() -> ContactPublic:
     now = datetime.now(UTC)
-    return ContactPublic(
-        id=999_999,
-        channel=Channel.phone,
-        line=Line.l122,
-        direction=Direction.inbound,
+    return make_contact(
+        999_999,
         status=ContactStatus.active,
         caller_number="+79025550906",
-        sender=None,
         citizen_id=77,
-        operator_id=None,
-        topic_code=None,
-        outcome=None,
-        summary=None,
-        text=None,
-        abandoned=False,
-        external_id=None,
-        handoff=None,
-        appeal_id=None,
         queued_at=now,
         answered_at=now,
-        ended_at=None,
-        wrapup_ended_at=None,
     )
 
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from textual.widgets import DataTable
 
-from ekc_core.enums import Channel, ContactStatus, Direction, Line
 from ekc_core.schemas import ContactPublic
 from ekc_tui.app import EkcConsole
 from ekc_tui.messages import OffersChanged
 from ekc_tui.panes.queue import QueuePane
 from tests.tui_support import PASSWORD, card_text, post_call, settings_for, signed_in, wait_for
+from tests.tui_support import contact as make_contact
 
 pytestmark = pytest.mark.usefixtures("empty_queue")
 
@@ -50,28 +50,10 @@ async def test_the_queue_shows_only_what_is_offered_with_group_and_reason(backen
 
 
 def waiting(contact_id: int, reason: str | None) -> ContactPublic:
-    return ContactPublic(
-        id=contact_id,
-        channel=Channel.phone,
-        line=Line.l122,
-        direction=Direction.inbound,
-        status=ContactStatus.queued,
+    return make_contact(
+        contact_id,
         caller_number="+7 902 ***-**-34",
-        sender=None,
-        citizen_id=None,
-        operator_id=None,
-        topic_code=None,
-        outcome=None,
-        summary=None,
-        text=None,
-        abandoned=False,
-        external_id=None,
-        handoff=None,
-        appeal_id=None,
         queued_at=datetime.now(UTC) - timedelta(seconds=75),
-        answered_at=None,
-        ended_at=None,
-        wrapup_ended_at=None,
         group_code="housing",
         route_reason=reason,
     )

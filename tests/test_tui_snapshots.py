@@ -17,12 +17,11 @@ import pytest
 from textual.widgets import Input, OptionList
 
 from ekc_core.credentials import save_credentials
-from ekc_core.enums import AppealKind, AppealStatus, Channel, ContactStatus, Direction, Line
+from ekc_core.enums import AppealKind, AppealStatus, ContactStatus
 from ekc_core.schemas import (
     AppealPublic,
     CitizenHistory,
     CitizenPublic,
-    ContactPublic,
     Handoff,
     HistoryItem,
     Page,
@@ -32,6 +31,7 @@ from ekc_tui.cards import Card
 from ekc_tui.messages import CardReady
 from tests.tui_support import PASSWORD, settings_for, wait_for
 from tests.tui_support import citizen as make_citizen
+from tests.tui_support import contact as make_contact
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 DEAD = "http://127.0.0.1:9"
@@ -39,32 +39,20 @@ AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
 def fixed_card() -> tuple[Card, CitizenPublic, CitizenHistory]:
-    contact = ContactPublic(
-        id=900001,
-        channel=Channel.phone,
-        line=Line.l122,
-        direction=Direction.inbound,
+    contact = make_contact(
+        900001,
         status=ContactStatus.active,
         caller_number="+79025550101",
-        sender=None,
         citizen_id=77,
         operator_id=1,
-        topic_code=None,
-        outcome=None,
-        summary=None,
-        text=None,
-        abandoned=False,
         external_id="snap-1",
         handoff=Handoff(
             transcript="Муж заключил контракт, когда придёт единовременная выплата?",
             detected_topic="svo.one_time_payments",
             detected_emotion="тревога",
         ),
-        appeal_id=None,
         queued_at=AT,
         answered_at=AT,
-        ended_at=None,
-        wrapup_ended_at=None,
     )
     citizen = make_citizen(
         77, "Карточкина", "Мария", "+79025550101", settlement="Братск", middle="Ивановна"

@@ -22,7 +22,6 @@ from ekc_core.enums import (
     Channel,
     ContactOutcome,
     ContactStatus,
-    Direction,
     Line,
 )
 from ekc_core.phones import mask_phone
@@ -32,6 +31,7 @@ from ekc_tui.cards import AppealDraft, CallbackDraft, Card, NewCitizen
 from ekc_tui.outbox import MissingReferenceError, resolve, step
 from ekc_tui.store import LocalStore
 from tests.tui_support import citizen
+from tests.tui_support import contact as make_contact
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 DAY = 86400.0
@@ -57,28 +57,15 @@ def history(c: CitizenPublic, *, open_appeals: int) -> CitizenHistory:
 
 
 def contact(cid: int, *, citizen_id: int | None) -> ContactPublic:
-    return ContactPublic(
-        id=cid,
-        channel=Channel.phone,
-        line=Line.l122,
-        direction=Direction.inbound,
+    return make_contact(
+        cid,
         status=ContactStatus.active,
         caller_number="+73952201122",
-        sender=None,
         citizen_id=citizen_id,
         operator_id=3,
-        topic_code=None,
-        outcome=None,
-        summary=None,
-        text=None,
-        abandoned=False,
         external_id="call-1",
-        handoff=None,
-        appeal_id=None,
         queued_at=NOW,
         answered_at=NOW,
-        ended_at=None,
-        wrapup_ended_at=None,
     )
 
 

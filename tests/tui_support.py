@@ -22,8 +22,8 @@ import pytest
 from sqlmodel import Session, select
 
 from ekc_core.client import EkcClient
-from ekc_core.enums import Role
-from ekc_core.schemas import CitizenCreate, CitizenPublic, ContactInbound, Handoff
+from ekc_core.enums import Channel, ContactStatus, Direction, Line, Role
+from ekc_core.schemas import CitizenCreate, CitizenPublic, ContactInbound, ContactPublic, Handoff
 from ekc_core.settings import ServerSettings
 from ekc_server.app import create_app
 from ekc_server.db import create_db_engine
@@ -262,3 +262,32 @@ def citizen(
         created_at=SOME_DAY,
         updated_at=SOME_DAY,
     )
+
+
+def contact(cid: int, **fields: Any) -> ContactPublic:
+    """A contact as the backend sends it (for tests without a backend): an inbound call on
+    line 122, queued now, nothing else known; `fields` set the rest."""
+    base: dict[str, Any] = {
+        "id": cid,
+        "channel": Channel.phone,
+        "line": Line.l122,
+        "direction": Direction.inbound,
+        "status": ContactStatus.queued,
+        "caller_number": None,
+        "sender": None,
+        "citizen_id": None,
+        "operator_id": None,
+        "topic_code": None,
+        "outcome": None,
+        "summary": None,
+        "text": None,
+        "abandoned": False,
+        "external_id": None,
+        "handoff": None,
+        "appeal_id": None,
+        "queued_at": datetime.now(UTC),
+        "answered_at": None,
+        "ended_at": None,
+        "wrapup_ended_at": None,
+    }
+    return ContactPublic(**{**base, **fields})
