@@ -115,27 +115,36 @@ def on_kb(name: str) -> Callable[[EkcConsole, Patch], None]:
 async def login_screen(app: EkcConsole, pilot: Pilot[None]) -> None:
     await wait_for(
         pilot,
-        # mounted and focused (its own focus would follow a focus set here any earlier)
-        lambda: isinstance(app.screen, LoginScreen) and app.screen.focused is not None,
+        # mounted and focused by its own on_mount (login or password; the server field is
+        # only Textual's auto focus, which the form's deferred focus replaces later)
+        lambda: (
+            isinstance(app.screen, LoginScreen)
+            and getattr(app.screen.focused, "id", None) in ("username", "password")
+        ),
         what="login screen",
     )
+
+
+async def type_password(app: EkcConsole, pilot: Pilot[None], operator: str) -> None:
+    """Fill the login, put the cursor in the password, type it and press Enter."""
+    app.screen.query_one("#username").value = operator  # type: ignore[attr-defined]
+    password = app.screen.query_one("#password")
+    password.focus()
+    await wait_for(pilot, lambda: app.screen.focused is password, what="password focused")
+    await pilot.press(*PASSWORD, "enter")
 
 
 async def sign_in_again(app: EkcConsole, pilot: Pilot[None], backend: Backend, p: Patch) -> None:
     await login_screen(app, pilot)
     assert "Не удалось войти" in str(app.screen.query_one("#login-error").render())
-    app.screen.query_one("#username").value = backend.operator  # type: ignore[attr-defined]
-    app.screen.query_one("#password").focus()
-    await pilot.press(*PASSWORD, "enter")
+    await type_password(app, pilot, backend.operator)
     await wait_for(pilot, lambda: app.desk.me is not None, what="signed in after the failure")
 
 
 async def sign_in_form(app: EkcConsole, pilot: Pilot[None], backend: Backend, p: Patch) -> None:
     await login_screen(app, pilot)
     p(app.desk, "sign_in")
-    app.screen.query_one("#username").value = backend.operator  # type: ignore[attr-defined]
-    app.screen.query_one("#password").focus()
-    await pilot.press(*PASSWORD, "enter")
+    await type_password(app, pilot, backend.operator)
 
 
 async def the_loop_runs_again(name: str, app: EkcConsole, pilot: Pilot[None]) -> None:
