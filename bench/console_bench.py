@@ -14,9 +14,9 @@
    driver delivers them, at a fixed pace (Pilot.press waits for idle, which would slow the
    typist down exactly when the console is slow). For each key: from sending it to the
    first results shown for a text that includes it (its own prefix or a longer one; the
-   final query at the latest), for the keys that search (from MIN_QUERY letters on); the
-   first keys of a query, which search nothing by design, on a line of their own and in an
-   every-key p95. Beside it: each KbIndex.search the console ran, wall and CPU
+   final query at the latest), for the keys that search (from MIN_QUERY letters on: the
+   first); were MIN_QUERY raised, the keys before it, which search nothing, on a line of
+   their own and in an every-key p95. Beside it: each KbIndex.search the console ran, wall and CPU
    (`time.thread_time` of its worker), the CPU of the UI thread per key, and KbIndex.search
    alone on the same prefixes (the engine's share of the time);
 4. contact posted by the gateway (admin) → its card with history on screen, on loopback
@@ -1097,17 +1097,18 @@ def measure(be: Backend, args: argparse.Namespace, index_cache: Path | None) -> 
             f"{typing.exact} of {typing.keys} showed their exact prefix",
         )
     )
-    every_key = typing.per_key + typing.before_search
-    rows.append(
-        Row(
-            f"   the first {MIN_QUERY - 1} keys of a query (no search yet)",
-            ms(pctl(typing.before_search, 0.95)),
-            "",
-            f"{len(typing.before_search)} keys wait for letter {MIN_QUERY}, the first that"
-            f" searches; every key counted: p95 {ms(pctl(every_key, 0.95))},"
-            f" p50 {ms(statistics.median(every_key))}",
+    if typing.before_search:  # a console that searches from a later letter than the first
+        every_key = typing.per_key + typing.before_search
+        rows.append(
+            Row(
+                f"   the first {MIN_QUERY - 1} keys of a query (no search yet)",
+                ms(pctl(typing.before_search, 0.95)),
+                "",
+                f"{len(typing.before_search)} keys wait for letter {MIN_QUERY}, the first that"
+                f" searches; every key counted: p95 {ms(pctl(every_key, 0.95))},"
+                f" p50 {ms(statistics.median(every_key))}",
+            )
         )
-    )
     rows.append(
         Row(
             "   searches the console ran while typing",

@@ -28,6 +28,9 @@ from typing import Any
 SESSION_GAP = 180.0
 #: outbox title of a batch of searches
 TITLE = "Поиски в базе знаний"
+#: a search left at fewer letters than this, with nothing opened, is not a question asked
+#: (the pane searches from the first letter: «п», then a backspace, is a slip)
+MIN_LETTERS = 3
 
 
 @dataclass
@@ -133,8 +136,10 @@ class SearchLog:
         return out
 
     def _settle(self) -> None:
-        if self.pending is not None:
-            self.settled.append(self.pending)
+        pending = self.pending
+        if pending is not None:
+            if pending.opened or len(pending.query.replace(" ", "")) >= MIN_LETTERS:
+                self.settled.append(pending)
             self.pending = None
 
 

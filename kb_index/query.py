@@ -3,7 +3,8 @@
 Per word: fold (lower, ё→е), drop stop words, fix a word typed in the Latin layout when the
 converted word is in the index, stem; a stem the index does not know is replaced by the
 known stems within edit distance 1–2 (typos); the last word of an as-you-type query is also
-a prefix (from the third letter); synonym phrases add their group's other phrases. Every
+a prefix (from the third letter; a query of one word from the first, stop words included, to
+its most frequent completions); synonym phrases add their group's other phrases. Every
 word is searched in title, tags and body (BM25F, field boosts) and the words are OR-ed with
 a coordination bonus, so articles that match more of the words rank first.
 """
@@ -17,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from whoosh import query as Q  # noqa: N812  (Whoosh docs spell it so)
 
 from kb_index.analysis import (
-    STOP_WORDS,
     _morph,
     fold,
     from_wrong_layout,
@@ -134,6 +134,9 @@ class _Word:
 #: only bounds a two-letter-like prefix of a huge vocabulary (was 5, which lost articles
 #: whose word was the sixth most frequent completion)
 PREFIX_EXPANSIONS = 256
+#: the first one or two letters of a query, typed alone, stand for this many words: the
+#: console shows results from the first key, and those letters are only a start
+SHORT_PREFIX_EXPANSIONS = 64
 #: a query is a flat OR of (field, term, weight) clauses: Whoosh scores a flat OR an order
 #: of magnitude faster than nested ones, and BM25 sums reward articles matching more words
 Clause = tuple[str, float]
@@ -178,12 +181,13 @@ class QueryBuilder:
         return any(self.reader.doc_frequency(f, term) > 0 for f in FIELDS)
 
     def prefix_terms(self, prefix: str, limit: int = PREFIX_EXPANSIONS) -> list[str]:
-        """The most frequent indexed words that start with `prefix`."""
-        found: dict[str, int] = {}
-        fields = FIELDS if PREFIX_FROM_TAGS else ("title", "body")
+        """The most frequent indexed words that start with `prefix` (a prefix shorter than
+        MIN_PREFIX, a query's first letters, stands for its SHORT_PREFIX_EXPANSIONS)."""
+        if len(prefix) < MIN_PREFIX:
+            limit = min(limit, SHORT_PREFIX_EXPANSIONS)
         # tags too: «санав» → санавиация is only a tag
-        found = self.reader.prefix_frequencies(prefix, fields)
-        return [t for t, _ in sorted(found.items(), key=lambda kv: -kv[1])[:limit]]
+        fields = FIELDS if PREFIX_FROM_TAGS else ("title", "body")
+        return self.reader.most_frequent(prefix, fields, limit)
 
     def _typo_candidates(self, word: str, stemmed: str) -> list[str]:
         """Known terms close to an unknown word, within `max_typos(len(word))` edits (one
@@ -274,22 +278,24 @@ class QueryBuilder:
         raw_tokens = latin_layout_tokens(text)
         typing_last = as_you_type and bool(text) and not text[-1].isspace()
         result: list[_Word] = []
+        # a query of one word being typed is completed from its first letter (stop words
+        # too: «в» may become «вода»); a later word from its MIN_PREFIX-th
+        alone = typing_last and len(raw_tokens) == 1
         for position, raw in enumerate(raw_tokens):
             last = typing_last and position == len(raw_tokens) - 1
+            shortest = 1 if alone else MIN_PREFIX
             converted = from_wrong_layout(raw)
             if converted is not None:
                 cyr = words(converted)
                 if cyr and (
                     self.known(stem(cyr[0], self.method))
-                    or (last and len(cyr[0]) >= MIN_PREFIX and self.prefix_terms(cyr[0], 1))
+                    or (last and len(cyr[0]) >= shortest and self.prefix_terms(cyr[0], 1))
                 ):
                     raw = converted
-            for word in words(raw):
-                if word in STOP_WORDS:
-                    continue
+            for word in words(raw) or (typed_words(raw) if alone else []):
                 stemmed = stem(word, self.method)
                 item = _Word(stems=[stemmed], typed=word)
-                if last and len(word) >= MIN_PREFIX:
+                if last and len(word) >= shortest:
                     item.prefix = word
                     if (
                         CORRECT_TYPED_WORD

@@ -12,6 +12,7 @@ transposition is one edit, as in Whoosh).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -20,13 +21,19 @@ from rapidfuzz.distance import OSA
 
 from kb_index.engine import Engine
 
+#: prefixes shorter than this keep their most frequent completions once counted: a one- or
+#: two-letter prefix stands for thousands of terms, and counting them was most of its search
+SHORT_PREFIX = 3
+
 
 class Vocabulary:
-    """What `QueryBuilder` reads of the index (see the module docstring)."""
+    """What `QueryBuilder` reads of the index (see the module docstring). One per set of
+    segments: the index makes a new one when it opens a new generation."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._all: list[str] | None = None
+        self._short: dict[tuple[str, tuple[str, ...], int], list[str]] = {}
 
     def doc_frequency(self, field: str, term: str) -> int:
         return self.engine.doc_frequency(field, term)
@@ -65,6 +72,18 @@ class Vocabulary:
                 if count:
                     found[term] = found.get(term, 0) + count
         return found
+
+    def most_frequent(self, prefix: str, fields: Sequence[str], limit: int) -> list[str]:
+        """The `limit` terms starting with `prefix` found in most articles (`fields`
+        summed; ties in term order); remembered for prefixes shorter than SHORT_PREFIX."""
+        key = (prefix, tuple(fields), limit)
+        if key in self._short:
+            return self._short[key]
+        found = self.prefix_frequencies(prefix, fields)
+        top = [t for t, _ in heapq.nlargest(limit, found.items(), key=lambda kv: kv[1])]
+        if len(prefix) < SHORT_PREFIX:
+            self._short[key] = top
+        return top
 
     def terms_within(self, field: str, text: str, maxdist: int, prefix: int = 0) -> Iterator[str]:
         """Terms of `field` within `maxdist` edits of `text` whose first `prefix` letters

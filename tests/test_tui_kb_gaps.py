@@ -118,7 +118,8 @@ def test_keystrokes_fold_into_one_search_and_sessions_end_when_idle() -> None:
     sent: list[list[dict[str, Any]]] = []
     now = [1000.0]
     log = SearchLog(send=lambda _s, events: sent.append(events), clock=lambda: now[0])
-    for text, hits in [("пен", 9), ("пенс", 5), ("пенсеи", 0), ("пенс", 5), ("пенсия", 7)]:
+    typing = [("п", 20), ("пе", 20), ("пен", 9), ("пенс", 5), ("пенсеи", 0), ("пенс", 5)]
+    for text, hits in [*typing, ("пенсия", 7)]:
         now[0] += 0.3
         log.results(text, hits)
     now[0] += 2
@@ -132,8 +133,11 @@ def test_keystrokes_fold_into_one_search_and_sessions_end_when_idle() -> None:
         ("потеря кормильца", 4, 1),
     ]
     assert len({e["session"] for e in sent[0]}) == 1
-    # the next question is another session; a query of only personal data is not recorded
+    # the next question is another session; a query of only personal data is not recorded,
+    # nor first letters left with nothing opened (the pane searches from the first letter)
     log.results("Иванов Иван Иванович", 0)
+    log.results("с", 20)
+    log.results("в", 20)
     log.results("субсидия", 3)
     log.opened("kb-subsidy")
     log.cleared()

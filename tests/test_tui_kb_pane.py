@@ -177,3 +177,21 @@ async def test_letters_typed_on_the_results_go_on_in_the_query(backend, tmp_path
         await pilot.pause()
         assert box.value == "кварплата долг"
         await wait_for(pilot, lambda: "пенсия по инвалидности" in app.shown(), what="results")
+
+
+async def test_the_first_letter_already_shows_results(backend, tmp_path) -> None:
+    """Every key answers: a letter typed alone is searched as the start of a word, and the
+    results narrow as the operator types on."""
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = LoggingConsole(settings, login=(backend.operator, PASSWORD))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await signed_in(app, pilot)
+        await pilot.press("f3", "п")
+        await wait_for(pilot, lambda: "п" in app.shown(), what="results for «п»")
+        pane = app.kb_pane
+        assert pane.hits, "the shipped articles have words that start with «п»"
+        first = {h.id for h in pane.hits}
+        await pilot.press(*"енсия по")
+        await wait_for(pilot, lambda: "пенсия по" in app.shown(), what="results for «пенсия по»")
+        assert pane.hits and len(pane.hits) <= len(first)
+        assert all("енси" in (h.title + " ".join(h.highlights)).lower() for h in pane.hits[:3])

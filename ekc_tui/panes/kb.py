@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ekc_tui.kb")
 
-#: as-you-type search starts at the 3rd letter (shorter prefixes match half the base)
-MIN_QUERY = 3
+#: as-you-type search starts at the first letter (a query of one or two letters stands
+#: for its most frequent completions: `kb_index.query.SHORT_PREFIX_EXPANSIONS`)
+MIN_QUERY = 1
 #: results of a typed search
 SEARCH_LIMIT = 20
 #: seconds between checks for an idle search session to send
