@@ -4,10 +4,10 @@ For each size: the index (built once and kept in `--cache`, rebuilt when its ana
 version changed), the time to open it (the arrays of new segments are built then), search
 latency with one open searcher — full labelled queries and every as-you-type prefix of them
 from the first letter, as the console searches — as wall time and as CPU time of the
-searching thread (`time.thread_time`: the machine may be shared), resident memory after opening and after the
-batch, an incremental apply of 100 changed articles, and the change feed a console downloads
-for them against a full export (both gzip-compressed as on the wire). Targets of issue 13
-are printed next to the numbers (at 5,000 half of each latency).
+searching thread (`time.thread_time`: the machine may be shared), resident memory after
+opening and after the batch, an incremental apply of 100 changed articles, and the change
+feed a console downloads for them against a full export (both gzip-compressed as on the
+wire). Targets of issue 13 are printed next to the numbers (at 5,000 half of each latency).
 
     python bench/kb_latency.py [--sizes 5000,50000] [--cache /tmp/ekc-kb-bench]
 """

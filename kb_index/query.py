@@ -3,10 +3,10 @@
 Per word: fold (lower, ё→е), drop stop words, fix a word typed in the Latin layout when the
 converted word is in the index, stem; a stem the index does not know is replaced by the
 known stems within edit distance 1–2 (typos); the last word of an as-you-type query is also
-a prefix (from the third letter; a query of one word from the first, stop words included, to
-its most frequent completions); synonym phrases add their group's other phrases. Every
-word is searched in title, tags and body (BM25F, field boosts) and the words are OR-ed with
-a coordination bonus, so articles that match more of the words rank first.
+a prefix (from the third letter; the first word of a query from the first letter, stop
+words included, to its most frequent completions); synonym phrases add their group's other
+phrases. Every word is searched in title, tags and body (BM25F, field boosts) and the words
+are OR-ed with a coordination bonus, so articles that match more of the words rank first.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class _Word:
 #: only bounds a two-letter-like prefix of a huge vocabulary (was 5, which lost articles
 #: whose word was the sixth most frequent completion)
 PREFIX_EXPANSIONS = 256
-#: the first one or two letters of a query, typed alone, stand for this many words: the
+#: the first one or two letters of a query's first word stand for this many words: the
 #: console shows results from the first key, and those letters are only a start
 SHORT_PREFIX_EXPANSIONS = 64
 #: a query is a flat OR of (field, term, weight) clauses: Whoosh scores a flat OR an order
@@ -278,9 +278,10 @@ class QueryBuilder:
         raw_tokens = latin_layout_tokens(text)
         typing_last = as_you_type and bool(text) and not text[-1].isspace()
         result: list[_Word] = []
-        # a query of one word being typed is completed from its first letter (stop words
-        # too: «в» may become «вода»); a later word from its MIN_PREFIX-th
-        alone = typing_last and len(raw_tokens) == 1
+        # the first word of a query being typed (only stop words before it: «нет г») is
+        # completed from its first letter, a stop word too («в» may become «вода»); a
+        # later word from its MIN_PREFIX-th
+        alone = typing_last and not any(words(raw) for raw in raw_tokens[:-1])
         for position, raw in enumerate(raw_tokens):
             last = typing_last and position == len(raw_tokens) - 1
             shortest = 1 if alone else MIN_PREFIX

@@ -159,13 +159,15 @@ def test_a_prefix_is_not_used_without_as_you_type(index):
     assert ids(index.search("гостех", limit=3, as_you_type=True)) == ["snow"]
 
 
-def test_a_query_typed_alone_is_completed_from_its_first_letter(index):
+def test_the_first_word_typed_is_completed_from_its_first_letter(index):
     # the console searches from the first key: a letter or two stand for the most frequent
     # words they start (a stop word too: «в» is the start of «выплата», «врач»)
     assert ids(index.search("з", limit=5, as_you_type=True)) == ["doctor", "svo-pay"]
     assert ids(index.search("сн", limit=5, as_you_type=True)) == ["snow"]
     assert set(ids(index.search("в", limit=5, as_you_type=True))) >= {"doctor", "svo-pay"}
     assert ids(index.search("сн", limit=5)) == []  # a whole query: no prefix
+    # only stop words before it: still the first word («не вывозят» typed as «не в»)
+    assert ids(index.search("не з", limit=5, as_you_type=True)) == ["doctor", "svo-pay"]
     # a later word of a query is completed from its third letter only
     assert ids(index.search("записаться к в", limit=5, as_you_type=True)) == ["doctor"]
     assert ids(index.search("снегоход з", limit=5, as_you_type=True)) == ["snow"]

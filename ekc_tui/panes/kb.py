@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ekc_tui.kb")
 
-#: as-you-type search starts at the first letter (a query of one or two letters stands
-#: for its most frequent completions: `kb_index.query.SHORT_PREFIX_EXPANSIONS`)
+#: as-you-type search starts at the first letter (one or two letters of the query's first
+#: word stand for their most frequent completions: `kb_index.query.SHORT_PREFIX_EXPANSIONS`)
 MIN_QUERY = 1
 #: results of a typed search
 SEARCH_LIMIT = 20
