@@ -672,6 +672,10 @@ async def settled(app: BenchConsole, size: int) -> None:
 class TypingResult:
     per_key: list[float] = field(default_factory=list)
     """Keys that start a search (their text has MIN_QUERY letters or more)."""
+    first_letters: list[float] = field(default_factory=list)
+    """Of those, the keys of a query's first two letters (a short prefix's completions)."""
+    from_third: list[float] = field(default_factory=list)
+    """The others (from the third letter on)."""
     before_search: list[float] = field(default_factory=list)
     """The first keys of a query, before MIN_QUERY letters: they search nothing, by design,
     and wait for the first prefix that does."""
@@ -745,6 +749,8 @@ async def typing_bench(
                     result.before_search.append(later[0][0] - at)
                     continue
                 result.per_key.append(later[0][0] - at)
+                short = len(prefix.strip()) < 3
+                (result.first_letters if short else result.from_third).append(later[0][0] - at)
                 result.exact += later[0][1] == prefix
                 result.keys += 1
             last = [t for t, v in shown if v == query and t >= pressed[-1]]
@@ -1097,6 +1103,19 @@ def measure(be: Backend, args: argparse.Namespace, index_cache: Path | None) -> 
             f"{typing.exact} of {typing.keys} showed their exact prefix",
         )
     )
+    if typing.first_letters and typing.from_third:
+        later_keys = typing.from_third
+        rows.append(
+            Row(
+                "   keys of a query's first two letters",
+                ms(pctl(typing.first_letters, 0.95)),
+                "",
+                f"{len(typing.first_letters)} keys, p50"
+                f" {ms(statistics.median(typing.first_letters))}; the keys from the 3rd"
+                f" letter: p95 {ms(pctl(later_keys, 0.95))}, p50"
+                f" {ms(statistics.median(later_keys))} ({len(later_keys)} keys)",
+            )
+        )
     if typing.before_search:  # a console that searches from a later letter than the first
         every_key = typing.per_key + typing.before_search
         rows.append(

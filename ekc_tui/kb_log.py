@@ -28,8 +28,10 @@ from typing import Any
 SESSION_GAP = 180.0
 #: outbox title of a batch of searches
 TITLE = "Поиски в базе знаний"
-#: a search left at fewer letters than this, with nothing opened, is not a question asked
-#: (the pane searches from the first letter: «п», then a backspace, is a slip)
+#: the pane searches from the first letter; a text of fewer letters than this that cuts back
+#: the current one is the start of a new query (F3 and a first key, or backspacing to the
+#: start), not the same search corrected: it leaves the current search as it was, so
+#: «ветеринар» (nothing found) is not lost when the next query also starts with «в»
 MIN_LETTERS = 3
 
 
@@ -68,6 +70,12 @@ class SearchLog:
             self.end_session()
         self.last_at = now
         pending = self.pending
+        if (
+            pending is not None
+            and len(text.replace(" ", "")) < MIN_LETTERS
+            and pending.current.casefold().startswith(text.casefold())
+        ):
+            return  # the first letters of what comes next
         if pending is not None and _edits(pending.current, text):
             if not pending.query.casefold().startswith(text.casefold()):
                 pending.query, pending.hits, pending.at = text, hits, now  # typed on
@@ -136,10 +144,8 @@ class SearchLog:
         return out
 
     def _settle(self) -> None:
-        pending = self.pending
-        if pending is not None:
-            if pending.opened or len(pending.query.replace(" ", "")) >= MIN_LETTERS:
-                self.settled.append(pending)
+        if self.pending is not None:
+            self.settled.append(self.pending)
             self.pending = None
 
 

@@ -29,6 +29,7 @@ from kb_index.colloquial import Colloquial, typed_words
 from kb_index.colloquial import shipped as shipped_colloquial
 from kb_index.derivation import derived_term
 from kb_index.synonyms import Synonyms
+from kb_index.vocabulary import SHORT_KEPT
 
 if TYPE_CHECKING:
     from kb_index.index import Tuning
@@ -135,8 +136,9 @@ class _Word:
 #: whose word was the sixth most frequent completion)
 PREFIX_EXPANSIONS = 256
 #: the first one or two letters of a query's first word stand for this many words: the
-#: console shows results from the first key, and those letters are only a start
-SHORT_PREFIX_EXPANSIONS = 64
+#: console shows results from the first key, and those letters are only a start (the
+#: vocabulary keeps that many completions of each short prefix it was asked for)
+SHORT_PREFIX_EXPANSIONS = SHORT_KEPT
 #: a query is a flat OR of (field, term, weight) clauses: Whoosh scores a flat OR an order
 #: of magnitude faster than nested ones, and BM25 sums reward articles matching more words
 Clause = tuple[str, float]
@@ -151,6 +153,13 @@ def _typed(text: str) -> list[str]:
         if converted is not None:
             typed.extend(typed_words(converted))
     return typed
+
+
+def _has_content(raw: str) -> bool:
+    """Whether a raw token has a word that is not a stop word (in the Russian layout too:
+    «jn» is «от»)."""
+    converted = from_wrong_layout(raw)
+    return bool(words(converted if converted is not None else raw)) and bool(words(raw))
 
 
 class QueryBuilder:
@@ -276,24 +285,31 @@ class QueryBuilder:
 
     def _analyse(self, text: str, as_you_type: bool) -> list[_Word]:
         raw_tokens = latin_layout_tokens(text)
-        typing_last = as_you_type and bool(text) and not text[-1].isspace()
-        result: list[_Word] = []
+        content = [_has_content(raw) for raw in raw_tokens]
+        # the last word is being typed; so is a stop word that no word of substance has
+        # followed yet: «в » keeps the results of «в» instead of finding nothing
+        open_end = as_you_type and bool(raw_tokens) and (not text[-1].isspace() or not any(content))
         # the first word of a query being typed (only stop words before it: «нет г») is
         # completed from its first letter, a stop word too («в» may become «вода»); a
         # later word from its MIN_PREFIX-th
-        alone = typing_last and not any(words(raw) for raw in raw_tokens[:-1])
+        alone = open_end and not any(content[:-1])
+        result: list[_Word] = []
         for position, raw in enumerate(raw_tokens):
-            last = typing_last and position == len(raw_tokens) - 1
-            shortest = 1 if alone else MIN_PREFIX
+            last = open_end and position == len(raw_tokens) - 1
+            first_typed = alone and last
+            shortest = 1 if first_typed else MIN_PREFIX
             converted = from_wrong_layout(raw)
             if converted is not None:
-                cyr = words(converted)
+                cyr = words(converted) or (typed_words(converted) if first_typed else [])
                 if cyr and (
                     self.known(stem(cyr[0], self.method))
                     or (last and len(cyr[0]) >= shortest and self.prefix_terms(cyr[0], 1))
                 ):
                     raw = converted
-            for word in words(raw) or (typed_words(raw) if alone else []):
+            found = words(raw) or (typed_words(raw) if first_typed else [])
+            for i, word in enumerate(found):
+                # «ст.7» is one token: only its final word is completed from the first letter
+                shortest = 1 if first_typed and i == len(found) - 1 else MIN_PREFIX
                 stemmed = stem(word, self.method)
                 item = _Word(stems=[stemmed], typed=word)
                 if last and len(word) >= shortest:
@@ -336,7 +352,12 @@ class QueryBuilder:
                 if key is not None and key not in found:
                     found[key] = (item.weight * DERIVATION_WEIGHT, FIELDS)
         if item.prefix:
-            for t in self.prefix_terms(item.prefix) + self.prefix_terms(item.stems[0]):
+            # the lemma's completions too («домам» → дом…), but not for a query's first
+            # letters: «во» is read as the preposition «в», «ко» as «к»
+            lemma = item.stems[0]
+            short = len(item.prefix) < MIN_PREFIX and not lemma.startswith(item.prefix)
+            extra = [] if short else self.prefix_terms(lemma)
+            for t in self.prefix_terms(item.prefix) + extra:
                 found.setdefault(t, (0.7, SHORT_FIELDS))
         return found
 

@@ -24,6 +24,8 @@ from kb_index.engine import Engine
 #: prefixes shorter than this keep their most frequent completions once counted: a one- or
 #: two-letter prefix stands for thousands of terms, and counting them was most of its search
 SHORT_PREFIX = 3
+#: how many of a short prefix's completions are kept (what the query builder asks for)
+SHORT_KEPT = 64
 
 
 class Vocabulary:
@@ -33,7 +35,7 @@ class Vocabulary:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._all: list[str] | None = None
-        self._short: dict[tuple[str, tuple[str, ...], int], list[str]] = {}
+        self._short: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
     def doc_frequency(self, field: str, term: str) -> int:
         return self.engine.doc_frequency(field, term)
@@ -75,15 +77,19 @@ class Vocabulary:
 
     def most_frequent(self, prefix: str, fields: Sequence[str], limit: int) -> list[str]:
         """The `limit` terms starting with `prefix` found in most articles (`fields`
-        summed; ties in term order); remembered for prefixes shorter than SHORT_PREFIX."""
-        key = (prefix, tuple(fields), limit)
-        if key in self._short:
-            return self._short[key]
+        summed; ties in the tries' order); the SHORT_KEPT first of a prefix shorter than
+        SHORT_PREFIX are remembered."""
+        if len(prefix) < SHORT_PREFIX and limit <= SHORT_KEPT:
+            key = (prefix, tuple(fields))
+            kept = self._short.get(key)
+            if kept is None:
+                kept = self._short[key] = tuple(self._top(prefix, fields, SHORT_KEPT))
+            return list(kept[:limit])
+        return self._top(prefix, fields, limit)
+
+    def _top(self, prefix: str, fields: Sequence[str], limit: int) -> list[str]:
         found = self.prefix_frequencies(prefix, fields)
-        top = [t for t, _ in heapq.nlargest(limit, found.items(), key=lambda kv: kv[1])]
-        if len(prefix) < SHORT_PREFIX:
-            self._short[key] = top
-        return top
+        return [t for t, _ in heapq.nlargest(limit, found.items(), key=lambda kv: kv[1])]
 
     def terms_within(self, field: str, text: str, maxdist: int, prefix: int = 0) -> Iterator[str]:
         """Terms of `field` within `maxdist` edits of `text` whose first `prefix` letters

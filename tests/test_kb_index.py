@@ -168,6 +168,15 @@ def test_the_first_word_typed_is_completed_from_its_first_letter(index):
     assert ids(index.search("сн", limit=5)) == []  # a whole query: no prefix
     # only stop words before it: still the first word («не вывозят» typed as «не в»)
     assert ids(index.search("не з", limit=5, as_you_type=True)) == ["doctor", "svo-pay"]
+    # stop words before it are not searched, nor corrected into words («если» → «ясли»)
+    assert ids(index.search("если з", limit=5, as_you_type=True)) == ["doctor", "svo-pay"]
+    # «ко» is not read as the preposition «к»: «квартире» is not one of its words
+    assert ids(index.search("ко", limit=5, as_you_type=True)) == ["tko", "svo-pay"]
+    # typed in the Latin layout: «pf» is «за», «yt p» is «не з»
+    assert ids(index.search("pf", limit=5, as_you_type=True)) == ["doctor", "svo-pay"]
+    assert ids(index.search("yt p", limit=5, as_you_type=True)) == ["doctor", "svo-pay"]
+    # a space after a first stop word keeps its results until a word of substance comes
+    assert ids(index.search("не ", limit=5, as_you_type=True)) == ["heat"]
     # a later word of a query is completed from its third letter only
     assert ids(index.search("записаться к в", limit=5, as_you_type=True)) == ["doctor"]
     assert ids(index.search("снегоход з", limit=5, as_you_type=True)) == ["snow"]

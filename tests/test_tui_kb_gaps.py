@@ -119,7 +119,7 @@ def test_keystrokes_fold_into_one_search_and_sessions_end_when_idle() -> None:
     now = [1000.0]
     log = SearchLog(send=lambda _s, events: sent.append(events), clock=lambda: now[0])
     typing = [("п", 20), ("пе", 20), ("пен", 9), ("пенс", 5), ("пенсеи", 0), ("пенс", 5)]
-    for text, hits in [*typing, ("пенсия", 7)]:
+    for text, hits in [*typing, ("п", 20), ("пенсия", 7)]:
         now[0] += 0.3
         log.results(text, hits)
     now[0] += 2
@@ -133,16 +133,36 @@ def test_keystrokes_fold_into_one_search_and_sessions_end_when_idle() -> None:
         ("потеря кормильца", 4, 1),
     ]
     assert len({e["session"] for e in sent[0]}) == 1
-    # the next question is another session; a query of only personal data is not recorded,
-    # nor first letters left with nothing opened (the pane searches from the first letter)
+    # the next question is another session; a query of only personal data is not recorded
     log.results("Иванов Иван Иванович", 0)
-    log.results("с", 20)
-    log.results("в", 20)
     log.results("субсидия", 3)
     log.opened("kb-subsidy")
     log.cleared()
     assert [(e["query"], e["opened"]) for e in sent[1]] == [("субсидия", "kb-subsidy")]
     assert sent[1][0]["session"] != sent[0][0]["session"]
+
+
+def test_a_new_query_with_the_same_first_letter_keeps_the_one_before() -> None:
+    """The pane searches from the first letter: F3 and «в» (or backspacing to it) after
+    «ветеринар» starts a new query; the one that found nothing is still reported."""
+    from ekc_tui.kb_log import SearchLog
+
+    sent: list[list[dict[str, Any]]] = []
+    log = SearchLog(send=lambda _s, events: sent.append(events))
+    for text, hits in [("в", 20), ("ве", 20), ("вет", 2), ("ветеринар", 0)]:
+        log.results(text, hits)
+    for text, hits in [("в", 20), ("ва", 20), ("вак", 3), ("вакцинация", 3)]:
+        log.results(text, hits)  # F3 selected the query: the first key replaced it
+    for text in ["вакцинаци", "вакцин", "вак", "ва", "в"]:
+        log.results(text, 3)  # backspaced to the first letter
+    for text, hits in [("во", 20), ("вол", 4), ("волонтер", 4)]:
+        log.results(text, hits)
+    log.end_session()
+    assert [(e["query"], e["hits"]) for e in sent[0]] == [
+        ("ветеринар", 0),
+        ("вакцинация", 3),
+        ("волонтер", 4),
+    ]
 
 
 def test_console_takes_edited_synonyms_with_the_next_sync(backend, tmp_path) -> None:
