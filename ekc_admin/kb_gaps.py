@@ -1,6 +1,6 @@
 """`ekc-admin kb gaps` (what operators searched for and did not find) and
-`ekc-admin kb synonyms list | add | remove` (synonym groups as data, picked up by consoles
-with their next sync, no reindex).
+`ekc-admin kb synonyms list | add | remove` (synonym groups and one-way caller-phrase rules
+as data, picked up by consoles with their next sync, no reindex).
 
 Registered on `ekc_admin.kb.app` when that module imports this one (its last line).
 """
@@ -103,27 +103,46 @@ def synonyms_list(
     if as_json:
         print_json(current)
         return
-    table = Table("№", "Фразы", title=f"Синонимы ({len(current.groups)}), версия {current.version}")
+    table = Table(
+        "№",
+        "Фразы",
+        "Ищется также как (правило в одну сторону)",
+        title=f"Синонимы ({len(current.groups)}), версия {current.version}",
+    )
     for group in current.groups:
-        table.add_row(str(group.id), ", ".join(group.phrases))
+        table.add_row(str(group.id), ", ".join(group.phrases), ", ".join(group.means) or "—")
     out.print(table)
 
 
 @synonyms_app.command(
     "add",
     help="Новая группа: фразы одного смысла через пробел (фразу из нескольких слов — в "
-    "кавычках). Консоли подхватят её при следующей синхронизации, без переиндексации.",
+    "кавычках). С --means — правило в одну сторону: фразы звонящего («капает с потолка») "
+    "ищутся также как формулировка статей («протечка кровли»), но не наоборот. Консоли "
+    "подхватят её при следующей синхронизации, без переиндексации.",
 )
 def synonyms_add(
-    phrases: Annotated[list[str], typer.Argument(help="Фразы группы (хотя бы две).")],
+    phrases: Annotated[
+        list[str], typer.Argument(help="Фразы группы (хотя бы две; с --means — хотя бы одна).")
+    ],
+    means: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--means",
+            help="Формулировка статей, которой означают фразы (можно несколько раз).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Вывести JSON.")] = False,
 ) -> None:
     with api_client() as client:
-        group = client.kb_add_synonyms(phrases)
+        group = client.kb_add_synonyms(phrases, means)
     if as_json:
         print_json(group)
         return
-    out.print(f"Добавлена группа {group.id}: {', '.join(group.phrases)}")
+    if group.means:
+        out.print(f"Добавлено правило {group.id}: {group.line()}")
+    else:
+        out.print(f"Добавлена группа {group.id}: {', '.join(group.phrases)}")
 
 
 @synonyms_app.command("remove", help="Убрать группу синонимов по номеру (см. list).")

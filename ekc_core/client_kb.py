@@ -76,8 +76,11 @@ class KbLearningApi:
         params = {"known": known} if known else None
         return _one(self.request("GET", "/kb/synonyms", params=params), KbSynonymSet)
 
-    def kb_add_synonyms(self: Requester, phrases: list[str]) -> KbSynonymGroup:
-        body = KbSynonymCreate(phrases=phrases).model_dump(mode="json")
+    def kb_add_synonyms(
+        self: Requester, phrases: list[str], means: list[str] | None = None
+    ) -> KbSynonymGroup:
+        """Equal phrases, or with `means` a one-way rule (the phrases are a caller's)."""
+        body = KbSynonymCreate(phrases=phrases, means=means or []).model_dump(mode="json")
         return _one(self.request("POST", "/kb/synonyms", json_body=body), KbSynonymGroup)
 
     def kb_remove_synonyms(self: Requester, group_id: int) -> KbSynonymGroup:

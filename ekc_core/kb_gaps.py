@@ -182,16 +182,32 @@ class KbGapReport(Wire):
 
 
 class KbSynonymCreate(Wire):
+    """Equal phrases (two or more), or with `means` a one-way rule: a caller's phrases
+    (one or more) searched also as the articles' wording («капает с потолка» → «протечка
+    кровли»), never the other way round."""
+
     phrases: Annotated[
         list[Annotated[Text, Field(min_length=1, max_length=120)]],
-        Field(min_length=2, max_length=50),
+        Field(min_length=1, max_length=50),
     ]
+    means: Annotated[
+        list[Annotated[Text, Field(min_length=1, max_length=120)]],
+        Field(max_length=20),
+    ] = Field(default_factory=list)
 
 
 class KbSynonymGroup(Wire):
     id: int
     phrases: list[str]
+    means: list[str] = Field(default_factory=list)
+    """Empty: equal synonyms; else the articles' wording the phrases stand for."""
     created_at: datetime
+
+    def line(self) -> str:
+        """The group as a line of its file format: the synonyms file (`kb_index.synonyms`),
+        or with `means` the colloquial rules file (`kb_index.colloquial`)."""
+        phrases = ", ".join(self.phrases)
+        return f"{phrases} => {', '.join(self.means)}" if self.means else phrases
 
 
 class KbSynonymSet(Wire):
@@ -202,5 +218,10 @@ class KbSynonymSet(Wire):
     groups: list[KbSynonymGroup] = Field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """The groups as lines of the synonyms file format (`kb_index.synonyms`)."""
-        return [", ".join(g.phrases) for g in self.groups]
+        """The equal groups as lines of the synonyms file format (`kb_index.synonyms`)."""
+        return [g.line() for g in self.groups if not g.means]
+
+    def rules(self) -> list[str]:
+        """The one-way groups as lines of the colloquial rules format
+        (`kb_index.colloquial`)."""
+        return [g.line() for g in self.groups if g.means]

@@ -42,6 +42,9 @@ class KbSynonymGroup(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     phrases: list[str] = json_list()
+    means: list[str] = json_list()
+    """The articles' wording when the group is a one-way rule: its phrases are a caller's,
+    searched also as this wording (`kb_index.colloquial`); empty for equal synonyms."""
     created_at: datetime = ts_now()
     removed_at: datetime | None = ts()
 

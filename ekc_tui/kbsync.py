@@ -18,12 +18,15 @@ from ekc_core.errors import ApiError
 from ekc_core.memory import release_memory
 from ekc_core.schemas import KbArticlePublic
 from kb_index import Article, IndexBusyError, KbIndex, SynonymFileError, Synonyms
+from kb_index.colloquial import Colloquial
 
 log = logging.getLogger("ekc_tui.kb")
 
 PAGE = 1000
 #: the backend's synonym groups, as lines of the synonyms file, beside the index
 SYNONYMS_FILE = "synonyms-server.txt"
+#: the backend's one-way rules (groups with `means`), as lines of the colloquial format
+RULES_FILE = "colloquial-server.txt"
 #: their version (`KbSynonymSet.version`), so an unchanged set costs one short answer
 SYNONYMS_VERSION = "synonyms-server.version"
 #: a first sync's articles on their way into the index, beside it
@@ -110,6 +113,9 @@ class LocalKb:
             self.index = KbIndex.build(directory, [], synonyms=synonyms)
         else:
             self.index = KbIndex(directory, synonyms=synonyms, source=list)
+        rules = directory / RULES_FILE
+        if rules.exists():  # checked when the index uses them (a set that fails is unused)
+            self.index.extra_rules = tuple(rules.read_text(encoding="utf-8").splitlines())
 
     def close(self) -> None:
         self.index.close()
@@ -175,14 +181,22 @@ class LocalKb:
             return False
         if current.unchanged:
             return False
-        lines = current.lines()
+        lines, rules = current.lines(), current.rules()
         try:
             synonyms = Synonyms.from_lines(lines, source="backend")
-        except SynonymFileError as exc:
+            Colloquial.from_lines(rules, source="backend")
+        except SynonymFileError as exc:  # the rules' error is one too
             log.warning("KB synonyms from the backend not usable: %s", exc)
             return False
         self.index.synonyms = synonyms.for_method(self.index.method)
+        self.index.extra_rules = tuple(rules)
         (self.directory / SYNONYMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (self.directory / RULES_FILE).write_text("\n".join(rules) + "\n", encoding="utf-8")
         version_file.write_text(current.version, encoding="utf-8")
-        log.info("KB synonyms: %d groups (version %s)", len(lines), current.version)
+        log.info(
+            "KB synonyms: %d groups, %d rules (version %s)",
+            len(lines),
+            len(rules),
+            current.version,
+        )
         return True

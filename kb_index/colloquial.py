@@ -40,7 +40,12 @@ SHIPPED = Path(__file__).resolve().parent.parent / "data" / "kb" / "colloquial.t
 
 
 class ColloquialFileError(SynonymFileError):
-    """A line of the colloquial phrases file that cannot be used (names file and line)."""
+    """A line of the colloquial phrases file that cannot be used (names file and line);
+    `side` is "callers" or "articles" when one side of the rule has no searchable word."""
+
+    def __init__(self, message: str, side: str | None = None) -> None:
+        super().__init__(message)
+        self.side = side
 
 
 Phrase = tuple[str, ...]
@@ -105,9 +110,11 @@ class Colloquial:
             callers, needs = _caller_phrases(left, method)
             articles = _phrases(right, method)
             if not callers:
-                raise ColloquialFileError(f"{where}: слева от «=>» нет ни одного слова")
+                raise ColloquialFileError(f"{where}: слева от «=>» нет ни одного слова", "callers")
             if not articles:
-                raise ColloquialFileError(f"{where}: справа от «=>» нет ни одного слова")
+                raise ColloquialFileError(
+                    f"{where}: справа от «=>» нет ни одного слова", "articles"
+                )
             rules.append(Rule(callers=callers, articles=articles, line=number, needs=needs))
         by_word: dict[str, list[int]] = {}
         all_words: dict[str, list[int]] = {}

@@ -120,3 +120,20 @@ def test_gaps_for_an_editor_and_synonyms_applied_without_reindex(
     assert json.loads(cli.invoke(app, ["kb", "search", "залили", "--json"]).stdout) == []
     gone = cli.invoke(app, ["kb", "synonyms", "remove", str(group)])
     assert gone.exit_code == 1 and "нет группы синонимов" in gone.output
+
+    # a caller's phrase as a one-way rule: «хлюпает под ногами» means «затопление квартиры»
+    before_rule = cli.invoke(app, ["kb", "search", "хлюпает под ногами", "--json"])
+    assert json.loads(before_rule.stdout) == []
+    rule = cli.invoke(
+        app, ["kb", "synonyms", "add", "хлюпает под ногами", "--means", "затопление квартиры"]
+    )
+    assert rule.exit_code == 0, rule.output
+    assert "Добавлено правило" in rule.stdout
+    assert "хлюпает под ногами => затопление квартиры" in rule.stdout
+    found = json.loads(cli.invoke(app, ["kb", "search", "хлюпает под ногами", "--json"]).stdout)
+    assert [h["id"] for h in found] == ["flood-1"]
+    listed = cli.invoke(app, ["kb", "synonyms", "list"])
+    assert "затопление квартиры" in listed.stdout and "хлюпает под ногами" in listed.stdout
+    empty = cli.invoke(app, ["kb", "synonyms", "add", "как же", "--means", "затопление"])
+    assert empty.exit_code != 0 and empty.stdout == ""
+    assert "во фразах звонящего только служебные слова" in " ".join(empty.output.split())

@@ -170,6 +170,32 @@ def test_synonyms_seeded_from_the_shipped_file_then_edited(client, operator, adm
     assert second["version"] != first["version"]
     assert second["groups"][-1]["phrases"] == ["затопили", "залив", "затопление квартиры"]
 
+    # a one-way rule: a caller's phrase searched also as the articles' wording
+    rule = client.post(
+        "/api/v1/kb/synonyms",
+        json={"phrases": ["с крыши течет"], "means": ["протечка кровли", "протечка кровли"]},
+        headers=admin.headers,
+    )
+    assert rule.status_code == 201, rule.text
+    made = rule.json()
+    assert (made["phrases"], made["means"]) == (["с крыши течет"], ["протечка кровли"])
+    rules = client.get("/api/v1/kb/synonyms", headers=operator.headers).json()
+    assert [g["means"] for g in rules["groups"] if g["id"] == rule.json()["id"]] == [
+        ["протечка кровли"]
+    ]
+    assert rules["version"] != second["version"]
+    for body, field, message in [
+        ({"phrases": ["как же"], "means": ["протечка"]}, "phrases", "во фразах звонящего"),
+        ({"phrases": ["течет"], "means": ["и в"]}, "means", "в формулировке статей"),
+        ({"phrases": ["течет => кровля"], "means": ["протечка"]}, "phrases.0", "запятую, #"),
+        ({"phrases": ["течет"], "means": ["протечка, кровля"]}, "means.0", "запятую, #"),
+    ]:
+        refused = client.post("/api/v1/kb/synonyms", json=body, headers=admin.headers)
+        assert refused.status_code == 422, (body, refused.text)
+        assert refused.json()["field"] == field
+        assert message in refused.json()["detail"][0]["msg"]
+    client.delete(f"/api/v1/kb/synonyms/{rule.json()['id']}", headers=admin.headers)
+
     removed = client.delete(f"/api/v1/kb/synonyms/{group_id}", headers=admin.headers)
     assert removed.status_code == 200
     assert (

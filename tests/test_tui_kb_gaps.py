@@ -176,15 +176,23 @@ def test_console_takes_edited_synonyms_with_the_next_sync(backend, tmp_path) -> 
     with backend.admin() as admin:
         kb.sync(admin)
         assert kb.index.search("бубубу", limit=5) == []
+        assert kb.index.search("дыдыды", limit=5) == []
         group = admin.kb_add_synonyms(["бубубу", "субсидия"])
+        rule = admin.kb_add_synonyms(["дыдыды"], means=["пенсия"])  # a caller's word, one way
         try:
             assert kb.sync(admin).synonyms_changed  # no reindex: the same index, new groups
             found = kb.index.search("бубубу", limit=5)
             assert found
+            by_rule = kb.index.search("дыдыды", limit=5)
+            assert by_rule and by_rule[0].id == kb.index.search("пенсия", limit=5)[0].id
             assert not kb.sync(admin).synonyms_changed  # unchanged: one short answer
             kb.close()
             kb = LocalKb(directory)  # the next start, before any sync
             assert [h.id for h in kb.index.search("бубубу", limit=5)] == [h.id for h in found]
+            assert [h.id for h in kb.index.search("дыдыды", limit=5)] == [h.id for h in by_rule]
+            admin.kb_remove_synonyms(rule.id)
+            assert kb.sync(admin).synonyms_changed
+            assert kb.index.search("дыдыды", limit=5) == []
         finally:
             admin.kb_remove_synonyms(group.id)
             kb.close()

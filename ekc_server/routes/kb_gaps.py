@@ -66,9 +66,12 @@ def _seeded(session: SessionDep, settings: SettingsDep) -> None:
 
 
 def _apply(request: Request, session: SessionDep) -> None:
-    """The backend's own search takes the new groups at once (query-time, no reindex)."""
+    """The backend's own search takes the new groups and rules at once (query-time, no
+    reindex)."""
     index = request.app.state.kb_index.catch_up(session)
-    index.synonyms = kb_gaps.synonyms_for_search(session=session).for_method(index.method)
+    synonyms, rules = kb_gaps.synonyms_for_search(session=session)
+    index.synonyms = synonyms.for_method(index.method)
+    index.extra_rules = rules
     request.app.state.kb_synonyms_applied = True
 
 
@@ -80,8 +83,8 @@ def synonyms(
     request: Request,
     known: Annotated[str | None, Query(max_length=64, description="Версия, что уже есть")] = None,
 ) -> KbSynonymSet:
-    """The synonym groups consoles expand queries with; `known` = the caller's version
-    answers only `unchanged` when nothing changed."""
+    """The synonym groups and one-way rules (`means`) consoles expand queries with; `known`
+    = the caller's version answers only `unchanged` when nothing changed."""
     _seeded(session, settings)
     if not getattr(request.app.state, "kb_synonyms_applied", False):
         # after a restart the backend's index opened with the shipped file: the first

@@ -31,6 +31,7 @@ from ekc_server.models_kb import KbSynonymGroup as SynonymRow
 from ekc_server.services.report_common import check_period, today_local
 from ekc_server.write_time import WriteTime
 from kb_index.analysis import stem, words
+from kb_index.colloquial import ARROW, Colloquial, ColloquialFileError
 from kb_index.synonyms import SynonymFileError, Synonyms, looks_like_person_name
 
 #: the groups of the gaps report at most (the editor's list, not a dump)
@@ -226,37 +227,59 @@ def _current(session: Session) -> list[SynonymRow]:
 
 def _public(row: SynonymRow) -> KbSynonymGroup:
     assert row.id is not None
-    return KbSynonymGroup(id=row.id, phrases=list(row.phrases), created_at=row.created_at)
+    return KbSynonymGroup(
+        id=row.id, phrases=list(row.phrases), means=list(row.means), created_at=row.created_at
+    )
 
 
 def synonym_set(*, session: Session, known: str | None = None) -> KbSynonymSet:
     """The current groups and their version (a hash of the lines); with `known` equal to
     the version only the version comes back (a console's sync on a slow link)."""
     groups = [_public(r) for r in _current(session)]
-    text = "\n".join(f"{g.id}:" + ", ".join(g.phrases) for g in groups)
+    text = "\n".join(f"{g.id}:{g.line()}" for g in groups)
     version = hashlib.sha256(text.encode()).hexdigest()[:16]
     if known == version:
         return KbSynonymSet(version=version, unchanged=True)
     return KbSynonymSet(version=version, groups=groups)
 
 
-def add_synonyms(*, session: Session, data: KbSynonymCreate) -> KbSynonymGroup:
-    """A new group; its phrases must analyse to at least two different word sequences (the
-    same check the search's own loader makes). Does not commit."""
-    phrases = []
-    for i, raw in enumerate(data.phrases):
-        phrase = " ".join(raw.split())
-        if "," in phrase or "#" in phrase:
-            raise InvalidFieldError("фраза не может содержать запятую или #", field=f"phrases.{i}")
+def _clean(raw: list[str], name: str) -> list[str]:
+    phrases: list[str] = []
+    for i, text in enumerate(raw):
+        phrase = " ".join(text.split())
+        if any(mark in phrase for mark in (",", "#", ARROW)):
+            raise InvalidFieldError(
+                f"фраза не может содержать запятую, # или {ARROW}", field=f"{name}.{i}"
+            )
         if phrase and phrase not in phrases:
             phrases.append(phrase)
-    try:
-        Synonyms.from_lines([", ".join(phrases)], source="phrases")
-    except SynonymFileError:
-        raise InvalidFieldError(
-            "в группе синонимов нужно хотя бы две разные фразы", field="phrases"
-        ) from None
-    row = SynonymRow(phrases=phrases)
+    return phrases
+
+
+def add_synonyms(*, session: Session, data: KbSynonymCreate) -> KbSynonymGroup:
+    """A new group. Equal synonyms: the phrases must analyse to at least two different word
+    sequences; a one-way rule (`means`): each side must keep a word the search uses (the
+    same checks the search's own loaders make). Does not commit."""
+    phrases = _clean(data.phrases, "phrases")
+    means = _clean(data.means, "means")
+    if means:
+        try:
+            Colloquial.from_lines([f"{', '.join(phrases)} {ARROW} {', '.join(means)}"])
+        except ColloquialFileError as exc:
+            callers = exc.side == "callers"
+            where = "во фразах звонящего" if callers else "в формулировке статей"
+            raise InvalidFieldError(
+                f"{where} только служебные слова: поиску не по чему искать",
+                field="phrases" if callers else "means",
+            ) from None
+    else:
+        try:
+            Synonyms.from_lines([", ".join(phrases)], source="phrases")
+        except SynonymFileError:
+            raise InvalidFieldError(
+                "в группе синонимов нужно хотя бы две разные фразы", field="phrases"
+            ) from None
+    row = SynonymRow(phrases=phrases, means=means)
     session.add(row)
     session.flush()
     return _public(row)
@@ -271,6 +294,8 @@ def remove_synonyms(*, session: Session, group_id: int) -> KbSynonymGroup:
     return _public(row)
 
 
-def synonyms_for_search(*, session: Session) -> Synonyms:
-    """The current groups as the search's `Synonyms` (for the backend's own index)."""
-    return Synonyms.from_lines([", ".join(r.phrases) for r in _current(session)])
+def synonyms_for_search(*, session: Session) -> tuple[Synonyms, tuple[str, ...]]:
+    """The current groups as the search's `Synonyms` and the one-way rules as lines of the
+    colloquial format (for the backend's own index)."""
+    groups = synonym_set(session=session)
+    return Synonyms.from_lines(groups.lines()), tuple(groups.rules())
