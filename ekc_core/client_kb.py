@@ -8,6 +8,7 @@ here: the outbox sends each stored write with its idempotency key and desk time.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from ekc_core.client_admin import Requester, _one
 from ekc_core.kb_gaps import KbGapReport, KbSynonymCreate, KbSynonymGroup, KbSynonymSet
@@ -71,16 +72,19 @@ class KbLearningApi:
         return _one(self.request("GET", "/kb/gaps", params=params), KbGapReport)
 
     def kb_synonyms(self: Requester, *, known: str | None = None) -> KbSynonymSet:
-        """The groups; with `known` (the version the caller has) only `unchanged` when
-        nothing changed, so a console's sync costs a few bytes."""
-        params = {"known": known} if known else None
+        """The groups and one-way rules; with `known` (the version the caller has) only
+        `unchanged` when nothing changed, so a console's sync costs a few bytes."""
+        params: dict[str, Any] = {"rules": "true"}
+        if known:
+            params["known"] = known
         return _one(self.request("GET", "/kb/synonyms", params=params), KbSynonymSet)
 
     def kb_add_synonyms(
         self: Requester, phrases: list[str], means: list[str] | None = None
     ) -> KbSynonymGroup:
         """Equal phrases, or with `means` a one-way rule (the phrases are a caller's)."""
-        body = KbSynonymCreate(phrases=phrases, means=means or []).model_dump(mode="json")
+        group = KbSynonymCreate(phrases=phrases, means=means or [])
+        body = group.model_dump(mode="json", exclude_defaults=True)  # a backend before rules
         return _one(self.request("POST", "/kb/synonyms", json_body=body), KbSynonymGroup)
 
     def kb_remove_synonyms(self: Requester, group_id: int) -> KbSynonymGroup:

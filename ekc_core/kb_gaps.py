@@ -199,8 +199,10 @@ class KbSynonymCreate(Wire):
 class KbSynonymGroup(Wire):
     id: int
     phrases: list[str]
-    means: list[str] = Field(default_factory=list)
-    """Empty: equal synonyms; else the articles' wording the phrases stand for."""
+    means: list[str] = Field(default_factory=list, exclude_if=lambda means: not means)
+    """Empty: equal synonyms (and left out of the JSON: a console of the release before
+    rules reads exactly the fields it knows); else the articles' wording the phrases stand
+    for."""
     created_at: datetime
 
     def line(self) -> str:

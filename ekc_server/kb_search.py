@@ -3,7 +3,9 @@
 A cache of the database kept in `EKC_DATA_DIR/kb-index`: before a search it catches up with
 the change feed (a few rows), and it is rebuilt when missing or far behind. The app opens
 (or builds) it at start in a background thread (`warm`), so the first search does not pay
-for building it and the server answers `/health` meanwhile.
+for building it and the server answers `/health` meanwhile. The synonym groups and one-way
+rules admins edit (`ekc-admin kb synonyms`) are data too: a search takes a new version
+within SYNONYMS_CHECK_SECONDS, whichever process or worker stored it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlmodel import Session
 
 from ekc_core.memory import release_memory
 from ekc_core.schemas import KbArticlePublic, KbSearchHit
-from ekc_server.services import kb
+from ekc_server.services import kb, kb_gaps
 from kb_index import Article, IndexBusyError, KbIndex, SearchFilters, Synonyms
 
 log = logging.getLogger("ekc_server.kb")
@@ -27,6 +29,8 @@ log = logging.getLogger("ekc_server.kb")
 #: more pending changes than this: a full rebuild is quicker than applying them
 REBUILD_ABOVE = 5000
 PAGE = 2000
+#: how often a search looks at the synonym data's version (edits through other workers)
+SYNONYMS_CHECK_SECONDS = 5.0
 
 
 def to_article(a: KbArticlePublic) -> Article:
@@ -47,6 +51,8 @@ class ServerKbIndex:
         self.ready = threading.Event()
         #: seconds the start-up open/build/catch-up took (None: not done)
         self.warm_seconds: float | None = None
+        self._synonyms_version: str | None = None
+        self._synonyms_checked = float("-inf")
 
     def _articles(self, session: Session) -> Iterator[Article]:
         """Every live article for a rebuild, a page at a time, each page read in a short
@@ -91,7 +97,10 @@ class ServerKbIndex:
         started = time.perf_counter()
         try:
             with Session(engine) as session:
+                if kb_gaps.seed(session=session, path=self.synonyms_path):
+                    session.commit()
                 index = self.catch_up(session)
+                self.sync_synonyms(session, force=True)
                 index.search("пенсия", limit=1)
             self.warm_seconds = time.perf_counter() - started
             log.info("KB index ready in %.2f s", self.warm_seconds)
@@ -167,10 +176,28 @@ class ServerKbIndex:
             finally:
                 release_memory()
 
+    def sync_synonyms(self, session: Session, *, force: bool = False) -> None:
+        """Give the index the database's synonym groups and rules when their version
+        changed; looked at every SYNONYMS_CHECK_SECONDS at most unless `force`d."""
+        now = time.monotonic()
+        if not force and now - self._synonyms_checked < SYNONYMS_CHECK_SECONDS:
+            return
+        self._synonyms_checked = now
+        found = kb_gaps.for_search(session=session, known=self._synonyms_version)
+        if found is None:
+            return
+        version, synonyms, rules = found
+        index = self._open(session)
+        index.synonyms = synonyms.for_method(index.method)
+        index.extra_rules = rules
+        self._synonyms_version = version
+        log.info("KB synonyms: version %s, %d rules", version, len(rules))
+
     def search(
         self, session: Session, text: str, *, limit: int, filters: SearchFilters, as_you_type: bool
     ) -> list[KbSearchHit]:
         index = self.catch_up(session, wait=False)
+        self.sync_synonyms(session)
         return [
             KbSearchHit(**h.to_dict())
             for h in index.search(text, limit=limit, filters=filters, as_you_type=as_you_type)
@@ -180,6 +207,7 @@ class ServerKbIndex:
         self, session: Session, text: str, *, limit: int, filters: SearchFilters
     ) -> list[KbSearchHit]:
         index = self.catch_up(session, wait=False)
+        self.sync_synonyms(session)
         return [
             KbSearchHit(**h.to_dict())
             for h in index.more_like_this(text, limit=limit, filters=filters)

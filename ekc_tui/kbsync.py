@@ -114,7 +114,7 @@ class LocalKb:
         else:
             self.index = KbIndex(directory, synonyms=synonyms, source=list)
         rules = directory / RULES_FILE
-        if rules.exists():  # checked when the index uses them (a set that fails is unused)
+        if rules.exists():  # checked when the index uses them (a bad line is left out)
             self.index.extra_rules = tuple(rules.read_text(encoding="utf-8").splitlines())
 
     def close(self) -> None:

@@ -251,3 +251,29 @@ def _default_path() -> Path | None:
         return Path(str(files("ekc_data"))) / "kb" / "colloquial.txt"
     except ModuleNotFoundError:
         return None
+
+
+_merged: dict[tuple[tuple[str, ...], str, tuple[str, ...]], Colloquial] = {}
+
+
+def with_extra(base: Colloquial, extra: Sequence[str]) -> Colloquial:
+    """`base` (the data file's rules) and `extra` (lines of the same format: the rules
+    admins add on the backend) after them, merged once per change of either; a line of
+    `extra` that cannot be used is logged and left out, the others stay."""
+    if not extra:
+        return base
+    key = (base.lines, base.method, tuple(extra))
+    merged = _merged.get(key)
+    if merged is None:
+        usable: list[str] = []
+        for number, line in enumerate(extra, start=1):
+            try:
+                Colloquial.from_lines([line], method=base.method)
+            except ColloquialFileError as exc:
+                log.warning("colloquial rule %d of the backend not used: %s", number, exc)
+                continue
+            usable.append(line)
+        merged = Colloquial.from_lines([*base.lines, *usable], method=base.method)
+        _merged.clear()  # one set in use at a time: the previous one is not needed again
+        _merged[key] = merged
+    return merged

@@ -27,8 +27,8 @@ from kb_index import analysis
 from kb_index.analysis import DEFAULT_METHOD
 from kb_index.arrays import leaf_readers, open_arrays
 from kb_index.bulk import BulkSegmentWriter
-from kb_index.colloquial import Colloquial, ColloquialFileError
 from kb_index.colloquial import shipped as shipped_colloquial
+from kb_index.colloquial import with_extra
 from kb_index.engine import Bm25Params, Engine
 from kb_index.highlight import WordForms, fragments
 from kb_index.models import Article, SearchHit
@@ -103,7 +103,6 @@ class KbIndex:
         #: admins add on the backend: `ekc-admin kb synonyms add … --means …`); assigned,
         #: like `synonyms`, at query time
         self.extra_rules: tuple[str, ...] = ()
-        self._rules: tuple[Colloquial, tuple[str, ...], Colloquial] | None = None
         self.tuning = tuning or Tuning()
         self.lock_timeout = lock_timeout
         self.source = source
@@ -446,24 +445,8 @@ class KbIndex:
             method=self.method,
             synonyms=self.synonyms,
             tuning=self.tuning,
-            colloquial=self._colloquial(),
+            colloquial=with_extra(shipped_colloquial(self.method), self.extra_rules),
         )
-
-    def _colloquial(self) -> Colloquial:
-        """The data file's rules (re-read when it changes) and `extra_rules` after them;
-        merged once per change of either. Extra rules that cannot be used are left out."""
-        base = shipped_colloquial(self.method)
-        extra = self.extra_rules
-        if not extra:
-            return base
-        if self._rules is None or self._rules[0] is not base or self._rules[1] != extra:
-            try:
-                merged = Colloquial.from_lines([*base.lines, *extra], method=self.method)
-            except ColloquialFileError as exc:
-                log.warning("colloquial rules of the backend not used: %s", exc)
-                merged = base
-            self._rules = (base, extra, merged)
-        return self._rules[2]
 
     def _highlight(self, fields: dict[str, Any], terms: set[str]) -> list[str]:
         digest = str(fields.get("digest") or fields.get("id"))

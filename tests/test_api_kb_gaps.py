@@ -5,10 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, select
 
 from ekc_core.kb_gaps import normalise, scrub_query
+from ekc_server import kb_search
+from ekc_server.app import create_app
 from ekc_server.models_kb import KbSearchLog
+from ekc_server.models_kb import KbSynonymGroup as SynonymRow
 from kb_index.synonyms import looks_like_person_name
 
 NOW = datetime.now(UTC)
@@ -179,7 +184,9 @@ def test_synonyms_seeded_from_the_shipped_file_then_edited(client, operator, adm
     assert rule.status_code == 201, rule.text
     made = rule.json()
     assert (made["phrases"], made["means"]) == (["с крыши течет"], ["протечка кровли"])
-    rules = client.get("/api/v1/kb/synonyms", headers=operator.headers).json()
+    rules = client.get(
+        "/api/v1/kb/synonyms", params={"rules": "true"}, headers=operator.headers
+    ).json()
     assert [g["means"] for g in rules["groups"] if g["id"] == rule.json()["id"]] == [
         ["протечка кровли"]
     ]
@@ -252,3 +259,76 @@ def test_gaps_period_is_capped_and_filled_in(client, operator, lead):
         "/api/v1/kb/gaps", params={"from": "2024-01-01", "to": "2024-12-31"}, headers=lead.headers
     )
     assert year.status_code == 200  # a leap year: 366 days
+
+
+class _OldGroup(BaseModel):
+    """A synonym group as a console of the release before one-way rules reads it."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int
+    phrases: list[str]
+    created_at: datetime
+
+
+class _OldSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str
+    unchanged: bool = False
+    groups: list[_OldGroup] = []
+
+
+def _found(client, who, query: str) -> list[str]:
+    r = client.get("/api/v1/kb/search", params={"q": query}, headers=who.headers)
+    assert r.status_code == 200, r.text
+    return [h["id"] for h in r.json()]
+
+
+def test_rules_for_new_consoles_old_ones_unaffected_every_worker_and_restart(
+    client, settings, engine, operator, admin, monkeypatch
+):
+    article = {"id": "flood-1", "title": "Затопление квартиры", "body": "Акт о заливе в УК."}
+    imported = client.post(
+        "/api/v1/kb/imports",
+        json={"source_name": "t.jsonl", "articles": [article]},
+        headers=admin.headers,
+    )
+    assert imported.status_code == 200, imported.text
+    old_before = client.get("/api/v1/kb/synonyms", headers=operator.headers).json()
+    assert _found(client, operator, "хлюпает под ногами") == []
+    rule = client.post(
+        "/api/v1/kb/synonyms",
+        json={"phrases": ["хлюпает под ногами"], "means": ["затопление квартиры"]},
+        headers=admin.headers,
+    )
+    assert rule.status_code == 201, rule.text
+    assert _found(client, operator, "хлюпает под ногами") == ["flood-1"]  # this process
+
+    # a console of the release before: no rule, no new field, the same version as before
+    old = client.get("/api/v1/kb/synonyms", headers=operator.headers).json()
+    assert _OldSet.model_validate(old).version == old_before["version"]
+    assert all("means" not in g for g in old["groups"])
+    assert rule.json()["id"] not in [g["id"] for g in old["groups"]]
+    new = client.get(
+        "/api/v1/kb/synonyms", params={"rules": "true"}, headers=operator.headers
+    ).json()
+    assert [g["means"] for g in new["groups"] if "means" in g] == [["затопление квартиры"]]
+    assert new["version"] != old["version"]
+    blank = client.post(
+        "/api/v1/kb/synonyms",
+        json={"phrases": ["течет"], "means": ["  "]},
+        headers=admin.headers,
+    )
+    assert blank.status_code == 422 and blank.json()["field"] == "means"
+
+    # a rule stored by another worker reaches this one's search (checked every few seconds)
+    monkeypatch.setattr(kb_search, "SYNONYMS_CHECK_SECONDS", 0.0)
+    with Session(engine) as session:
+        session.add(SynonymRow(phrases=["бульк в квартире"], means=["затопление"]))
+        session.commit()
+    assert _found(client, operator, "бульк в квартире") == ["flood-1"]
+
+    # after a restart the rules are in the backend's search before any console syncs
+    app = create_app(settings, engine=engine)
+    with TestClient(app) as restarted:
+        app.state.kb_index.ready.wait(30)
+        assert _found(restarted, operator, "хлюпает под ногами") == ["flood-1"]

@@ -66,13 +66,10 @@ def _seeded(session: SessionDep, settings: SettingsDep) -> None:
 
 
 def _apply(request: Request, session: SessionDep) -> None:
-    """The backend's own search takes the new groups and rules at once (query-time, no
-    reindex)."""
-    index = request.app.state.kb_index.catch_up(session)
-    synonyms, rules = kb_gaps.synonyms_for_search(session=session)
-    index.synonyms = synonyms.for_method(index.method)
-    index.extra_rules = rules
-    request.app.state.kb_synonyms_applied = True
+    """This process's search takes the new groups and rules at once (query-time, no
+    reindex); other workers within `kb_search.SYNONYMS_CHECK_SECONDS`."""
+    request.app.state.kb_index.catch_up(session)
+    request.app.state.kb_index.sync_synonyms(session, force=True)
 
 
 @router.get("/synonyms", response_model=KbSynonymSet)
@@ -80,17 +77,16 @@ def synonyms(
     _: Staffer,
     session: SessionDep,
     settings: SettingsDep,
-    request: Request,
     known: Annotated[str | None, Query(max_length=64, description="Версия, что уже есть")] = None,
+    rules: Annotated[
+        bool, Query(description="С правилами в одну сторону (группы с `means`)")
+    ] = False,
 ) -> KbSynonymSet:
-    """The synonym groups and one-way rules (`means`) consoles expand queries with; `known`
-    = the caller's version answers only `unchanged` when nothing changed."""
+    """The synonym groups consoles expand queries with, and with `rules` the one-way rules
+    (`means`) too; `known` = the caller's version answers only `unchanged` when nothing
+    changed."""
     _seeded(session, settings)
-    if not getattr(request.app.state, "kb_synonyms_applied", False):
-        # after a restart the backend's index opened with the shipped file: the first
-        # console sync brings it the edited groups too
-        _apply(request, session)
-    return kb_gaps.synonym_set(session=session, known=known)
+    return kb_gaps.synonym_set(session=session, known=known, rules=rules)
 
 
 @router.post("/synonyms", response_model=KbSynonymGroup, status_code=201)

@@ -232,10 +232,14 @@ def _public(row: SynonymRow) -> KbSynonymGroup:
     )
 
 
-def synonym_set(*, session: Session, known: str | None = None) -> KbSynonymSet:
+def synonym_set(*, session: Session, known: str | None = None, rules: bool = True) -> KbSynonymSet:
     """The current groups and their version (a hash of the lines); with `known` equal to
-    the version only the version comes back (a console's sync on a slow link)."""
+    the version only the version comes back (a console's sync on a slow link). Without
+    `rules` the one-way groups are left out (a console of the release before them would
+    read them as equal synonyms), and the version is that of the equal groups alone."""
     groups = [_public(r) for r in _current(session)]
+    if not rules:
+        groups = [g for g in groups if not g.means]
     text = "\n".join(f"{g.id}:{g.line()}" for g in groups)
     version = hashlib.sha256(text.encode()).hexdigest()[:16]
     if known == version:
@@ -262,6 +266,8 @@ def add_synonyms(*, session: Session, data: KbSynonymCreate) -> KbSynonymGroup:
     same checks the search's own loaders make). Does not commit."""
     phrases = _clean(data.phrases, "phrases")
     means = _clean(data.means, "means")
+    if data.means and not means:
+        raise InvalidFieldError("формулировка статей пуста", field="means")
     if means:
         try:
             Colloquial.from_lines([f"{', '.join(phrases)} {ARROW} {', '.join(means)}"])
@@ -294,8 +300,15 @@ def remove_synonyms(*, session: Session, group_id: int) -> KbSynonymGroup:
     return _public(row)
 
 
-def synonyms_for_search(*, session: Session) -> tuple[Synonyms, tuple[str, ...]]:
+def for_search(
+    *, session: Session, known: str | None
+) -> tuple[str, Synonyms, tuple[str, ...]] | None:
     """The current groups as the search's `Synonyms` and the one-way rules as lines of the
-    colloquial format (for the backend's own index)."""
+    colloquial format, with their version (for the backend's own index); None when the
+    version is `known` or the table was never seeded (the index keeps the shipped file)."""
+    if session.exec(select(SynonymRow.id).limit(1)).first() is None:
+        return None
     groups = synonym_set(session=session)
-    return Synonyms.from_lines(groups.lines()), tuple(groups.rules())
+    if groups.version == known:
+        return None
+    return groups.version, Synonyms.from_lines(groups.lines()), tuple(groups.rules())
