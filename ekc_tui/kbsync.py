@@ -18,7 +18,6 @@ from ekc_core.errors import ApiError
 from ekc_core.memory import release_memory
 from ekc_core.schemas import KbArticlePublic
 from kb_index import Article, IndexBusyError, KbIndex, SynonymFileError, Synonyms
-from kb_index.colloquial import Colloquial
 
 log = logging.getLogger("ekc_tui.kb")
 
@@ -184,12 +183,11 @@ class LocalKb:
         lines, rules = current.lines(), current.rules()
         try:
             synonyms = Synonyms.from_lines(lines, source="backend")
-            Colloquial.from_lines(rules, source="backend")
-        except SynonymFileError as exc:  # the rules' error is one too
+        except SynonymFileError as exc:
             log.warning("KB synonyms from the backend not usable: %s", exc)
             return False
         self.index.synonyms = synonyms.for_method(self.index.method)
-        self.index.extra_rules = tuple(rules)
+        self.index.extra_rules = tuple(rules)  # parsed on use; a bad line is left out
         (self.directory / SYNONYMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         (self.directory / RULES_FILE).write_text("\n".join(rules) + "\n", encoding="utf-8")
         version_file.write_text(current.version, encoding="utf-8")

@@ -265,15 +265,24 @@ def with_extra(base: Colloquial, extra: Sequence[str]) -> Colloquial:
     key = (base.lines, base.method, tuple(extra))
     merged = _merged.get(key)
     if merged is None:
-        usable: list[str] = []
-        for number, line in enumerate(extra, start=1):
-            try:
-                Colloquial.from_lines([line], method=base.method)
-            except ColloquialFileError as exc:
-                log.warning("colloquial rule %d of the backend not used: %s", number, exc)
-                continue
-            usable.append(line)
-        merged = Colloquial.from_lines([*base.lines, *usable], method=base.method)
+        try:
+            merged = Colloquial.from_lines([*base.lines, *extra], method=base.method)
+        except ColloquialFileError:  # rare: the backend checks each rule it stores
+            merged = Colloquial.from_lines(
+                [*base.lines, *_usable(extra, base.method)], method=base.method
+            )
         _merged.clear()  # one set in use at a time: the previous one is not needed again
         _merged[key] = merged
     return merged
+
+
+def _usable(extra: Sequence[str], method: str) -> list[str]:
+    usable: list[str] = []
+    for number, line in enumerate(extra, start=1):
+        try:
+            Colloquial.from_lines([line], method=method)
+        except ColloquialFileError as exc:
+            log.warning("colloquial rule %d of the backend not used: %s", number, exc)
+            continue
+        usable.append(line)
+    return usable

@@ -29,7 +29,7 @@ from kb_index.colloquial import Colloquial, typed_words
 from kb_index.colloquial import shipped as shipped_colloquial
 from kb_index.derivation import derived_term
 from kb_index.synonyms import Synonyms
-from kb_index.vocabulary import SHORT_KEPT
+from kb_index.vocabulary import SHORT_PREFIX
 
 if TYPE_CHECKING:
     from kb_index.index import Tuning
@@ -42,7 +42,9 @@ _CONFUSED = ("аоя", "еиэя", "ую", "ыи", "бп", "вф", "гк", "дт
 SHORT_FIELDS = ("title", "tags")
 #: one alternative of a query word: its weight and the fields it is searched in
 Alt = tuple[float, tuple[str, ...]]
-MIN_PREFIX = 3
+#: a later word of a query is completed from this many letters (shorter: a query's first
+#: letters, which the vocabulary completes to its most frequent words only)
+MIN_PREFIX = SHORT_PREFIX
 #: the relaxed plan cuts words of this many letters to a prefix of RELAX_PREFIX_MIN or more
 RELAX_PREFIX_FROM = 7
 RELAX_PREFIX_MIN = 5
@@ -135,10 +137,6 @@ class _Word:
 #: only bounds a two-letter-like prefix of a huge vocabulary (was 5, which lost articles
 #: whose word was the sixth most frequent completion)
 PREFIX_EXPANSIONS = 256
-#: the first one or two letters of a query's first word stand for this many words: the
-#: console shows results from the first key, and those letters are only a start (the
-#: vocabulary keeps that many completions of each short prefix it was asked for)
-SHORT_PREFIX_EXPANSIONS = SHORT_KEPT
 #: a query is a flat OR of (field, term, weight) clauses: Whoosh scores a flat OR an order
 #: of magnitude faster than nested ones, and BM25 sums reward articles matching more words
 Clause = tuple[str, float]
@@ -158,8 +156,10 @@ def _typed(text: str) -> list[str]:
 def _has_content(raw: str) -> bool:
     """Whether a raw token has a word that is not a stop word (in the Russian layout too:
     «jn» is «от»)."""
+    if not words(raw):
+        return False
     converted = from_wrong_layout(raw)
-    return bool(words(converted if converted is not None else raw)) and bool(words(raw))
+    return converted is None or bool(words(converted))
 
 
 class QueryBuilder:
@@ -190,10 +190,8 @@ class QueryBuilder:
         return any(self.reader.doc_frequency(f, term) > 0 for f in FIELDS)
 
     def prefix_terms(self, prefix: str, limit: int = PREFIX_EXPANSIONS) -> list[str]:
-        """The most frequent indexed words that start with `prefix` (a prefix shorter than
-        MIN_PREFIX, a query's first letters, stands for its SHORT_PREFIX_EXPANSIONS)."""
-        if len(prefix) < MIN_PREFIX:
-            limit = min(limit, SHORT_PREFIX_EXPANSIONS)
+        """The most frequent indexed words that start with `prefix` (a query's first
+        letters, shorter than MIN_PREFIX, stand for at most `vocabulary.SHORT_KEPT`)."""
         # tags too: «санав» → санавиация is only a tag
         fields = FIELDS if PREFIX_FROM_TAGS else ("title", "body")
         return self.reader.most_frequent(prefix, fields, limit)

@@ -21,10 +21,10 @@ from rapidfuzz.distance import OSA
 
 from kb_index.engine import Engine
 
-#: prefixes shorter than this keep their most frequent completions once counted: a one- or
-#: two-letter prefix stands for thousands of terms, and counting them was most of its search
+#: a prefix shorter than this (a query's first letters) stands for at most SHORT_KEPT of its
+#: most frequent completions, counted once: a one- or two-letter prefix stands for
+#: thousands of terms, and counting them was most of its search
 SHORT_PREFIX = 3
-#: how many of a short prefix's completions are kept (what the query builder asks for)
 SHORT_KEPT = 64
 
 
@@ -77,9 +77,9 @@ class Vocabulary:
 
     def most_frequent(self, prefix: str, fields: Sequence[str], limit: int) -> list[str]:
         """The `limit` terms starting with `prefix` found in most articles (`fields`
-        summed; ties in the tries' order); the SHORT_KEPT first of a prefix shorter than
-        SHORT_PREFIX are remembered."""
-        if len(prefix) < SHORT_PREFIX and limit <= SHORT_KEPT:
+        summed; ties in the tries' order); at most SHORT_KEPT, remembered, for a prefix
+        shorter than SHORT_PREFIX."""
+        if len(prefix) < SHORT_PREFIX:
             key = (prefix, tuple(fields))
             kept = self._short.get(key)
             if kept is None:

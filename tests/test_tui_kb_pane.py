@@ -9,16 +9,19 @@ import asyncio
 import inspect
 import re
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual import events
+from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from ekc_tui.app import EkcConsole
 from ekc_tui.panes.kb import QueryInput
-from tests.tui_support import PASSWORD, settings_for, signed_in, wait_for
+from tests.tui_support import PASSWORD, Backend, settings_for, signed_in, wait_for
 
 pytestmark = pytest.mark.usefixtures("empty_queue")
 
@@ -42,13 +45,22 @@ class LoggingConsole(EkcConsole):
         return [query for _, query in self.__dict__.get("_drawn", [])]
 
 
+@asynccontextmanager
+async def signed_in_console(
+    backend: Backend, tmp_path: Path, size: tuple[int, int]
+) -> AsyncIterator[tuple[LoggingConsole, Pilot[None]]]:
+    """The console of `backend`'s operator, signed in, at `size`."""
+    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
+    app = LoggingConsole(settings, login=(backend.operator, PASSWORD))
+    async with app.run_test(size=size) as pilot:
+        await signed_in(app, pilot)
+        yield app, pilot
+
+
 async def test_a_search_typed_past_is_never_drawn_and_the_newest_text_goes_next(
     backend, tmp_path
 ) -> None:
-    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
-    app = LoggingConsole(settings, login=(backend.operator, PASSWORD))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await signed_in(app, pilot)
+    async with signed_in_console(backend, tmp_path, (120, 40)) as (app, pilot):
         await pilot.press("f3", *"пенс")
         await wait_for(pilot, lambda: "пенс" in app.shown(), what="results for «пенс»")
 
@@ -83,10 +95,7 @@ async def test_a_search_typed_past_is_never_drawn_and_the_newest_text_goes_next(
 async def test_an_unchanged_list_is_not_rebuilt_and_rows_keep_their_options(
     backend, tmp_path
 ) -> None:
-    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
-    app = LoggingConsole(settings, login=(backend.operator, PASSWORD))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await signed_in(app, pilot)
+    async with signed_in_console(backend, tmp_path, (120, 40)) as (app, pilot):
         await pilot.press("f3", *"пенсия")
         await wait_for(pilot, lambda: "пенсия" in app.shown(), what="results")
         pane = app.kb_pane
@@ -117,10 +126,7 @@ async def test_an_unchanged_list_is_not_rebuilt_and_rows_keep_their_options(
 async def test_long_queries_and_long_result_lists_still_scroll(backend, tmp_path) -> None:
     """The query box and the result list are not laid out again at every change (their
     size is fixed): the box still scrolls to the cursor, the list to its highlighted row."""
-    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
-    app = LoggingConsole(settings, login=(backend.operator, PASSWORD))
-    async with app.run_test(size=(100, 24)) as pilot:
-        await signed_in(app, pilot)
+    async with signed_in_console(backend, tmp_path, (100, 24)) as (app, pilot):
         query = (
             "справка о составе семьи для получения субсидии на оплату жилья и коммунальных"
             " услуг в многоквартирном доме"
@@ -151,10 +157,7 @@ async def test_long_queries_and_long_result_lists_still_scroll(backend, tmp_path
 async def test_letters_typed_on_the_results_go_on_in_the_query(backend, tmp_path) -> None:
     """After an article is read and closed the results have the focus: the operator types
     on and the letters land at the end of the query, which is searched again."""
-    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
-    app = LoggingConsole(settings, login=(backend.operator, PASSWORD))
-    async with app.run_test(size=(100, 24)) as pilot:
-        await signed_in(app, pilot)
+    async with signed_in_console(backend, tmp_path, (100, 24)) as (app, pilot):
         await pilot.press("f3", *"пенсия")
         await wait_for(pilot, lambda: "пенсия" in app.shown(), what="results")
         results = app.query_one("#kb-results", OptionList)
@@ -183,10 +186,7 @@ async def test_letters_typed_on_the_results_go_on_in_the_query(backend, tmp_path
 async def test_the_first_letter_already_shows_results(backend, tmp_path) -> None:
     """Every key answers: a letter typed alone is searched as the start of a word, and the
     results narrow as the operator types on."""
-    settings = settings_for(tmp_path, backend.url, kb_from=backend.kb_template)
-    app = LoggingConsole(settings, login=(backend.operator, PASSWORD))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await signed_in(app, pilot)
+    async with signed_in_console(backend, tmp_path, (120, 40)) as (app, pilot):
         await pilot.press("f3", "п")
         await wait_for(pilot, lambda: "п" in app.shown(), what="results for «п»")
         pane = app.kb_pane

@@ -206,7 +206,7 @@ def _split_line(line: str) -> list[str]:
 def seed(*, session: Session, path: Path) -> int:
     """Fill the table from the shipped file once (the table has never had a row). Returns
     the groups added. Does not commit."""
-    if session.exec(select(SynonymRow.id).limit(1)).first() is not None:
+    if _ever_seeded(session):
         return 0
     if not path.exists():
         return 0
@@ -218,6 +218,11 @@ def seed(*, session: Session, path: Path) -> int:
             added += 1
     session.flush()
     return added
+
+
+def _ever_seeded(session: Session) -> bool:
+    """The table has had a row (removed ones count: removing every group keeps it empty)."""
+    return session.exec(select(SynonymRow.id).limit(1)).first() is not None
 
 
 def _current(session: Session) -> list[SynonymRow]:
@@ -306,7 +311,7 @@ def for_search(
     """The current groups as the search's `Synonyms` and the one-way rules as lines of the
     colloquial format, with their version (for the backend's own index); None when the
     version is `known` or the table was never seeded (the index keeps the shipped file)."""
-    if session.exec(select(SynonymRow.id).limit(1)).first() is None:
+    if not _ever_seeded(session):
         return None
     groups = synonym_set(session=session)
     if groups.version == known:

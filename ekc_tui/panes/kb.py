@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ekc_tui.kb")
 
 #: as-you-type search starts at the first letter (one or two letters of the query's first
-#: word stand for their most frequent completions: `kb_index.query.SHORT_PREFIX_EXPANSIONS`)
+#: word stand for their most frequent completions: `kb_index.vocabulary.SHORT_KEPT`)
 MIN_QUERY = 1
 #: results of a typed search
 SEARCH_LIMIT = 20
